@@ -1,0 +1,298 @@
+//! Records shared by vigil's eBPF programs and its userspace publisher.
+//!
+//! Every record starts with a [`RecordHeader`]; its `kind` says which record follows. Records are
+//! `#[repr(C)]` with explicit padding so both sides agree on the layout byte for byte. Variable
+//! parts (argv, paths) follow the fixed part in a data area whose used length the record states,
+//! so the kernel only copies into the ring buffer what a record actually holds.
+#![no_std]
+
+/// What a record describes.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordKind {
+    /// A successful exec: the process now runs a new image.
+    Exec = 1,
+    /// An exec that failed: the caller keeps running its old image.
+    ExecFailed = 2,
+    /// A new process (not a thread) created by fork, vfork, clone or clone3.
+    Fork = 3,
+    /// The last thread of a process exited.
+    Exit = 4,
+}
+
+impl RecordKind {
+    pub fn from_u32(value: u32) -> Option<Self> {
+        match value {
+            1 => Some(Self::Exec),
+            2 => Some(Self::ExecFailed),
+            3 => Some(Self::Fork),
+            4 => Some(Self::Exit),
+            _ => None,
+        }
+    }
+}
+
+/// The syscall that produced a record, as the kernel side knows it.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyscallId {
+    Unknown = 0,
+    Execve = 1,
+    Execveat = 2,
+    Fork = 3,
+    Vfork = 4,
+    Clone = 5,
+    Clone3 = 6,
+    Exit = 7,
+}
+
+impl SyscallId {
+    pub fn from_u32(value: u32) -> Self {
+        match value {
+            1 => Self::Execve,
+            2 => Self::Execveat,
+            3 => Self::Fork,
+            4 => Self::Vfork,
+            5 => Self::Clone,
+            6 => Self::Clone3,
+            7 => Self::Exit,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+/// Identity of the task a record is about, taken in the kernel when the event happened.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RecordHeader {
+    /// A [`RecordKind`] value.
+    pub kind: u32,
+    /// A [`SyscallId`] value.
+    pub syscall: u32,
+    /// `CLOCK_BOOTTIME` nanoseconds (bpf_ktime_get_boot_ns); userspace turns them into wall time.
+    pub boot_ns: u64,
+    /// Thread group id (the process id users see).
+    pub pid: u32,
+    /// Thread id.
+    pub tid: u32,
+    /// The real parent's thread group id; 0 when it could not be read.
+    pub ppid: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub euid: u32,
+    pub egid: u32,
+    /// Bit set of [`probe_error`] values: what the kernel side could not read for this record.
+    pub probe_error: u32,
+    pub cgroup_id: u64,
+    pub comm: [u8; 16],
+}
+
+/// Bits of [`RecordHeader::probe_error`].
+pub mod probe_error {
+    /// The parent, or the effective ids, could not be read from the task.
+    pub const TASK_FIELDS: u32 = 1;
+    /// The argument area of the new image could not be read.
+    pub const ARGV: u32 = 2;
+    /// The working directory could not be read.
+    pub const CWD: u32 = 4;
+    /// The executable's path could not be read.
+    pub const EXE: u32 = 8;
+    /// The enter half of the syscall was not seen (the agent attached in between).
+    pub const NO_ENTER: u32 = 16;
+}
+
+/// Bytes of argv an exec record can carry; the configured limit is at most this.
+pub const ARGV_CAPACITY: usize = 16384;
+/// Bytes of one resolved path (leaf-first components, NUL-separated).
+pub const PATH_CAPACITY: usize = 4096;
+/// Bytes of a path as given to exec (the filename argument).
+pub const FILENAME_CAPACITY: usize = 4096;
+/// Longest path component the kernel allows (NAME_MAX) plus its NUL.
+pub const COMPONENT_CAPACITY: usize = 256;
+/// How many dentries a path walk follows before it gives up and marks the path incomplete.
+pub const PATH_DEPTH_LIMIT: u32 = 256;
+
+/// Bits of a resolved path's `flags`.
+pub mod path_flags {
+    /// The walk reached the root: the path is complete.
+    pub const COMPLETE: u32 = 1;
+    /// The walk stopped early (too deep or too long): only the leaf-side part is known.
+    pub const TRUNCATED: u32 = 2;
+    /// The path could not be read at all.
+    pub const UNREADABLE: u32 = 4;
+}
+
+/// A resolved path inside a record: `len` bytes at `offset` in the record's data area, holding
+/// components from the leaf up to the root, each followed by a NUL.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PathSlot {
+    pub offset: u32,
+    pub len: u32,
+    pub flags: u32,
+    pub components: u32,
+}
+
+/// Fixed part of an exec record (successful or failed). The data area follows it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ExecRecord {
+    pub header: RecordHeader,
+    /// The syscall's return value: 0, or a negative errno.
+    pub result: i64,
+    /// Nanoseconds from syscall entry to the event (0 when the entry was not seen).
+    pub duration_ns: u64,
+    /// argv bytes (NUL-separated) at offset 0 of the data area.
+    pub argv_len: u32,
+    /// Size of the whole argument area in the new image; larger than `argv_len` when cut.
+    pub argv_full_len: u32,
+    /// The filename argument as the caller passed it.
+    pub filename: PathSlot,
+    /// The executable, resolved from the new image's file (successful execs only).
+    pub exe: PathSlot,
+    /// The working directory.
+    pub cwd: PathSlot,
+    /// Bytes used in the data area.
+    pub data_len: u32,
+    pub _pad: u32,
+}
+
+/// Fixed part of a fork record.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ForkRecord {
+    pub header: RecordHeader,
+    /// The new process's pid (the syscall's return value in the parent).
+    pub child_pid: i64,
+    pub clone_flags: u64,
+    pub duration_ns: u64,
+}
+
+/// Fixed part of an exit record.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ExitRecord {
+    pub header: RecordHeader,
+    /// The raw wait status (`task_struct.exit_code`): exit status << 8, or the signal number.
+    pub exit_code: u32,
+    pub _pad: u32,
+}
+
+/// Size of an exec record's data area: argv, then three paths, each with room for one more
+/// component than its capacity so the verifier can prove every copy stays in bounds.
+pub const EXEC_DATA_CAPACITY: usize =
+    ARGV_CAPACITY + FILENAME_CAPACITY + 2 * (PATH_CAPACITY + COMPONENT_CAPACITY);
+
+/// An exec record as the kernel side builds it in per-CPU scratch memory.
+#[repr(C)]
+pub struct ExecScratch {
+    pub record: ExecRecord,
+    pub data: [u8; EXEC_DATA_CAPACITY],
+}
+
+/// Indexes into the per-CPU drop counter array.
+pub mod counter {
+    /// Exec records that found the ring buffer full.
+    pub const RINGBUF_FULL_EXEC: u32 = 0;
+    pub const RINGBUF_FULL_FORK: u32 = 1;
+    pub const RINGBUF_FULL_EXIT: u32 = 2;
+    /// Syscall entries that could not be remembered for their exit (map full).
+    pub const PENDING_MAP_FULL: u32 = 3;
+    /// Exec argument areas larger than the configured limit (cut, and marked).
+    pub const ARGV_TRUNCATED: u32 = 4;
+    pub const COUNT: u32 = 8;
+}
+
+/// Struct member offsets the kernel side needs, resolved by userspace from the running kernel's
+/// BTF at load time. A zero-valued `valid` means "not resolved": the program then skips the reads
+/// that need them and marks the record with a probe error instead of reading garbage.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KernelOffsets {
+    pub valid: u32,
+    pub task_tgid: u32,
+    pub task_real_parent: u32,
+    pub task_cred: u32,
+    pub task_mm: u32,
+    pub task_fs: u32,
+    pub task_exit_code: u32,
+    pub cred_euid: u32,
+    pub cred_egid: u32,
+    pub mm_arg_start: u32,
+    pub mm_arg_end: u32,
+    pub mm_exe_file: u32,
+    pub file_f_path: u32,
+    pub fs_pwd: u32,
+    pub path_mnt: u32,
+    pub path_dentry: u32,
+    pub dentry_parent: u32,
+    pub dentry_name: u32,
+    pub qstr_len: u32,
+    pub qstr_name: u32,
+    pub mount_mnt: u32,
+    pub mount_parent: u32,
+    pub mount_mountpoint: u32,
+    pub vfsmount_root: u32,
+}
+
+impl KernelOffsets {
+    /// Offsets not resolved: the programs read none of the fields that need them.
+    pub const UNRESOLVED: Self = Self {
+        valid: 0,
+        task_tgid: 0,
+        task_real_parent: 0,
+        task_cred: 0,
+        task_mm: 0,
+        task_fs: 0,
+        task_exit_code: 0,
+        cred_euid: 0,
+        cred_egid: 0,
+        mm_arg_start: 0,
+        mm_arg_end: 0,
+        mm_exe_file: 0,
+        file_f_path: 0,
+        fs_pwd: 0,
+        path_mnt: 0,
+        path_dentry: 0,
+        dentry_parent: 0,
+        dentry_name: 0,
+        qstr_len: 0,
+        qstr_name: 0,
+        mount_mnt: 0,
+        mount_parent: 0,
+        mount_mountpoint: 0,
+        vfsmount_root: 0,
+    };
+}
+
+/// Settings userspace writes into the program's read-only globals before loading.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProbeConfig {
+    /// The agent's own thread group id: its activity is not reported.
+    pub agent_tgid: u32,
+    /// argv bytes to capture per exec (at most [`ARGV_CAPACITY`]).
+    pub argv_limit: u32,
+}
+
+/// Default argv bytes captured per exec.
+pub const DEFAULT_ARGV_LIMIT: u32 = 4096;
+
+/// Names of the maps and programs, shared so the two sides cannot drift apart.
+pub mod names {
+    pub const EVENTS_MAP: &str = "EVENTS";
+    pub const COUNTERS_MAP: &str = "COUNTERS";
+    pub const CONFIG_GLOBAL: &str = "CONFIG";
+    pub const OFFSETS_GLOBAL: &str = "OFFSETS";
+}
+
+/// `clone` flag: the new task is a thread of the caller, not a new process.
+pub const CLONE_THREAD: u64 = 0x0001_0000;
+
+#[cfg(feature = "user")]
+mod user {
+    // SAFETY: plain `#[repr(C)]` integers with explicit padding: every bit pattern is valid.
+    unsafe impl aya::Pod for super::KernelOffsets {}
+    // SAFETY: as above.
+    unsafe impl aya::Pod for super::ProbeConfig {}
+}

@@ -1,0 +1,34 @@
+//! Builds the eBPF programs (agent-ebpf, for the BPF target, with nightly and bpf-linker) and
+//! leaves the object in OUT_DIR, where `src/probes.rs` embeds it: one self-contained binary.
+//! `cargo xtask setup` installs what this needs.
+
+use anyhow::{Context as _, anyhow};
+use aya_build::{Package, Toolchain};
+
+fn main() -> anyhow::Result<()> {
+    let metadata = cargo_metadata::MetadataCommand::new()
+        .no_deps()
+        .exec()
+        .context("reading the workspace's metadata")?;
+    let ebpf = metadata
+        .packages
+        .into_iter()
+        .find(|p| p.name.as_str() == "vigil-ebpf")
+        .ok_or_else(|| anyhow!("the workspace has no vigil-ebpf package"))?;
+    let root_dir = ebpf
+        .manifest_path
+        .parent()
+        .ok_or_else(|| anyhow!("vigil-ebpf's manifest has no directory"))?;
+    aya_build::build_ebpf(
+        [Package {
+            name: ebpf.name.as_str(),
+            root_dir: root_dir.as_str(),
+            ..Default::default()
+        }],
+        Toolchain::Nightly,
+    )
+    .context(
+        "building the eBPF programs failed; run `cargo xtask setup` once to install nightly's \
+         rust-src and bpf-linker",
+    )
+}

@@ -1,0 +1,142 @@
+//! Command line, with osquery's flag names and syntax (`--flag=value` or `--flag value`;
+//! booleans as `--flag` or `--flag=false`).
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "vigil",
+    version,
+    about = "SQL over kernel event history: process events from eBPF, kept in RocksDB, read with \
+             SQLite."
+)]
+pub struct Cli {
+    /// Log more (repeat for more detail).
+    #[arg(long, global = true, action = ArgAction::SetTrue)]
+    pub verbose: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Interactive SQL shell. Events are off unless --disable_events=false; with --database_path
+    /// and events off it reads a running daemon's history.
+    Shell(ShellArgs),
+    /// Run one SQL query and print the result (reads a daemon's history with --database_path).
+    Query(QueryArgs),
+    /// Collect events in the background until SIGTERM or SIGINT.
+    Daemon(DaemonArgs),
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputMode {
+    Table,
+    Json,
+    Csv,
+    Line,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// Print results as a JSON array of objects.
+    #[arg(long, conflicts_with_all = ["csv", "line"])]
+    pub json: bool,
+    /// Print results as comma-separated values with a header line.
+    #[arg(long, conflicts_with_all = ["json", "line"])]
+    pub csv: bool,
+    /// Print each row as `column = value` lines.
+    #[arg(long, conflicts_with_all = ["json", "csv"])]
+    pub line: bool,
+    /// In JSON output, print integers and reals as JSON numbers instead of strings.
+    #[arg(long, default_value_t = false, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = ArgAction::Set)]
+    pub logger_numerics: bool,
+}
+
+impl OutputArgs {
+    pub fn mode(&self) -> OutputMode {
+        if self.json {
+            OutputMode::Json
+        } else if self.csv {
+            OutputMode::Csv
+        } else if self.line {
+            OutputMode::Line
+        } else {
+            OutputMode::Table
+        }
+    }
+}
+
+/// Event collection settings shared by the shell and the daemon.
+#[derive(Debug, Args, Clone)]
+pub struct EventArgs {
+    /// Seconds events are kept (0: no time limit).
+    #[arg(long, default_value_t = 3600)]
+    pub events_expiry: u64,
+    /// Rows kept per event table, oldest removed first (0: no limit).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events_max: u64,
+    /// Size of the kernel ring buffer in bytes (a power of two, at least 4096).
+    #[arg(long, default_value_t = 8 * 1024 * 1024)]
+    pub bpf_ringbuf_size: u32,
+    /// Bytes of each exec's argv kept; longer command lines are cut and marked `truncated`.
+    #[arg(long, default_value_t = 4096)]
+    pub bpf_argv_limit: u32,
+    /// Capacity of the channel between the kernel reader and the store writer, in events.
+    #[arg(long, default_value_t = 65536)]
+    pub events_channel_size: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    /// The event database. With events on, this shell collects into it; with events off, it reads
+    /// (read-only) the history a daemon collects there.
+    #[arg(long)]
+    pub database_path: Option<PathBuf>,
+    /// Turn kernel event collection off (the shell's default) or on (`--disable_events=false`).
+    #[arg(long, default_value_t = true, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = ArgAction::Set)]
+    pub disable_events: bool,
+    #[command(flatten)]
+    pub events: EventArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Where line-editing history is kept (default: ~/.vigil_history).
+    #[arg(long)]
+    pub history_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// Read the event history of the daemon that collects into this database (read-only).
+    #[arg(long)]
+    pub database_path: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// The SQL to run.
+    pub sql: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// Where events are stored.
+    #[arg(long, default_value = "/var/lib/vigil")]
+    pub database_path: PathBuf,
+    /// Where logs are written.
+    #[arg(long, default_value = "/var/log/vigil")]
+    pub logger_path: PathBuf,
+    /// The daemon's pid file; a second daemon with the same file refuses to start.
+    #[arg(long, default_value = "/run/vigil.pid")]
+    pub pidfile: PathBuf,
+    /// Turn kernel event collection off; the daemon's default is on.
+    #[arg(long, default_value_t = false, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = ArgAction::Set)]
+    pub disable_events: bool,
+    #[command(flatten)]
+    pub events: EventArgs,
+}

@@ -1,0 +1,76 @@
+//! Event collection in this process: the eBPF publisher feeding the store writer.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use vigil_events::{
+    Counters, EventStore,
+    linux::ebpf::{EbpfConfig, EbpfProcessPublisher},
+    store::{RetentionPolicy, StoreWriter, WriterConfig},
+};
+
+use crate::{cli::EventArgs, probes::PROCESS_PROBES};
+
+/// A running pipeline: publisher → bounded channel → store writer.
+pub struct Collector {
+    publisher: Option<EbpfProcessPublisher>,
+    writer: Option<StoreWriter>,
+}
+
+impl Collector {
+    pub fn start(
+        store: Arc<EventStore>,
+        counters: Counters,
+        args: &EventArgs,
+    ) -> anyhow::Result<Self> {
+        let (sender, receiver) = crossbeam_channel::bounded(args.events_channel_size.max(1));
+        let retention = RetentionPolicy {
+            expiry: (args.events_expiry > 0).then(|| Duration::from_secs(args.events_expiry)),
+            max_rows: (args.events_max > 0).then_some(args.events_max),
+        };
+        // Start the publisher first: if the kernel side cannot load, nothing else was started.
+        let publisher = EbpfProcessPublisher::start(
+            PROCESS_PROBES,
+            EbpfConfig {
+                ringbuf_bytes: args.bpf_ringbuf_size,
+                argv_limit: args.bpf_argv_limit,
+            },
+            sender,
+            counters.clone(),
+        )?;
+        let writer = StoreWriter::spawn(
+            store,
+            receiver,
+            counters.clone(),
+            WriterConfig {
+                retention,
+                ..WriterConfig::default()
+            },
+        )
+        .context("starting the event store writer")?;
+        Ok(Self {
+            publisher: Some(publisher),
+            writer: Some(writer),
+        })
+    }
+
+    /// Stops the publisher, then lets the writer store what is queued and stop.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(publisher) = self.publisher.take() {
+            publisher.stop();
+        }
+        if let Some(writer) = self.writer.take() {
+            writer.join();
+        }
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

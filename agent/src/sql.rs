@@ -1,0 +1,77 @@
+//! Running SQL text (one or more statements) and collecting results.
+
+use rusqlite::{Batch, Connection, types::ValueRef};
+
+/// A cell as SQLite returned it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+impl Cell {
+    fn from_ref(value: ValueRef<'_>) -> Self {
+        match value {
+            ValueRef::Null => Cell::Null,
+            ValueRef::Integer(i) => Cell::Integer(i),
+            ValueRef::Real(r) => Cell::Real(r),
+            ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+            ValueRef::Blob(b) => Cell::Blob(b.to_vec()),
+        }
+    }
+
+    /// The text osquery prints for a value: NULL as the empty string.
+    pub fn text(&self) -> String {
+        match self {
+            Cell::Null => String::new(),
+            Cell::Integer(i) => i.to_string(),
+            Cell::Real(r) => r.to_string(),
+            Cell::Text(t) => t.clone(),
+            Cell::Blob(b) => String::from_utf8_lossy(b).into_owned(),
+        }
+    }
+}
+
+/// The result of one statement.
+#[derive(Debug, Clone, Default)]
+pub struct ResultSet {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// Runs every statement in `sql`; returns the result of each that produces columns. Stops at the
+/// first error with SQLite's own message.
+pub fn run(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<ResultSet>> {
+    let mut results = Vec::new();
+    let mut batch = Batch::new(conn, sql);
+    while let Some(mut stmt) = batch.next()? {
+        let columns: Vec<String> = stmt.column_names().iter().map(|c| (*c).to_owned()).collect();
+        let width = columns.len();
+        let mut rows = Vec::new();
+        let mut cursor = stmt.raw_query();
+        while let Some(row) = cursor.next()? {
+            let mut cells = Vec::with_capacity(width);
+            for i in 0..width {
+                cells.push(Cell::from_ref(row.get_ref(i)?));
+            }
+            rows.push(cells);
+        }
+        if width > 0 {
+            results.push(ResultSet { columns, rows });
+        }
+    }
+    Ok(results)
+}
+
+/// SQLite's message for an error, without rusqlite's decoration.
+pub fn message(error: &rusqlite::Error) -> String {
+    match error {
+        rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        rusqlite::Error::ModuleError(msg) => msg.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,16 @@
+//! vigil's event side: the event model, the kernel publishers that produce events, the counters
+//! that account for every lost event, and the RocksDB store that keeps them.
+
+pub mod codec;
+pub mod counters;
+pub mod model;
+pub mod store;
+pub mod tables;
+
+#[cfg(target_os = "linux")]
+pub mod linux;
+
+pub use counters::{CounterValues, Counters, TableCounters};
+pub use model::{ProcessAction, ProcessEvent, Syscall};
+pub use store::{EventStore, StoreError, TimeRange};
+pub use tables::{Event, EventTable};

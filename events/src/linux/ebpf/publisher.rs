@@ -1,0 +1,406 @@
+//! Loading the probes and reading their ring buffer.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    thread::JoinHandle,
+    time::Duration,
+};
+
+use aya::{
+    EbpfLoader,
+    maps::{MapData, PerCpuArray, RingBuf},
+    programs::TracePoint,
+};
+use crossbeam_channel::{Sender, TrySendError};
+use tokio::io::{Interest, unix::AsyncFd};
+use vigil_ebpf_common::{ARGV_CAPACITY, KernelOffsets, ProbeConfig, counter, names};
+
+use super::{btf::Btf, decode, offsets};
+use crate::{
+    counters::{Counters, TableCounters},
+    linux::{clock::BootClock, proc_table::ProcessTable},
+    tables::{Event, EventTable},
+};
+
+/// (program, tracepoint category, tracepoint name). Every one is required: a kernel without one of
+/// these tracepoints would silently miss a kind of event.
+const PROGRAMS: &[(&str, &str, &str)] = &[
+    ("vigil_enter_execve", "syscalls", "sys_enter_execve"),
+    ("vigil_enter_execveat", "syscalls", "sys_enter_execveat"),
+    ("vigil_exit_execve", "syscalls", "sys_exit_execve"),
+    ("vigil_exit_execveat", "syscalls", "sys_exit_execveat"),
+    ("vigil_sched_process_exec", "sched", "sched_process_exec"),
+    ("vigil_enter_clone", "syscalls", "sys_enter_clone"),
+    ("vigil_enter_clone3", "syscalls", "sys_enter_clone3"),
+    ("vigil_enter_fork", "syscalls", "sys_enter_fork"),
+    ("vigil_enter_vfork", "syscalls", "sys_enter_vfork"),
+    ("vigil_exit_clone", "syscalls", "sys_exit_clone"),
+    ("vigil_exit_clone3", "syscalls", "sys_exit_clone3"),
+    ("vigil_exit_fork", "syscalls", "sys_exit_fork"),
+    ("vigil_exit_vfork", "syscalls", "sys_exit_vfork"),
+    ("vigil_sched_process_exit", "sched", "sched_process_exit"),
+];
+
+const TRACEFS: &str = "/sys/kernel/tracing";
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublisherError {
+    #[error(
+        "vigil needs root (or the CAP_BPF and CAP_PERFMON capabilities) to load its eBPF \
+         programs; run it as root, or pass --disable_events to query snapshot and agent tables \
+         without kernel events"
+    )]
+    Permission,
+    #[error(
+        "tracefs is not mounted at {TRACEFS} and could not be mounted ({0}); mount it with \
+         `mount -t tracefs tracefs {TRACEFS}`"
+    )]
+    Tracefs(std::io::Error),
+    #[error("--bpf_ringbuf_size must be a power of two and at least 4096 bytes, got {0}")]
+    RingBufferSize(u32),
+    #[error("--bpf_argv_limit must be from 1 to {ARGV_CAPACITY} bytes, got {0}")]
+    ArgvLimit(u32),
+    #[error("cannot read this kernel's BTF (/sys/kernel/btf/vmlinux): {0}")]
+    Btf(String),
+    #[error("loading the eBPF object failed: {0}")]
+    Load(#[from] aya::EbpfError),
+    #[error("the eBPF object has no program `{0}`")]
+    MissingProgram(&'static str),
+    #[error("the eBPF object has no map `{0}`")]
+    MissingMap(&'static str),
+    #[error("eBPF program `{program}` failed to load or attach to {category}:{tracepoint}: {detail}")]
+    Program {
+        program: &'static str,
+        category: &'static str,
+        tracepoint: &'static str,
+        detail: String,
+    },
+    #[error("eBPF map setup failed: {0}")]
+    Map(#[from] aya::maps::MapError),
+    #[error("starting the reader thread failed: {0}")]
+    Thread(std::io::Error),
+}
+
+/// Settings of the eBPF process publisher.
+#[derive(Debug, Clone, Copy)]
+pub struct EbpfConfig {
+    /// Ring buffer size in bytes (`--bpf_ringbuf_size`).
+    pub ringbuf_bytes: u32,
+    /// argv bytes kept per exec (`--bpf_argv_limit`).
+    pub argv_limit: u32,
+}
+
+impl Default for EbpfConfig {
+    fn default() -> Self {
+        Self {
+            ringbuf_bytes: 8 * 1024 * 1024,
+            argv_limit: vigil_ebpf_common::DEFAULT_ARGV_LIMIT,
+        }
+    }
+}
+
+impl EbpfConfig {
+    fn validate(&self) -> Result<(), PublisherError> {
+        if self.ringbuf_bytes < 4096 || !self.ringbuf_bytes.is_power_of_two() {
+            return Err(PublisherError::RingBufferSize(self.ringbuf_bytes));
+        }
+        if self.argv_limit == 0 || self.argv_limit as usize > ARGV_CAPACITY {
+            return Err(PublisherError::ArgvLimit(self.argv_limit));
+        }
+        Ok(())
+    }
+}
+
+/// Whether this process may load tracing BPF programs: CAP_SYS_ADMIN, or CAP_BPF with
+/// CAP_PERFMON (kernels since 5.8).
+fn has_bpf_capabilities() -> bool {
+    const CAP_SYS_ADMIN: u32 = 21;
+    const CAP_PERFMON: u32 = 38;
+    const CAP_BPF: u32 = 39;
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return false;
+    };
+    let effective = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .unwrap_or(0);
+    let has = |cap: u32| effective & (1u64 << cap) != 0;
+    has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON))
+}
+
+/// Tracepoints are attached by id, read from tracefs: mount it if a fresh machine has not.
+fn ensure_tracefs() -> Result<(), PublisherError> {
+    if std::path::Path::new(TRACEFS).join("events").exists() {
+        return Ok(());
+    }
+    let source = c"tracefs";
+    let target = c"/sys/kernel/tracing";
+    // SAFETY: NUL-terminated constant strings; no data argument.
+    let rc = unsafe {
+        libc::mount(
+            source.as_ptr(),
+            target.as_ptr(),
+            source.as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    if rc != 0 {
+        return Err(PublisherError::Tracefs(std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+fn raise_memlock_limit() {
+    let unlimited = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: a valid rlimit for the duration of the call. Failure only matters on kernels before
+    // 5.11 (memcg accounting), where loading then reports its own error.
+    unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) };
+}
+
+/// The eBPF process publisher, running on its own thread until stopped.
+pub struct EbpfProcessPublisher {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EbpfProcessPublisher {
+    /// Loads and attaches the probes in `object` (the compiled eBPF ELF), then reads events into
+    /// `sink` on a new thread. Errors come back here, before anything runs.
+    pub fn start(
+        object: &[u8],
+        config: EbpfConfig,
+        sink: Sender<Event>,
+        counters: Counters,
+    ) -> Result<Self, PublisherError> {
+        config.validate()?;
+        if !has_bpf_capabilities() {
+            return Err(PublisherError::Permission);
+        }
+        ensure_tracefs()?;
+        raise_memlock_limit();
+
+        let btf = Btf::from_sys_fs()
+            .map_err(|e| PublisherError::Btf(e.to_string()))?
+            .map_err(|e| PublisherError::Btf(e.to_string()))?;
+        let offsets: KernelOffsets = offsets::resolve(&btf).unwrap_or_else(|error| {
+            // Degrade rather than refuse: events still flow, without the fields that need them,
+            // and each record says what it lacks (probe_error).
+            tracing::warn!(%error, "kernel struct layout not understood; parent, euid, argv, cwd \
+                and exit codes will be missing from process events");
+            KernelOffsets::UNRESOLVED
+        });
+        let probe_config = ProbeConfig {
+            agent_tgid: std::process::id(),
+            argv_limit: config.argv_limit,
+        };
+
+        let mut ebpf = EbpfLoader::new()
+            .override_global(names::CONFIG_GLOBAL, &probe_config, true)
+            .override_global(names::OFFSETS_GLOBAL, &offsets, true)
+            .map_max_entries(names::EVENTS_MAP, config.ringbuf_bytes)
+            .load(object)?;
+        for &(program, category, tracepoint) in PROGRAMS {
+            let fail = |detail: String| PublisherError::Program {
+                program,
+                category,
+                tracepoint,
+                detail,
+            };
+            let prog: &mut TracePoint = ebpf
+                .program_mut(program)
+                .ok_or(PublisherError::MissingProgram(program))?
+                .try_into()
+                .map_err(|e: aya::programs::ProgramError| fail(e.to_string()))?;
+            prog.load().map_err(|e| fail(format!("{e:?}")))?;
+            prog.attach(category, tracepoint)
+                .map_err(|e| fail(e.to_string()))?;
+        }
+        let ring = RingBuf::try_from(
+            ebpf.take_map(names::EVENTS_MAP)
+                .ok_or(PublisherError::MissingMap(names::EVENTS_MAP))?,
+        )?;
+        let kernel_counters: PerCpuArray<MapData, u64> = PerCpuArray::try_from(
+            ebpf.take_map(names::COUNTERS_MAP)
+                .ok_or(PublisherError::MissingMap(names::COUNTERS_MAP))?,
+        )?;
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let reader = Reader {
+            kernel_counters,
+            sink,
+            counters: counters
+                .table(EventTable::BpfProcessEvents.name())
+                .cloned()
+                .unwrap_or_default(),
+            processes: ProcessTable::from_proc(),
+            clock: BootClock::now(),
+            last_kernel: [0; counter::COUNT as usize],
+            stop: stop.clone(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("vigil-ebpf".into())
+            .spawn(move || {
+                // The programs stay attached as long as `ebpf` lives: keep it on this thread.
+                let _attached = ebpf;
+                reader.run(ring);
+            })
+            .map_err(PublisherError::Thread)?;
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Detaches the probes and stops reading (within a poll interval).
+    pub fn stop(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for EbpfProcessPublisher {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}
+
+struct Reader {
+    kernel_counters: PerCpuArray<MapData, u64>,
+    sink: Sender<Event>,
+    counters: Arc<TableCounters>,
+    processes: ProcessTable,
+    clock: BootClock,
+    last_kernel: [u64; counter::COUNT as usize],
+    stop: Arc<AtomicBool>,
+}
+
+/// How often kernel counters are read, the clock offset refreshed and the stop flag checked.
+const TICK: Duration = Duration::from_millis(250);
+
+impl Reader {
+    fn run(self, ring: RingBuf<MapData>) {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(error) => {
+                tracing::error!(%error, "cannot start the eBPF reader's runtime");
+                return;
+            }
+        };
+        runtime.block_on(self.read_loop(ring));
+    }
+
+    async fn read_loop(mut self, ring: RingBuf<MapData>) {
+        // SAFETY: the ring buffer's fd is owned by `ring`, which the AsyncFd owns from here on and
+        // deregisters before dropping.
+        let mut ring = match unsafe { AsyncFd::register_with_interest(ring, Interest::READABLE) } {
+            Ok(fd) => fd,
+            Err(error) => {
+                tracing::error!(error = %error.error(), "cannot poll the eBPF ring buffer");
+                return;
+            }
+        };
+        let mut tick = tokio::time::interval(TICK);
+        loop {
+            tokio::select! {
+                guard = ring.readable_mut() => {
+                    let mut guard = match guard {
+                        Ok(guard) => guard,
+                        Err(error) => {
+                            tracing::error!(%error, "polling the eBPF ring buffer failed");
+                            return;
+                        }
+                    };
+                    while let Some(item) = guard.get_inner_mut().next() {
+                        if !self.handle(&item) {
+                            return;
+                        }
+                    }
+                    guard.clear_ready();
+                }
+                _ = tick.tick() => {
+                    self.poll_kernel_counters();
+                    self.clock = BootClock::now();
+                    if self.stop.load(Ordering::Relaxed) {
+                        // Drain what the kernel already queued, then stop.
+                        while let Some(item) = ring.get_mut().next() {
+                            if !self.handle(&item) {
+                                break;
+                            }
+                        }
+                        self.poll_kernel_counters();
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles one record; false when the consumer is gone.
+    fn handle(&mut self, bytes: &[u8]) -> bool {
+        let mut event = match decode::decode_record(bytes, &self.clock) {
+            Ok(event) => event,
+            Err(error) => {
+                let seen = self.counters.malformed.fetch_add(1, Ordering::Relaxed);
+                if seen.is_power_of_two() {
+                    tracing::warn!(%error, malformed_so_far = seen + 1,
+                        "malformed record from the kernel; skipped and counted");
+                }
+                return true;
+            }
+        };
+        TableCounters::add(&self.counters.seen, 1);
+        self.processes.enrich(&mut event);
+        match self.sink.try_send(Event::Process(event)) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                TableCounters::add(&self.counters.dropped_channel, 1);
+                true
+            }
+            Err(TrySendError::Disconnected(_)) => false,
+        }
+    }
+
+    fn poll_kernel_counters(&mut self) {
+        for index in [
+            counter::RINGBUF_FULL_EXEC,
+            counter::RINGBUF_FULL_FORK,
+            counter::RINGBUF_FULL_EXIT,
+            counter::ARGV_TRUNCATED,
+        ] {
+            let Ok(values) = self.kernel_counters.get(&index, 0) else {
+                continue;
+            };
+            let total: u64 = values.iter().sum();
+            let last = &mut self.last_kernel[index as usize];
+            let delta = total.saturating_sub(*last);
+            *last = total;
+            if delta == 0 {
+                continue;
+            }
+            let target = if index == counter::ARGV_TRUNCATED {
+                &self.counters.argv_truncated
+            } else {
+                &self.counters.dropped_ring_buffer
+            };
+            TableCounters::add(target, delta);
+        }
+    }
+}

@@ -1,0 +1,445 @@
+//! The event store: RocksDB, one column family per event table, rows keyed by `(time_ns, seq)`
+//! with compact binary values. Retention (`--events_expiry`, `--events_max`) is enforced with range
+//! deletes, never key by key. The sequence (`eid`) keeps increasing across restarts.
+//!
+//! A store is opened either as the primary (the process that collects events) or as a read-only
+//! secondary that follows the primary's files, so `vigil query` can read a running daemon's
+//! history without disturbing it.
+
+pub mod key;
+mod writer;
+
+use std::{
+    os::unix::fs::PermissionsExt,
+    path::{Path, PathBuf},
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use rocksdb::{
+    ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, ReadOptions, WriteBatch,
+};
+pub use writer::{RetentionPolicy, StoreWriter, WriterConfig};
+
+use crate::{
+    counters::{self, CounterValues},
+    tables::EventTable,
+};
+
+const META_CF: &str = "vigil_meta";
+const META_SEQ: &[u8] = b"seq";
+const META_COUNTERS: &[u8] = b"counters";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "no vigil database at {path}: start `vigil daemon --database_path {path}` first, or pass \
+         the --database_path a daemon uses"
+    )]
+    Missing { path: PathBuf },
+    #[error(
+        "the database at {path} is in use by another vigil process (a daemon?); read its history \
+         with `vigil query --database_path {path}`, or give this process its own --database_path"
+    )]
+    Locked { path: PathBuf },
+    #[error("cannot prepare the database directory {path}: {source}")]
+    Directory {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("RocksDB error on {path}: {source}")]
+    Rocks {
+        path: PathBuf,
+        source: rocksdb::Error,
+    },
+    #[error("the store has no column family for table {0}")]
+    NoTable(&'static str),
+}
+
+/// A time range of rows, in nanoseconds since the Unix epoch, bounds included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeRange {
+    pub start_ns: u64,
+    pub end_ns: u64,
+}
+
+impl TimeRange {
+    pub const ALL: TimeRange = TimeRange {
+        start_ns: 0,
+        end_ns: u64::MAX,
+    };
+
+    pub fn is_empty(&self) -> bool {
+        self.start_ns > self.end_ns
+    }
+}
+
+/// One stored row, value still encoded.
+#[derive(Debug, Clone)]
+pub struct StoredRow {
+    pub time_ns: u64,
+    pub seq: u64,
+    pub value: Box<[u8]>,
+}
+
+enum Role {
+    Primary,
+    /// The secondary's own directory (RocksDB keeps its info log there), removed on drop.
+    Secondary(tempfile::TempDir),
+}
+
+pub struct EventStore {
+    db: DB,
+    path: PathBuf,
+    role: Role,
+    next_seq: AtomicU64,
+    /// Rows per table, kept by the primary for `--events_max`.
+    row_counts: Mutex<Vec<(EventTable, u64)>>,
+}
+
+fn column_families() -> Vec<String> {
+    let mut names: Vec<String> = EventTable::ALL.iter().map(|t| t.name().to_owned()).collect();
+    names.push(META_CF.to_owned());
+    names
+}
+
+fn base_options() -> Options {
+    let mut opts = Options::default();
+    opts.create_if_missing(true);
+    opts.create_missing_column_families(true);
+    opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+    // Events arrive in bursts of small rows; a modest write buffer keeps memory predictable.
+    opts.set_write_buffer_size(16 * 1024 * 1024);
+    opts.set_max_write_buffer_number(3);
+    opts.set_keep_log_file_num(4);
+    opts
+}
+
+/// Creates the database directory owner-only (0700), or tightens an existing one: event history
+/// holds command lines of every process on the host.
+fn prepare_directory(path: &Path) -> Result<(), StoreError> {
+    let wrap = |source| StoreError::Directory {
+        path: path.to_owned(),
+        source,
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(wrap)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(wrap)
+}
+
+use std::os::unix::fs::DirBuilderExt;
+
+impl EventStore {
+    /// Opens (creating if needed) the store that collects events.
+    pub fn open_primary(path: &Path) -> Result<Self, StoreError> {
+        prepare_directory(path)?;
+        let opts = base_options();
+        let cfs = column_families()
+            .into_iter()
+            .map(|name| ColumnFamilyDescriptor::new(name, base_options()));
+        let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(|source| {
+            if source.to_string().contains("lock") {
+                StoreError::Locked {
+                    path: path.to_owned(),
+                }
+            } else {
+                StoreError::Rocks {
+                    path: path.to_owned(),
+                    source,
+                }
+            }
+        })?;
+        let mut store = Self {
+            db,
+            path: path.to_owned(),
+            role: Role::Primary,
+            next_seq: AtomicU64::new(1),
+            row_counts: Mutex::new(Vec::new()),
+        };
+        let last_seq = store.last_seq()?;
+        store.next_seq = AtomicU64::new(last_seq + 1);
+        let mut counts = Vec::new();
+        for table in EventTable::ALL {
+            counts.push((*table, store.count_rows(*table)?));
+        }
+        store.row_counts = Mutex::new(counts);
+        Ok(store)
+    }
+
+    /// Opens a read-only view that follows the primary at `path` (which may be running).
+    pub fn open_secondary(path: &Path) -> Result<Self, StoreError> {
+        if !path.join("CURRENT").exists() {
+            return Err(StoreError::Missing {
+                path: path.to_owned(),
+            });
+        }
+        let own_dir = tempfile::Builder::new()
+            .prefix("vigil-secondary-")
+            .tempdir()
+            .map_err(|source| StoreError::Directory {
+                path: std::env::temp_dir(),
+                source,
+            })?;
+        let mut opts = Options::default();
+        // A secondary must keep every file open: it cannot reopen files the primary deleted.
+        opts.set_max_open_files(-1);
+        let db = DB::open_cf_as_secondary(&opts, path, own_dir.path(), column_families())
+            .map_err(|source| StoreError::Rocks {
+                path: path.to_owned(),
+                source,
+            })?;
+        Ok(Self {
+            db,
+            path: path.to_owned(),
+            role: Role::Secondary(own_dir),
+            next_seq: AtomicU64::new(0),
+            row_counts: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn is_secondary(&self) -> bool {
+        matches!(self.role, Role::Secondary(_))
+    }
+
+    fn rocks(&self, source: rocksdb::Error) -> StoreError {
+        StoreError::Rocks {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn cf(&self, name: &'static str) -> Result<std::sync::Arc<rocksdb::BoundColumnFamily<'_>>, StoreError> {
+        self.db.cf_handle(name).ok_or(StoreError::NoTable(name))
+    }
+
+    /// A secondary reads what the primary has written up to now.
+    pub fn catch_up(&self) -> Result<(), StoreError> {
+        if self.is_secondary() {
+            self.db
+                .try_catch_up_with_primary()
+                .map_err(|e| self.rocks(e))?;
+        }
+        Ok(())
+    }
+
+    fn last_seq(&self) -> Result<u64, StoreError> {
+        let meta = self.cf(META_CF)?;
+        let mut last = match self.db.get_cf(&meta, META_SEQ).map_err(|e| self.rocks(e))? {
+            Some(v) => v
+                .as_slice()
+                .try_into()
+                .map(u64::from_be_bytes)
+                .unwrap_or(0),
+            None => 0,
+        };
+        // Rows are the ground truth if the meta entry is missing or behind.
+        for table in EventTable::ALL {
+            let cf = self.cf(table.name())?;
+            let mut iter = self.db.iterator_cf(&cf, IteratorMode::End);
+            if let Some(Ok((key, _))) = iter.next()
+                && let Some((_, seq)) = key::decode(&key)
+            {
+                last = last.max(seq);
+            }
+        }
+        Ok(last)
+    }
+
+    fn count_rows(&self, table: EventTable) -> Result<u64, StoreError> {
+        let cf = self.cf(table.name())?;
+        let mut n = 0;
+        for item in self.db.iterator_cf(&cf, IteratorMode::Start) {
+            item.map_err(|e| self.rocks(e))?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Appends rows to one table in one atomic write; returns the number written. Each row gets
+    /// the next sequence number, persisted in the same write.
+    pub fn append(&self, table: EventTable, rows: &[(u64, Vec<u8>)]) -> Result<u64, StoreError> {
+        let mut batch = WriteBatch::default();
+        let cf = self.cf(table.name())?;
+        let mut last = 0;
+        for (time_ns, value) in rows {
+            last = self.next_seq.fetch_add(1, Ordering::Relaxed);
+            batch.put_cf(&cf, key::encode(*time_ns, last), value);
+        }
+        let meta = self.cf(META_CF)?;
+        batch.put_cf(&meta, META_SEQ, last.to_be_bytes());
+        self.db.write(batch).map_err(|e| self.rocks(e))?;
+        self.adjust_count(table, rows.len() as i64);
+        Ok(rows.len() as u64)
+    }
+
+    fn adjust_count(&self, table: EventTable, delta: i64) {
+        if let Ok(mut counts) = self.row_counts.lock()
+            && let Some((_, n)) = counts.iter_mut().find(|(t, _)| *t == table)
+        {
+            *n = n.saturating_add_signed(delta);
+        }
+    }
+
+    pub fn row_count(&self, table: EventTable) -> u64 {
+        self.row_counts
+            .lock()
+            .ok()
+            .and_then(|c| c.iter().find(|(t, _)| *t == table).map(|(_, n)| *n))
+            .unwrap_or(0)
+    }
+
+    /// Writes a value directly under a key. For tests of corrupted data and for tools only.
+    pub fn put_raw(&self, table: EventTable, time_ns: u64, value: &[u8]) -> Result<u64, StoreError> {
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        let cf = self.cf(table.name())?;
+        self.db
+            .put_cf(&cf, key::encode(time_ns, seq), value)
+            .map_err(|e| self.rocks(e))?;
+        self.adjust_count(table, 1);
+        Ok(seq)
+    }
+
+    /// Iterates the rows of `table` within `range`, in time order. Only that key range is read.
+    pub fn scan(
+        &self,
+        table: EventTable,
+        range: TimeRange,
+    ) -> Result<impl Iterator<Item = Result<StoredRow, StoreError>> + '_, StoreError> {
+        self.scan_from(table, (range.start_ns, 0), range)
+    }
+
+    /// Like [`scan`](Self::scan), starting at the key `(time_ns, seq)` (included): lets a reader
+    /// continue a scan page by page without holding an iterator.
+    pub fn scan_from(
+        &self,
+        table: EventTable,
+        from: (u64, u64),
+        range: TimeRange,
+    ) -> Result<impl Iterator<Item = Result<StoredRow, StoreError>> + '_, StoreError> {
+        let cf = self.cf(table.name())?;
+        let mut opts = ReadOptions::default();
+        let start = key::encode(from.0.max(range.start_ns), from.1);
+        if let Some(end) = range.end_ns.checked_add(1) {
+            opts.set_iterate_upper_bound(key::encode(end, 0).to_vec());
+        }
+        let empty = range.is_empty();
+        let iter = self
+            .db
+            .iterator_cf_opt(&cf, opts, IteratorMode::From(&start, Direction::Forward));
+        Ok(iter
+            .take_while(move |_| !empty)
+            .filter_map(move |item| match item {
+                Err(e) => Some(Err(StoreError::Rocks {
+                    path: self.path.clone(),
+                    source: e,
+                })),
+                Ok((key, value)) => {
+                    let (time_ns, seq) = key::decode(&key)?;
+                    Some(Ok(StoredRow {
+                        time_ns,
+                        seq,
+                        value,
+                    }))
+                }
+            }))
+    }
+
+    /// Deletes rows older than `cutoff_ns` and, beyond that, the oldest rows over `max_rows`.
+    /// Returns how many rows were removed. Uses range deletes, then compacts the deleted range so
+    /// the space is given back.
+    pub fn enforce_retention(
+        &self,
+        table: EventTable,
+        cutoff_ns: Option<u64>,
+        max_rows: Option<u64>,
+    ) -> Result<u64, StoreError> {
+        let cf = self.cf(table.name())?;
+        let mut removed = 0u64;
+        let mut delete_until: Option<[u8; key::KEY_LEN]> = None;
+
+        if let Some(cutoff_ns) = cutoff_ns {
+            let end = key::encode(cutoff_ns, 0);
+            let mut opts = ReadOptions::default();
+            opts.set_iterate_upper_bound(end.to_vec());
+            let expired = self
+                .db
+                .iterator_cf_opt(&cf, opts, IteratorMode::Start)
+                .take_while(Result::is_ok)
+                .count() as u64;
+            if expired > 0 {
+                removed += expired;
+                delete_until = Some(end);
+            }
+        }
+
+        let remaining = self.row_count(table).saturating_sub(removed);
+        if let Some(max_rows) = max_rows
+            && remaining > max_rows
+        {
+            let excess = remaining - max_rows;
+            let start = delete_until.unwrap_or(key::encode(0, 0));
+            let mut iter = self
+                .db
+                .iterator_cf(&cf, IteratorMode::From(&start, Direction::Forward))
+                .skip(excess as usize);
+            let boundary = match iter.next() {
+                Some(Ok((key, _))) => <[u8; key::KEY_LEN]>::try_from(&key[..]).ok(),
+                _ => None,
+            };
+            if let Some(boundary) = boundary {
+                removed += excess;
+                delete_until = Some(boundary);
+            }
+        }
+
+        if let Some(end) = delete_until {
+            let begin = key::encode(0, 0);
+            let mut batch = WriteBatch::default();
+            batch.delete_range_cf(&cf, begin, end);
+            self.db.write(batch).map_err(|e| self.rocks(e))?;
+            self.db.compact_range_cf(&cf, Some(&begin[..]), Some(&end[..]));
+            self.adjust_count(table, -(removed as i64));
+        }
+        Ok(removed)
+    }
+
+    /// Persists the pipeline's counters so readers in other processes can see them.
+    pub fn save_counters(&self, snapshot: &[(String, CounterValues)]) -> Result<(), StoreError> {
+        let meta = self.cf(META_CF)?;
+        self.db
+            .put_cf(&meta, META_COUNTERS, counters::encode_snapshot(snapshot))
+            .map_err(|e| self.rocks(e))
+    }
+
+    /// The counters the collecting process saved last, if any.
+    pub fn saved_counters(&self) -> Result<Option<Vec<(String, CounterValues)>>, StoreError> {
+        let meta = self.cf(META_CF)?;
+        Ok(self
+            .db
+            .get_cf(&meta, META_COUNTERS)
+            .map_err(|e| self.rocks(e))?
+            .and_then(|bytes| counters::decode_snapshot(&bytes)))
+    }
+
+    /// Makes everything written so far durable in SST files (used at shutdown).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        for name in column_families() {
+            if let Some(cf) = self.db.cf_handle(&name) {
+                self.db.flush_cf(&cf).map_err(|e| self.rocks(e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,173 @@
+use std::{os::unix::fs::PermissionsExt, sync::Arc, time::Duration};
+
+use super::*;
+use crate::{codec::tests::sample_event, tables::Event};
+
+const T: EventTable = EventTable::BpfProcessEvents;
+
+fn rows(times: &[u64]) -> Vec<(u64, Vec<u8>)> {
+    times
+        .iter()
+        .map(|&t| (t, Event::Process(sample_event(t)).encode()))
+        .collect()
+}
+
+fn times(store: &EventStore, range: TimeRange) -> Vec<u64> {
+    store
+        .scan(T, range)
+        .expect("scan starts")
+        .map(|r| r.expect("row reads").time_ns)
+        .collect()
+}
+
+#[test]
+fn rows_come_back_in_time_order_whatever_the_write_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = EventStore::open_primary(dir.path()).expect("open");
+    store.append(T, &rows(&[30, 10, 20])).expect("append");
+    store.append(T, &rows(&[15])).expect("append");
+    assert_eq!(times(&store, TimeRange::ALL), vec![10, 15, 20, 30]);
+}
+
+#[test]
+fn a_range_scan_reads_only_its_range_bounds_included() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = EventStore::open_primary(dir.path()).expect("open");
+    store.append(T, &rows(&[1, 2, 3, 4, 5, 6])).expect("append");
+    let range = |start_ns, end_ns| TimeRange { start_ns, end_ns };
+    assert_eq!(times(&store, range(2, 4)), vec![2, 3, 4]);
+    assert_eq!(times(&store, range(6, u64::MAX)), vec![6]);
+    assert_eq!(times(&store, range(5, 2)), Vec::<u64>::new());
+    assert_eq!(times(&store, range(0, 0)), Vec::<u64>::new());
+}
+
+#[test]
+fn the_directory_is_owner_only_even_when_it_existed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    std::fs::create_dir(&path).expect("mkdir");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let _store = EventStore::open_primary(&path).expect("open");
+    let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+}
+
+#[test]
+fn sequence_keeps_increasing_across_restarts_even_after_everything_expired() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first_max = {
+        let store = EventStore::open_primary(dir.path()).expect("open");
+        store.append(T, &rows(&[1, 2, 3])).expect("append");
+        let seqs: Vec<u64> = store
+            .scan(T, TimeRange::ALL)
+            .expect("scan")
+            .map(|r| r.expect("row").seq)
+            .collect();
+        assert_eq!(seqs.len(), 3);
+        // Expire everything: the next process must still not reuse these numbers.
+        store.enforce_retention(T, Some(10), None).expect("expire");
+        assert_eq!(times(&store, TimeRange::ALL), Vec::<u64>::new());
+        *seqs.iter().max().expect("three rows")
+    };
+    let store = EventStore::open_primary(dir.path()).expect("reopen");
+    store.append(T, &rows(&[20])).expect("append");
+    let seq = store
+        .scan(T, TimeRange::ALL)
+        .expect("scan")
+        .map(|r| r.expect("row").seq)
+        .next()
+        .expect("one row");
+    assert!(seq > first_max, "seq {seq} must be above {first_max}");
+}
+
+#[test]
+fn expiry_and_max_rows_delete_the_oldest_rows_by_range() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = EventStore::open_primary(dir.path()).expect("open");
+    store.append(T, &rows(&[10, 20, 30, 40, 50, 60])).expect("append");
+    assert_eq!(store.row_count(T), 6);
+
+    // Expiry: everything before 25 goes.
+    assert_eq!(store.enforce_retention(T, Some(25), None).expect("expire"), 2);
+    assert_eq!(times(&store, TimeRange::ALL), vec![30, 40, 50, 60]);
+    assert_eq!(store.row_count(T), 4);
+
+    // Max rows: keep the newest 3.
+    assert_eq!(store.enforce_retention(T, None, Some(3)).expect("max"), 1);
+    assert_eq!(times(&store, TimeRange::ALL), vec![40, 50, 60]);
+
+    // Both at once, and a no-op.
+    assert_eq!(store.enforce_retention(T, Some(45), Some(1)).expect("both"), 2);
+    assert_eq!(times(&store, TimeRange::ALL), vec![60]);
+    assert_eq!(store.enforce_retention(T, Some(45), Some(1)).expect("no-op"), 0);
+}
+
+#[test]
+fn row_count_is_rebuilt_on_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = EventStore::open_primary(dir.path()).expect("open");
+        store.append(T, &rows(&[1, 2, 3, 4])).expect("append");
+    }
+    let store = EventStore::open_primary(dir.path()).expect("reopen");
+    assert_eq!(store.row_count(T), 4);
+    assert_eq!(store.enforce_retention(T, None, Some(2)).expect("max"), 2);
+    assert_eq!(times(&store, TimeRange::ALL), vec![3, 4]);
+}
+
+#[test]
+fn a_secondary_sees_what_a_running_primary_writes_and_counters_it_saved() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let primary = EventStore::open_primary(dir.path()).expect("open");
+    primary.append(T, &rows(&[1, 2])).expect("append");
+    let counters = crate::Counters::new(&EventTable::names());
+    let table = counters.table(T.name()).expect("table");
+    TableCounters::add(&table.dropped_channel, 5);
+    primary.save_counters(&counters.snapshot()).expect("save");
+
+    let secondary = EventStore::open_secondary(dir.path()).expect("secondary");
+    assert_eq!(times(&secondary, TimeRange::ALL), vec![1, 2]);
+    primary.append(T, &rows(&[3])).expect("append more");
+    secondary.catch_up().expect("catch up");
+    assert_eq!(times(&secondary, TimeRange::ALL), vec![1, 2, 3]);
+    let saved = secondary.saved_counters().expect("read").expect("saved");
+    assert_eq!(saved[0].1.dropped_channel, 5);
+}
+
+#[test]
+fn a_second_primary_and_a_missing_database_are_clear_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let _primary = EventStore::open_primary(dir.path()).expect("open");
+    let err = EventStore::open_primary(dir.path()).err().expect("locked");
+    assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+    assert!(err.to_string().contains("vigil query --database_path"));
+
+    let missing = dir.path().join("nothing-here");
+    let err = EventStore::open_secondary(&missing).err().expect("missing");
+    assert!(err.to_string().contains("vigil daemon --database_path"), "{err}");
+}
+
+#[test]
+fn the_writer_batches_counts_and_drains_on_shutdown() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(EventStore::open_primary(dir.path()).expect("open"));
+    let counters = crate::Counters::new(&EventTable::names());
+    let (tx, rx) = crossbeam_channel::bounded(16);
+    let config = WriterConfig {
+        retention: RetentionPolicy {
+            expiry: None,
+            max_rows: None,
+        },
+        batch_rows: 4,
+        batch_delay: Duration::from_millis(20),
+        retention_interval: Duration::from_secs(60),
+    };
+    let writer = StoreWriter::spawn(store.clone(), rx, counters.clone(), config).expect("spawn");
+    for t in 1..=10 {
+        tx.send(Event::Process(sample_event(t))).expect("send");
+    }
+    drop(tx);
+    writer.join();
+    assert_eq!(times(&store, TimeRange::ALL), (1..=10).collect::<Vec<_>>());
+    assert_eq!(counters.table(T.name()).expect("table").values().stored, 10);
+}

@@ -1,0 +1,186 @@
+//! The store writer: one thread that drains the event channel, batches rows into RocksDB
+//! `WriteBatch`es, enforces retention and saves the counters for other processes to read.
+
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    thread::JoinHandle,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+
+use super::EventStore;
+use crate::{
+    counters::{Counters, TableCounters},
+    tables::{Event, EventTable},
+};
+
+/// How long events are kept.
+#[derive(Debug, Clone, Copy)]
+pub struct RetentionPolicy {
+    /// `--events_expiry`: rows older than this are deleted; `None` keeps them regardless of age.
+    pub expiry: Option<Duration>,
+    /// `--events_max`: rows per table beyond this are deleted, oldest first; `None`: no limit.
+    pub max_rows: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct WriterConfig {
+    pub retention: RetentionPolicy,
+    /// Rows per write batch at most.
+    pub batch_rows: usize,
+    /// A batch is written at the latest this long after its first row arrived.
+    pub batch_delay: Duration,
+    /// How often retention runs.
+    pub retention_interval: Duration,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        Self {
+            retention: RetentionPolicy {
+                expiry: Some(Duration::from_secs(3600)),
+                max_rows: None,
+            },
+            batch_rows: 1024,
+            batch_delay: Duration::from_millis(50),
+            retention_interval: Duration::from_secs(10),
+        }
+    }
+}
+
+pub struct StoreWriter {
+    thread: Option<JoinHandle<()>>,
+}
+
+impl StoreWriter {
+    /// Starts the writer. It runs until every sender of `events` is dropped, then writes what it
+    /// holds and returns.
+    pub fn spawn(
+        store: Arc<EventStore>,
+        events: Receiver<Event>,
+        counters: Counters,
+        config: WriterConfig,
+    ) -> std::io::Result<Self> {
+        let thread = std::thread::Builder::new()
+            .name("vigil-store".into())
+            .spawn(move || run(&store, &events, &counters, config))?;
+        Ok(Self {
+            thread: Some(thread),
+        })
+    }
+
+    /// Waits for the writer to drain and stop (after the senders are gone).
+    pub fn join(mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+fn run(store: &EventStore, events: &Receiver<Event>, counters: &Counters, config: WriterConfig) {
+    let mut pending: HashMap<EventTable, Vec<(u64, Vec<u8>)>> = HashMap::new();
+    let mut pending_rows = 0usize;
+    let mut batch_started: Option<Instant> = None;
+    let mut last_retention = Instant::now();
+    let mut disconnected = false;
+
+    retention(store, counters, config.retention);
+    while !disconnected {
+        let wait = match batch_started {
+            Some(started) => config.batch_delay.saturating_sub(started.elapsed()),
+            None => config.retention_interval,
+        };
+        match events.recv_timeout(wait) {
+            Ok(event) => {
+                pending
+                    .entry(event.table())
+                    .or_default()
+                    .push((event.time_ns(), event.encode()));
+                pending_rows += 1;
+                batch_started.get_or_insert_with(Instant::now);
+                // Take whatever else is already queued without waiting.
+                while pending_rows < config.batch_rows {
+                    let Ok(event) = events.try_recv() else { break };
+                    pending
+                        .entry(event.table())
+                        .or_default()
+                        .push((event.time_ns(), event.encode()));
+                    pending_rows += 1;
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => disconnected = true,
+        }
+        let due = batch_started.is_some_and(|s| s.elapsed() >= config.batch_delay);
+        if pending_rows >= config.batch_rows || due || (disconnected && pending_rows > 0) {
+            write_pending(store, counters, &mut pending);
+            pending_rows = 0;
+            batch_started = None;
+        }
+        if last_retention.elapsed() >= config.retention_interval {
+            retention(store, counters, config.retention);
+            last_retention = Instant::now();
+        }
+    }
+    if let Err(error) = store.flush() {
+        tracing::warn!(%error, "flushing the event store at shutdown failed");
+    }
+}
+
+fn write_pending(
+    store: &EventStore,
+    counters: &Counters,
+    pending: &mut HashMap<EventTable, Vec<(u64, Vec<u8>)>>,
+) {
+    for (table, rows) in pending.iter_mut() {
+        if rows.is_empty() {
+            continue;
+        }
+        let table_counters = counters.table(table.name());
+        match store.append(*table, rows) {
+            Ok(n) => {
+                if let Some(c) = table_counters {
+                    TableCounters::add(&c.stored, n);
+                }
+            }
+            Err(error) => {
+                // The batch is lost: count it where it was lost and say why once per batch.
+                tracing::error!(%error, table = table.name(), rows = rows.len(),
+                    "events could not be stored and were dropped");
+                if let Some(c) = table_counters {
+                    TableCounters::add(&c.dropped_store, rows.len() as u64);
+                }
+            }
+        }
+        rows.clear();
+    }
+    if let Err(error) = store.save_counters(&counters.snapshot()) {
+        tracing::warn!(%error, "saving event counters failed");
+    }
+}
+
+fn retention(store: &EventStore, counters: &Counters, policy: RetentionPolicy) {
+    let cutoff = policy
+        .expiry
+        .map(|expiry| now_ns().saturating_sub(expiry.as_nanos() as u64));
+    for table in EventTable::ALL {
+        match store.enforce_retention(*table, cutoff, policy.max_rows) {
+            Ok(0) => {}
+            Ok(removed) => {
+                if let Some(c) = counters.table(table.name()) {
+                    TableCounters::add(&c.expired, removed);
+                }
+            }
+            Err(error) => tracing::warn!(%error, table = table.name(), "event retention failed"),
+        }
+    }
+}

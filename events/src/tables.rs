@@ -1,0 +1,56 @@
+//! The event tables the store keeps, and the events that fill them.
+
+use crate::{codec, model::ProcessEvent};
+
+/// One event table: one column family in the store, one SQL table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventTable {
+    BpfProcessEvents,
+}
+
+impl EventTable {
+    pub const ALL: &'static [EventTable] = &[EventTable::BpfProcessEvents];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            EventTable::BpfProcessEvents => "bpf_process_events",
+        }
+    }
+
+    /// The publisher that fills the table, as `vigil_events` names it.
+    pub fn publisher(self) -> &'static str {
+        match self {
+            EventTable::BpfProcessEvents => "bpf",
+        }
+    }
+
+    pub fn names() -> Vec<&'static str> {
+        Self::ALL.iter().map(|t| t.name()).collect()
+    }
+}
+
+/// An event on its way to the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Process(ProcessEvent),
+}
+
+impl Event {
+    pub fn table(&self) -> EventTable {
+        match self {
+            Event::Process(_) => EventTable::BpfProcessEvents,
+        }
+    }
+
+    pub fn time_ns(&self) -> u64 {
+        match self {
+            Event::Process(e) => e.time_ns,
+        }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        match self {
+            Event::Process(e) => codec::encode_process_event(e),
+        }
+    }
+}

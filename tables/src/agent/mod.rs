@@ -1,0 +1,3 @@
+//! Agent tables: what vigil says about itself.
+
+pub mod vigil_events;

@@ -1,0 +1,48 @@
+//! vigil's SQL tables. Each table declares its columns and produces rows; one virtual-table
+//! adapter ([`vtab`]) connects them all to SQLite.
+
+pub mod agent;
+pub mod evented;
+pub mod table;
+pub mod vtab;
+
+use std::sync::Arc;
+
+use rusqlite::Connection;
+use vigil_events::{Counters, EventStore};
+
+pub use agent::vigil_events::CounterSource;
+pub use table::{Column, ColumnType, Table, TableError, Value};
+
+/// What the tables read from.
+pub struct TablesContext {
+    /// The event store, when there is one (a shell with events off and no database has none).
+    pub store: Option<Arc<EventStore>>,
+    /// This process's counters (shared with its publishers when it runs any).
+    pub counters: Counters,
+    /// Where `vigil_events` finds the collecting counters.
+    pub counter_source: CounterSource,
+}
+
+/// Every table vigil has, in `.tables` order.
+pub fn all_tables(ctx: TablesContext) -> Vec<Arc<dyn Table>> {
+    vec![
+        Arc::new(evented::bpf_process_events::BpfProcessEvents::new(
+            ctx.store.clone(),
+            &ctx.counters,
+        )),
+        Arc::new(agent::vigil_events::VigilEvents::new(
+            ctx.counters,
+            ctx.store,
+            ctx.counter_source,
+        )),
+    ]
+}
+
+/// Registers `tables` on `conn`.
+pub fn register(conn: &Connection, tables: &[Arc<dyn Table>]) -> rusqlite::Result<()> {
+    for table in tables {
+        vtab::register(conn, table.clone())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,144 @@
+//! What a table is: its columns and how it produces rows. The SQLite plumbing lives once in
+//! [`crate::vtab`]; a table only declares this.
+
+use std::fmt::Write as _;
+
+/// Column types with osquery's names, so `.schema` reads as osquery users expect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Integer,
+    BigInt,
+    Text,
+}
+
+impl ColumnType {
+    pub fn sql(self) -> &'static str {
+        match self {
+            ColumnType::Integer => "INTEGER",
+            ColumnType::BigInt => "BIGINT",
+            ColumnType::Text => "TEXT",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    pub name: &'static str,
+    pub ty: ColumnType,
+    /// Hidden columns are left out of `SELECT *` but can be selected and filtered by name.
+    pub hidden: bool,
+}
+
+impl Column {
+    pub const fn new(name: &'static str, ty: ColumnType) -> Self {
+        Self {
+            name,
+            ty,
+            hidden: false,
+        }
+    }
+
+    pub const fn hidden(name: &'static str, ty: ColumnType) -> Self {
+        Self {
+            name,
+            ty,
+            hidden: true,
+        }
+    }
+}
+
+/// One cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+
+impl From<u32> for Value {
+    fn from(v: u32) -> Self {
+        Value::Int(i64::from(v))
+    }
+}
+
+impl From<u64> for Value {
+    fn from(v: u64) -> Self {
+        // SQLite integers are signed 64-bit; values past i64::MAX (never seen for ids and
+        // nanosecond times before 2262) saturate rather than wrap.
+        Value::Int(i64::try_from(v).unwrap_or(i64::MAX))
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_owned())
+    }
+}
+
+pub type Row = Vec<Value>;
+
+/// Rows a scan produces, pulled one at a time so large event tables are never held in memory
+/// whole.
+pub type Rows = Box<dyn Iterator<Item = Result<Row, TableError>> + Send>;
+
+/// Constraints SQLite handed down to a scan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanRequest {
+    /// Event time range in nanoseconds since the epoch, bounds included, from `time`/`ntime`
+    /// constraints. `None`: unconstrained.
+    pub time_ns: Option<(u64, u64)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    #[error("{table}: {message}")]
+    Failed { table: &'static str, message: String },
+}
+
+/// A SQL table.
+pub trait Table: Send + Sync {
+    fn name(&self) -> &'static str;
+
+    /// Other names the same table answers to (`osquery_events` for `vigil_events`).
+    fn aliases(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn columns(&self) -> &'static [Column];
+
+    /// For evented tables: the indexes of the `time` (seconds) and `ntime` (nanoseconds) columns,
+    /// whose constraints are pushed down into the scan.
+    fn time_columns(&self) -> Option<(usize, usize)> {
+        None
+    }
+
+    fn scan(&self, request: &ScanRequest) -> Result<Rows, TableError>;
+}
+
+/// The table's `CREATE TABLE` statement, as SQLite and `.schema` show it.
+pub fn schema(name: &str, columns: &[Column]) -> String {
+    let mut sql = format!("CREATE TABLE {name}(");
+    for (i, column) in columns.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        let _ = write!(sql, "`{}` {}", column.name, column.ty.sql());
+        if column.hidden {
+            sql.push_str(" HIDDEN");
+        }
+    }
+    sql.push(')');
+    sql
+}

@@ -1,0 +1,305 @@
+//! The one SQLite virtual-table adapter every table goes through: declares the schema, pushes
+//! `time`/`ntime` constraints down to the table's scan, and streams rows back.
+
+use std::{
+    borrow::Cow,
+    ffi::{CStr, CString, c_int},
+    marker::PhantomData,
+    sync::Arc,
+};
+
+use rusqlite::{
+    Connection, ffi,
+    types::ValueRef,
+    vtab::{
+        Context, Filters, IndexConstraintOp, IndexInfo, Module, VTab, VTabConfig, VTabConnection,
+        VTabCursor,
+    },
+};
+
+use crate::table::{Row, Rows, ScanRequest, Table, Value, schema};
+
+const NS_PER_SEC: i128 = 1_000_000_000;
+
+#[repr(C)]
+struct AdapterTab {
+    /// Must be first: SQLite sees this struct as its `sqlite3_vtab`.
+    base: ffi::sqlite3_vtab,
+    table: Arc<dyn Table>,
+}
+
+/// A pushed-down bound, in the order its value arrives in `filter`'s arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bound {
+    Eq,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+impl Bound {
+    fn code(self) -> char {
+        match self {
+            Bound::Eq => '=',
+            Bound::Gt => '>',
+            Bound::Ge => 'g',
+            Bound::Lt => '<',
+            Bound::Le => 'l',
+        }
+    }
+
+    fn from_code(c: char) -> Option<Self> {
+        Some(match c {
+            '=' => Bound::Eq,
+            '>' => Bound::Gt,
+            'g' => Bound::Ge,
+            '<' => Bound::Lt,
+            'l' => Bound::Le,
+            _ => return None,
+        })
+    }
+
+    fn from_op(op: IndexConstraintOp) -> Option<Self> {
+        Some(match op {
+            IndexConstraintOp::SQLITE_INDEX_CONSTRAINT_EQ => Bound::Eq,
+            IndexConstraintOp::SQLITE_INDEX_CONSTRAINT_GT => Bound::Gt,
+            IndexConstraintOp::SQLITE_INDEX_CONSTRAINT_GE => Bound::Ge,
+            IndexConstraintOp::SQLITE_INDEX_CONSTRAINT_LT => Bound::Lt,
+            IndexConstraintOp::SQLITE_INDEX_CONSTRAINT_LE => Bound::Le,
+            _ => return None,
+        })
+    }
+}
+
+/// A constraint value as a number, the way SQLite would compare it with an integer column. `None`
+/// when it is not numeric: that constraint is then left to SQLite alone.
+fn numeric(value: ValueRef<'_>) -> Option<f64> {
+    match value {
+        ValueRef::Integer(i) => Some(i as f64),
+        ValueRef::Real(r) => Some(r),
+        ValueRef::Text(t) => std::str::from_utf8(t).ok()?.trim().parse::<f64>().ok(),
+        ValueRef::Null | ValueRef::Blob(_) => None,
+    }
+}
+
+/// Narrows `[lo, hi]` (nanoseconds) by one bound on a column measured in `unit_ns` nanoseconds.
+/// The result may be wider than exact (SQLite re-checks every row), never narrower.
+fn narrow(range: &mut (i128, i128), bound: Bound, value: f64, unit_ns: i128) {
+    let floor = value.floor() as i128;
+    let ceil = value.ceil() as i128;
+    let (lo, hi) = range;
+    match bound {
+        Bound::Eq => {
+            *lo = (*lo).max(floor * unit_ns);
+            *hi = (*hi).min((ceil + 1) * unit_ns - 1);
+        }
+        Bound::Gt => *lo = (*lo).max((floor + 1) * unit_ns),
+        Bound::Ge => *lo = (*lo).max(floor * unit_ns),
+        Bound::Lt => *hi = (*hi).min(ceil * unit_ns - 1),
+        Bound::Le => *hi = (*hi).min((floor + 1) * unit_ns - 1),
+    }
+}
+
+unsafe impl<'vtab> VTab<'vtab> for AdapterTab {
+    type Aux = Arc<dyn Table>;
+    type Cursor = AdapterCursor<'vtab>;
+
+    fn connect(
+        db: &mut VTabConnection,
+        aux: Option<&Self::Aux>,
+        _module_name: &[u8],
+        _database_name: &[u8],
+        _table_name: &[u8],
+        _args: &[&[u8]],
+    ) -> rusqlite::Result<(Cow<'static, CStr>, Self)> {
+        let table = aux
+            .cloned()
+            .ok_or_else(|| rusqlite::Error::ModuleError("table registered without data".into()))?;
+        db.config(VTabConfig::Innocuous)?;
+        let sql = CString::new(schema("x", table.columns()))
+            .map_err(|e| rusqlite::Error::ModuleError(e.to_string()))?;
+        Ok((
+            Cow::Owned(sql),
+            Self {
+                base: ffi::sqlite3_vtab::default(),
+                table,
+            },
+        ))
+    }
+
+    fn best_index(&self, info: &mut IndexInfo) -> rusqlite::Result<bool> {
+        let mut plan = String::new();
+        if let Some((time_col, ntime_col)) = self.table.time_columns() {
+            let mut usable = Vec::new();
+            for (i, constraint) in info.constraints().enumerate() {
+                if !constraint.is_usable() {
+                    continue;
+                }
+                let column = constraint.column();
+                let which = if column == time_col as c_int {
+                    't'
+                } else if column == ntime_col as c_int {
+                    'n'
+                } else {
+                    continue;
+                };
+                if let Some(bound) = Bound::from_op(constraint.operator()) {
+                    usable.push((i, which, bound));
+                }
+            }
+            for (argv, (i, which, bound)) in usable.into_iter().enumerate() {
+                let mut usage = info.constraint_usage(i);
+                // SQLite still re-checks each row (no omit): pushdown only narrows the scan.
+                usage.set_argv_index(argv as c_int + 1);
+                plan.push(which);
+                plan.push(bound.code());
+            }
+        }
+        if plan.is_empty() {
+            info.set_estimated_cost(1_000_000.0);
+        } else {
+            info.set_estimated_cost(1_000.0);
+            info.set_idx_str(&plan);
+        }
+        Ok(true)
+    }
+
+    fn open(&'vtab mut self) -> rusqlite::Result<AdapterCursor<'vtab>> {
+        Ok(AdapterCursor {
+            base: ffi::sqlite3_vtab_cursor::default(),
+            table: self.table.clone(),
+            rows: None,
+            current: None,
+            rowid: 0,
+            phantom: PhantomData,
+        })
+    }
+}
+
+#[repr(C)]
+struct AdapterCursor<'vtab> {
+    /// Must be first: SQLite sees this struct as its `sqlite3_vtab_cursor`.
+    base: ffi::sqlite3_vtab_cursor,
+    table: Arc<dyn Table>,
+    rows: Option<Rows>,
+    current: Option<Row>,
+    rowid: i64,
+    phantom: PhantomData<&'vtab AdapterTab>,
+}
+
+impl AdapterCursor<'_> {
+    fn advance(&mut self) -> rusqlite::Result<()> {
+        self.current = match self.rows.as_mut().and_then(Iterator::next) {
+            None => None,
+            Some(Ok(row)) => Some(row),
+            Some(Err(e)) => return Err(rusqlite::Error::ModuleError(e.to_string())),
+        };
+        self.rowid += 1;
+        Ok(())
+    }
+}
+
+unsafe impl VTabCursor for AdapterCursor<'_> {
+    fn filter(
+        &mut self,
+        _idx_num: c_int,
+        idx_str: Option<&str>,
+        args: &Filters<'_>,
+    ) -> rusqlite::Result<()> {
+        let mut request = ScanRequest::default();
+        if let Some(plan) = idx_str {
+            let mut range: (i128, i128) = (0, i128::from(u64::MAX));
+            let codes: Vec<char> = plan.chars().collect();
+            for (argv, pair) in codes.chunks(2).enumerate() {
+                let [which, code] = pair else { continue };
+                let (Some(bound), Ok(value)) = (Bound::from_code(*code), args.get_ref(argv))
+                else {
+                    continue;
+                };
+                let Some(value) = numeric(value) else { continue };
+                let unit = if *which == 't' { NS_PER_SEC } else { 1 };
+                narrow(&mut range, bound, value, unit);
+            }
+            let clamp = |v: i128| v.clamp(0, i128::from(u64::MAX)) as u64;
+            request.time_ns = Some((clamp(range.0), clamp(range.1)));
+            if range.0 > range.1 {
+                request.time_ns = Some((1, 0));
+            }
+        }
+        self.rows = Some(
+            self.table
+                .scan(&request)
+                .map_err(|e| rusqlite::Error::ModuleError(e.to_string()))?,
+        );
+        self.rowid = 0;
+        self.advance()
+    }
+
+    fn next(&mut self) -> rusqlite::Result<()> {
+        self.advance()
+    }
+
+    fn eof(&self) -> bool {
+        self.current.is_none()
+    }
+
+    fn column(&self, ctx: &mut Context, i: c_int) -> rusqlite::Result<()> {
+        let value = self
+            .current
+            .as_ref()
+            .and_then(|row| row.get(i as usize))
+            .unwrap_or(&Value::Null);
+        match value {
+            Value::Null => ctx.set_result(&rusqlite::types::Null),
+            Value::Int(v) => ctx.set_result(v),
+            Value::Text(v) => ctx.set_result(v),
+        }
+    }
+
+    fn rowid(&self) -> rusqlite::Result<i64> {
+        Ok(self.rowid)
+    }
+}
+
+/// Registers `table` (and its aliases) on `conn` as eponymous virtual tables.
+pub fn register(conn: &Connection, table: Arc<dyn Table>) -> rusqlite::Result<()> {
+    const MODULE: Module<AdapterTab> = Module::eponymous_only_module();
+    for name in std::iter::once(table.name()).chain(table.aliases().iter().copied()) {
+        conn.create_module(name, &MODULE, Some(table.clone()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range_after(bounds: &[(Bound, f64)], unit: i128) -> (i128, i128) {
+        let mut range = (0, i128::from(u64::MAX));
+        for (bound, value) in bounds {
+            narrow(&mut range, *bound, *value, unit);
+        }
+        range
+    }
+
+    #[test]
+    fn second_bounds_become_nanosecond_ranges() {
+        let s = NS_PER_SEC;
+        assert_eq!(range_after(&[(Bound::Gt, 10.0)], s).0, 11 * s);
+        assert_eq!(range_after(&[(Bound::Ge, 10.0)], s).0, 10 * s);
+        assert_eq!(range_after(&[(Bound::Lt, 10.0)], s).1, 10 * s - 1);
+        assert_eq!(range_after(&[(Bound::Le, 10.0)], s).1, 11 * s - 1);
+        assert_eq!(range_after(&[(Bound::Eq, 10.0)], s), (10 * s, 11 * s - 1));
+        // Fractions widen, never narrow: every second SQLite would accept stays in range.
+        assert_eq!(range_after(&[(Bound::Gt, 10.5)], s).0, 11 * s);
+        assert_eq!(range_after(&[(Bound::Lt, 10.5)], s).1, 11 * s - 1);
+    }
+
+    #[test]
+    fn non_numeric_values_are_not_pushed_down() {
+        assert_eq!(numeric(ValueRef::Text(b"1700000000")), Some(1.7e9));
+        assert_eq!(numeric(ValueRef::Text(b"yesterday")), None);
+        assert_eq!(numeric(ValueRef::Null), None);
+    }
+}

@@ -1,0 +1,223 @@
+//! SQL over a real on-disk store, through the real virtual-table adapter.
+
+use std::sync::Arc;
+
+use rusqlite::Connection;
+use vigil_events::{
+    Counters, Event, EventStore, EventTable, ProcessAction, ProcessEvent, Syscall,
+};
+use vigil_tables::{
+    CounterSource, Table, TablesContext,
+    agent::vigil_events::VigilEvents,
+    evented::bpf_process_events::BpfProcessEvents,
+};
+
+const SEC: u64 = 1_000_000_000;
+
+fn event(second: u64, pid: u32) -> ProcessEvent {
+    ProcessEvent {
+        action: ProcessAction::Exec,
+        syscall: Syscall::Execve,
+        time_ns: second * SEC + 123,
+        pid,
+        tid: pid,
+        parent: 1,
+        uid: 1000,
+        gid: 1000,
+        euid: 1000,
+        egid: 1000,
+        cgroup_id: 9,
+        comm: "env".into(),
+        path: "/usr/bin/env".into(),
+        filename: "/usr/bin/env".into(),
+        cwd: "/tmp".into(),
+        argv: vec!["/usr/bin/env".into(), "VAR=1".into(), "/bin/true".into()],
+        argv_truncated: false,
+        exit_code: 0,
+        exit_signal: 0,
+        child_pid: 0,
+        duration_ns: 10,
+        probe_error: 0,
+        parent_path: "/usr/bin/sh".into(),
+    }
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    store: Arc<EventStore>,
+    conn: Connection,
+    process_table: Arc<BpfProcessEvents>,
+    counters: Counters,
+}
+
+fn fixture(seconds: std::ops::Range<u64>) -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(EventStore::open_primary(dir.path()).expect("open store"));
+    let rows: Vec<(u64, Vec<u8>)> = seconds
+        .map(|s| {
+            let e = Event::Process(event(s, s as u32));
+            (e.time_ns(), e.encode())
+        })
+        .collect();
+    store
+        .append(EventTable::BpfProcessEvents, &rows)
+        .expect("append");
+    let counters = Counters::new(&EventTable::names());
+    let process_table = Arc::new(BpfProcessEvents::new(Some(store.clone()), &counters));
+    let events_table: Arc<dyn Table> = Arc::new(VigilEvents::new(
+        counters.clone(),
+        Some(store.clone()),
+        CounterSource::Live,
+    ));
+    let conn = Connection::open_in_memory().expect("sqlite");
+    let tables: Vec<Arc<dyn Table>> = vec![process_table.clone(), events_table];
+    vigil_tables::register(&conn, &tables).expect("register");
+    Fixture {
+        _dir: dir,
+        store,
+        conn,
+        process_table,
+        counters,
+    }
+}
+
+fn count(conn: &Connection, sql: &str) -> i64 {
+    conn.query_row(sql, [], |r| r.get(0)).expect(sql)
+}
+
+#[test]
+fn a_narrow_time_range_reads_only_that_range() {
+    let f = fixture(1000..2000);
+    let n = count(
+        &f.conn,
+        "SELECT count(*) FROM bpf_process_events WHERE time >= 1500 AND time < 1510",
+    );
+    assert_eq!(n, 10);
+    assert_eq!(f.process_table.rows_visited(), 10, "only the range was read");
+
+    let before = f.process_table.rows_visited();
+    let n = count(&f.conn, "SELECT count(*) FROM bpf_process_events WHERE time > 1997");
+    assert_eq!(n, 2);
+    assert_eq!(f.process_table.rows_visited() - before, 2);
+
+    // ntime (nanoseconds, text as in osquery) is pushed down too.
+    let before = f.process_table.rows_visited();
+    let n = count(
+        &f.conn,
+        &format!(
+            "SELECT count(*) FROM bpf_process_events WHERE ntime >= '{}'",
+            1990 * SEC
+        ),
+    );
+    assert_eq!(n, 10);
+    assert_eq!(f.process_table.rows_visited() - before, 10);
+
+    // Without a constraint everything is read; an impossible range reads nothing.
+    assert_eq!(count(&f.conn, "SELECT count(*) FROM bpf_process_events"), 1000);
+    let before = f.process_table.rows_visited();
+    assert_eq!(
+        count(
+            &f.conn,
+            "SELECT count(*) FROM bpf_process_events WHERE time > 1600 AND time < 1500"
+        ),
+        0
+    );
+    assert_eq!(f.process_table.rows_visited(), before);
+}
+
+#[test]
+fn text_and_fractional_bounds_give_the_same_rows_as_sqlite_would() {
+    let f = fixture(1000..1100);
+    // strftime returns text; SQLite compares it as a number against an integer column.
+    assert_eq!(
+        count(
+            &f.conn,
+            "SELECT count(*) FROM bpf_process_events WHERE time > '1090'"
+        ),
+        9
+    );
+    assert_eq!(
+        count(
+            &f.conn,
+            "SELECT count(*) FROM bpf_process_events WHERE time <= 1010.5"
+        ),
+        11
+    );
+    assert_eq!(
+        count(&f.conn, "SELECT count(*) FROM bpf_process_events WHERE time = 1042"),
+        1
+    );
+}
+
+#[test]
+fn columns_follow_osquery_and_hidden_ones_stay_hidden() {
+    let f = fixture(1000..1001);
+    let mut stmt = f
+        .conn
+        .prepare("SELECT * FROM bpf_process_events")
+        .expect("prepare");
+    let names: Vec<String> = stmt.column_names().iter().map(|s| (*s).to_owned()).collect();
+    assert_eq!(
+        &names[..14],
+        &[
+            "tid", "pid", "parent", "uid", "gid", "cid", "exit_code", "probe_error", "syscall",
+            "path", "cwd", "cmdline", "duration", "ntime"
+        ]
+    );
+    for hidden in ["json_cmdline", "time", "eid"] {
+        assert!(!names.iter().any(|n| n == hidden), "{hidden} is hidden");
+    }
+    let (cmdline, json, time, syscall, exit_code): (String, String, i64, String, String) = f
+        .conn
+        .query_row(
+            "SELECT cmdline, json_cmdline, time, syscall, exit_code FROM bpf_process_events",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .expect("row");
+    assert_eq!(cmdline, "/usr/bin/env VAR=1 /bin/true");
+    assert_eq!(json, r#"["/usr/bin/env","VAR=1","/bin/true"]"#);
+    assert_eq!(time, 1000);
+    assert_eq!(syscall, "execve");
+    assert_eq!(exit_code, "0");
+}
+
+#[test]
+fn a_corrupted_row_is_skipped_and_counted_not_a_crash() {
+    let f = fixture(1000..1003);
+    f.store
+        .put_raw(EventTable::BpfProcessEvents, 1001 * SEC + 5, b"\x01\xff garbage")
+        .expect("put garbage");
+    assert_eq!(count(&f.conn, "SELECT count(*) FROM bpf_process_events"), 3);
+    let corrupt = count(
+        &f.conn,
+        "SELECT corrupt FROM vigil_events WHERE name = 'bpf_process_events'",
+    );
+    assert_eq!(corrupt, 1);
+    assert_eq!(
+        f.counters
+            .table("bpf_process_events")
+            .expect("table")
+            .values()
+            .corrupt,
+        1
+    );
+    // The alias answers too.
+    assert_eq!(
+        count(&f.conn, "SELECT count(*) FROM osquery_events WHERE corrupt = 1"),
+        1
+    );
+}
+
+#[test]
+fn tables_without_a_store_are_empty_not_errors() {
+    let conn = Connection::open_in_memory().expect("sqlite");
+    let tables = vigil_tables::all_tables(TablesContext {
+        store: None,
+        counters: Counters::new(&EventTable::names()),
+        counter_source: CounterSource::None,
+    });
+    vigil_tables::register(&conn, &tables).expect("register");
+    assert_eq!(count(&conn, "SELECT count(*) FROM bpf_process_events"), 0);
+    assert_eq!(count(&conn, "SELECT active FROM vigil_events"), 0);
+}

@@ -1,0 +1,192 @@
+//! Developer commands: `cargo xtask setup | run | test | build`.
+//!
+//! `setup` installs, idempotently, what building vigil's eBPF programs needs on a fresh Debian
+//! machine; `run` and `test` call it first, so a clean clone needs no other step.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+
+/// LLVM that rustc 1.95 / nightly 1.97 use, and that bpf-linker must link against.
+const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
+const APT_PACKAGES: &[&str] = &["llvm-22-dev", "libpolly-22-dev", "libclang-dev"];
+const BPF_LINKER_VERSION: &str = "0.13.0";
+const TRACEFS: &str = "/sys/kernel/tracing";
+
+#[derive(Parser)]
+#[command(about = "vigil's developer commands")]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Install what the eBPF build needs (apt packages, rust-src, bpf-linker) and mount tracefs.
+    Setup,
+    /// Build everything, eBPF programs included.
+    Build {
+        /// Build with the release profile.
+        #[arg(long)]
+        release: bool,
+    },
+    /// Set up, build, and open `vigil shell` with kernel events on (extra arguments go to it).
+    Run {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Set up, then run formatting and lint checks and every test.
+    Test {
+        /// Arguments for `cargo test` (for example a test name filter).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(workspace_root());
+    cmd
+}
+
+fn run(cmd: &mut Command) -> anyhow::Result<()> {
+    eprintln!("xtask: running {cmd:?}");
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn succeeds(cmd: &mut Command) -> bool {
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|ids| ids.split_whitespace().nth(1).map(|e| e == "0"))
+        })
+        .unwrap_or(false)
+}
+
+fn apt_packages() -> anyhow::Result<()> {
+    let missing: Vec<&str> = APT_PACKAGES
+        .iter()
+        .copied()
+        .filter(|pkg| {
+            let out = Command::new("dpkg-query")
+                .args(["-W", "-f=${Status}", pkg])
+                .output();
+            !out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if !is_root() {
+        bail!(
+            "missing packages {}: run `sudo apt-get update && sudo apt-get install -y {}`",
+            missing.join(" "),
+            missing.join(" ")
+        );
+    }
+    run(Command::new("apt-get").args(["update", "-q"]))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-q", "--no-install-recommends"])
+        .args(&missing)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+fn rust_src() -> anyhow::Result<()> {
+    let installed = Command::new("rustup")
+        .args(["component", "list", "--installed", "--toolchain", "nightly"])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("rust-src"));
+    if installed {
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["component", "add", "rust-src", "--toolchain", "nightly"]))
+}
+
+fn bpf_linker() -> anyhow::Result<()> {
+    let version = Command::new("bpf-linker").arg("--version").output();
+    if version.is_ok_and(|o| {
+        o.status.success() && String::from_utf8_lossy(&o.stdout).contains(BPF_LINKER_VERSION)
+    }) {
+        return Ok(());
+    }
+    // bpf-linker's build script finds LLVM through LLVM_PREFIX, llvm-sys through its own
+    // versioned variable; without both it links against the system's older LLVM and fails.
+    run(cargo()
+        .args(["install", "bpf-linker", "--version", BPF_LINKER_VERSION])
+        .args(["--no-default-features", "--features", "llvm-22"])
+        .env("LLVM_PREFIX", LLVM_PREFIX)
+        .env("LLVM_SYS_221_PREFIX", LLVM_PREFIX)
+        // Not the workspace's target dir: the install must not invalidate the project's build.
+        .env_remove("CARGO_TARGET_DIR"))
+}
+
+fn tracefs() -> anyhow::Result<()> {
+    if Path::new(TRACEFS).join("events").exists() || !is_root() {
+        return Ok(());
+    }
+    run(Command::new("mount").args(["-t", "tracefs", "tracefs", TRACEFS]))
+}
+
+fn setup() -> anyhow::Result<()> {
+    apt_packages()?;
+    rust_src()?;
+    bpf_linker()?;
+    tracefs()?;
+    if !succeeds(Command::new("bpf-linker").arg("--version")) {
+        bail!("bpf-linker is installed but does not run; is ~/.cargo/bin on PATH?");
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Task::Setup => setup(),
+        Task::Build { release } => {
+            setup()?;
+            let mut cmd = cargo();
+            cmd.args(["build", "--package", "vigil"]);
+            if release {
+                cmd.arg("--release");
+            }
+            run(&mut cmd)
+        }
+        Task::Run { args } => {
+            setup()?;
+            run(cargo()
+                .args(["run", "--package", "vigil", "--", "shell", "--disable_events=false"])
+                .args(args))
+        }
+        Task::Test { args } => {
+            setup()?;
+            run(cargo().args(["fmt", "--all", "--check"]))?;
+            run(cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
+            run(cargo().arg("test").args(args))
+        }
+    }
+}
