@@ -542,8 +542,11 @@ pub fn vigil_sched_process_exec(ctx: TracePointContext) -> u32 {
                 }
                 let take = take as u32 & (ARGV_CAPACITY as u32 * 2 - 1);
                 if take as usize <= ARGV_CAPACITY
-                    && helper::bpf_probe_read_user(data.cast::<c_void>(), take, start as *const c_void)
-                        == 0
+                    && helper::bpf_probe_read_user(
+                        data.cast::<c_void>(),
+                        take,
+                        start as *const c_void,
+                    ) == 0
                 {
                     record.argv_len = take;
                     record.argv_full_len = full as u32;
@@ -567,7 +570,8 @@ pub fn vigil_sched_process_exec(ctx: TracePointContext) -> u32 {
 
         // The executable and the working directory, resolved by walking dentries.
         let exe_file = mm.and_then(|mm| read_kernel::<u64>(mm + offsets.mm_exe_file as u64));
-        let at = used & (ARGV_CAPACITY + FILENAME_CAPACITY - 1 + FILENAME_CAPACITY);
+        // No masking here: `walk_step` bounds-checks every write against the data area.
+        let at = used;
         record.exe = match exe_file {
             Some(file) if file != 0 && at <= ARGV_CAPACITY + FILENAME_CAPACITY => {
                 walk_path(at, file + offsets.file_f_path as u64, &offsets)

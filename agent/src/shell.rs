@@ -98,7 +98,8 @@ impl Shell {
             ".schema" => {
                 let mut text = String::new();
                 for table in &self.session.tables {
-                    let names = std::iter::once(table.name()).chain(table.aliases().iter().copied());
+                    let names =
+                        std::iter::once(table.name()).chain(table.aliases().iter().copied());
                     for name in names {
                         if argument.is_none_or(|a| a == name) {
                             text.push_str(&vigil_tables::table::schema(name, table.columns()));
@@ -132,7 +133,11 @@ impl Shell {
         }
         let mut pending = String::new();
         loop {
-            let prompt = if pending.is_empty() { "vigil> " } else { "   ...> " };
+            let prompt = if pending.is_empty() {
+                "vigil> "
+            } else {
+                "   ...> "
+            };
             let line = match editor.readline(prompt) {
                 Ok(line) => line,
                 Err(ReadlineError::Interrupted) => {

@@ -48,7 +48,11 @@ pub fn run(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<ResultSet>> {
     let mut results = Vec::new();
     let mut batch = Batch::new(conn, sql);
     while let Some(mut stmt) = batch.next()? {
-        let columns: Vec<String> = stmt.column_names().iter().map(|c| (*c).to_owned()).collect();
+        let columns: Vec<String> = stmt
+            .column_names()
+            .iter()
+            .map(|c| (*c).to_owned())
+            .collect();
         let width = columns.len();
         let mut rows = Vec::new();
         let mut cursor = stmt.raw_query();

@@ -244,7 +244,10 @@ pub(crate) mod tests {
     fn every_truncation_is_an_error_not_a_panic() {
         let bytes = encode_process_event(&sample_event(1));
         for len in 0..bytes.len() {
-            assert!(decode_process_event(&bytes[..len]).is_err(), "prefix of {len} bytes");
+            assert!(
+                decode_process_event(&bytes[..len]).is_err(),
+                "prefix of {len} bytes"
+            );
         }
     }
 

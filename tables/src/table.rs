@@ -104,7 +104,10 @@ pub struct ScanRequest {
 #[derive(Debug, thiserror::Error)]
 pub enum TableError {
     #[error("{table}: {message}")]
-    Failed { table: &'static str, message: String },
+    Failed {
+        table: &'static str,
+        message: String,
+    },
 }
 
 /// A SQL table.

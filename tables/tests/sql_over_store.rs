@@ -3,12 +3,9 @@
 use std::sync::Arc;
 
 use rusqlite::Connection;
-use vigil_events::{
-    Counters, Event, EventStore, EventTable, ProcessAction, ProcessEvent, Syscall,
-};
+use vigil_events::{Counters, Event, EventStore, EventTable, ProcessAction, ProcessEvent, Syscall};
 use vigil_tables::{
-    CounterSource, Table, TablesContext,
-    agent::vigil_events::VigilEvents,
+    CounterSource, Table, TablesContext, agent::vigil_events::VigilEvents,
     evented::bpf_process_events::BpfProcessEvents,
 };
 
@@ -93,10 +90,17 @@ fn a_narrow_time_range_reads_only_that_range() {
         "SELECT count(*) FROM bpf_process_events WHERE time >= 1500 AND time < 1510",
     );
     assert_eq!(n, 10);
-    assert_eq!(f.process_table.rows_visited(), 10, "only the range was read");
+    assert_eq!(
+        f.process_table.rows_visited(),
+        10,
+        "only the range was read"
+    );
 
     let before = f.process_table.rows_visited();
-    let n = count(&f.conn, "SELECT count(*) FROM bpf_process_events WHERE time > 1997");
+    let n = count(
+        &f.conn,
+        "SELECT count(*) FROM bpf_process_events WHERE time > 1997",
+    );
     assert_eq!(n, 2);
     assert_eq!(f.process_table.rows_visited() - before, 2);
 
@@ -113,7 +117,10 @@ fn a_narrow_time_range_reads_only_that_range() {
     assert_eq!(f.process_table.rows_visited() - before, 10);
 
     // Without a constraint everything is read; an impossible range reads nothing.
-    assert_eq!(count(&f.conn, "SELECT count(*) FROM bpf_process_events"), 1000);
+    assert_eq!(
+        count(&f.conn, "SELECT count(*) FROM bpf_process_events"),
+        1000
+    );
     let before = f.process_table.rows_visited();
     assert_eq!(
         count(
@@ -144,7 +151,10 @@ fn text_and_fractional_bounds_give_the_same_rows_as_sqlite_would() {
         11
     );
     assert_eq!(
-        count(&f.conn, "SELECT count(*) FROM bpf_process_events WHERE time = 1042"),
+        count(
+            &f.conn,
+            "SELECT count(*) FROM bpf_process_events WHERE time = 1042"
+        ),
         1
     );
 }
@@ -156,12 +166,28 @@ fn columns_follow_osquery_and_hidden_ones_stay_hidden() {
         .conn
         .prepare("SELECT * FROM bpf_process_events")
         .expect("prepare");
-    let names: Vec<String> = stmt.column_names().iter().map(|s| (*s).to_owned()).collect();
+    let names: Vec<String> = stmt
+        .column_names()
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
     assert_eq!(
         &names[..14],
         &[
-            "tid", "pid", "parent", "uid", "gid", "cid", "exit_code", "probe_error", "syscall",
-            "path", "cwd", "cmdline", "duration", "ntime"
+            "tid",
+            "pid",
+            "parent",
+            "uid",
+            "gid",
+            "cid",
+            "exit_code",
+            "probe_error",
+            "syscall",
+            "path",
+            "cwd",
+            "cmdline",
+            "duration",
+            "ntime"
         ]
     );
     for hidden in ["json_cmdline", "time", "eid"] {
@@ -186,7 +212,11 @@ fn columns_follow_osquery_and_hidden_ones_stay_hidden() {
 fn a_corrupted_row_is_skipped_and_counted_not_a_crash() {
     let f = fixture(1000..1003);
     f.store
-        .put_raw(EventTable::BpfProcessEvents, 1001 * SEC + 5, b"\x01\xff garbage")
+        .put_raw(
+            EventTable::BpfProcessEvents,
+            1001 * SEC + 5,
+            b"\x01\xff garbage",
+        )
         .expect("put garbage");
     assert_eq!(count(&f.conn, "SELECT count(*) FROM bpf_process_events"), 3);
     let corrupt = count(
@@ -204,7 +234,10 @@ fn a_corrupted_row_is_skipped_and_counted_not_a_crash() {
     );
     // The alias answers too.
     assert_eq!(
-        count(&f.conn, "SELECT count(*) FROM osquery_events WHERE corrupt = 1"),
+        count(
+            &f.conn,
+            "SELECT count(*) FROM osquery_events WHERE corrupt = 1"
+        ),
         1
     );
 }

@@ -179,7 +179,14 @@ fn main() -> anyhow::Result<()> {
         Task::Run { args } => {
             setup()?;
             run(cargo()
-                .args(["run", "--package", "vigil", "--", "shell", "--disable_events=false"])
+                .args([
+                    "run",
+                    "--package",
+                    "vigil",
+                    "--",
+                    "shell",
+                    "--disable_events=false",
+                ])
                 .args(args))
         }
         Task::Test { args } => {

@@ -64,7 +64,11 @@ impl ProcessTable {
             return;
         };
         for entry in dir.flatten() {
-            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
                 continue;
             };
             self.entries.insert(pid, read_process(&entry.path()));
@@ -168,7 +172,9 @@ mod tests {
     #[test]
     fn seeds_from_proc_including_this_process() {
         let table = ProcessTable::from_proc();
-        let me = table.get(std::process::id()).expect("this process is in /proc");
+        let me = table
+            .get(std::process::id())
+            .expect("this process is in /proc");
         let exe = std::env::current_exe().expect("current exe");
         assert_eq!(me.path, exe.to_string_lossy());
         assert_eq!(
@@ -210,7 +216,10 @@ mod tests {
         exec.cwd = "/home".into();
         table.enrich(&mut exec);
         assert_eq!(exec.parent_path, "/usr/bin/bash");
-        assert_eq!(table.get(200).map(|i| i.path.as_str()), Some("/usr/bin/true"));
+        assert_eq!(
+            table.get(200).map(|i| i.path.as_str()),
+            Some("/usr/bin/true")
+        );
 
         let mut exit = event(ProcessAction::Exit, 200, 100);
         table.enrich(&mut exit);

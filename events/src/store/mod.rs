@@ -10,7 +10,7 @@ pub mod key;
 mod writer;
 
 use std::{
-    os::unix::fs::PermissionsExt,
+    os::unix::fs::{DirBuilderExt, PermissionsExt},
     path::{Path, PathBuf},
     sync::{
         Mutex,
@@ -100,7 +100,10 @@ pub struct EventStore {
 }
 
 fn column_families() -> Vec<String> {
-    let mut names: Vec<String> = EventTable::ALL.iter().map(|t| t.name().to_owned()).collect();
+    let mut names: Vec<String> = EventTable::ALL
+        .iter()
+        .map(|t| t.name().to_owned())
+        .collect();
     names.push(META_CF.to_owned());
     names
 }
@@ -131,8 +134,6 @@ fn prepare_directory(path: &Path) -> Result<(), StoreError> {
         .map_err(wrap)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(wrap)
 }
-
-use std::os::unix::fs::DirBuilderExt;
 
 impl EventStore {
     /// Opens (creating if needed) the store that collects events.
@@ -188,11 +189,12 @@ impl EventStore {
         let mut opts = Options::default();
         // A secondary must keep every file open: it cannot reopen files the primary deleted.
         opts.set_max_open_files(-1);
-        let db = DB::open_cf_as_secondary(&opts, path, own_dir.path(), column_families())
-            .map_err(|source| StoreError::Rocks {
+        let db = DB::open_cf_as_secondary(&opts, path, own_dir.path(), column_families()).map_err(
+            |source| StoreError::Rocks {
                 path: path.to_owned(),
                 source,
-            })?;
+            },
+        )?;
         Ok(Self {
             db,
             path: path.to_owned(),
@@ -217,7 +219,10 @@ impl EventStore {
         }
     }
 
-    fn cf(&self, name: &'static str) -> Result<std::sync::Arc<rocksdb::BoundColumnFamily<'_>>, StoreError> {
+    fn cf(
+        &self,
+        name: &'static str,
+    ) -> Result<std::sync::Arc<rocksdb::BoundColumnFamily<'_>>, StoreError> {
         self.db.cf_handle(name).ok_or(StoreError::NoTable(name))
     }
 
@@ -234,11 +239,7 @@ impl EventStore {
     fn last_seq(&self) -> Result<u64, StoreError> {
         let meta = self.cf(META_CF)?;
         let mut last = match self.db.get_cf(&meta, META_SEQ).map_err(|e| self.rocks(e))? {
-            Some(v) => v
-                .as_slice()
-                .try_into()
-                .map(u64::from_be_bytes)
-                .unwrap_or(0),
+            Some(v) => v.as_slice().try_into().map(u64::from_be_bytes).unwrap_or(0),
             None => 0,
         };
         // Rows are the ground truth if the meta entry is missing or behind.
@@ -298,7 +299,12 @@ impl EventStore {
     }
 
     /// Writes a value directly under a key. For tests of corrupted data and for tools only.
-    pub fn put_raw(&self, table: EventTable, time_ns: u64, value: &[u8]) -> Result<u64, StoreError> {
+    pub fn put_raw(
+        &self,
+        table: EventTable,
+        time_ns: u64,
+        value: &[u8],
+    ) -> Result<u64, StoreError> {
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
         let cf = self.cf(table.name())?;
         self.db
@@ -332,9 +338,9 @@ impl EventStore {
             opts.set_iterate_upper_bound(key::encode(end, 0).to_vec());
         }
         let empty = range.is_empty();
-        let iter = self
-            .db
-            .iterator_cf_opt(&cf, opts, IteratorMode::From(&start, Direction::Forward));
+        let iter =
+            self.db
+                .iterator_cf_opt(&cf, opts, IteratorMode::From(&start, Direction::Forward));
         Ok(iter
             .take_while(move |_| !empty)
             .filter_map(move |item| match item {
@@ -403,10 +409,11 @@ impl EventStore {
 
         if let Some(end) = delete_until {
             let begin = key::encode(0, 0);
-            let mut batch = WriteBatch::default();
-            batch.delete_range_cf(&cf, begin, end);
-            self.db.write(batch).map_err(|e| self.rocks(e))?;
-            self.db.compact_range_cf(&cf, Some(&begin[..]), Some(&end[..]));
+            self.db
+                .delete_range_cf(&cf, begin, end)
+                .map_err(|e| self.rocks(e))?;
+            self.db
+                .compact_range_cf(&cf, Some(&begin[..]), Some(&end[..]));
             self.adjust_count(table, -(removed as i64));
         }
         Ok(removed)

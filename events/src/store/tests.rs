@@ -84,11 +84,16 @@ fn sequence_keeps_increasing_across_restarts_even_after_everything_expired() {
 fn expiry_and_max_rows_delete_the_oldest_rows_by_range() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = EventStore::open_primary(dir.path()).expect("open");
-    store.append(T, &rows(&[10, 20, 30, 40, 50, 60])).expect("append");
+    store
+        .append(T, &rows(&[10, 20, 30, 40, 50, 60]))
+        .expect("append");
     assert_eq!(store.row_count(T), 6);
 
     // Expiry: everything before 25 goes.
-    assert_eq!(store.enforce_retention(T, Some(25), None).expect("expire"), 2);
+    assert_eq!(
+        store.enforce_retention(T, Some(25), None).expect("expire"),
+        2
+    );
     assert_eq!(times(&store, TimeRange::ALL), vec![30, 40, 50, 60]);
     assert_eq!(store.row_count(T), 4);
 
@@ -97,9 +102,17 @@ fn expiry_and_max_rows_delete_the_oldest_rows_by_range() {
     assert_eq!(times(&store, TimeRange::ALL), vec![40, 50, 60]);
 
     // Both at once, and a no-op.
-    assert_eq!(store.enforce_retention(T, Some(45), Some(1)).expect("both"), 2);
+    assert_eq!(
+        store.enforce_retention(T, Some(45), Some(1)).expect("both"),
+        2
+    );
     assert_eq!(times(&store, TimeRange::ALL), vec![60]);
-    assert_eq!(store.enforce_retention(T, Some(45), Some(1)).expect("no-op"), 0);
+    assert_eq!(
+        store
+            .enforce_retention(T, Some(45), Some(1))
+            .expect("no-op"),
+        0
+    );
 }
 
 #[test]
@@ -144,7 +157,10 @@ fn a_second_primary_and_a_missing_database_are_clear_errors() {
 
     let missing = dir.path().join("nothing-here");
     let err = EventStore::open_secondary(&missing).err().expect("missing");
-    assert!(err.to_string().contains("vigil daemon --database_path"), "{err}");
+    assert!(
+        err.to_string().contains("vigil daemon --database_path"),
+        "{err}"
+    );
 }
 
 #[test]

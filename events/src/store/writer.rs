@@ -50,6 +50,9 @@ impl Default for WriterConfig {
     }
 }
 
+/// How often counters are saved for other processes when no batch was written meanwhile.
+const COUNTER_SAVE_INTERVAL: Duration = Duration::from_secs(1);
+
 pub struct StoreWriter {
     thread: Option<JoinHandle<()>>,
 }
@@ -92,12 +95,13 @@ fn run(store: &EventStore, events: &Receiver<Event>, counters: &Counters, config
     let mut batch_started: Option<Instant> = None;
     let mut last_retention = Instant::now();
     let mut disconnected = false;
+    let mut last_save = Instant::now();
 
     retention(store, counters, config.retention);
     while !disconnected {
         let wait = match batch_started {
             Some(started) => config.batch_delay.saturating_sub(started.elapsed()),
-            None => config.retention_interval,
+            None => COUNTER_SAVE_INTERVAL.min(config.retention_interval),
         };
         match events.recv_timeout(wait) {
             Ok(event) => {
@@ -117,12 +121,20 @@ fn run(store: &EventStore, events: &Receiver<Event>, counters: &Counters, config
                     pending_rows += 1;
                 }
             }
-            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Timeout) => {
+                // Drops can happen while no event arrives (the kernel counts them): keep the
+                // saved counters current for readers in other processes.
+                if last_save.elapsed() >= COUNTER_SAVE_INTERVAL {
+                    save_counters(store, counters);
+                    last_save = Instant::now();
+                }
+            }
             Err(RecvTimeoutError::Disconnected) => disconnected = true,
         }
         let due = batch_started.is_some_and(|s| s.elapsed() >= config.batch_delay);
         if pending_rows >= config.batch_rows || due || (disconnected && pending_rows > 0) {
             write_pending(store, counters, &mut pending);
+            last_save = Instant::now();
             pending_rows = 0;
             batch_started = None;
         }
@@ -131,6 +143,7 @@ fn run(store: &EventStore, events: &Receiver<Event>, counters: &Counters, config
             last_retention = Instant::now();
         }
     }
+    save_counters(store, counters);
     if let Err(error) = store.flush() {
         tracing::warn!(%error, "flushing the event store at shutdown failed");
     }
@@ -163,6 +176,10 @@ fn write_pending(
         }
         rows.clear();
     }
+    save_counters(store, counters);
+}
+
+fn save_counters(store: &EventStore, counters: &Counters) {
     if let Err(error) = store.save_counters(&counters.snapshot()) {
         tracing::warn!(%error, "saving event counters failed");
     }

@@ -73,7 +73,10 @@ impl VigilEvents {
                     message: e.to_string(),
                 };
                 store.catch_up().map_err(fail)?;
-                Ok((store.saved_counters().map_err(fail)?.unwrap_or_default(), "daemon"))
+                Ok((
+                    store.saved_counters().map_err(fail)?.unwrap_or_default(),
+                    "daemon",
+                ))
             }
         }
     }

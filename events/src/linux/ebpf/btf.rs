@@ -45,9 +45,13 @@ struct Member {
 
 #[derive(Debug, Clone)]
 enum Type {
-    Composite { members: Vec<Member> },
+    Composite {
+        members: Vec<Member>,
+    },
     /// typedef, const, volatile, restrict, type tag: a name for another type.
-    Alias { target: u32 },
+    Alias {
+        target: u32,
+    },
     Other,
 }
 
@@ -77,9 +81,7 @@ impl Btf {
     }
 
     pub fn parse(data: &[u8]) -> Result<Self, BtfError> {
-        let magic = data
-            .get(0..2)
-            .ok_or(BtfError::Malformed("no header"))?;
+        let magic = data.get(0..2).ok_or(BtfError::Malformed("no header"))?;
         let little = match [magic[0], magic[1]] {
             m if u16::from_le_bytes(m) == MAGIC => true,
             m if u16::from_be_bytes(m) == MAGIC => false,
@@ -207,10 +209,12 @@ impl Btf {
             .structs_by_name
             .get(strukt)
             .ok_or_else(|| BtfError::NoSuchStruct(strukt.to_owned()))?;
-        let found = self.find_member(id, member, 0).ok_or_else(|| BtfError::NoSuchMember {
-            strukt: strukt.to_owned(),
-            member: member.to_owned(),
-        })?;
+        let found = self
+            .find_member(id, member, 0)
+            .ok_or_else(|| BtfError::NoSuchMember {
+                strukt: strukt.to_owned(),
+                member: member.to_owned(),
+            })?;
         let (bit_offset, bitfield_size) = found;
         if bitfield_size != 0 || bit_offset % 8 != 0 {
             return Err(BtfError::BitField {
@@ -270,12 +274,28 @@ mod tests {
         // 3: anonymous union { struct; long z; }
         push(&[0, (KIND_UNION << 24) | 2, 8, 0, 2, 0, s("z"), 1, 0]);
         // 4: struct outer { int a; union; }
-        push(&[s("outer"), (KIND_STRUCT << 24) | 2, 16, s("a"), 1, 0, 0, 3, 64]);
+        push(&[
+            s("outer"),
+            (KIND_STRUCT << 24) | 2,
+            16,
+            s("a"),
+            1,
+            0,
+            0,
+            3,
+            64,
+        ]);
         let mut out = Vec::new();
         out.extend_from_slice(&MAGIC.to_le_bytes());
         out.push(1);
         out.push(0);
-        for w in [24u32, 0, types.len() as u32, types.len() as u32, strings.len() as u32] {
+        for w in [
+            24u32,
+            0,
+            types.len() as u32,
+            types.len() as u32,
+            strings.len() as u32,
+        ] {
             out.extend_from_slice(&w.to_le_bytes());
         }
         out.extend_from_slice(&types);
@@ -295,7 +315,9 @@ mod tests {
     #[test]
     fn names_what_is_missing() {
         let btf = Btf::parse(&sample()).expect("sample parses");
-        let err = btf.member_offset("outer", "nope").expect_err("no such member");
+        let err = btf
+            .member_offset("outer", "nope")
+            .expect_err("no such member");
         assert!(err.to_string().contains("outer") && err.to_string().contains("nope"));
         assert!(matches!(
             btf.member_offset("inner", "a"),
@@ -317,10 +339,15 @@ mod tests {
         let Ok(Ok(btf)) = Btf::from_sys_fs() else {
             panic!("/sys/kernel/btf/vmlinux must exist and parse on the machines vigil runs on");
         };
-        let tgid = btf.member_offset("task_struct", "tgid").expect("task_struct.tgid");
-        let pid = btf.member_offset("task_struct", "pid").expect("task_struct.pid");
+        let tgid = btf
+            .member_offset("task_struct", "tgid")
+            .expect("task_struct.tgid");
+        let pid = btf
+            .member_offset("task_struct", "pid")
+            .expect("task_struct.pid");
         // pid_t pid; pid_t tgid; are adjacent in every kernel since 2.6.
         assert_eq!(tgid, pid + 4);
-        btf.member_offset("mm_struct", "arg_start").expect("mm_struct.arg_start");
+        btf.member_offset("mm_struct", "arg_start")
+            .expect("mm_struct.arg_start");
     }
 }

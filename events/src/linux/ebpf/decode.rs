@@ -254,7 +254,11 @@ mod tests {
         let exe_slot = PathSlot {
             offset: data.len() as u32,
             len: exe.len() as u32,
-            flags: if exe.is_empty() { path_flags::TRUNCATED } else { path_flags::COMPLETE },
+            flags: if exe.is_empty() {
+                path_flags::TRUNCATED
+            } else {
+                path_flags::COMPLETE
+            },
             components: 0,
         };
         data.extend_from_slice(exe);
@@ -312,13 +316,23 @@ mod tests {
         assert!(event.argv_truncated);
         assert_eq!(event.argv, vec!["./tool", "--lo"]);
         assert_eq!(event.path, "/srv/tool");
-        assert_ne!(event.probe_error & probe_error::EXE, 0, "unresolved exe is marked");
+        assert_ne!(
+            event.probe_error & probe_error::EXE,
+            0,
+            "unresolved exe is marked"
+        );
     }
 
     #[test]
     fn the_root_directory_is_slash() {
-        assert_eq!(walked_path(b"", path_flags::COMPLETE), ("/".to_owned(), true));
-        assert_eq!(walked_path(b"b\0a\0", path_flags::TRUNCATED), ("a/b".to_owned(), false));
+        assert_eq!(
+            walked_path(b"", path_flags::COMPLETE),
+            ("/".to_owned(), true)
+        );
+        assert_eq!(
+            walked_path(b"b\0a\0", path_flags::TRUNCATED),
+            ("a/b".to_owned(), false)
+        );
     }
 
     #[test]
@@ -331,7 +345,10 @@ mod tests {
     #[test]
     fn malformed_records_are_errors() {
         let clock = BootClock::with_offset(0);
-        assert_eq!(decode_record(&[1, 2, 3], &clock), Err(RecordError::Short(3)));
+        assert_eq!(
+            decode_record(&[1, 2, 3], &clock),
+            Err(RecordError::Short(3))
+        );
         let mut bad = as_bytes(&header(RecordKind::Exit, SyscallId::Exit));
         bad[0] = 99;
         bad.extend_from_slice(&[0; 8]);

@@ -71,7 +71,9 @@ pub enum PublisherError {
     MissingProgram(&'static str),
     #[error("the eBPF object has no map `{0}`")]
     MissingMap(&'static str),
-    #[error("eBPF program `{program}` failed to load or attach to {category}:{tracepoint}: {detail}")]
+    #[error(
+        "eBPF program `{program}` failed to load or attach to {category}:{tracepoint}: {detail}"
+    )]
     Program {
         program: &'static str,
         category: &'static str,

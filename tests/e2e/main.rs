@@ -1,0 +1,8 @@
+//! End-to-end tests: the real `vigil` binary, real eBPF programs in the running kernel, real
+//! RocksDB on disk. The kernel-event tests need root (CI runs as root).
+
+mod support;
+
+mod daemon_history;
+mod permissions;
+mod query_and_shell;

@@ -1,0 +1,165 @@
+//! Running the real `vigil` binary as a user would, and waiting for what it should produce.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+pub const VIGIL: &str = env!("CARGO_BIN_EXE_vigil");
+
+pub fn vigil() -> Command {
+    let mut cmd = Command::new(VIGIL);
+    cmd.env("VIGIL_LOG", "info");
+    cmd
+}
+
+/// A string no other process on the machine will have in its command line.
+pub fn marker(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("vigil-e2e-{name}-{}-{nanos}", std::process::id())
+}
+
+/// Calls `probe` until it returns `Some`, or panics after `timeout` saying what was awaited.
+pub fn poll<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `vigil query --database_path DB --json SQL`, parsed.
+pub fn query_json(db: &Path, sql: &str) -> Vec<serde_json::Value> {
+    let out = vigil()
+        .args(["query", "--database_path"])
+        .arg(db)
+        .args(["--json", sql])
+        .output()
+        .expect("vigil query runs");
+    assert!(
+        out.status.success(),
+        "vigil query failed: {}\n{}",
+        out.status,
+        text(&out.stderr)
+    );
+    serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "query output is not a JSON array ({e}): {}",
+            text(&out.stdout)
+        )
+    })
+}
+
+pub fn field<'a>(row: &'a serde_json::Value, name: &str) -> &'a str {
+    row[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("row has no text column {name}: {row}"))
+}
+
+/// A `vigil daemon` in its own directory, stopped (SIGTERM) when dropped.
+pub struct Daemon {
+    pub dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl Daemon {
+    pub fn start(extra_args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let stderr = std::fs::File::create(dir.path().join("stderr")).expect("stderr file");
+        let child = vigil()
+            .arg("daemon")
+            .arg("--database_path")
+            .arg(dir.path().join("db"))
+            .arg("--logger_path")
+            .arg(dir.path().join("log"))
+            .arg("--pidfile")
+            .arg(dir.path().join("vigil.pid"))
+            .args(extra_args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("vigil daemon starts");
+        let mut daemon = Daemon {
+            dir,
+            child: Some(child),
+        };
+        poll(
+            "the daemon to report it is running",
+            Duration::from_secs(60),
+            || {
+                if let Some(status) = daemon
+                    .child
+                    .as_mut()
+                    .and_then(|c| c.try_wait().ok().flatten())
+                {
+                    panic!("the daemon exited early ({status}): {}", daemon.stderr());
+                }
+                daemon
+                    .stderr()
+                    .contains("vigil daemon running")
+                    .then_some(())
+            },
+        );
+        daemon
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("db")
+    }
+
+    pub fn pidfile(&self) -> PathBuf {
+        self.dir.path().join("vigil.pid")
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("stderr")).unwrap_or_default()
+    }
+
+    /// SIGTERM, then the exit status.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("daemon still running");
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let status = poll("the daemon to stop", Duration::from_secs(30), || {
+            child.try_wait().ok().flatten()
+        });
+        status
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Runs `program args` in `cwd` to completion; returns its pid and output.
+pub fn run_in(cwd: &Path, program: &str, args: &[&str]) -> (u32, Output) {
+    let child = Command::new(program)
+        .args(args)
+        .current_dir(cwd)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program} starts: {e}"));
+    let pid = child.id();
+    (pid, child.wait_with_output().expect("child finishes"))
+}
