@@ -53,7 +53,7 @@ pub struct OutputArgs {
     #[arg(long, conflicts_with_all = ["json", "csv"])]
     pub line: bool,
     /// In JSON output, print integers and reals as JSON numbers instead of strings.
-    #[arg(long, default_value_t = false, num_args = 0..=1, require_equals = true,
+    #[arg(long = "logger_numerics", default_value_t = false, num_args = 0..=1, require_equals = true,
           default_missing_value = "true", action = ArgAction::Set)]
     pub logger_numerics: bool,
 }
@@ -76,19 +76,19 @@ impl OutputArgs {
 #[derive(Debug, Args, Clone)]
 pub struct EventArgs {
     /// Seconds events are kept (0: no time limit).
-    #[arg(long, default_value_t = 3600)]
+    #[arg(long = "events_expiry", default_value_t = 3600)]
     pub events_expiry: u64,
     /// Rows kept per event table, oldest removed first (0: no limit).
-    #[arg(long, default_value_t = 1_000_000)]
+    #[arg(long = "events_max", default_value_t = 1_000_000)]
     pub events_max: u64,
     /// Size of the kernel ring buffer in bytes (a power of two, at least 4096).
-    #[arg(long, default_value_t = 8 * 1024 * 1024)]
+    #[arg(long = "bpf_ringbuf_size", default_value_t = 8 * 1024 * 1024)]
     pub bpf_ringbuf_size: u32,
     /// Bytes of each exec's argv kept; longer command lines are cut and marked `truncated`.
-    #[arg(long, default_value_t = 4096)]
+    #[arg(long = "bpf_argv_limit", default_value_t = 4096)]
     pub bpf_argv_limit: u32,
     /// Capacity of the channel between the kernel reader and the store writer, in events.
-    #[arg(long, default_value_t = 65536)]
+    #[arg(long = "events_channel_size", default_value_t = 65536)]
     pub events_channel_size: usize,
 }
 
@@ -96,10 +96,10 @@ pub struct EventArgs {
 pub struct ShellArgs {
     /// The event database. With events on, this shell collects into it; with events off, it reads
     /// (read-only) the history a daemon collects there.
-    #[arg(long)]
+    #[arg(long = "database_path")]
     pub database_path: Option<PathBuf>,
     /// Turn kernel event collection off (the shell's default) or on (`--disable_events=false`).
-    #[arg(long, default_value_t = true, num_args = 0..=1, require_equals = true,
+    #[arg(long = "disable_events", default_value_t = true, num_args = 0..=1, require_equals = true,
           default_missing_value = "true", action = ArgAction::Set)]
     pub disable_events: bool,
     #[command(flatten)]
@@ -107,14 +107,14 @@ pub struct ShellArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     /// Where line-editing history is kept (default: ~/.vigil_history).
-    #[arg(long)]
+    #[arg(long = "history_file")]
     pub history_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct QueryArgs {
     /// Read the event history of the daemon that collects into this database (read-only).
-    #[arg(long)]
+    #[arg(long = "database_path")]
     pub database_path: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
@@ -125,16 +125,16 @@ pub struct QueryArgs {
 #[derive(Debug, Args)]
 pub struct DaemonArgs {
     /// Where events are stored.
-    #[arg(long, default_value = "/var/lib/vigil")]
+    #[arg(long = "database_path", default_value = "/var/lib/vigil")]
     pub database_path: PathBuf,
     /// Where logs are written.
-    #[arg(long, default_value = "/var/log/vigil")]
+    #[arg(long = "logger_path", default_value = "/var/log/vigil")]
     pub logger_path: PathBuf,
     /// The daemon's pid file; a second daemon with the same file refuses to start.
     #[arg(long, default_value = "/run/vigil.pid")]
     pub pidfile: PathBuf,
     /// Turn kernel event collection off; the daemon's default is on.
-    #[arg(long, default_value_t = false, num_args = 0..=1, require_equals = true,
+    #[arg(long = "disable_events", default_value_t = false, num_args = 0..=1, require_equals = true,
           default_missing_value = "true", action = ArgAction::Set)]
     pub disable_events: bool,
     #[command(flatten)]

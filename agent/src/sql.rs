@@ -1,6 +1,6 @@
 //! Running SQL text (one or more statements) and collecting results.
 
-use rusqlite::{Batch, Connection, types::ValueRef};
+use rusqlite::{Batch, Connection, fallible_iterator::FallibleIterator as _, types::ValueRef};
 
 /// A cell as SQLite returned it.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,11 +48,7 @@ pub fn run(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<ResultSet>> {
     let mut results = Vec::new();
     let mut batch = Batch::new(conn, sql);
     while let Some(mut stmt) = batch.next()? {
-        let columns: Vec<String> = stmt
-            .column_names()
-            .iter()
-            .map(|c| (*c).to_owned())
-            .collect();
+        let columns: Vec<String> = stmt.column_names().map(str::to_owned).collect();
         let width = columns.len();
         let mut rows = Vec::new();
         let mut cursor = stmt.raw_query();

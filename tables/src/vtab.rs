@@ -213,10 +213,13 @@ unsafe impl VTabCursor for AdapterCursor<'_> {
             let codes: Vec<char> = plan.chars().collect();
             for (argv, pair) in codes.chunks(2).enumerate() {
                 let [which, code] = pair else { continue };
-                let (Some(bound), Ok(value)) = (Bound::from_code(*code), args.get_ref(argv)) else {
+                let (Some(bound), Ok(value)) = (
+                    Bound::from_code(*code),
+                    args.get::<rusqlite::types::Value>(argv),
+                ) else {
                     continue;
                 };
-                let Some(value) = numeric(value) else {
+                let Some(value) = numeric(ValueRef::from(&value)) else {
                     continue;
                 };
                 let unit = if *which == 't' { NS_PER_SEC } else { 1 };

@@ -162,15 +162,11 @@ fn text_and_fractional_bounds_give_the_same_rows_as_sqlite_would() {
 #[test]
 fn columns_follow_osquery_and_hidden_ones_stay_hidden() {
     let f = fixture(1000..1001);
-    let mut stmt = f
+    let stmt = f
         .conn
         .prepare("SELECT * FROM bpf_process_events")
         .expect("prepare");
-    let names: Vec<String> = stmt
-        .column_names()
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
+    let names: Vec<String> = stmt.column_names().map(str::to_owned).collect();
     assert_eq!(
         &names[..14],
         &[

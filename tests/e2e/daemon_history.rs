@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{Daemon, field, marker, poll, query_json, run_in, text, vigil};
+use crate::support::{Daemon, cmdline_has, field, marker, poll, query_json, run_in, text, vigil};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -14,7 +14,8 @@ fn rows_with(
 ) -> Vec<serde_json::Value> {
     let sql = format!(
         "SELECT {columns} FROM bpf_process_events \
-         WHERE cmdline LIKE '%{mark}%' AND time > strftime('%s','now') - 300 ORDER BY ntime"
+         WHERE {} AND time > strftime('%s','now') - 300 ORDER BY ntime",
+        cmdline_has(mark)
     );
     poll(&format!("{want} rows mentioning {mark}"), WAIT, || {
         let rows = query_json(db, &sql);
@@ -175,10 +176,12 @@ fn a_failed_exec_is_reported_with_its_error() {
 #[test]
 fn a_full_ring_buffer_is_counted_and_queryable() {
     let daemon = Daemon::start(&["--bpf_ringbuf_size=4096"]);
-    let storm =
-        "i=0; while [ $i -lt 400 ]; do /bin/true & /bin/true & /bin/true & wait; i=$((i+1)); done";
+    // Execs with 2000-byte command lines, three at a time: a 4 KiB ring buffer holds less than
+    // two such records, so the kernel side finds it full and must count it.
+    let storm = r#"i=0; while [ $i -lt 200 ]; do /bin/true "$1" & /bin/true "$1" & /bin/true "$1" & wait; i=$((i+1)); done"#;
     let dir = tempfile::tempdir().expect("dir");
-    let (_, out) = run_in(dir.path(), "/bin/sh", &["-c", storm]);
+    let long_arg = "y".repeat(2000);
+    let (_, out) = run_in(dir.path(), "/bin/sh", &["-c", storm, "storm", &long_arg]);
     assert!(out.status.success());
     let dropped = poll("ring buffer drops in vigil_events", WAIT, || {
         let rows = query_json(
@@ -203,8 +206,9 @@ fn output_modes_and_bad_sql() {
     run_in(dir.path(), "/bin/sh", &["-c", "true", &mark]);
     rows_with(&daemon.db(), &mark, "pid", 1);
     let sql = format!(
-        "SELECT syscall, cmdline FROM bpf_process_events WHERE cmdline LIKE '%{mark}%' \
-         AND syscall = 'execve'"
+        "SELECT syscall, cmdline FROM bpf_process_events WHERE {} \
+         AND syscall = 'execve'",
+        cmdline_has(&mark)
     );
     let run = |mode: Option<&str>| {
         let mut cmd = vigil();

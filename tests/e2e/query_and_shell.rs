@@ -6,7 +6,7 @@ use std::{
     time::Duration,
 };
 
-use crate::support::{field, marker, poll, query_json, run_in, text, vigil};
+use crate::support::{cmdline_has, field, marker, poll, query_json, run_in, text, vigil};
 
 fn shell(args: &[&str], input: &str) -> std::process::Output {
     let home = tempfile::tempdir().expect("home");
@@ -89,8 +89,9 @@ fn the_shell_with_events_on_collects_live_kernel_events() {
             let rows = query_json(
                 &db,
                 &format!(
-                    "SELECT pid, cmdline FROM bpf_process_events WHERE cmdline LIKE '%{mark}%' \
-                 AND syscall = 'execve'"
+                    "SELECT pid, cmdline FROM bpf_process_events WHERE {} \
+                 AND syscall = 'execve'",
+                    cmdline_has(&mark)
                 ),
             );
             (!rows.is_empty()).then_some(rows)

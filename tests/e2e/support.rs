@@ -23,6 +23,13 @@ pub fn marker(name: &str) -> String {
     format!("vigil-e2e-{name}-{}-{nanos}", std::process::id())
 }
 
+/// A SQL condition true when `cmdline` contains `mark`. The marker is spelled in hex so the
+/// `vigil query` processes that run this SQL do not match it themselves.
+pub fn cmdline_has(mark: &str) -> String {
+    let hex: String = mark.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("instr(cmdline, CAST(unhex('{hex}') AS TEXT)) > 0")
+}
+
 /// Calls `probe` until it returns `Some`, or panics after `timeout` saying what was awaited.
 pub fn poll<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + timeout;

@@ -87,7 +87,9 @@ pub struct StoredRow {
 enum Role {
     Primary,
     /// The secondary's own directory (RocksDB keeps its info log there), removed on drop.
-    Secondary(tempfile::TempDir),
+    Secondary {
+        _own_dir: tempfile::TempDir,
+    },
 }
 
 pub struct EventStore {
@@ -198,7 +200,7 @@ impl EventStore {
         Ok(Self {
             db,
             path: path.to_owned(),
-            role: Role::Secondary(own_dir),
+            role: Role::Secondary { _own_dir: own_dir },
             next_seq: AtomicU64::new(0),
             row_counts: Mutex::new(Vec::new()),
         })
@@ -209,7 +211,7 @@ impl EventStore {
     }
 
     pub fn is_secondary(&self) -> bool {
-        matches!(self.role, Role::Secondary(_))
+        matches!(self.role, Role::Secondary { .. })
     }
 
     fn rocks(&self, source: rocksdb::Error) -> StoreError {

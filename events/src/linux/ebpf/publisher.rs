@@ -315,7 +315,7 @@ impl Reader {
         let mut ring = match unsafe { AsyncFd::register_with_interest(ring, Interest::READABLE) } {
             Ok(fd) => fd,
             Err(error) => {
-                tracing::error!(error = %error.error(), "cannot poll the eBPF ring buffer");
+                tracing::error!(%error, "cannot poll the eBPF ring buffer");
                 return;
             }
         };
