@@ -102,6 +102,9 @@ impl TableCounters {
     }
 }
 
+/// Every table's counter values, by table name.
+pub type Snapshot = Vec<(String, CounterValues)>;
+
 /// A named set of table counters, one per event table, shared by every stage of the pipeline.
 #[derive(Debug, Default, Clone)]
 pub struct Counters {
@@ -124,7 +127,7 @@ impl Counters {
         self.tables.iter().find(|(n, _)| *n == name).map(|(_, c)| c)
     }
 
-    pub fn snapshot(&self) -> Vec<(String, CounterValues)> {
+    pub fn snapshot(&self) -> Snapshot {
         self.tables
             .iter()
             .map(|(name, c)| ((*name).to_owned(), c.values()))
@@ -146,7 +149,7 @@ pub fn encode_snapshot(snapshot: &[(String, CounterValues)]) -> Vec<u8> {
     out
 }
 
-pub fn decode_snapshot(mut bytes: &[u8]) -> Option<Vec<(String, CounterValues)>> {
+pub fn decode_snapshot(mut bytes: &[u8]) -> Option<Snapshot> {
     let mut out = Vec::new();
     while let Some((&len, rest)) = bytes.split_first() {
         let name = rest.get(..len as usize)?;

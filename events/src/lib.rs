@@ -10,7 +10,7 @@ pub mod tables;
 #[cfg(target_os = "linux")]
 pub mod linux;
 
-pub use counters::{CounterValues, Counters, TableCounters};
+pub use counters::{CounterValues, Counters, Snapshot, TableCounters};
 pub use model::{ProcessAction, ProcessEvent, Syscall};
 pub use store::{EventStore, StoreError, TimeRange};
 pub use tables::{Event, EventTable};

@@ -255,7 +255,7 @@ unsafe impl VTabCursor for AdapterCursor<'_> {
             .and_then(|row| row.get(i as usize))
             .unwrap_or(&Value::Null);
         match value {
-            Value::Null => ctx.set_result(&rusqlite::types::Null),
+            Value::Null => ctx.set_result(rusqlite::types::Null),
             Value::Int(v) => ctx.set_result(v),
             Value::Text(v) => ctx.set_result(v),
         }

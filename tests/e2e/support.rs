@@ -142,10 +142,9 @@ impl Daemon {
         let mut child = self.child.take().expect("daemon still running");
         // SAFETY: signalling our own child.
         unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-        let status = poll("the daemon to stop", Duration::from_secs(30), || {
+        poll("the daemon to stop", Duration::from_secs(30), || {
             child.try_wait().ok().flatten()
-        });
-        status
+        })
     }
 }
 

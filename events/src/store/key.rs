@@ -25,7 +25,7 @@ mod tests {
 
     #[test]
     fn keys_sort_by_time_then_sequence() {
-        let mut keys = vec![encode(2, 0), encode(1, 9), encode(1, 10), encode(256, 1)];
+        let mut keys = [encode(2, 0), encode(1, 9), encode(1, 10), encode(256, 1)];
         keys.sort();
         let decoded: Vec<_> = keys.iter().filter_map(|k| decode(k)).collect();
         assert_eq!(decoded, vec![(1, 9), (1, 10), (2, 0), (256, 1)]);

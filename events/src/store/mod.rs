@@ -430,7 +430,7 @@ impl EventStore {
     }
 
     /// The counters the collecting process saved last, if any.
-    pub fn saved_counters(&self) -> Result<Option<Vec<(String, CounterValues)>>, StoreError> {
+    pub fn saved_counters(&self) -> Result<Option<counters::Snapshot>, StoreError> {
         let meta = self.cf(META_CF)?;
         Ok(self
             .db

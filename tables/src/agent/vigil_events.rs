@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use vigil_events::{CounterValues, Counters, EventStore, EventTable};
+use vigil_events::{Counters, EventStore, EventTable, Snapshot};
 
 use crate::table::{
     Column,
@@ -60,7 +60,7 @@ impl VigilEvents {
         }
     }
 
-    fn collected(&self) -> Result<(Vec<(String, CounterValues)>, &'static str), TableError> {
+    fn collected(&self) -> Result<(Snapshot, &'static str), TableError> {
         match self.source {
             CounterSource::Live => Ok((self.counters.snapshot(), "this process")),
             CounterSource::None => Ok((Vec::new(), "none")),
