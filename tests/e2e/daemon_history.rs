@@ -117,33 +117,23 @@ fn exit_codes_and_signals_are_reported() {
     let killed_mark = marker("killed");
     let (killed_pid, _) = run_in(dir.path(), "/bin/sh", &["-c", "kill -9 $$", &killed_mark]);
 
-    let rows = rows_with(
-        &daemon.db(),
-        &mark,
-        "pid, syscall, exit_code, exit_signal",
-        2,
-    );
-    let exit = rows
-        .iter()
-        .find(|r| field(r, "syscall") == "exit")
-        .unwrap_or_else(|| panic!("exit row: {rows:#?}"));
-    assert_eq!(field(exit, "pid"), pid.to_string());
-    assert_eq!(field(exit, "exit_code"), "3");
-    assert_eq!(field(exit, "exit_signal"), "0");
-
-    let rows = rows_with(
-        &daemon.db(),
-        &killed_mark,
-        "pid, syscall, exit_code, exit_signal",
-        2,
-    );
-    let exit = rows
-        .iter()
-        .find(|r| field(r, "syscall") == "exit")
-        .unwrap_or_else(|| panic!("exit row: {rows:#?}"));
-    assert_eq!(field(exit, "pid"), killed_pid.to_string());
-    assert_eq!(field(exit, "exit_code"), "137");
-    assert_eq!(field(exit, "exit_signal"), "9");
+    let expect_exit = |mark: &str, pid: u32, code: &str, signal: &str| {
+        let rows = rows_with(
+            &daemon.db(),
+            mark,
+            "pid, syscall, exit_code, exit_signal",
+            2,
+        );
+        let exit = rows
+            .iter()
+            .find(|r| field(r, "syscall") == "exit")
+            .unwrap_or_else(|| panic!("exit row: {rows:#?}"));
+        assert_eq!(field(exit, "pid"), pid.to_string());
+        assert_eq!(field(exit, "exit_code"), code);
+        assert_eq!(field(exit, "exit_signal"), signal);
+    };
+    expect_exit(&mark, pid, "3", "0");
+    expect_exit(&killed_mark, killed_pid, "137", "9");
 }
 
 #[test]
