@@ -2,9 +2,10 @@
 //! length-prefixed strings in a fixed order. Smaller and faster than JSON, and a decode error is
 //! a typed value (a corrupt record is counted and skipped, never a crash).
 
-use crate::model::{ProcessAction, ProcessEvent, Syscall};
+use crate::model::{Actor, ProcessAction, ProcessEvent, SocketEvent, Syscall};
 
 const PROCESS_EVENT_V1: u8 = 1;
+const SOCKET_EVENT_V1: u8 = 1;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DecodeError {
@@ -201,6 +202,102 @@ pub fn decode_process_event(bytes: &[u8]) -> Result<ProcessEvent, DecodeError> {
     })
 }
 
+fn write_actor(w: &mut Writer, actor: &Actor) {
+    w.uint(actor.pid.into());
+    w.uint(actor.tid.into());
+    w.uint(actor.parent.into());
+    w.uint(actor.uid.into());
+    w.uint(actor.gid.into());
+    w.uint(actor.euid.into());
+    w.uint(actor.egid.into());
+    w.uint(actor.cgroup_id);
+    w.str(&actor.comm);
+    w.str(&actor.path);
+    w.str(&actor.cmdline);
+}
+
+fn read_actor(r: &mut Reader<'_>) -> Result<Actor, DecodeError> {
+    Ok(Actor {
+        pid: r.u32("pid")?,
+        tid: r.u32("tid")?,
+        parent: r.u32("parent")?,
+        uid: r.u32("uid")?,
+        gid: r.u32("gid")?,
+        euid: r.u32("euid")?,
+        egid: r.u32("egid")?,
+        cgroup_id: r.uint()?,
+        comm: r.str("comm")?,
+        path: r.str("path")?,
+        cmdline: r.str("cmdline")?,
+    })
+}
+
+impl Reader<'_> {
+    fn u16(&mut self, field: &'static str) -> Result<u16, DecodeError> {
+        u16::try_from(self.uint()?).map_err(|_| DecodeError::Invalid(field))
+    }
+
+    fn finish(&self) -> Result<(), DecodeError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(DecodeError::Invalid("trailing bytes"))
+        }
+    }
+}
+
+pub fn encode_socket_event(event: &SocketEvent) -> Vec<u8> {
+    let mut w = Writer(Vec::with_capacity(96 + event.actor.cmdline.len()));
+    w.0.push(SOCKET_EVENT_V1);
+    w.0.push(event.syscall.code());
+    w.uint(event.time_ns);
+    write_actor(&mut w, &event.actor);
+    w.int(event.fd.into());
+    w.int(event.result);
+    w.uint(event.family.into());
+    w.uint(event.sock_type.into());
+    w.uint(event.protocol.into());
+    w.str(&event.local_address);
+    w.uint(event.local_port.into());
+    w.str(&event.remote_address);
+    w.uint(event.remote_port.into());
+    w.str(&event.socket_path);
+    w.uint(event.duration_ns);
+    w.uint(event.probe_error.into());
+    w.0
+}
+
+pub fn decode_socket_event(bytes: &[u8]) -> Result<SocketEvent, DecodeError> {
+    let mut r = Reader(bytes);
+    let version = r.byte()?;
+    if version != SOCKET_EVENT_V1 {
+        return Err(DecodeError::Version(version));
+    }
+    let syscall = Syscall::from_code(r.byte()?).ok_or(DecodeError::Invalid("syscall"))?;
+    let time_ns = r.uint()?;
+    let actor = read_actor(&mut r)?;
+    let fd = i32::try_from(r.int()?).map_err(|_| DecodeError::Invalid("fd"))?;
+    let event = SocketEvent {
+        syscall,
+        time_ns,
+        actor,
+        fd,
+        result: r.int()?,
+        family: r.u16("family")?,
+        sock_type: r.u16("type")?,
+        protocol: r.u16("protocol")?,
+        local_address: r.str("local_address")?,
+        local_port: r.u16("local_port")?,
+        remote_address: r.str("remote_address")?,
+        remote_port: r.u16("remote_port")?,
+        socket_path: r.str("socket_path")?,
+        duration_ns: r.uint()?,
+        probe_error: r.u32("probe_error")?,
+    };
+    r.finish()?;
+    Ok(event)
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -248,6 +345,48 @@ pub(crate) mod tests {
                 decode_process_event(&bytes[..len]).is_err(),
                 "prefix of {len} bytes"
             );
+        }
+    }
+
+    pub(crate) fn sample_socket_event(time_ns: u64) -> SocketEvent {
+        SocketEvent {
+            syscall: Syscall::Connect,
+            time_ns,
+            actor: Actor {
+                pid: 7,
+                tid: 8,
+                parent: 1,
+                uid: 1000,
+                gid: 1000,
+                euid: 1000,
+                egid: 1000,
+                cgroup_id: 3,
+                comm: "curl".into(),
+                path: "/usr/bin/curl".into(),
+                cmdline: "curl https://example.com".into(),
+            },
+            fd: 5,
+            result: -115,
+            family: 10,
+            sock_type: 1,
+            protocol: 6,
+            local_address: "::1".into(),
+            local_port: 40000,
+            remote_address: "::1".into(),
+            remote_port: 443,
+            socket_path: String::new(),
+            duration_ns: 99,
+            probe_error: 0,
+        }
+    }
+
+    #[test]
+    fn socket_events_round_trip_and_reject_truncation() {
+        let event = sample_socket_event(5);
+        let bytes = encode_socket_event(&event);
+        assert_eq!(decode_socket_event(&bytes), Ok(event));
+        for len in 0..bytes.len() {
+            assert!(decode_socket_event(&bytes[..len]).is_err(), "prefix {len}");
         }
     }
 

@@ -11,6 +11,6 @@ pub mod tables;
 pub mod linux;
 
 pub use counters::{CounterValues, Counters, Snapshot, TableCounters};
-pub use model::{ProcessAction, ProcessEvent, Syscall};
+pub use model::{Actor, ProcessAction, ProcessEvent, SocketEvent, SocketStatus, Syscall};
 pub use store::{EventStore, StoreError, TimeRange};
 pub use tables::{Event, EventTable};

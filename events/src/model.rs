@@ -20,6 +20,11 @@ pub enum Syscall {
     Clone,
     Clone3,
     Exit,
+    Connect,
+    Accept,
+    Accept4,
+    Bind,
+    Listen,
 }
 
 impl Syscall {
@@ -33,6 +38,11 @@ impl Syscall {
             Syscall::Clone => "clone",
             Syscall::Clone3 => "clone3",
             Syscall::Exit => "exit",
+            Syscall::Connect => "connect",
+            Syscall::Accept => "accept",
+            Syscall::Accept4 => "accept4",
+            Syscall::Bind => "bind",
+            Syscall::Listen => "listen",
         }
     }
 
@@ -46,6 +56,11 @@ impl Syscall {
             Syscall::Clone => 5,
             Syscall::Clone3 => 6,
             Syscall::Exit => 7,
+            Syscall::Connect => 8,
+            Syscall::Accept => 9,
+            Syscall::Accept4 => 10,
+            Syscall::Bind => 11,
+            Syscall::Listen => 12,
         }
     }
 
@@ -59,6 +74,11 @@ impl Syscall {
             5 => Syscall::Clone,
             6 => Syscall::Clone3,
             7 => Syscall::Exit,
+            8 => Syscall::Connect,
+            9 => Syscall::Accept,
+            10 => Syscall::Accept4,
+            11 => Syscall::Bind,
+            12 => Syscall::Listen,
             _ => return None,
         })
     }
@@ -110,5 +130,78 @@ impl ProcessEvent {
     /// The command line as osquery shows it: arguments joined by single spaces.
     pub fn cmdline(&self) -> String {
         self.argv.join(" ")
+    }
+}
+
+/// Who made a call, as every event records it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Actor {
+    pub pid: u32,
+    pub tid: u32,
+    pub parent: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub euid: u32,
+    pub egid: u32,
+    pub cgroup_id: u64,
+    pub comm: String,
+    /// The caller's executable and command line, from the process table.
+    pub path: String,
+    pub cmdline: String,
+}
+
+/// How a socket call ended, in the words of osquery's `socket_events.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketStatus {
+    Succeeded,
+    Failed,
+    /// A non-blocking connect that the kernel is still completing (`EINPROGRESS`).
+    InProgress,
+}
+
+impl SocketStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SocketStatus::Succeeded => "succeeded",
+            SocketStatus::Failed => "failed",
+            SocketStatus::InProgress => "in_progress",
+        }
+    }
+}
+
+/// One socket call: connect, accept, accept4, bind or listen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketEvent {
+    pub syscall: Syscall,
+    pub time_ns: u64,
+    pub actor: Actor,
+    /// The socket the call was made on (accept: the listening socket).
+    pub fd: i32,
+    /// The syscall's return value: 0 or the accepted fd, or -errno.
+    pub result: i64,
+    pub family: u16,
+    pub sock_type: u16,
+    pub protocol: u16,
+    pub local_address: String,
+    pub local_port: u16,
+    pub remote_address: String,
+    pub remote_port: u16,
+    /// For UNIX sockets: the path (abstract names start with `@`).
+    pub socket_path: String,
+    pub duration_ns: u64,
+    pub probe_error: u32,
+}
+
+impl SocketEvent {
+    const EINPROGRESS: i64 = 115;
+
+    pub fn status(&self) -> SocketStatus {
+        if self.result >= 0 {
+            SocketStatus::Succeeded
+        } else if self.syscall == Syscall::Connect && self.result == -Self::EINPROGRESS {
+            SocketStatus::InProgress
+        } else {
+            SocketStatus::Failed
+        }
     }
 }

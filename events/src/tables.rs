@@ -1,26 +1,32 @@
 //! The event tables the store keeps, and the events that fill them.
 
-use crate::{codec, model::ProcessEvent};
+use crate::{
+    codec,
+    model::{ProcessEvent, SocketEvent},
+};
 
 /// One event table: one column family in the store, one SQL table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventTable {
     BpfProcessEvents,
+    BpfSocketEvents,
 }
 
 impl EventTable {
-    pub const ALL: &'static [EventTable] = &[EventTable::BpfProcessEvents];
+    pub const ALL: &'static [EventTable] =
+        &[EventTable::BpfProcessEvents, EventTable::BpfSocketEvents];
 
     pub fn name(self) -> &'static str {
         match self {
             EventTable::BpfProcessEvents => "bpf_process_events",
+            EventTable::BpfSocketEvents => "bpf_socket_events",
         }
     }
 
     /// The publisher that fills the table, as `vigil_events` names it.
     pub fn publisher(self) -> &'static str {
         match self {
-            EventTable::BpfProcessEvents => "bpf",
+            EventTable::BpfProcessEvents | EventTable::BpfSocketEvents => "bpf",
         }
     }
 
@@ -33,24 +39,28 @@ impl EventTable {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     Process(ProcessEvent),
+    Socket(SocketEvent),
 }
 
 impl Event {
     pub fn table(&self) -> EventTable {
         match self {
             Event::Process(_) => EventTable::BpfProcessEvents,
+            Event::Socket(_) => EventTable::BpfSocketEvents,
         }
     }
 
     pub fn time_ns(&self) -> u64 {
         match self {
             Event::Process(e) => e.time_ns,
+            Event::Socket(e) => e.time_ns,
         }
     }
 
     pub fn encode(&self) -> Vec<u8> {
         match self {
             Event::Process(e) => codec::encode_process_event(e),
+            Event::Socket(e) => codec::encode_socket_event(e),
         }
     }
 }

@@ -27,7 +27,11 @@ pub struct TablesContext {
 /// Every table vigil has, in `.tables` order.
 pub fn all_tables(ctx: TablesContext) -> Vec<Arc<dyn Table>> {
     vec![
-        Arc::new(evented::bpf_process_events::BpfProcessEvents::new(
+        Arc::new(evented::bpf_process_events::table(
+            ctx.store.clone(),
+            &ctx.counters,
+        )),
+        Arc::new(evented::bpf_socket_events::table(
             ctx.store.clone(),
             &ctx.counters,
         )),

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use rusqlite::Connection;
 use vigil_events::{Counters, Event, EventStore, EventTable, ProcessAction, ProcessEvent, Syscall};
 use vigil_tables::{
-    CounterSource, Table, TablesContext, agent::vigil_events::VigilEvents,
-    evented::bpf_process_events::BpfProcessEvents,
+    CounterSource, Table, TablesContext,
+    agent::vigil_events::VigilEvents,
+    evented::{StoredTable, bpf_process_events},
 };
 
 const SEC: u64 = 1_000_000_000;
@@ -43,7 +44,7 @@ struct Fixture {
     _dir: tempfile::TempDir,
     store: Arc<EventStore>,
     conn: Connection,
-    process_table: Arc<BpfProcessEvents>,
+    process_table: Arc<StoredTable>,
     counters: Counters,
 }
 
@@ -60,7 +61,7 @@ fn fixture(seconds: std::ops::Range<u64>) -> Fixture {
         .append(EventTable::BpfProcessEvents, &rows)
         .expect("append");
     let counters = Counters::new(&EventTable::names());
-    let process_table = Arc::new(BpfProcessEvents::new(Some(store.clone()), &counters));
+    let process_table = Arc::new(bpf_process_events::table(Some(store.clone()), &counters));
     let events_table: Arc<dyn Table> = Arc::new(VigilEvents::new(
         counters.clone(),
         Some(store.clone()),

@@ -6,3 +6,4 @@ mod support;
 mod daemon_history;
 mod permissions;
 mod query_and_shell;
+mod sockets;

@@ -35,7 +35,10 @@ fn without_bpf_privileges_events_fail_clearly_and_agent_tables_still_work() {
     );
 
     let out = vigil()
-        .args(["query", "SELECT count(*) AS n FROM vigil_events"])
+        .args([
+            "query",
+            "SELECT count(*) AS n FROM vigil_events WHERE name = 'bpf_process_events'",
+        ])
         .current_dir("/")
         .uid(NOBODY)
         .gid(NOBODY)

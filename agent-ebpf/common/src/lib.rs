@@ -18,6 +18,8 @@ pub enum RecordKind {
     Fork = 3,
     /// The last thread of a process exited.
     Exit = 4,
+    /// A socket was connected, accepted, bound or put in listening state (or the call failed).
+    Socket = 5,
 }
 
 impl RecordKind {
@@ -27,6 +29,7 @@ impl RecordKind {
             2 => Some(Self::ExecFailed),
             3 => Some(Self::Fork),
             4 => Some(Self::Exit),
+            5 => Some(Self::Socket),
             _ => None,
         }
     }
@@ -44,6 +47,11 @@ pub enum SyscallId {
     Clone = 5,
     Clone3 = 6,
     Exit = 7,
+    Connect = 8,
+    Accept = 9,
+    Accept4 = 10,
+    Bind = 11,
+    Listen = 12,
 }
 
 impl SyscallId {
@@ -56,6 +64,11 @@ impl SyscallId {
             5 => Self::Clone,
             6 => Self::Clone3,
             7 => Self::Exit,
+            8 => Self::Connect,
+            9 => Self::Accept,
+            10 => Self::Accept4,
+            11 => Self::Bind,
+            12 => Self::Listen,
             _ => Self::Unknown,
         }
     }
@@ -178,6 +191,47 @@ pub struct ExitRecord {
     pub _pad: u32,
 }
 
+/// Bytes of the caller's `struct sockaddr` kept (`sizeof(struct sockaddr_storage)`).
+pub const SOCKADDR_CAPACITY: usize = 128;
+
+/// Bits of [`SocketRecord::sources`]: which parts of a socket record were read.
+pub mod socket_sources {
+    /// `sock_*` fields were read from the kernel's socket.
+    pub const SOCK: u32 = 1;
+    /// `user_addr` holds the address the caller passed (connect, bind) or got back (accept).
+    pub const USER_ADDR: u32 = 2;
+}
+
+/// A socket call (connect, accept, accept4, bind, listen) and its result.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct SocketRecord {
+    pub header: RecordHeader,
+    /// The syscall's return value: 0 or a new fd, or a negative errno.
+    pub result: i64,
+    pub duration_ns: u64,
+    /// The socket the call was made on (for accept: the listening socket).
+    pub fd: i32,
+    /// Bit set of [`socket_sources`].
+    pub sources: u32,
+    /// From the kernel's socket (the accepted one for accept): family, type, protocol.
+    pub sock_family: u16,
+    pub sock_type: u16,
+    pub sock_protocol: u16,
+    /// Local port in host order (`skc_num`).
+    pub sock_local_port: u16,
+    /// Remote port in network order (`skc_dport`).
+    pub sock_remote_port: u16,
+    pub _pad: u16,
+    /// IPv4 addresses use the first 4 bytes.
+    pub sock_local_addr: [u8; 16],
+    pub sock_remote_addr: [u8; 16],
+    /// Length of `user_addr` the caller gave (bounded by SOCKADDR_CAPACITY).
+    pub user_addr_len: u32,
+    pub _pad2: u32,
+    pub user_addr: [u8; SOCKADDR_CAPACITY],
+}
+
 /// Size of an exec record's data area: argv, then three paths, each with room for one more
 /// component than its capacity so the verifier can prove every copy stays in bounds.
 pub const EXEC_DATA_CAPACITY: usize =
@@ -200,6 +254,7 @@ pub mod counter {
     pub const PENDING_MAP_FULL: u32 = 3;
     /// Exec argument areas larger than the configured limit (cut, and marked).
     pub const ARGV_TRUNCATED: u32 = 4;
+    pub const RINGBUF_FULL_SOCKET: u32 = 5;
     pub const COUNT: u32 = 8;
 }
 
@@ -233,6 +288,47 @@ pub struct KernelOffsets {
     pub mount_parent: u32,
     pub mount_mountpoint: u32,
     pub vfsmount_root: u32,
+    pub task_files: u32,
+    pub files_fdt: u32,
+    pub fdtable_fd: u32,
+    pub fdtable_max_fds: u32,
+    pub file_private_data: u32,
+}
+
+/// Offsets into the kernel's socket structures, resolved like [`KernelOffsets`]; separate so a
+/// kernel without IPv6 (no `skc_v6_*`) still gets process and file events.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SocketOffsets {
+    pub valid: u32,
+    pub socket_type: u32,
+    pub socket_sk: u32,
+    pub sock_common: u32,
+    pub sock_protocol: u32,
+    pub skc_family: u32,
+    pub skc_daddr: u32,
+    pub skc_rcv_saddr: u32,
+    pub skc_dport: u32,
+    pub skc_num: u32,
+    pub skc_v6_daddr: u32,
+    pub skc_v6_rcv_saddr: u32,
+}
+
+impl SocketOffsets {
+    pub const UNRESOLVED: Self = Self {
+        valid: 0,
+        socket_type: 0,
+        socket_sk: 0,
+        sock_common: 0,
+        sock_protocol: 0,
+        skc_family: 0,
+        skc_daddr: 0,
+        skc_rcv_saddr: 0,
+        skc_dport: 0,
+        skc_num: 0,
+        skc_v6_daddr: 0,
+        skc_v6_rcv_saddr: 0,
+    };
 }
 
 impl KernelOffsets {
@@ -262,6 +358,11 @@ impl KernelOffsets {
         mount_parent: 0,
         mount_mountpoint: 0,
         vfsmount_root: 0,
+        task_files: 0,
+        files_fdt: 0,
+        fdtable_fd: 0,
+        fdtable_max_fds: 0,
+        file_private_data: 0,
     };
 }
 
@@ -284,6 +385,7 @@ pub mod names {
     pub const COUNTERS_MAP: &str = "COUNTERS";
     pub const CONFIG_GLOBAL: &str = "CONFIG";
     pub const OFFSETS_GLOBAL: &str = "OFFSETS";
+    pub const SOCKET_OFFSETS_GLOBAL: &str = "SOCKET_OFFSETS";
 }
 
 /// `clone` flag: the new task is a thread of the caller, not a new process.
@@ -295,4 +397,6 @@ mod user {
     unsafe impl aya::Pod for super::KernelOffsets {}
     // SAFETY: as above.
     unsafe impl aya::Pod for super::ProbeConfig {}
+    // SAFETY: as above.
+    unsafe impl aya::Pod for super::SocketOffsets {}
 }

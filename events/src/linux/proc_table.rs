@@ -5,7 +5,7 @@
 
 use std::{collections::HashMap, path::Path};
 
-use crate::model::{ProcessAction, ProcessEvent};
+use crate::model::{Actor, ProcessAction, ProcessEvent};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProcessInfo {
@@ -89,6 +89,14 @@ impl ProcessTable {
 
     pub fn insert(&mut self, pid: u32, info: ProcessInfo) {
         self.entries.insert(pid, info);
+    }
+
+    /// Fills in the caller's executable and command line for a non-process event.
+    pub fn enrich_actor(&self, actor: &mut Actor) {
+        if let Some(info) = self.entries.get(&actor.pid) {
+            actor.path.clone_from(&info.path);
+            actor.cmdline = info.argv.join(" ");
+        }
     }
 
     /// Fills in what the kernel record does not carry, and updates the table with what the event

@@ -1,21 +1,15 @@
 //! `bpf_process_events`: exec, fork/clone and exit events from vigil's eBPF probes, with
 //! osquery's columns first and vigil's extras after them.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicU64, Ordering},
-};
+use std::sync::Arc;
 
-use vigil_events::{
-    Counters, EventStore, EventTable, ProcessEvent, TableCounters, TimeRange,
-    codec::decode_process_event,
-};
+use vigil_events::{Counters, EventStore, EventTable, ProcessEvent, codec::decode_process_event};
 
-use super::StoredPages;
+use super::StoredTable;
 use crate::table::{
     Column,
     ColumnType::{BigInt, Integer, Text},
-    Row, Rows, ScanRequest, Table, TableError, Value,
+    Row, Value,
 };
 
 const COLUMNS: &[Column] = &[
@@ -49,31 +43,15 @@ const COLUMNS: &[Column] = &[
     Column::new("exit_signal", Integer),
 ];
 
-const TIME: usize = 15;
-const NTIME: usize = 14;
-
-pub struct BpfProcessEvents {
-    store: Option<Arc<EventStore>>,
-    counters: Arc<TableCounters>,
-    visited: Arc<AtomicU64>,
-}
-
-impl BpfProcessEvents {
-    pub fn new(store: Option<Arc<EventStore>>, counters: &Counters) -> Self {
-        Self {
-            store,
-            counters: counters
-                .table(EventTable::BpfProcessEvents.name())
-                .cloned()
-                .unwrap_or_default(),
-            visited: Arc::new(AtomicU64::new(0)),
-        }
-    }
-
-    /// Stored rows read by scans so far (to check that time constraints narrow the scan).
-    pub fn rows_visited(&self) -> u64 {
-        self.visited.load(Ordering::Relaxed)
-    }
+/// The table over `store` (empty without one).
+pub fn table(store: Option<Arc<EventStore>>, counters: &Counters) -> StoredTable {
+    StoredTable::new(
+        EventTable::BpfProcessEvents,
+        COLUMNS,
+        |bytes, seq| decode_process_event(bytes).map(|event| row(&event, seq)),
+        store,
+        counters,
+    )
 }
 
 pub fn row(event: &ProcessEvent, seq: u64) -> Row {
@@ -107,56 +85,4 @@ pub fn row(event: &ProcessEvent, seq: u64) -> Row {
         event.child_pid.into(),
         event.exit_signal.into(),
     ]
-}
-
-impl Table for BpfProcessEvents {
-    fn name(&self) -> &'static str {
-        EventTable::BpfProcessEvents.name()
-    }
-
-    fn columns(&self) -> &'static [Column] {
-        COLUMNS
-    }
-
-    fn time_columns(&self) -> Option<(usize, usize)> {
-        Some((TIME, NTIME))
-    }
-
-    fn scan(&self, request: &ScanRequest) -> Result<Rows, TableError> {
-        let Some(store) = self.store.clone() else {
-            return Ok(Box::new(std::iter::empty()));
-        };
-        let fail = |e: vigil_events::StoreError| TableError::Failed {
-            table: EventTable::BpfProcessEvents.name(),
-            message: e.to_string(),
-        };
-        store.catch_up().map_err(fail)?;
-        let range = match request.time_ns {
-            Some((start_ns, end_ns)) => TimeRange { start_ns, end_ns },
-            None => TimeRange::ALL,
-        };
-        let counters = self.counters.clone();
-        let pages = StoredPages::new(
-            store,
-            EventTable::BpfProcessEvents,
-            range,
-            self.visited.clone(),
-        );
-        Ok(Box::new(pages.filter_map(move |stored| match stored {
-            Err(e) => Some(Err(fail(e))),
-            Ok(stored) => match decode_process_event(&stored.value) {
-                Ok(event) => Some(Ok(row(&event, stored.seq))),
-                Err(error) => {
-                    // A damaged row must not hide the others: skip it, count it, say so once in
-                    // a while.
-                    let before = counters.corrupt.fetch_add(1, Ordering::Relaxed);
-                    if before.is_power_of_two() || before == 0 {
-                        tracing::warn!(%error, seq = stored.seq,
-                            "skipped a stored bpf_process_events row that does not decode");
-                    }
-                    None
-                }
-            },
-        })))
-    }
 }

@@ -1,6 +1,9 @@
 //! Evented tables: rows read from the event store, newest history included.
 
 pub mod bpf_process_events;
+pub mod bpf_socket_events;
 mod pages;
+mod stored;
 
 pub use pages::StoredPages;
+pub use stored::{RowDecoder, StoredTable};

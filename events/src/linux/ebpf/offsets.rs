@@ -1,6 +1,6 @@
 //! The kernel struct offsets the probes need, looked up in the running kernel's BTF.
 
-use vigil_ebpf_common::KernelOffsets;
+use vigil_ebpf_common::{KernelOffsets, SocketOffsets};
 
 use super::btf::{Btf, BtfError};
 
@@ -33,6 +33,31 @@ pub fn resolve(btf: &Btf) -> Result<KernelOffsets, BtfError> {
         mount_parent: at("mount", "mnt_parent")?,
         mount_mountpoint: at("mount", "mnt_mountpoint")?,
         vfsmount_root: at("vfsmount", "mnt_root")?,
+        task_files: at("task_struct", "files")?,
+        files_fdt: at("files_struct", "fdt")?,
+        fdtable_fd: at("fdtable", "fd")?,
+        fdtable_max_fds: at("fdtable", "max_fds")?,
+        file_private_data: at("file", "private_data")?,
+    })
+}
+
+/// Resolves [`SocketOffsets`]; separate from [`resolve`] so a kernel without IPv6 loses only
+/// socket details.
+pub fn resolve_socket(btf: &Btf) -> Result<SocketOffsets, BtfError> {
+    let at = |strukt: &str, member: &str| btf.member_offset(strukt, member);
+    Ok(SocketOffsets {
+        valid: 1,
+        socket_type: at("socket", "type")?,
+        socket_sk: at("socket", "sk")?,
+        sock_common: at("sock", "__sk_common")?,
+        sock_protocol: at("sock", "sk_protocol")?,
+        skc_family: at("sock_common", "skc_family")?,
+        skc_daddr: at("sock_common", "skc_daddr")?,
+        skc_rcv_saddr: at("sock_common", "skc_rcv_saddr")?,
+        skc_dport: at("sock_common", "skc_dport")?,
+        skc_num: at("sock_common", "skc_num")?,
+        skc_v6_daddr: at("sock_common", "skc_v6_daddr")?,
+        skc_v6_rcv_saddr: at("sock_common", "skc_v6_rcv_saddr")?,
     })
 }
 
@@ -51,5 +76,9 @@ mod tests {
         assert_eq!(offsets.path_mnt, 0);
         assert_eq!(offsets.path_dentry, 8);
         assert!(offsets.mm_arg_end > offsets.mm_arg_start);
+        let net = resolve_socket(&btf).expect("socket members exist");
+        // `skc_daddr` then `skc_rcv_saddr`, both in the address pair at the start of sock_common.
+        assert_eq!(net.skc_rcv_saddr, net.skc_daddr + 4);
+        assert_eq!(net.sock_common, 0);
     }
 }

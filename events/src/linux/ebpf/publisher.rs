@@ -16,7 +16,7 @@ use aya::{
 };
 use crossbeam_channel::{Sender, TrySendError};
 use tokio::io::{Interest, unix::AsyncFd};
-use vigil_ebpf_common::{ARGV_CAPACITY, KernelOffsets, ProbeConfig, counter, names};
+use vigil_ebpf_common::{ARGV_CAPACITY, KernelOffsets, ProbeConfig, SocketOffsets, counter, names};
 
 use super::{btf::Btf, decode, offsets};
 use crate::{
@@ -42,6 +42,16 @@ const PROGRAMS: &[(&str, &str, &str)] = &[
     ("vigil_exit_fork", "syscalls", "sys_exit_fork"),
     ("vigil_exit_vfork", "syscalls", "sys_exit_vfork"),
     ("vigil_sched_process_exit", "sched", "sched_process_exit"),
+    ("vigil_enter_connect", "syscalls", "sys_enter_connect"),
+    ("vigil_exit_connect", "syscalls", "sys_exit_connect"),
+    ("vigil_enter_accept", "syscalls", "sys_enter_accept"),
+    ("vigil_exit_accept", "syscalls", "sys_exit_accept"),
+    ("vigil_enter_accept4", "syscalls", "sys_enter_accept4"),
+    ("vigil_exit_accept4", "syscalls", "sys_exit_accept4"),
+    ("vigil_enter_bind", "syscalls", "sys_enter_bind"),
+    ("vigil_exit_bind", "syscalls", "sys_exit_bind"),
+    ("vigil_enter_listen", "syscalls", "sys_enter_listen"),
+    ("vigil_exit_listen", "syscalls", "sys_exit_listen"),
 ];
 
 const TRACEFS: &str = "/sys/kernel/tracing";
@@ -199,6 +209,11 @@ impl EbpfProcessPublisher {
                 and exit codes will be missing from process events");
             KernelOffsets::UNRESOLVED
         });
+        let socket_offsets: SocketOffsets = offsets::resolve_socket(&btf).unwrap_or_else(|error| {
+            tracing::warn!(%error, "kernel socket layout not understood; socket events will lack \
+                addresses read from the kernel");
+            SocketOffsets::UNRESOLVED
+        });
         let probe_config = ProbeConfig {
             agent_tgid: std::process::id(),
             argv_limit: config.argv_limit,
@@ -207,6 +222,7 @@ impl EbpfProcessPublisher {
         let mut ebpf = EbpfLoader::new()
             .override_global(names::CONFIG_GLOBAL, &probe_config, true)
             .override_global(names::OFFSETS_GLOBAL, &offsets, true)
+            .override_global(names::SOCKET_OFFSETS_GLOBAL, &socket_offsets, true)
             .map_max_entries(names::EVENTS_MAP, config.ringbuf_bytes)
             .load(object)?;
         for &(program, category, tracepoint) in PROGRAMS {
@@ -238,10 +254,8 @@ impl EbpfProcessPublisher {
         let reader = Reader {
             kernel_counters,
             sink,
-            counters: counters
-                .table(EventTable::BpfProcessEvents.name())
-                .cloned()
-                .unwrap_or_default(),
+            process_counters: table_counters(&counters, EventTable::BpfProcessEvents),
+            socket_counters: table_counters(&counters, EventTable::BpfSocketEvents),
             processes: ProcessTable::from_proc(),
             clock: BootClock::now(),
             last_kernel: [0; counter::COUNT as usize],
@@ -280,10 +294,15 @@ impl Drop for EbpfProcessPublisher {
     }
 }
 
+fn table_counters(counters: &Counters, table: EventTable) -> Arc<TableCounters> {
+    counters.table(table.name()).cloned().unwrap_or_default()
+}
+
 struct Reader {
     kernel_counters: PerCpuArray<MapData, u64>,
     sink: Sender<Event>,
-    counters: Arc<TableCounters>,
+    process_counters: Arc<TableCounters>,
+    socket_counters: Arc<TableCounters>,
     processes: ProcessTable,
     clock: BootClock,
     last_kernel: [u64; counter::COUNT as usize],
@@ -355,12 +374,20 @@ impl Reader {
         }
     }
 
+    fn counters_for(&self, table: EventTable) -> &Arc<TableCounters> {
+        match table {
+            EventTable::BpfProcessEvents => &self.process_counters,
+            EventTable::BpfSocketEvents => &self.socket_counters,
+        }
+    }
+
     /// Handles one record; false when the consumer is gone.
     fn handle(&mut self, bytes: &[u8]) -> bool {
         let mut event = match decode::decode_record(bytes, &self.clock) {
             Ok(event) => event,
             Err(error) => {
-                let seen = self.counters.malformed.fetch_add(1, Ordering::Relaxed);
+                let counters = self.counters_for(decode::record_table(bytes));
+                let seen = counters.malformed.fetch_add(1, Ordering::Relaxed);
                 if seen.is_power_of_two() {
                     tracing::warn!(%error, malformed_so_far = seen + 1,
                         "malformed record from the kernel; skipped and counted");
@@ -368,12 +395,16 @@ impl Reader {
                 return true;
             }
         };
-        TableCounters::add(&self.counters.seen, 1);
-        self.processes.enrich(&mut event);
-        match self.sink.try_send(Event::Process(event)) {
+        match &mut event {
+            Event::Process(process) => self.processes.enrich(process),
+            Event::Socket(socket) => self.processes.enrich_actor(&mut socket.actor),
+        }
+        let counters = self.counters_for(event.table()).clone();
+        TableCounters::add(&counters.seen, 1);
+        match self.sink.try_send(event) {
             Ok(()) => true,
             Err(TrySendError::Full(_)) => {
-                TableCounters::add(&self.counters.dropped_channel, 1);
+                TableCounters::add(&counters.dropped_channel, 1);
                 true
             }
             Err(TrySendError::Disconnected(_)) => false,
@@ -386,6 +417,7 @@ impl Reader {
             counter::RINGBUF_FULL_FORK,
             counter::RINGBUF_FULL_EXIT,
             counter::ARGV_TRUNCATED,
+            counter::RINGBUF_FULL_SOCKET,
         ] {
             let Ok(values) = self.kernel_counters.get(&index, 0) else {
                 continue;
@@ -397,10 +429,10 @@ impl Reader {
             if delta == 0 {
                 continue;
             }
-            let target = if index == counter::ARGV_TRUNCATED {
-                &self.counters.argv_truncated
-            } else {
-                &self.counters.dropped_ring_buffer
+            let target = match index {
+                counter::ARGV_TRUNCATED => &self.process_counters.argv_truncated,
+                counter::RINGBUF_FULL_SOCKET => &self.socket_counters.dropped_ring_buffer,
+                _ => &self.process_counters.dropped_ring_buffer,
             };
             TableCounters::add(target, delta);
         }

@@ -1,0 +1,457 @@
+//! Process probes: exec (successful and failed), fork/vfork/clone/clone3 of new processes, exit.
+
+use core::{ffi::c_void, mem::size_of};
+
+use aya_ebpf::{
+    EbpfContext,
+    helpers::generated as helper,
+    macros::{map, tracepoint},
+    maps::{LruHashMap, PerCpuArray},
+    programs::TracePointContext,
+};
+use vigil_ebpf_common::{
+    ARGV_CAPACITY, CLONE_THREAD, ExecRecord, ExecScratch, ExitRecord, FILENAME_CAPACITY,
+    ForkRecord, PATH_CAPACITY, PathSlot, RecordHeader, RecordKind, SyscallId, counter, path_flags,
+    probe_error,
+};
+
+use crate::{
+    kernel::{
+        BPF_ANY, CONFIG, EVENTS, OFFSETS, boot_ns, bump, current_ids, current_task, fill_header,
+        is_agent, read_kernel, read_user,
+    },
+    path::{copy_str, walk_path},
+};
+
+/// Working memory for exec records: far larger than the 512-byte BPF stack.
+#[map]
+pub(crate) static EXEC_SCRATCH: PerCpuArray<ExecScratch> = PerCpuArray::with_max_entries(1, 0);
+
+/// What an exec's entry saw, kept until its exit (or the new image's first event).
+#[repr(C)]
+pub(crate) struct PendingExec {
+    enter_ns: u64,
+    syscall: u32,
+    filename_len: u32,
+    filename: [u8; FILENAME_CAPACITY],
+}
+
+#[map]
+pub(crate) static PENDING_EXEC_SCRATCH: PerCpuArray<PendingExec> =
+    PerCpuArray::with_max_entries(1, 0);
+
+/// Keyed by thread id. LRU so an entry whose exit never came (a thread that exec'd and took over
+/// its leader's id) is evicted rather than leaked.
+#[map]
+pub(crate) static PENDING_EXEC: LruHashMap<u32, PendingExec> =
+    LruHashMap::with_max_entries(8192, 0);
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) struct PendingFork {
+    enter_ns: u64,
+    flags: u64,
+    syscall: u32,
+    _pad: u32,
+}
+
+#[map]
+pub(crate) static PENDING_FORK: LruHashMap<u32, PendingFork> =
+    LruHashMap::with_max_entries(8192, 0);
+
+/// Sends the first `size` bytes of an exec scratch record.
+#[inline(always)]
+pub(crate) fn output_exec(scratch: *mut ExecScratch, size: usize) {
+    if size > size_of::<ExecScratch>() {
+        return;
+    }
+    // SAFETY: `size` is bounded by the scratch value's size (checked above).
+    let bytes = unsafe { core::slice::from_raw_parts(scratch.cast::<u8>(), size) };
+    if EVENTS.output::<[u8]>(bytes, 0).is_err() {
+        bump(counter::RINGBUF_FULL_EXEC);
+    }
+}
+
+// ---- exec ------------------------------------------------------------------------------------
+
+#[inline(always)]
+pub(crate) fn exec_enter(
+    ctx: &TracePointContext,
+    syscall: SyscallId,
+    filename_offset: usize,
+) -> u32 {
+    let (tgid, tid) = current_ids();
+    if is_agent(tgid) {
+        return 0;
+    }
+    let Some(pending) = PENDING_EXEC_SCRATCH.get_ptr_mut(0) else {
+        return 0;
+    };
+    // SAFETY: tracepoint field at its `format` offset.
+    let filename: u64 = unsafe { ctx.read_at(filename_offset) }.unwrap_or(0);
+    // SAFETY: per-CPU scratch, exclusively ours while this program runs.
+    unsafe {
+        (*pending).enter_ns = boot_ns();
+        (*pending).syscall = syscall as u32;
+        let copied = helper::bpf_probe_read_user_str(
+            (*pending).filename.as_mut_ptr().cast::<c_void>(),
+            FILENAME_CAPACITY as u32,
+            filename as *const c_void,
+        );
+        (*pending).filename_len = if copied > 0 { copied as u32 } else { 0 };
+        if PENDING_EXEC.insert(tid, &*pending, BPF_ANY).is_err() {
+            bump(counter::PENDING_MAP_FULL);
+        }
+    }
+    0
+}
+
+#[tracepoint(category = "syscalls", name = "sys_enter_execve")]
+pub fn vigil_enter_execve(ctx: TracePointContext) -> u32 {
+    exec_enter(&ctx, SyscallId::Execve, 16)
+}
+
+#[tracepoint(category = "syscalls", name = "sys_enter_execveat")]
+pub fn vigil_enter_execveat(ctx: TracePointContext) -> u32 {
+    exec_enter(&ctx, SyscallId::Execveat, 24)
+}
+
+/// A failed exec: report it with the filename its entry saw. A successful one was reported by
+/// `sched_process_exec`; either way the pending entry is done.
+#[inline(always)]
+pub(crate) fn exec_exit(ctx: &TracePointContext) -> u32 {
+    let (tgid, tid) = current_ids();
+    if is_agent(tgid) {
+        return 0;
+    }
+    // SAFETY: tracepoint field at its `format` offset.
+    let ret: i64 = unsafe { ctx.read_at(16) }.unwrap_or(0);
+    if ret < 0 {
+        report_failed_exec(tid, ret);
+    }
+    let _ = PENDING_EXEC.remove(tid);
+    0
+}
+
+#[inline(always)]
+pub(crate) fn report_failed_exec(tid: u32, ret: i64) {
+    let Some(scratch) = EXEC_SCRATCH.get_ptr_mut(0) else {
+        return;
+    };
+    // SAFETY: per-CPU scratch, exclusively ours while this program runs; the pending entry is only
+    // read.
+    unsafe {
+        let record = &mut (*scratch).record;
+        let data = (*scratch).data.as_mut_ptr();
+        let pending = PENDING_EXEC.get_ptr(tid);
+        let syscall = match pending {
+            Some(p) => SyscallId::from_u32((*p).syscall),
+            None => SyscallId::Unknown,
+        };
+        fill_header(&mut record.header, RecordKind::ExecFailed, syscall);
+        record.result = ret;
+        record.argv_len = 0;
+        record.argv_full_len = 0;
+        record.exe = PathSlot::default();
+        record.cwd = PathSlot::default();
+        match pending {
+            Some(p) => {
+                record.duration_ns = boot_ns().saturating_sub((*p).enter_ns);
+                record.filename = copy_str(data, 0, (*p).filename.as_ptr() as u64, false);
+            }
+            None => {
+                record.duration_ns = 0;
+                record.filename = PathSlot::default();
+                record.header.probe_error |= probe_error::NO_ENTER;
+            }
+        }
+        let used = (record.filename.len as usize) & (FILENAME_CAPACITY * 2 - 1);
+        record.data_len = used as u32;
+        output_exec(scratch, size_of::<ExecRecord>() + used);
+    }
+}
+
+#[tracepoint(category = "syscalls", name = "sys_exit_execve")]
+pub fn vigil_exit_execve(ctx: TracePointContext) -> u32 {
+    exec_exit(&ctx)
+}
+
+#[tracepoint(category = "syscalls", name = "sys_exit_execveat")]
+pub fn vigil_exit_execveat(ctx: TracePointContext) -> u32 {
+    exec_exit(&ctx)
+}
+
+/// The new image is in place: credentials, argument area and executable are the new ones.
+#[tracepoint(category = "sched", name = "sched_process_exec")]
+pub fn vigil_sched_process_exec(ctx: TracePointContext) -> u32 {
+    let (tgid, _) = current_ids();
+    if is_agent(tgid) {
+        return 0;
+    }
+    let Some(scratch) = EXEC_SCRATCH.get_ptr_mut(0) else {
+        return 0;
+    };
+    // SAFETY: tracepoint fields at their `format` offsets.
+    let (filename_loc, old_pid) = unsafe {
+        (
+            ctx.read_at::<u32>(8).unwrap_or(0),
+            ctx.read_at::<i32>(16).unwrap_or(0) as u32,
+        )
+    };
+    let offsets = OFFSETS.load();
+    // SAFETY: per-CPU scratch, exclusively ours while this program runs.
+    unsafe {
+        let record = &mut (*scratch).record;
+        let data = (*scratch).data.as_mut_ptr();
+        let pending = PENDING_EXEC.get_ptr(old_pid);
+        let syscall = match pending {
+            Some(p) => SyscallId::from_u32((*p).syscall),
+            None => SyscallId::Unknown,
+        };
+        fill_header(&mut record.header, RecordKind::Exec, syscall);
+        record.result = 0;
+        record.duration_ns = match pending {
+            Some(p) => boot_ns().saturating_sub((*p).enter_ns),
+            None => {
+                record.header.probe_error |= probe_error::NO_ENTER;
+                0
+            }
+        };
+
+        // argv: the new image's argument area, NUL-separated, in one read.
+        let mut used: usize = 0;
+        record.argv_len = 0;
+        record.argv_full_len = 0;
+        let task = current_task();
+        let mm = if offsets.valid != 0 {
+            read_kernel::<u64>(task + offsets.task_mm as u64)
+        } else {
+            None
+        };
+        let arg_area = mm.and_then(|mm| {
+            Some((
+                read_kernel::<u64>(mm + offsets.mm_arg_start as u64)?,
+                read_kernel::<u64>(mm + offsets.mm_arg_end as u64)?,
+            ))
+        });
+        match arg_area {
+            Some((start, end)) if end > start => {
+                let full = end - start;
+                let limit = CONFIG.load().argv_limit as u64;
+                let mut take = if full < limit { full } else { limit };
+                if take > ARGV_CAPACITY as u64 {
+                    take = ARGV_CAPACITY as u64;
+                }
+                if take < full {
+                    bump(counter::ARGV_TRUNCATED);
+                }
+                let take = take as u32 & (ARGV_CAPACITY as u32 * 2 - 1);
+                if take as usize <= ARGV_CAPACITY
+                    && helper::bpf_probe_read_user(
+                        data.cast::<c_void>(),
+                        take,
+                        start as *const c_void,
+                    ) == 0
+                {
+                    record.argv_len = take;
+                    record.argv_full_len = full as u32;
+                    used = take as usize;
+                } else {
+                    record.header.probe_error |= probe_error::ARGV;
+                }
+            }
+            _ => record.header.probe_error |= probe_error::ARGV,
+        }
+
+        // The filename as given to exec (from the tracepoint's own copy).
+        let filename_at = ctx.as_ptr() as u64 + (filename_loc & 0xffff) as u64;
+        let at = used & (ARGV_CAPACITY * 2 - 1);
+        record.filename = if at <= ARGV_CAPACITY {
+            copy_str(data, at, filename_at, false)
+        } else {
+            PathSlot::default()
+        };
+        used = at + (record.filename.len as usize & (FILENAME_CAPACITY * 2 - 1));
+
+        // The executable and the working directory, resolved by walking dentries.
+        let exe_file = mm.and_then(|mm| read_kernel::<u64>(mm + offsets.mm_exe_file as u64));
+        // No masking here: `walk_step` bounds-checks every write against the data area.
+        let at = used;
+        record.exe = match exe_file {
+            Some(file) if file != 0 && at <= ARGV_CAPACITY + FILENAME_CAPACITY => {
+                walk_path(at, file + offsets.file_f_path as u64, &offsets)
+            }
+            _ => {
+                record.header.probe_error |= probe_error::EXE;
+                PathSlot::default()
+            }
+        };
+        used = at + (record.exe.len as usize & (PATH_CAPACITY * 2 - 1));
+
+        let fs = if offsets.valid != 0 {
+            read_kernel::<u64>(task + offsets.task_fs as u64)
+        } else {
+            None
+        };
+        let at = used;
+        record.cwd = match fs {
+            Some(fs) if fs != 0 && at <= ARGV_CAPACITY + FILENAME_CAPACITY + PATH_CAPACITY * 2 => {
+                walk_path(at, fs + offsets.fs_pwd as u64, &offsets)
+            }
+            _ => {
+                record.header.probe_error |= probe_error::CWD;
+                PathSlot::default()
+            }
+        };
+        used = at + (record.cwd.len as usize & (PATH_CAPACITY * 2 - 1));
+        if record.exe.flags & path_flags::UNREADABLE != 0 {
+            record.header.probe_error |= probe_error::EXE;
+        }
+        if record.cwd.flags & path_flags::UNREADABLE != 0 {
+            record.header.probe_error |= probe_error::CWD;
+        }
+        record.data_len = used as u32;
+        output_exec(scratch, size_of::<ExecRecord>() + used);
+    }
+    0
+}
+
+// ---- fork / clone ----------------------------------------------------------------------------
+
+#[inline(always)]
+pub(crate) fn fork_enter(syscall: SyscallId, flags: u64) -> u32 {
+    let (tgid, tid) = current_ids();
+    if is_agent(tgid) {
+        return 0;
+    }
+    let pending = PendingFork {
+        enter_ns: boot_ns(),
+        flags,
+        syscall: syscall as u32,
+        _pad: 0,
+    };
+    if PENDING_FORK.insert(tid, pending, BPF_ANY).is_err() {
+        bump(counter::PENDING_MAP_FULL);
+    }
+    0
+}
+
+#[tracepoint(category = "syscalls", name = "sys_enter_clone")]
+pub fn vigil_enter_clone(ctx: TracePointContext) -> u32 {
+    // SAFETY: tracepoint field at its `format` offset.
+    let flags: u64 = unsafe { ctx.read_at(16) }.unwrap_or(0);
+    fork_enter(SyscallId::Clone, flags)
+}
+
+#[tracepoint(category = "syscalls", name = "sys_enter_clone3")]
+pub fn vigil_enter_clone3(ctx: TracePointContext) -> u32 {
+    // SAFETY: tracepoint field at its `format` offset.
+    let args: u64 = unsafe { ctx.read_at(16) }.unwrap_or(0);
+    // `flags` is the first member of `struct clone_args` (uapi).
+    let flags = read_user::<u64>(args).unwrap_or(0);
+    fork_enter(SyscallId::Clone3, flags)
+}
+
+#[tracepoint(category = "syscalls", name = "sys_enter_fork")]
+pub fn vigil_enter_fork(_ctx: TracePointContext) -> u32 {
+    fork_enter(SyscallId::Fork, 0)
+}
+
+#[tracepoint(category = "syscalls", name = "sys_enter_vfork")]
+pub fn vigil_enter_vfork(_ctx: TracePointContext) -> u32 {
+    fork_enter(SyscallId::Vfork, 0)
+}
+
+/// In the parent, the syscall returns the child's pid: report a new process (threads are not).
+#[inline(always)]
+pub(crate) fn fork_exit(ctx: &TracePointContext) -> u32 {
+    let (tgid, tid) = current_ids();
+    if is_agent(tgid) {
+        return 0;
+    }
+    let Some(pending) = PENDING_FORK.get_ptr(tid) else {
+        return 0;
+    };
+    // SAFETY: the entry is only read; tracepoint field at its `format` offset.
+    let (pending, ret) = unsafe { (*pending, ctx.read_at::<i64>(16).unwrap_or(0)) };
+    let _ = PENDING_FORK.remove(tid);
+    if ret <= 0 || pending.flags & CLONE_THREAD != 0 {
+        return 0;
+    }
+    let Some(mut entry) = EVENTS.reserve::<ForkRecord>(0) else {
+        bump(counter::RINGBUF_FULL_FORK);
+        return 0;
+    };
+    let mut header = RecordHeader::default();
+    fill_header(
+        &mut header,
+        RecordKind::Fork,
+        SyscallId::from_u32(pending.syscall),
+    );
+    entry.write(ForkRecord {
+        header,
+        child_pid: ret,
+        clone_flags: pending.flags,
+        duration_ns: boot_ns().saturating_sub(pending.enter_ns),
+    });
+    entry.submit(0);
+    0
+}
+
+#[tracepoint(category = "syscalls", name = "sys_exit_clone")]
+pub fn vigil_exit_clone(ctx: TracePointContext) -> u32 {
+    fork_exit(&ctx)
+}
+
+#[tracepoint(category = "syscalls", name = "sys_exit_clone3")]
+pub fn vigil_exit_clone3(ctx: TracePointContext) -> u32 {
+    fork_exit(&ctx)
+}
+
+#[tracepoint(category = "syscalls", name = "sys_exit_fork")]
+pub fn vigil_exit_fork(ctx: TracePointContext) -> u32 {
+    fork_exit(&ctx)
+}
+
+#[tracepoint(category = "syscalls", name = "sys_exit_vfork")]
+pub fn vigil_exit_vfork(ctx: TracePointContext) -> u32 {
+    fork_exit(&ctx)
+}
+
+// ---- exit ------------------------------------------------------------------------------------
+
+/// The last thread of a process exits (`group_dead`); `exit_code` is already set by `do_exit`.
+#[tracepoint(category = "sched", name = "sched_process_exit")]
+pub fn vigil_sched_process_exit(ctx: TracePointContext) -> u32 {
+    let (tgid, _) = current_ids();
+    if is_agent(tgid) {
+        return 0;
+    }
+    // SAFETY: tracepoint field at its `format` offset (`bool group_dead`).
+    let group_dead: u8 = unsafe { ctx.read_at(32) }.unwrap_or(0);
+    if group_dead == 0 {
+        return 0;
+    }
+    let offsets = OFFSETS.load();
+    let mut header = RecordHeader::default();
+    fill_header(&mut header, RecordKind::Exit, SyscallId::Exit);
+    let exit_code = if offsets.valid != 0 {
+        read_kernel::<u32>(current_task() + offsets.task_exit_code as u64)
+    } else {
+        None
+    };
+    if exit_code.is_none() {
+        header.probe_error |= probe_error::TASK_FIELDS;
+    }
+    let Some(mut entry) = EVENTS.reserve::<ExitRecord>(0) else {
+        bump(counter::RINGBUF_FULL_EXIT);
+        return 0;
+    };
+    entry.write(ExitRecord {
+        header,
+        exit_code: exit_code.unwrap_or(0),
+        _pad: 0,
+    });
+    entry.submit(0);
+    0
+}

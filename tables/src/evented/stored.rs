@@ -1,0 +1,103 @@
+//! One implementation of every evented table: rows decoded from a store column family, time
+//! constraints turned into a key range, damaged rows skipped and counted.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
+
+use vigil_events::{
+    Counters, EventStore, EventTable, StoreError, TableCounters, TimeRange, codec::DecodeError,
+};
+
+use super::StoredPages;
+use crate::table::{Column, Row, Rows, ScanRequest, Table, TableError};
+
+/// Turns a stored value (and its sequence number, the `eid`) into a row.
+pub type RowDecoder = fn(&[u8], u64) -> Result<Row, DecodeError>;
+
+pub struct StoredTable {
+    table: EventTable,
+    columns: &'static [Column],
+    /// Indexes of the `time` (seconds) and `ntime` (nanoseconds) columns.
+    time_columns: (usize, usize),
+    decode: RowDecoder,
+    store: Option<Arc<EventStore>>,
+    counters: Arc<TableCounters>,
+    visited: Arc<AtomicU64>,
+}
+
+impl StoredTable {
+    pub fn new(
+        table: EventTable,
+        columns: &'static [Column],
+        decode: RowDecoder,
+        store: Option<Arc<EventStore>>,
+        counters: &Counters,
+    ) -> Self {
+        let index = |name: &str| columns.iter().position(|c| c.name == name).unwrap_or(0);
+        Self {
+            table,
+            columns,
+            time_columns: (index("time"), index("ntime")),
+            decode,
+            store,
+            counters: counters.table(table.name()).cloned().unwrap_or_default(),
+            visited: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Stored rows read by scans so far (to check that time constraints narrow the scan).
+    pub fn rows_visited(&self) -> u64 {
+        self.visited.load(Ordering::Relaxed)
+    }
+}
+
+impl Table for StoredTable {
+    fn name(&self) -> &'static str {
+        self.table.name()
+    }
+
+    fn columns(&self) -> &'static [Column] {
+        self.columns
+    }
+
+    fn time_columns(&self) -> Option<(usize, usize)> {
+        Some(self.time_columns)
+    }
+
+    fn scan(&self, request: &ScanRequest) -> Result<Rows, TableError> {
+        let Some(store) = self.store.clone() else {
+            return Ok(Box::new(std::iter::empty()));
+        };
+        let name = self.table.name();
+        let fail = move |e: StoreError| TableError::Failed {
+            table: name,
+            message: e.to_string(),
+        };
+        store.catch_up().map_err(fail)?;
+        let range = match request.time_ns {
+            Some((start_ns, end_ns)) => TimeRange { start_ns, end_ns },
+            None => TimeRange::ALL,
+        };
+        let counters = self.counters.clone();
+        let decode = self.decode;
+        let pages = StoredPages::new(store, self.table, range, self.visited.clone());
+        Ok(Box::new(pages.filter_map(move |stored| match stored {
+            Err(e) => Some(Err(fail(e))),
+            Ok(stored) => match decode(&stored.value, stored.seq) {
+                Ok(row) => Some(Ok(row)),
+                Err(error) => {
+                    // A damaged row must not hide the others: skip it, count it, and say so
+                    // now and then.
+                    let before = counters.corrupt.fetch_add(1, Ordering::Relaxed);
+                    if before == 0 || before.is_power_of_two() {
+                        tracing::warn!(%error, table = name, seq = stored.seq,
+                            "skipped a stored row that does not decode");
+                    }
+                    None
+                }
+            },
+        })))
+    }
+}
