@@ -17,6 +17,7 @@ use vigil_ebpf_common::{
 #[unsafe(no_mangle)]
 pub(crate) static CONFIG: Global<ProbeConfig> = Global::new(ProbeConfig {
     agent_tgid: 0,
+    file_filter_mode: 0,
     argv_limit: DEFAULT_ARGV_LIMIT,
 });
 

@@ -8,6 +8,7 @@
 #![no_std]
 #![no_main]
 
+mod file;
 mod kernel;
 mod path;
 mod process;

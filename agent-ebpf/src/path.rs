@@ -1,21 +1,40 @@
 //! Resolving a `struct path` to its absolute name by walking dentries and mounts, under
-//! `bpf_loop` so the verifier checks one step instead of every level.
+//! `bpf_loop` so the verifier checks one step instead of every level. A walk writes into the data
+//! area of an exec or a file scratch record, and, for file events, notes which configured
+//! directories (by device and inode) it passed.
 
 use core::ffi::c_void;
 
-use aya_ebpf::helpers::generated as helper;
+use aya_ebpf::{helpers::generated as helper, macros::map, maps::HashMap};
 use vigil_ebpf_common::{
-    COMPONENT_CAPACITY, EXEC_DATA_CAPACITY, FILENAME_CAPACITY, KernelOffsets, PATH_CAPACITY,
-    PATH_DEPTH_LIMIT, PathSlot, path_flags,
+    COMPONENT_CAPACITY, DirKey, EXEC_DATA_CAPACITY, FILE_DATA_CAPACITY, FILENAME_CAPACITY,
+    KernelOffsets, PATH_CAPACITY, PATH_DEPTH_LIMIT, PathSlot, path_flags,
 };
 
-use crate::kernel::{OFFSETS, read_kernel};
-use crate::process::EXEC_SCRATCH;
+use crate::{
+    file::FILE_SCRATCH,
+    kernel::{OFFSETS, read_kernel},
+    process::EXEC_SCRATCH,
+};
+
+/// Directories whose events are excluded, included, or whose reads are watched, by identity:
+/// a relative, `..` or symlinked spelling of a path cannot slip past them. Values are
+/// `dir_filter` bits; userspace fills the map from the configuration.
+#[map]
+pub(crate) static DIR_FILTER: HashMap<DirKey, u32> = HashMap::with_max_entries(1024, 0);
+
+/// Which scratch record a walk writes into.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum Target {
+    Exec = 0,
+    File = 1,
+}
 
 /// State of one path walk, shared with [`walk_step`] across `bpf_loop` iterations.
 #[repr(C)]
 pub(crate) struct WalkState {
-    /// Where in the exec scratch data area this path's components go.
+    /// Where in the target's data area this path's components go.
     base: u64,
     /// Bytes written so far.
     written: u64,
@@ -24,21 +43,84 @@ pub(crate) struct WalkState {
     components: u32,
     /// `path_flags` bits; COMPLETE once the walk reached the root.
     flags: u32,
+    /// `dir_filter` bits of the configured directories passed so far (file walks only).
+    filter: u32,
 }
 
 pub(crate) const LOOP_CONTINUE: i64 = 0;
 pub(crate) const LOOP_BREAK: i64 = 1;
 
-/// One step up a path: crosses a mount point, or copies one component (leaf first, each followed
-/// by a NUL) and moves to the parent dentry. Runs under `bpf_loop`, so the verifier checks the
-/// body once instead of once per level.
-pub(crate) extern "C" fn walk_step(_index: u64, ctx: *mut c_void) -> i64 {
-    // SAFETY: `ctx` is the `WalkState` that `walk_path` passed to `bpf_loop`.
-    let state = unsafe { &mut *ctx.cast::<WalkState>() };
-    let offsets = OFFSETS.load();
-    let Some(scratch) = EXEC_SCRATCH.get_ptr_mut(0) else {
-        return LOOP_BREAK;
+/// Notes whether `dentry` is one of the configured directories.
+#[inline(always)]
+fn check_filter(state: &mut WalkState, offsets: &KernelOffsets) {
+    let dentry = state.dentry;
+    let (Some(inode), Some(sb)) = (
+        read_kernel::<u64>(dentry + offsets.dentry_d_inode as u64),
+        read_kernel::<u64>(dentry + offsets.dentry_d_sb as u64),
+    ) else {
+        return;
     };
+    let (Some(ino), Some(dev)) = (
+        read_kernel::<u64>(inode + offsets.inode_i_ino as u64),
+        read_kernel::<u32>(sb + offsets.super_s_dev as u64),
+    ) else {
+        return;
+    };
+    let key = DirKey { dev, _pad: 0, ino };
+    // SAFETY: the value is copied out at once.
+    if let Some(bits) = unsafe { DIR_FILTER.get(&key) } {
+        state.filter |= *bits;
+    }
+}
+
+/// Copies one component into the target's data area at `at`.
+#[inline(always)]
+fn write_component(target: Target, at: usize, name: u64) -> i64 {
+    let (data, capacity) = if target == Target::File {
+        match FILE_SCRATCH.get_ptr_mut(0) {
+            // SAFETY: a per-CPU scratch value, exclusively ours while this program runs.
+            Some(scratch) => (unsafe { (*scratch).data.as_mut_ptr() }, FILE_DATA_CAPACITY),
+            None => return -1,
+        }
+    } else {
+        match EXEC_SCRATCH.get_ptr_mut(0) {
+            // SAFETY: as above.
+            Some(scratch) => (unsafe { (*scratch).data.as_mut_ptr() }, EXEC_DATA_CAPACITY),
+            None => return -1,
+        }
+    };
+    if at > capacity - COMPONENT_CAPACITY {
+        return -1;
+    }
+    // SAFETY: `at + COMPONENT_CAPACITY` is within the data area (checked above); the helper
+    // writes at most COMPONENT_CAPACITY bytes including the NUL.
+    unsafe {
+        helper::bpf_probe_read_kernel_str(
+            data.add(at).cast::<c_void>(),
+            COMPONENT_CAPACITY as u32,
+            name as *const c_void,
+        )
+    }
+}
+
+extern "C" fn walk_step_exec(_index: u64, ctx: *mut c_void) -> i64 {
+    // SAFETY: `ctx` is the `WalkState` that `walk` passed to `bpf_loop`.
+    walk_step(unsafe { &mut *ctx.cast::<WalkState>() }, Target::Exec)
+}
+
+extern "C" fn walk_step_file(_index: u64, ctx: *mut c_void) -> i64 {
+    // SAFETY: `ctx` is the `WalkState` that `walk` passed to `bpf_loop`.
+    walk_step(unsafe { &mut *ctx.cast::<WalkState>() }, Target::File)
+}
+
+/// One step up a path: crosses a mount point, or copies one component (leaf first, each followed
+/// by a NUL) and moves to the parent dentry.
+#[inline(always)]
+fn walk_step(state: &mut WalkState, target: Target) -> i64 {
+    let offsets = OFFSETS.load();
+    if target == Target::File {
+        check_filter(state, &offsets);
+    }
     let Some(mnt_root) = read_kernel::<u64>(state.vfsmount + offsets.vfsmount_root as u64) else {
         return LOOP_BREAK;
     };
@@ -76,21 +158,9 @@ pub(crate) extern "C" fn walk_step(_index: u64, ctx: *mut c_void) -> i64 {
         state.flags |= path_flags::TRUNCATED;
         return LOOP_BREAK;
     }
-    let at = (state.base + state.written) as usize;
-    if at > EXEC_DATA_CAPACITY - COMPONENT_CAPACITY {
-        state.flags |= path_flags::TRUNCATED;
-        return LOOP_BREAK;
-    }
-    // SAFETY: `at + COMPONENT_CAPACITY` is within the data area (checked above); the helper
-    // writes at most COMPONENT_CAPACITY bytes including the NUL.
-    let copied = unsafe {
-        helper::bpf_probe_read_kernel_str(
-            (*scratch).data.as_mut_ptr().add(at).cast::<c_void>(),
-            COMPONENT_CAPACITY as u32,
-            name as *const c_void,
-        )
-    };
+    let copied = write_component(target, (state.base + state.written) as usize, name);
     if copied <= 0 {
+        state.flags |= path_flags::TRUNCATED;
         return LOOP_BREAK;
     }
     state.written += copied as u64;
@@ -99,10 +169,16 @@ pub(crate) extern "C" fn walk_step(_index: u64, ctx: *mut c_void) -> i64 {
     LOOP_CONTINUE
 }
 
-/// Walks a `struct path` (at `path_addr`) up to the global root, writing its components into the
-/// exec scratch data area at `base`. Crosses mount points through `struct mount`.
+/// A finished walk: where its components are, and the configured directories it passed.
+pub(crate) struct Walked {
+    pub slot: PathSlot,
+    pub filter: u32,
+}
+
+/// Walks a `struct path` (at `path_addr`) up to the global root, writing its components into
+/// `target`'s data area at `base`. Crosses mount points through `struct mount`.
 #[inline(always)]
-pub(crate) fn walk_path(base: usize, path_addr: u64, offsets: &KernelOffsets) -> PathSlot {
+pub(crate) fn walk(target: Target, base: usize, path_addr: u64, offsets: &KernelOffsets) -> Walked {
     let mut slot = PathSlot {
         offset: base as u32,
         len: 0,
@@ -114,7 +190,7 @@ pub(crate) fn walk_path(base: usize, path_addr: u64, offsets: &KernelOffsets) ->
         read_kernel::<u64>(path_addr + offsets.path_dentry as u64),
     ) else {
         slot.flags = path_flags::UNREADABLE;
-        return slot;
+        return Walked { slot, filter: 0 };
     };
     let mut state = WalkState {
         base: base as u64,
@@ -123,12 +199,19 @@ pub(crate) fn walk_path(base: usize, path_addr: u64, offsets: &KernelOffsets) ->
         dentry,
         components: 0,
         flags: 0,
+        filter: 0,
+    };
+    // One callback per target: each is verified with its target fixed, which keeps the
+    // verifier's work per walk small.
+    let step = match target {
+        Target::Exec => walk_step_exec as *mut c_void,
+        Target::File => walk_step_file as *mut c_void,
     };
     // SAFETY: `walk_step` has the callback signature bpf_loop expects and only touches `state`.
     unsafe {
         helper::bpf_loop(
             PATH_DEPTH_LIMIT,
-            walk_step as *mut c_void,
+            step,
             (&mut state as *mut WalkState).cast::<c_void>(),
             0,
         );
@@ -140,19 +223,35 @@ pub(crate) fn walk_path(base: usize, path_addr: u64, offsets: &KernelOffsets) ->
     } else {
         path_flags::TRUNCATED
     };
-    slot
+    Walked {
+        slot,
+        filter: state.filter,
+    }
 }
 
-/// Copies a NUL-terminated string (kernel or user) into `data[at..]`, at most FILENAME_CAPACITY.
+/// Walks a path into the exec scratch record.
 #[inline(always)]
-pub(crate) fn copy_str(data: *mut u8, at: usize, src: u64, user: bool) -> PathSlot {
+pub(crate) fn walk_path(base: usize, path_addr: u64, offsets: &KernelOffsets) -> PathSlot {
+    walk(Target::Exec, base, path_addr, offsets).slot
+}
+
+/// Copies a NUL-terminated string (kernel or user) into `data[at..]` (a data area of `capacity`
+/// bytes), at most FILENAME_CAPACITY bytes.
+#[inline(always)]
+pub(crate) fn copy_str(
+    data: *mut u8,
+    capacity: usize,
+    at: usize,
+    src: u64,
+    user: bool,
+) -> PathSlot {
     let mut slot = PathSlot {
         offset: at as u32,
         len: 0,
         flags: path_flags::UNREADABLE,
         components: 0,
     };
-    if at > EXEC_DATA_CAPACITY - FILENAME_CAPACITY {
+    if capacity < FILENAME_CAPACITY || at > capacity - FILENAME_CAPACITY {
         return slot;
     }
     // SAFETY: `at + FILENAME_CAPACITY` is within the data area (checked above).

@@ -10,9 +10,9 @@ use aya_ebpf::{
     programs::TracePointContext,
 };
 use vigil_ebpf_common::{
-    ARGV_CAPACITY, CLONE_THREAD, ExecRecord, ExecScratch, ExitRecord, FILENAME_CAPACITY,
-    ForkRecord, PATH_CAPACITY, PathSlot, RecordHeader, RecordKind, SyscallId, counter, path_flags,
-    probe_error,
+    ARGV_CAPACITY, CLONE_THREAD, EXEC_DATA_CAPACITY, ExecRecord, ExecScratch, ExitRecord,
+    FILENAME_CAPACITY, ForkRecord, PATH_CAPACITY, PathSlot, RecordHeader, RecordKind, SyscallId,
+    counter, path_flags, probe_error,
 };
 
 use crate::{
@@ -157,7 +157,13 @@ pub(crate) fn report_failed_exec(tid: u32, ret: i64) {
         match pending {
             Some(p) => {
                 record.duration_ns = boot_ns().saturating_sub((*p).enter_ns);
-                record.filename = copy_str(data, 0, (*p).filename.as_ptr() as u64, false);
+                record.filename = copy_str(
+                    data,
+                    EXEC_DATA_CAPACITY,
+                    0,
+                    (*p).filename.as_ptr() as u64,
+                    false,
+                );
             }
             None => {
                 record.duration_ns = 0;
@@ -171,13 +177,9 @@ pub(crate) fn report_failed_exec(tid: u32, ret: i64) {
     }
 }
 
+/// Attached to `sys_exit_execve` and `sys_exit_execveat`.
 #[tracepoint(category = "syscalls", name = "sys_exit_execve")]
 pub fn vigil_exit_execve(ctx: TracePointContext) -> u32 {
-    exec_exit(&ctx)
-}
-
-#[tracepoint(category = "syscalls", name = "sys_exit_execveat")]
-pub fn vigil_exit_execveat(ctx: TracePointContext) -> u32 {
     exec_exit(&ctx)
 }
 
@@ -267,7 +269,7 @@ pub fn vigil_sched_process_exec(ctx: TracePointContext) -> u32 {
         let filename_at = ctx.as_ptr() as u64 + (filename_loc & 0xffff) as u64;
         let at = used & (ARGV_CAPACITY * 2 - 1);
         record.filename = if at <= ARGV_CAPACITY {
-            copy_str(data, at, filename_at, false)
+            copy_str(data, EXEC_DATA_CAPACITY, at, filename_at, false)
         } else {
             PathSlot::default()
         };
@@ -398,23 +400,9 @@ pub(crate) fn fork_exit(ctx: &TracePointContext) -> u32 {
     0
 }
 
+/// Attached to `sys_exit_{clone,clone3,fork,vfork}`.
 #[tracepoint(category = "syscalls", name = "sys_exit_clone")]
 pub fn vigil_exit_clone(ctx: TracePointContext) -> u32 {
-    fork_exit(&ctx)
-}
-
-#[tracepoint(category = "syscalls", name = "sys_exit_clone3")]
-pub fn vigil_exit_clone3(ctx: TracePointContext) -> u32 {
-    fork_exit(&ctx)
-}
-
-#[tracepoint(category = "syscalls", name = "sys_exit_fork")]
-pub fn vigil_exit_fork(ctx: TracePointContext) -> u32 {
-    fork_exit(&ctx)
-}
-
-#[tracepoint(category = "syscalls", name = "sys_exit_vfork")]
-pub fn vigil_exit_vfork(ctx: TracePointContext) -> u32 {
     fork_exit(&ctx)
 }
 

@@ -208,27 +208,9 @@ fn socket_exit(ctx: &TracePointContext) -> u32 {
     0
 }
 
+/// The exit half of every socket syscall: one program, attached by userspace to each
+/// `sys_exit_*` tracepoint, so the kernel verifies it once.
 #[tracepoint(category = "syscalls", name = "sys_exit_connect")]
-pub fn vigil_exit_connect(ctx: TracePointContext) -> u32 {
-    socket_exit(&ctx)
-}
-
-#[tracepoint(category = "syscalls", name = "sys_exit_accept")]
-pub fn vigil_exit_accept(ctx: TracePointContext) -> u32 {
-    socket_exit(&ctx)
-}
-
-#[tracepoint(category = "syscalls", name = "sys_exit_accept4")]
-pub fn vigil_exit_accept4(ctx: TracePointContext) -> u32 {
-    socket_exit(&ctx)
-}
-
-#[tracepoint(category = "syscalls", name = "sys_exit_bind")]
-pub fn vigil_exit_bind(ctx: TracePointContext) -> u32 {
-    socket_exit(&ctx)
-}
-
-#[tracepoint(category = "syscalls", name = "sys_exit_listen")]
-pub fn vigil_exit_listen(ctx: TracePointContext) -> u32 {
+pub fn vigil_exit_socket(ctx: TracePointContext) -> u32 {
     socket_exit(&ctx)
 }

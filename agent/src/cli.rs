@@ -87,6 +87,10 @@ pub struct EventArgs {
     /// Bytes of each exec's argv kept; longer command lines are cut and marked `truncated`.
     #[arg(long = "bpf_argv_limit", default_value_t = 4096)]
     pub bpf_argv_limit: u32,
+    /// An osquery-format JSON config; its `file_paths`, `exclude_paths` and `file_accesses` choose
+    /// which file events are reported (without it, everything but /proc, /sys and /dev writes).
+    #[arg(long = "config_path")]
+    pub config_path: Option<PathBuf>,
     /// Capacity of the channel between the kernel reader and the store writer, in events.
     #[arg(long = "events_channel_size", default_value_t = 65536)]
     pub events_channel_size: usize,

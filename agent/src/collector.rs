@@ -5,15 +5,15 @@ use std::{sync::Arc, time::Duration};
 use anyhow::Context as _;
 use vigil_events::{
     Counters, EventStore,
-    linux::ebpf::{EbpfConfig, EbpfProcessPublisher},
+    linux::ebpf::{EbpfConfig, EbpfPublisher},
     store::{RetentionPolicy, StoreWriter, WriterConfig},
 };
 
-use crate::{cli::EventArgs, probes::PROCESS_PROBES};
+use crate::{cli::EventArgs, config, probes::PROCESS_PROBES};
 
 /// A running pipeline: publisher → bounded channel → store writer.
 pub struct Collector {
-    publisher: Option<EbpfProcessPublisher>,
+    publisher: Option<EbpfPublisher>,
     writer: Option<StoreWriter>,
 }
 
@@ -29,11 +29,13 @@ impl Collector {
             max_rows: (args.events_max > 0).then_some(args.events_max),
         };
         // Start the publisher first: if the kernel side cannot load, nothing else was started.
-        let publisher = EbpfProcessPublisher::start(
+        let file_filter = config::load_file_filter(args.config_path.as_deref())?;
+        let publisher = EbpfPublisher::start(
             PROCESS_PROBES,
             EbpfConfig {
                 ringbuf_bytes: args.bpf_ringbuf_size,
                 argv_limit: args.bpf_argv_limit,
+                file_filter,
             },
             sender,
             counters.clone(),

@@ -2,6 +2,7 @@
 
 mod cli;
 mod collector;
+mod config;
 mod daemon;
 mod output;
 mod pidfile;
@@ -24,6 +25,7 @@ fn init_logging(verbose: bool) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
 }

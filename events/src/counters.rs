@@ -28,6 +28,8 @@ pub struct TableCounters {
     pub expired: AtomicU64,
     /// Exec records whose argv was cut at the configured limit (kept, and marked).
     pub argv_truncated: AtomicU64,
+    /// Events left out by configuration (file path filters): not a loss, counted to be seen.
+    pub filtered: AtomicU64,
 }
 
 /// A copy of one table's counters at a point in time.
@@ -42,10 +44,11 @@ pub struct CounterValues {
     pub corrupt: u64,
     pub expired: u64,
     pub argv_truncated: u64,
+    pub filtered: u64,
 }
 
 impl CounterValues {
-    const FIELDS: usize = 9;
+    const FIELDS: usize = 10;
 
     fn as_array(&self) -> [u64; Self::FIELDS] {
         [
@@ -58,6 +61,7 @@ impl CounterValues {
             self.corrupt,
             self.expired,
             self.argv_truncated,
+            self.filtered,
         ]
     }
 
@@ -72,6 +76,7 @@ impl CounterValues {
             corrupt: a[6],
             expired: a[7],
             argv_truncated: a[8],
+            filtered: a[9],
         }
     }
 
@@ -98,6 +103,7 @@ impl TableCounters {
             corrupt: get(&self.corrupt),
             expired: get(&self.expired),
             argv_truncated: get(&self.argv_truncated),
+            filtered: get(&self.filtered),
         }
     }
 }

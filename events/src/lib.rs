@@ -3,6 +3,7 @@
 
 pub mod codec;
 pub mod counters;
+pub mod file_filter;
 pub mod model;
 pub mod store;
 pub mod tables;
@@ -11,6 +12,9 @@ pub mod tables;
 pub mod linux;
 
 pub use counters::{CounterValues, Counters, Snapshot, TableCounters};
-pub use model::{Actor, ProcessAction, ProcessEvent, SocketEvent, SocketStatus, Syscall};
+pub use model::{
+    Actor, FileEvent, FileOperation, ProcessAction, ProcessEvent, SocketEvent, SocketStatus,
+    Syscall,
+};
 pub use store::{EventStore, StoreError, TimeRange};
 pub use tables::{Event, EventTable};

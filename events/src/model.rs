@@ -25,6 +25,32 @@ pub enum Syscall {
     Accept4,
     Bind,
     Listen,
+    Open,
+    Openat,
+    Openat2,
+    Creat,
+    Unlink,
+    Unlinkat,
+    Rmdir,
+    Rename,
+    Renameat,
+    Renameat2,
+    Chmod,
+    Fchmod,
+    Fchmodat,
+    Fchmodat2,
+    Chown,
+    Lchown,
+    Fchown,
+    Fchownat,
+    Truncate,
+    Ftruncate,
+    Link,
+    Linkat,
+    Symlink,
+    Symlinkat,
+    Mkdir,
+    Mkdirat,
 }
 
 impl Syscall {
@@ -43,6 +69,32 @@ impl Syscall {
             Syscall::Accept4 => "accept4",
             Syscall::Bind => "bind",
             Syscall::Listen => "listen",
+            Syscall::Open => "open",
+            Syscall::Openat => "openat",
+            Syscall::Openat2 => "openat2",
+            Syscall::Creat => "creat",
+            Syscall::Unlink => "unlink",
+            Syscall::Unlinkat => "unlinkat",
+            Syscall::Rmdir => "rmdir",
+            Syscall::Rename => "rename",
+            Syscall::Renameat => "renameat",
+            Syscall::Renameat2 => "renameat2",
+            Syscall::Chmod => "chmod",
+            Syscall::Fchmod => "fchmod",
+            Syscall::Fchmodat => "fchmodat",
+            Syscall::Fchmodat2 => "fchmodat2",
+            Syscall::Chown => "chown",
+            Syscall::Lchown => "lchown",
+            Syscall::Fchown => "fchown",
+            Syscall::Fchownat => "fchownat",
+            Syscall::Truncate => "truncate",
+            Syscall::Ftruncate => "ftruncate",
+            Syscall::Link => "link",
+            Syscall::Linkat => "linkat",
+            Syscall::Symlink => "symlink",
+            Syscall::Symlinkat => "symlinkat",
+            Syscall::Mkdir => "mkdir",
+            Syscall::Mkdirat => "mkdirat",
         }
     }
 
@@ -61,6 +113,32 @@ impl Syscall {
             Syscall::Accept4 => 10,
             Syscall::Bind => 11,
             Syscall::Listen => 12,
+            Syscall::Open => 13,
+            Syscall::Openat => 14,
+            Syscall::Openat2 => 15,
+            Syscall::Creat => 16,
+            Syscall::Unlink => 17,
+            Syscall::Unlinkat => 18,
+            Syscall::Rmdir => 19,
+            Syscall::Rename => 20,
+            Syscall::Renameat => 21,
+            Syscall::Renameat2 => 22,
+            Syscall::Chmod => 23,
+            Syscall::Fchmod => 24,
+            Syscall::Fchmodat => 25,
+            Syscall::Fchmodat2 => 26,
+            Syscall::Chown => 27,
+            Syscall::Lchown => 28,
+            Syscall::Fchown => 29,
+            Syscall::Fchownat => 30,
+            Syscall::Truncate => 31,
+            Syscall::Ftruncate => 32,
+            Syscall::Link => 33,
+            Syscall::Linkat => 34,
+            Syscall::Symlink => 35,
+            Syscall::Symlinkat => 36,
+            Syscall::Mkdir => 37,
+            Syscall::Mkdirat => 38,
         }
     }
 
@@ -79,6 +157,32 @@ impl Syscall {
             10 => Syscall::Accept4,
             11 => Syscall::Bind,
             12 => Syscall::Listen,
+            13 => Syscall::Open,
+            14 => Syscall::Openat,
+            15 => Syscall::Openat2,
+            16 => Syscall::Creat,
+            17 => Syscall::Unlink,
+            18 => Syscall::Unlinkat,
+            19 => Syscall::Rmdir,
+            20 => Syscall::Rename,
+            21 => Syscall::Renameat,
+            22 => Syscall::Renameat2,
+            23 => Syscall::Chmod,
+            24 => Syscall::Fchmod,
+            25 => Syscall::Fchmodat,
+            26 => Syscall::Fchmodat2,
+            27 => Syscall::Chown,
+            28 => Syscall::Lchown,
+            29 => Syscall::Fchown,
+            30 => Syscall::Fchownat,
+            31 => Syscall::Truncate,
+            32 => Syscall::Ftruncate,
+            33 => Syscall::Link,
+            34 => Syscall::Linkat,
+            35 => Syscall::Symlink,
+            36 => Syscall::Symlinkat,
+            37 => Syscall::Mkdir,
+            38 => Syscall::Mkdirat,
             _ => return None,
         })
     }
@@ -204,4 +308,83 @@ impl SocketEvent {
             SocketStatus::Failed
         }
     }
+}
+
+/// What a file event did, in the words of the `operation` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileOperation {
+    /// Opened for writing (`flags` tells whether it created or truncated).
+    Open,
+    /// Opened read-only, under a directory whose reads are watched (`file_accesses`).
+    Read,
+    Truncate,
+    Unlink,
+    Rmdir,
+    Rename,
+    Chmod,
+    Chown,
+    Link,
+    Symlink,
+    Mkdir,
+}
+
+impl FileOperation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileOperation::Open => "open",
+            FileOperation::Read => "read",
+            FileOperation::Truncate => "truncate",
+            FileOperation::Unlink => "unlink",
+            FileOperation::Rmdir => "rmdir",
+            FileOperation::Rename => "rename",
+            FileOperation::Chmod => "chmod",
+            FileOperation::Chown => "chown",
+            FileOperation::Link => "link",
+            FileOperation::Symlink => "symlink",
+            FileOperation::Mkdir => "mkdir",
+        }
+    }
+
+    pub(crate) fn code(self) -> u8 {
+        self as u8
+    }
+
+    pub(crate) fn from_code(code: u8) -> Option<Self> {
+        use FileOperation::*;
+        [
+            Open, Read, Truncate, Unlink, Rmdir, Rename, Chmod, Chown, Link, Symlink, Mkdir,
+        ]
+        .into_iter()
+        .find(|op| op.code() == code)
+    }
+}
+
+/// One file call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEvent {
+    pub operation: FileOperation,
+    pub syscall: Syscall,
+    pub time_ns: u64,
+    pub actor: Actor,
+    /// Absolute and normalised; when it could not be resolved, the name as given and
+    /// `path_resolved` false.
+    pub path: String,
+    pub path_resolved: bool,
+    /// rename: the new name; link: the new link; symlink: the link's target as written.
+    pub dest_path: String,
+    pub mode: u32,
+    pub flags: u32,
+    /// Inode and device (userspace `st_dev` encoding) when the file was at hand, else 0.
+    pub inode: u64,
+    pub device: u64,
+    pub fd: i32,
+    /// The syscall's return value: 0 or an fd, or -errno.
+    pub result: i64,
+    /// chown: the requested owner and group (`u32::MAX`: unchanged).
+    pub new_uid: u32,
+    pub new_gid: u32,
+    /// truncate: the new size.
+    pub size: i64,
+    pub duration_ns: u64,
+    pub probe_error: u32,
 }

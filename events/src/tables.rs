@@ -2,7 +2,7 @@
 
 use crate::{
     codec,
-    model::{ProcessEvent, SocketEvent},
+    model::{FileEvent, ProcessEvent, SocketEvent},
 };
 
 /// One event table: one column family in the store, one SQL table.
@@ -10,23 +10,30 @@ use crate::{
 pub enum EventTable {
     BpfProcessEvents,
     BpfSocketEvents,
+    BpfFileEvents,
 }
 
 impl EventTable {
-    pub const ALL: &'static [EventTable] =
-        &[EventTable::BpfProcessEvents, EventTable::BpfSocketEvents];
+    pub const ALL: &'static [EventTable] = &[
+        EventTable::BpfProcessEvents,
+        EventTable::BpfSocketEvents,
+        EventTable::BpfFileEvents,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             EventTable::BpfProcessEvents => "bpf_process_events",
             EventTable::BpfSocketEvents => "bpf_socket_events",
+            EventTable::BpfFileEvents => "bpf_file_events",
         }
     }
 
     /// The publisher that fills the table, as `vigil_events` names it.
     pub fn publisher(self) -> &'static str {
         match self {
-            EventTable::BpfProcessEvents | EventTable::BpfSocketEvents => "bpf",
+            EventTable::BpfProcessEvents
+            | EventTable::BpfSocketEvents
+            | EventTable::BpfFileEvents => "bpf",
         }
     }
 
@@ -40,6 +47,7 @@ impl EventTable {
 pub enum Event {
     Process(ProcessEvent),
     Socket(SocketEvent),
+    File(FileEvent),
 }
 
 impl Event {
@@ -47,6 +55,7 @@ impl Event {
         match self {
             Event::Process(_) => EventTable::BpfProcessEvents,
             Event::Socket(_) => EventTable::BpfSocketEvents,
+            Event::File(_) => EventTable::BpfFileEvents,
         }
     }
 
@@ -54,6 +63,7 @@ impl Event {
         match self {
             Event::Process(e) => e.time_ns,
             Event::Socket(e) => e.time_ns,
+            Event::File(e) => e.time_ns,
         }
     }
 
@@ -61,6 +71,7 @@ impl Event {
         match self {
             Event::Process(e) => codec::encode_process_event(e),
             Event::Socket(e) => codec::encode_socket_event(e),
+            Event::File(e) => codec::encode_file_event(e),
         }
     }
 }

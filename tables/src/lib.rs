@@ -35,6 +35,10 @@ pub fn all_tables(ctx: TablesContext) -> Vec<Arc<dyn Table>> {
             ctx.store.clone(),
             &ctx.counters,
         )),
+        Arc::new(evented::bpf_file_events::table(
+            ctx.store.clone(),
+            &ctx.counters,
+        )),
         Arc::new(agent::vigil_events::VigilEvents::new(
             ctx.counters,
             ctx.store,

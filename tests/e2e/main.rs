@@ -4,6 +4,7 @@
 mod support;
 
 mod daemon_history;
+mod files;
 mod permissions;
 mod query_and_shell;
 mod sockets;

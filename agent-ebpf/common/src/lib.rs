@@ -20,6 +20,9 @@ pub enum RecordKind {
     Exit = 4,
     /// A socket was connected, accepted, bound or put in listening state (or the call failed).
     Socket = 5,
+    /// A file was opened for writing (or reading, when asked), created, removed, renamed,
+    /// linked, or had its mode, owner or size changed (or the call failed).
+    File = 6,
 }
 
 impl RecordKind {
@@ -30,6 +33,7 @@ impl RecordKind {
             3 => Some(Self::Fork),
             4 => Some(Self::Exit),
             5 => Some(Self::Socket),
+            6 => Some(Self::File),
             _ => None,
         }
     }
@@ -52,6 +56,32 @@ pub enum SyscallId {
     Accept4 = 10,
     Bind = 11,
     Listen = 12,
+    Open = 13,
+    Openat = 14,
+    Openat2 = 15,
+    Creat = 16,
+    Unlink = 17,
+    Unlinkat = 18,
+    Rmdir = 19,
+    Rename = 20,
+    Renameat = 21,
+    Renameat2 = 22,
+    Chmod = 23,
+    Fchmod = 24,
+    Fchmodat = 25,
+    Fchmodat2 = 26,
+    Chown = 27,
+    Lchown = 28,
+    Fchown = 29,
+    Fchownat = 30,
+    Truncate = 31,
+    Ftruncate = 32,
+    Link = 33,
+    Linkat = 34,
+    Symlink = 35,
+    Symlinkat = 36,
+    Mkdir = 37,
+    Mkdirat = 38,
 }
 
 impl SyscallId {
@@ -69,6 +99,32 @@ impl SyscallId {
             10 => Self::Accept4,
             11 => Self::Bind,
             12 => Self::Listen,
+            13 => Self::Open,
+            14 => Self::Openat,
+            15 => Self::Openat2,
+            16 => Self::Creat,
+            17 => Self::Unlink,
+            18 => Self::Unlinkat,
+            19 => Self::Rmdir,
+            20 => Self::Rename,
+            21 => Self::Renameat,
+            22 => Self::Renameat2,
+            23 => Self::Chmod,
+            24 => Self::Fchmod,
+            25 => Self::Fchmodat,
+            26 => Self::Fchmodat2,
+            27 => Self::Chown,
+            28 => Self::Lchown,
+            29 => Self::Fchown,
+            30 => Self::Fchownat,
+            31 => Self::Truncate,
+            32 => Self::Ftruncate,
+            33 => Self::Link,
+            34 => Self::Linkat,
+            35 => Self::Symlink,
+            36 => Self::Symlinkat,
+            37 => Self::Mkdir,
+            38 => Self::Mkdirat,
             _ => Self::Unknown,
         }
     }
@@ -232,6 +288,79 @@ pub struct SocketRecord {
     pub user_addr: [u8; SOCKADDR_CAPACITY],
 }
 
+/// Bits of [`FileRecord::filter`]: what the kernel side learned about where the file is.
+pub mod file_filter {
+    /// A walked path passed a directory in the exclude set.
+    pub const EXCLUDED: u32 = 1;
+    /// A walked path passed a directory in the include set (file_paths).
+    pub const INCLUDED: u32 = 2;
+    /// A walked path passed a directory whose read accesses are watched (file_accesses).
+    pub const ACCESSES: u32 = 4;
+    /// The path was resolved from the file itself (an opened fd), not from a name.
+    pub const FROM_FILE: u32 = 8;
+}
+
+/// Values of the [`DirFilter`] map: how a watched directory is treated.
+pub mod dir_filter {
+    pub const EXCLUDE: u32 = 1;
+    pub const INCLUDE: u32 = 2;
+    pub const ACCESSES: u32 = 4;
+}
+
+/// Key of the directory filter map: a directory's identity, as the kernel sees it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct DirKey {
+    /// `super_block.s_dev` in the kernel's encoding (major << 20 | minor).
+    pub dev: u32,
+    pub _pad: u32,
+    pub ino: u64,
+}
+
+/// A file call and its result. Paths come as up to two (directory walk, name) pairs: the name
+/// as the caller gave it, and the directory it is relative to (its dirfd's, or the working
+/// directory), walked leaf first like exec's paths. For calls on an fd, and opens that succeeded,
+/// `first_dir` holds the file's own full path (`filter` has FROM_FILE) and `first_name` is empty.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FileRecord {
+    pub header: RecordHeader,
+    pub result: i64,
+    pub duration_ns: u64,
+    pub inode: u64,
+    /// truncate/ftruncate: the new length.
+    pub size: i64,
+    /// open flags, unlinkat/renameat2/linkat/fchownat flags.
+    pub flags: u32,
+    pub mode: u32,
+    /// For calls on an fd (and opens: the new fd is `result`).
+    pub fd: i32,
+    /// chown family: the requested owner and group.
+    pub new_uid: u32,
+    pub new_gid: u32,
+    /// Device of the file (kernel encoding), with `inode`, when the file was at hand.
+    pub dev: u32,
+    /// Bit set of [`file_filter`].
+    pub filter: u32,
+    pub _pad: u32,
+    pub first_dir: PathSlot,
+    pub first_name: PathSlot,
+    pub second_dir: PathSlot,
+    pub second_name: PathSlot,
+    pub data_len: u32,
+    pub _pad2: u32,
+}
+
+/// Size of a file record's data area: two walked directories and two names.
+pub const FILE_DATA_CAPACITY: usize =
+    2 * (PATH_CAPACITY + COMPONENT_CAPACITY) + 2 * FILENAME_CAPACITY;
+
+#[repr(C)]
+pub struct FileScratch {
+    pub record: FileRecord,
+    pub data: [u8; FILE_DATA_CAPACITY],
+}
+
 /// Size of an exec record's data area: argv, then three paths, each with room for one more
 /// component than its capacity so the verifier can prove every copy stays in bounds.
 pub const EXEC_DATA_CAPACITY: usize =
@@ -255,6 +384,9 @@ pub mod counter {
     /// Exec argument areas larger than the configured limit (cut, and marked).
     pub const ARGV_TRUNCATED: u32 = 4;
     pub const RINGBUF_FULL_SOCKET: u32 = 5;
+    pub const RINGBUF_FULL_FILE: u32 = 6;
+    /// File events dropped in the kernel by the path filters (configuration, not loss).
+    pub const FILE_FILTERED: u32 = 7;
     pub const COUNT: u32 = 8;
 }
 
@@ -293,6 +425,12 @@ pub struct KernelOffsets {
     pub fdtable_fd: u32,
     pub fdtable_max_fds: u32,
     pub file_private_data: u32,
+    pub file_f_inode: u32,
+    pub inode_i_ino: u32,
+    pub inode_i_sb: u32,
+    pub super_s_dev: u32,
+    pub dentry_d_inode: u32,
+    pub dentry_d_sb: u32,
 }
 
 /// Offsets into the kernel's socket structures, resolved like [`KernelOffsets`]; separate so a
@@ -363,6 +501,12 @@ impl KernelOffsets {
         fdtable_fd: 0,
         fdtable_max_fds: 0,
         file_private_data: 0,
+        file_f_inode: 0,
+        inode_i_ino: 0,
+        inode_i_sb: 0,
+        super_s_dev: 0,
+        dentry_d_inode: 0,
+        dentry_d_sb: 0,
     };
 }
 
@@ -374,6 +518,16 @@ pub struct ProbeConfig {
     pub agent_tgid: u32,
     /// argv bytes to capture per exec (at most [`ARGV_CAPACITY`]).
     pub argv_limit: u32,
+    /// Bit set of [`filter_mode`]: which directory filters are configured.
+    pub file_filter_mode: u32,
+}
+
+/// Bits of [`ProbeConfig::file_filter_mode`].
+pub mod filter_mode {
+    /// Report a file event only if its path passes an INCLUDE directory (file_paths is set).
+    pub const INCLUDE_ONLY: u32 = 1;
+    /// Report read-only opens (under ACCESSES directories): osquery's file_accesses.
+    pub const READ_OPENS: u32 = 2;
 }
 
 /// Default argv bytes captured per exec.
@@ -386,6 +540,7 @@ pub mod names {
     pub const CONFIG_GLOBAL: &str = "CONFIG";
     pub const OFFSETS_GLOBAL: &str = "OFFSETS";
     pub const SOCKET_OFFSETS_GLOBAL: &str = "SOCKET_OFFSETS";
+    pub const DIR_FILTER_MAP: &str = "DIR_FILTER";
 }
 
 /// `clone` flag: the new task is a thread of the caller, not a new process.
@@ -399,4 +554,6 @@ mod user {
     unsafe impl aya::Pod for super::ProbeConfig {}
     // SAFETY: as above.
     unsafe impl aya::Pod for super::SocketOffsets {}
+    // SAFETY: as above.
+    unsafe impl aya::Pod for super::DirKey {}
 }

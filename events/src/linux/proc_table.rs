@@ -12,6 +12,8 @@ pub struct ProcessInfo {
     pub path: String,
     pub cwd: String,
     pub argv: Vec<String>,
+    /// When this entry was last set from an event (0: read from /proc).
+    pub updated_ns: u64,
 }
 
 /// Above this many entries the table is rebuilt from `/proc`: exits were lost (dropped events),
@@ -46,6 +48,7 @@ fn read_process(dir: &Path) -> ProcessInfo {
         path: link("exe"),
         cwd: link("cwd"),
         argv,
+        updated_ns: 0,
     }
 }
 
@@ -113,6 +116,7 @@ impl ProcessTable {
                         path: event.path.clone(),
                         cwd: event.cwd.clone(),
                         argv: event.argv.clone(),
+                        updated_ns: event.time_ns,
                     },
                 );
             }
@@ -127,7 +131,22 @@ impl ProcessTable {
                     event.path.clone_from(&caller.path);
                     event.cwd.clone_from(&caller.cwd);
                     event.argv.clone_from(&caller.argv);
-                    self.entries.insert(event.child_pid, caller);
+                    // A fork is reported when the call returns in the parent: after a vfork, the
+                    // child has usually exec'd already, and its own newer entry must stay.
+                    let started = event.time_ns.saturating_sub(event.duration_ns);
+                    let child_is_newer = self
+                        .entries
+                        .get(&event.child_pid)
+                        .is_some_and(|child| child.updated_ns >= started);
+                    if !child_is_newer {
+                        self.entries.insert(
+                            event.child_pid,
+                            ProcessInfo {
+                                updated_ns: started,
+                                ..caller
+                            },
+                        );
+                    }
                 }
             }
             ProcessAction::Exit => {
@@ -201,6 +220,7 @@ mod tests {
                 path: "/sbin/init".into(),
                 cwd: "/".into(),
                 argv: vec!["init".into()],
+                updated_ns: 0,
             },
         );
         table.insert(
@@ -209,6 +229,7 @@ mod tests {
                 path: "/usr/bin/bash".into(),
                 cwd: "/home".into(),
                 argv: vec!["bash".into()],
+                updated_ns: 0,
             },
         );
 
@@ -233,5 +254,31 @@ mod tests {
         table.enrich(&mut exit);
         assert_eq!(exit.path, "/usr/bin/true");
         assert!(table.get(200).is_none());
+    }
+
+    #[test]
+    fn a_vfork_reported_after_the_childs_exec_keeps_the_exec() {
+        let mut table = ProcessTable::default();
+        table.insert(
+            100,
+            ProcessInfo {
+                path: "/usr/bin/dash".into(),
+                ..ProcessInfo::default()
+            },
+        );
+        let mut exec = event(ProcessAction::Exec, 200, 100);
+        exec.path = "/usr/bin/cat".into();
+        exec.time_ns = 1_000;
+        table.enrich(&mut exec);
+        // The parent's vfork returns after the child exec'd: entered at 900, reported at 1100.
+        let mut fork = event(ProcessAction::Fork, 100, 1);
+        fork.child_pid = 200;
+        fork.time_ns = 1_100;
+        fork.duration_ns = 200;
+        table.enrich(&mut fork);
+        assert_eq!(
+            table.get(200).map(|i| i.path.as_str()),
+            Some("/usr/bin/cat")
+        );
     }
 }

@@ -31,6 +31,7 @@ const COLUMNS: &[Column] = &[
     Column::new("corrupt", BigInt),
     Column::new("expired", BigInt),
     Column::new("argv_truncated", BigInt),
+    Column::new("filtered", BigInt),
     Column::new("buffered", BigInt),
     Column::new("source", Text),
 ];
@@ -134,6 +135,7 @@ impl Table for VigilEvents {
                 values.corrupt.into(),
                 values.expired.into(),
                 values.argv_truncated.into(),
+                values.filtered.into(),
                 buffered.into(),
                 source.into(),
             ]));

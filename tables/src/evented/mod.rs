@@ -1,5 +1,6 @@
 //! Evented tables: rows read from the event store, newest history included.
 
+pub mod bpf_file_events;
 pub mod bpf_process_events;
 pub mod bpf_socket_events;
 mod pages;

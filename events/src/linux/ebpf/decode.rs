@@ -6,13 +6,13 @@ use std::mem::size_of;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use vigil_ebpf_common::{
-    ExecRecord, ExitRecord, ForkRecord, PathSlot, RecordHeader, RecordKind, SocketRecord,
-    SyscallId, path_flags, probe_error, socket_sources,
+    ExecRecord, ExitRecord, FileRecord, ForkRecord, PathSlot, RecordHeader, RecordKind,
+    SocketRecord, file_filter, path_flags, probe_error, socket_sources,
 };
 
 use crate::{
     linux::clock::BootClock,
-    model::{Actor, ProcessAction, ProcessEvent, SocketEvent, Syscall},
+    model::{Actor, FileEvent, FileOperation, ProcessAction, ProcessEvent, SocketEvent, Syscall},
     tables::Event,
 };
 
@@ -35,22 +35,13 @@ fn read<T: Copy>(bytes: &[u8]) -> Result<T, RecordError> {
     Ok(unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast::<T>()) })
 }
 
+/// The kernel side's syscall ids and the model's codes are the same numbers by construction
+/// (checked by a test).
 fn syscall(id: u32) -> Syscall {
-    match SyscallId::from_u32(id) {
-        SyscallId::Unknown => Syscall::Unknown,
-        SyscallId::Execve => Syscall::Execve,
-        SyscallId::Execveat => Syscall::Execveat,
-        SyscallId::Fork => Syscall::Fork,
-        SyscallId::Vfork => Syscall::Vfork,
-        SyscallId::Clone => Syscall::Clone,
-        SyscallId::Clone3 => Syscall::Clone3,
-        SyscallId::Exit => Syscall::Exit,
-        SyscallId::Connect => Syscall::Connect,
-        SyscallId::Accept => Syscall::Accept,
-        SyscallId::Accept4 => Syscall::Accept4,
-        SyscallId::Bind => Syscall::Bind,
-        SyscallId::Listen => Syscall::Listen,
-    }
+    u8::try_from(id)
+        .ok()
+        .and_then(Syscall::from_code)
+        .unwrap_or(Syscall::Unknown)
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -216,6 +207,7 @@ pub fn decode_record(bytes: &[u8], clock: &BootClock) -> Result<Event, RecordErr
             Ok(Event::Process(event))
         }
         Some(RecordKind::Socket) => decode_socket(bytes, clock).map(Event::Socket),
+        Some(RecordKind::File) => decode_file(bytes, clock).map(Event::File),
         None => Err(RecordError::Kind(header.kind)),
     }
 }
@@ -228,6 +220,7 @@ pub fn record_table(bytes: &[u8]) -> crate::EventTable {
         .and_then(|h| RecordKind::from_u32(h.kind))
     {
         Some(RecordKind::Socket) => crate::EventTable::BpfSocketEvents,
+        Some(RecordKind::File) => crate::EventTable::BpfFileEvents,
         _ => crate::EventTable::BpfProcessEvents,
     }
 }
@@ -285,6 +278,22 @@ pub fn parse_sockaddr(bytes: &[u8]) -> Option<(u16, SockAddr)> {
     Some((family, parsed))
 }
 
+fn actor(h: &RecordHeader) -> Actor {
+    Actor {
+        pid: h.pid,
+        tid: h.tid,
+        parent: h.ppid,
+        uid: h.uid,
+        gid: h.gid,
+        euid: h.euid,
+        egid: h.egid,
+        cgroup_id: h.cgroup_id,
+        comm: text(&h.comm),
+        path: String::new(),
+        cmdline: String::new(),
+    }
+}
+
 fn sock_address(family: u16, raw: &[u8; 16]) -> String {
     if family == AF_INET6 {
         Ipv6Addr::from(*raw).to_string()
@@ -299,19 +308,7 @@ fn decode_socket(bytes: &[u8], clock: &BootClock) -> Result<SocketEvent, RecordE
     let mut event = SocketEvent {
         syscall: syscall(h.syscall),
         time_ns: clock.wall_ns(h.boot_ns),
-        actor: Actor {
-            pid: h.pid,
-            tid: h.tid,
-            parent: h.ppid,
-            uid: h.uid,
-            gid: h.gid,
-            euid: h.euid,
-            egid: h.egid,
-            cgroup_id: h.cgroup_id,
-            comm: text(&h.comm),
-            path: String::new(),
-            cmdline: String::new(),
-        },
+        actor: actor(h),
         fd: r.fd,
         result: r.result,
         family: 0,
@@ -393,9 +390,132 @@ fn decode_socket(bytes: &[u8], clock: &BootClock) -> Result<SocketEvent, RecordE
     Ok(event)
 }
 
+/// Lexically normalises an absolute path: drops `.` and empty components, resolves `..`
+/// (never above the root).
+pub fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// A (directory, name) pair from a file record as one path, and whether it is fully resolved.
+fn resolve_name(
+    data: &[u8],
+    dir: &PathSlot,
+    name: &PathSlot,
+) -> Result<(String, bool), RecordError> {
+    let name = text(slot(data, name, "name")?);
+    if name.starts_with('/') {
+        return Ok((normalize(&name), true));
+    }
+    let (dir_path, complete) = walked_path(slot(data, dir, "dir")?, dir.flags);
+    if complete {
+        Ok((normalize(&format!("{dir_path}/{name}")), true))
+    } else {
+        // Not guessed: the name as the caller gave it, marked unresolved.
+        Ok((name, false))
+    }
+}
+
+fn file_operation(syscall: Syscall, flags: u32) -> FileOperation {
+    const O_ACCMODE: u32 = 0o3;
+    const O_CREAT: u32 = 0o100;
+    const O_TRUNC: u32 = 0o1000;
+    const AT_REMOVEDIR: u32 = 0x200;
+    match syscall {
+        Syscall::Open | Syscall::Openat | Syscall::Openat2 | Syscall::Creat => {
+            if flags & O_ACCMODE == 0 && flags & (O_CREAT | O_TRUNC) == 0 {
+                FileOperation::Read
+            } else {
+                FileOperation::Open
+            }
+        }
+        Syscall::Unlinkat if flags & AT_REMOVEDIR != 0 => FileOperation::Rmdir,
+        Syscall::Unlink | Syscall::Unlinkat => FileOperation::Unlink,
+        Syscall::Rmdir => FileOperation::Rmdir,
+        Syscall::Rename | Syscall::Renameat | Syscall::Renameat2 => FileOperation::Rename,
+        Syscall::Chmod | Syscall::Fchmod | Syscall::Fchmodat | Syscall::Fchmodat2 => {
+            FileOperation::Chmod
+        }
+        Syscall::Chown | Syscall::Lchown | Syscall::Fchown | Syscall::Fchownat => {
+            FileOperation::Chown
+        }
+        Syscall::Truncate | Syscall::Ftruncate => FileOperation::Truncate,
+        Syscall::Link | Syscall::Linkat => FileOperation::Link,
+        Syscall::Symlink | Syscall::Symlinkat => FileOperation::Symlink,
+        _ => FileOperation::Mkdir,
+    }
+}
+
+/// A kernel device number (major << 20 | minor) in userspace's `st_dev` encoding.
+fn device(kernel_dev: u32) -> u64 {
+    libc::makedev(kernel_dev >> 20, kernel_dev & 0xf_ffff)
+}
+
+fn decode_file(bytes: &[u8], clock: &BootClock) -> Result<FileEvent, RecordError> {
+    let r: FileRecord = read(bytes)?;
+    let data = &bytes[size_of::<FileRecord>()..];
+    let data = data
+        .get(..r.data_len as usize)
+        .ok_or(RecordError::Slot("data"))?;
+    let h = &r.header;
+    let syscall = syscall(h.syscall);
+    let operation = file_operation(syscall, r.flags);
+    let (first, first_resolved) = if r.filter & file_filter::FROM_FILE != 0 {
+        walked_path(slot(data, &r.first_dir, "first_dir")?, r.first_dir.flags)
+    } else {
+        resolve_name(data, &r.first_dir, &r.first_name)?
+    };
+    let has_second = r.second_name.len > 0;
+    let (second, second_resolved) = if has_second {
+        resolve_name(data, &r.second_dir, &r.second_name)?
+    } else {
+        (String::new(), true)
+    };
+    let (path, path_resolved, dest_path) = if operation == FileOperation::Symlink {
+        // The link is what gets created; its target is text, kept as written.
+        let target = text(slot(data, &r.first_name, "first_name")?);
+        (second, second_resolved, target)
+    } else {
+        (first, first_resolved, second)
+    };
+    let mut probe_error = h.probe_error;
+    if !path_resolved {
+        probe_error |= vigil_ebpf_common::probe_error::EXE;
+    }
+    Ok(FileEvent {
+        operation,
+        syscall,
+        time_ns: clock.wall_ns(h.boot_ns),
+        actor: actor(h),
+        path,
+        path_resolved,
+        dest_path,
+        mode: r.mode,
+        flags: r.flags,
+        inode: r.inode,
+        device: if r.dev == 0 { 0 } else { device(r.dev) },
+        fd: r.fd,
+        result: r.result,
+        new_uid: r.new_uid,
+        new_gid: r.new_gid,
+        size: r.size,
+        duration_ns: r.duration_ns,
+        probe_error,
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use vigil_ebpf_common::{ExecRecord, RecordHeader};
+    use vigil_ebpf_common::{ExecRecord, RecordHeader, SyscallId};
 
     use super::*;
 
@@ -667,5 +787,64 @@ mod tests {
             "a short sockaddr_in is not guessed"
         );
         assert_eq!(parse_sockaddr(&[16, 0]), Some((16, SockAddr::Other)));
+    }
+
+    #[test]
+    fn kernel_syscall_ids_and_model_codes_agree() {
+        for id in 0..64u32 {
+            let kernel = vigil_ebpf_common::SyscallId::from_u32(id);
+            let model = syscall(id);
+            assert_eq!(
+                kernel as u32,
+                u32::from(model.code()),
+                "id {id}: {kernel:?} vs {model:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn paths_are_normalised_lexically() {
+        assert_eq!(normalize("/a/./b//c/../d"), "/a/b/d");
+        assert_eq!(normalize("/../.."), "/");
+        assert_eq!(normalize("/tmp/x/"), "/tmp/x");
+    }
+
+    #[test]
+    fn a_relative_rename_joins_each_name_with_its_directory() {
+        let mut data = Vec::new();
+        let mut put = |bytes: &[u8], flags: u32| {
+            let slot = PathSlot {
+                offset: data.len() as u32,
+                len: bytes.len() as u32,
+                flags,
+                components: 0,
+            };
+            data.extend_from_slice(bytes);
+            slot
+        };
+        let first_name = put(b"../src/a.txt\0", path_flags::COMPLETE);
+        let first_dir = put(b"work\0tmp\0", path_flags::COMPLETE);
+        let second_name = put(b"b.txt\0", path_flags::COMPLETE);
+        let second_dir = put(b"dst\0", path_flags::TRUNCATED);
+        let record = FileRecord {
+            header: header(RecordKind::File, SyscallId::Renameat2),
+            result: 0,
+            first_dir,
+            first_name,
+            second_dir,
+            second_name,
+            data_len: data.len() as u32,
+            ..FileRecord::default()
+        };
+        let mut bytes = as_bytes(&record);
+        bytes.extend_from_slice(&data);
+        let Ok(Event::File(e)) = decode_record(&bytes, &BootClock::with_offset(0)) else {
+            panic!("a file record decodes to a file event");
+        };
+        assert_eq!(e.operation, FileOperation::Rename);
+        assert_eq!(e.path, "/tmp/src/a.txt");
+        assert!(e.path_resolved);
+        // The destination's directory could not be walked to the root: marked, not guessed.
+        assert_eq!(e.dest_path, "b.txt");
     }
 }

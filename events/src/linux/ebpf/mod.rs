@@ -6,4 +6,4 @@ pub mod decode;
 pub mod offsets;
 mod publisher;
 
-pub use publisher::{EbpfConfig, EbpfProcessPublisher, PublisherError};
+pub use publisher::{EbpfConfig, EbpfPublisher, PublisherError};

@@ -38,6 +38,12 @@ pub fn resolve(btf: &Btf) -> Result<KernelOffsets, BtfError> {
         fdtable_fd: at("fdtable", "fd")?,
         fdtable_max_fds: at("fdtable", "max_fds")?,
         file_private_data: at("file", "private_data")?,
+        file_f_inode: at("file", "f_inode")?,
+        inode_i_ino: at("inode", "i_ino")?,
+        inode_i_sb: at("inode", "i_sb")?,
+        super_s_dev: at("super_block", "s_dev")?,
+        dentry_d_inode: at("dentry", "d_inode")?,
+        dentry_d_sb: at("dentry", "d_sb")?,
     })
 }
 

@@ -16,42 +16,99 @@ use aya::{
 };
 use crossbeam_channel::{Sender, TrySendError};
 use tokio::io::{Interest, unix::AsyncFd};
-use vigil_ebpf_common::{ARGV_CAPACITY, KernelOffsets, ProbeConfig, SocketOffsets, counter, names};
+use vigil_ebpf_common::{
+    ARGV_CAPACITY, DirKey, KernelOffsets, ProbeConfig, SocketOffsets, counter, dir_filter,
+    filter_mode, names,
+};
 
 use super::{btf::Btf, decode, offsets};
 use crate::{
     counters::{Counters, TableCounters},
+    file_filter::{FileFilter, PathPattern},
     linux::{clock::BootClock, proc_table::ProcessTable},
     tables::{Event, EventTable},
 };
 
 /// (program, tracepoint category, tracepoint name). Every one is required: a kernel without one of
-/// these tracepoints would silently miss a kind of event.
+/// these tracepoints would silently miss a kind of event. A program listed more than once is
+/// loaded (and verified) once and attached at each place: the exit halves are shared.
 const PROGRAMS: &[(&str, &str, &str)] = &[
     ("vigil_enter_execve", "syscalls", "sys_enter_execve"),
     ("vigil_enter_execveat", "syscalls", "sys_enter_execveat"),
     ("vigil_exit_execve", "syscalls", "sys_exit_execve"),
-    ("vigil_exit_execveat", "syscalls", "sys_exit_execveat"),
+    ("vigil_exit_execve", "syscalls", "sys_exit_execveat"),
     ("vigil_sched_process_exec", "sched", "sched_process_exec"),
     ("vigil_enter_clone", "syscalls", "sys_enter_clone"),
     ("vigil_enter_clone3", "syscalls", "sys_enter_clone3"),
     ("vigil_enter_fork", "syscalls", "sys_enter_fork"),
     ("vigil_enter_vfork", "syscalls", "sys_enter_vfork"),
     ("vigil_exit_clone", "syscalls", "sys_exit_clone"),
-    ("vigil_exit_clone3", "syscalls", "sys_exit_clone3"),
-    ("vigil_exit_fork", "syscalls", "sys_exit_fork"),
-    ("vigil_exit_vfork", "syscalls", "sys_exit_vfork"),
+    ("vigil_exit_clone", "syscalls", "sys_exit_clone3"),
+    ("vigil_exit_clone", "syscalls", "sys_exit_fork"),
+    ("vigil_exit_clone", "syscalls", "sys_exit_vfork"),
     ("vigil_sched_process_exit", "sched", "sched_process_exit"),
     ("vigil_enter_connect", "syscalls", "sys_enter_connect"),
-    ("vigil_exit_connect", "syscalls", "sys_exit_connect"),
+    ("vigil_exit_socket", "syscalls", "sys_exit_connect"),
     ("vigil_enter_accept", "syscalls", "sys_enter_accept"),
-    ("vigil_exit_accept", "syscalls", "sys_exit_accept"),
+    ("vigil_exit_socket", "syscalls", "sys_exit_accept"),
     ("vigil_enter_accept4", "syscalls", "sys_enter_accept4"),
-    ("vigil_exit_accept4", "syscalls", "sys_exit_accept4"),
+    ("vigil_exit_socket", "syscalls", "sys_exit_accept4"),
     ("vigil_enter_bind", "syscalls", "sys_enter_bind"),
-    ("vigil_exit_bind", "syscalls", "sys_exit_bind"),
+    ("vigil_exit_socket", "syscalls", "sys_exit_bind"),
     ("vigil_enter_listen", "syscalls", "sys_enter_listen"),
-    ("vigil_exit_listen", "syscalls", "sys_exit_listen"),
+    ("vigil_exit_socket", "syscalls", "sys_exit_listen"),
+    ("vigil_enter_open", "syscalls", "sys_enter_open"),
+    ("vigil_exit_file", "syscalls", "sys_exit_open"),
+    ("vigil_enter_openat", "syscalls", "sys_enter_openat"),
+    ("vigil_exit_file", "syscalls", "sys_exit_openat"),
+    ("vigil_enter_openat2", "syscalls", "sys_enter_openat2"),
+    ("vigil_exit_file", "syscalls", "sys_exit_openat2"),
+    ("vigil_enter_creat", "syscalls", "sys_enter_creat"),
+    ("vigil_exit_file", "syscalls", "sys_exit_creat"),
+    ("vigil_enter_unlink", "syscalls", "sys_enter_unlink"),
+    ("vigil_exit_file", "syscalls", "sys_exit_unlink"),
+    ("vigil_enter_unlinkat", "syscalls", "sys_enter_unlinkat"),
+    ("vigil_exit_file", "syscalls", "sys_exit_unlinkat"),
+    ("vigil_enter_rmdir", "syscalls", "sys_enter_rmdir"),
+    ("vigil_exit_file", "syscalls", "sys_exit_rmdir"),
+    ("vigil_enter_rename", "syscalls", "sys_enter_rename"),
+    ("vigil_exit_file", "syscalls", "sys_exit_rename"),
+    ("vigil_enter_renameat", "syscalls", "sys_enter_renameat"),
+    ("vigil_exit_file", "syscalls", "sys_exit_renameat"),
+    ("vigil_enter_renameat2", "syscalls", "sys_enter_renameat2"),
+    ("vigil_exit_file", "syscalls", "sys_exit_renameat2"),
+    ("vigil_enter_chmod", "syscalls", "sys_enter_chmod"),
+    ("vigil_exit_file", "syscalls", "sys_exit_chmod"),
+    ("vigil_enter_fchmod", "syscalls", "sys_enter_fchmod"),
+    ("vigil_exit_file", "syscalls", "sys_exit_fchmod"),
+    ("vigil_enter_fchmodat", "syscalls", "sys_enter_fchmodat"),
+    ("vigil_exit_file", "syscalls", "sys_exit_fchmodat"),
+    ("vigil_enter_fchmodat2", "syscalls", "sys_enter_fchmodat2"),
+    ("vigil_exit_file", "syscalls", "sys_exit_fchmodat2"),
+    ("vigil_enter_chown", "syscalls", "sys_enter_chown"),
+    ("vigil_exit_file", "syscalls", "sys_exit_chown"),
+    ("vigil_enter_lchown", "syscalls", "sys_enter_lchown"),
+    ("vigil_exit_file", "syscalls", "sys_exit_lchown"),
+    ("vigil_enter_fchown", "syscalls", "sys_enter_fchown"),
+    ("vigil_exit_file", "syscalls", "sys_exit_fchown"),
+    ("vigil_enter_fchownat", "syscalls", "sys_enter_fchownat"),
+    ("vigil_exit_file", "syscalls", "sys_exit_fchownat"),
+    ("vigil_enter_truncate", "syscalls", "sys_enter_truncate"),
+    ("vigil_exit_file", "syscalls", "sys_exit_truncate"),
+    ("vigil_enter_ftruncate", "syscalls", "sys_enter_ftruncate"),
+    ("vigil_exit_file", "syscalls", "sys_exit_ftruncate"),
+    ("vigil_enter_link", "syscalls", "sys_enter_link"),
+    ("vigil_exit_file", "syscalls", "sys_exit_link"),
+    ("vigil_enter_linkat", "syscalls", "sys_enter_linkat"),
+    ("vigil_exit_file", "syscalls", "sys_exit_linkat"),
+    ("vigil_enter_symlink", "syscalls", "sys_enter_symlink"),
+    ("vigil_exit_file", "syscalls", "sys_exit_symlink"),
+    ("vigil_enter_symlinkat", "syscalls", "sys_enter_symlinkat"),
+    ("vigil_exit_file", "syscalls", "sys_exit_symlinkat"),
+    ("vigil_enter_mkdir", "syscalls", "sys_enter_mkdir"),
+    ("vigil_exit_file", "syscalls", "sys_exit_mkdir"),
+    ("vigil_enter_mkdirat", "syscalls", "sys_enter_mkdirat"),
+    ("vigil_exit_file", "syscalls", "sys_exit_mkdirat"),
 ];
 
 const TRACEFS: &str = "/sys/kernel/tracing";
@@ -96,13 +153,15 @@ pub enum PublisherError {
     Thread(std::io::Error),
 }
 
-/// Settings of the eBPF process publisher.
-#[derive(Debug, Clone, Copy)]
+/// Settings of the eBPF publisher.
+#[derive(Debug, Clone)]
 pub struct EbpfConfig {
     /// Ring buffer size in bytes (`--bpf_ringbuf_size`).
     pub ringbuf_bytes: u32,
     /// argv bytes kept per exec (`--bpf_argv_limit`).
     pub argv_limit: u32,
+    /// Which file events are reported (`file_paths`, `exclude_paths`, `file_accesses`).
+    pub file_filter: FileFilter,
 }
 
 impl Default for EbpfConfig {
@@ -110,8 +169,66 @@ impl Default for EbpfConfig {
         Self {
             ringbuf_bytes: 8 * 1024 * 1024,
             argv_limit: vigil_ebpf_common::DEFAULT_ARGV_LIMIT,
+            file_filter: FileFilter::defaults(),
         }
     }
+}
+
+/// A path's identity as the kernel's `super_block.s_dev` and inode number.
+fn dir_key(path: &std::path::Path) -> Option<DirKey> {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta = std::fs::metadata(path).ok()?;
+    let dev = meta.dev();
+    let (major, minor) = (libc::major(dev), libc::minor(dev));
+    Some(DirKey {
+        dev: (major << 20) | (minor & 0xf_ffff),
+        _pad: 0,
+        ino: meta.ino(),
+    })
+}
+
+/// The nearest existing directory at or above a pattern's fixed part: a superset the kernel can
+/// recognise; userspace then applies the pattern exactly.
+fn nearest_existing(pattern: &PathPattern) -> Option<DirKey> {
+    let prefix = pattern.static_prefix();
+    std::path::Path::new(&prefix).ancestors().find_map(dir_key)
+}
+
+/// The kernel's share of the file filter: directory identities and the mode bits.
+fn kernel_dir_filter(filter: &FileFilter) -> (Vec<(DirKey, u32)>, u32) {
+    let mut entries: Vec<(DirKey, u32)> = Vec::new();
+    let mut add = |key: DirKey, bits: u32| match entries.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, existing)) => *existing |= bits,
+        None => entries.push((key, bits)),
+    };
+    for pattern in &filter.exclude {
+        // Only a plain directory can be excluded by identity: excluding its parent instead
+        // would hide events the pattern does not name.
+        if pattern.is_plain_prefix() {
+            match dir_key(std::path::Path::new(&pattern.static_prefix())) {
+                Some(key) => add(key, dir_filter::EXCLUDE),
+                None => tracing::debug!(pattern = pattern.text(), "exclude path does not exist"),
+            }
+        }
+    }
+    for pattern in &filter.include {
+        if let Some(key) = nearest_existing(pattern) {
+            add(key, dir_filter::INCLUDE);
+        }
+    }
+    for pattern in &filter.accesses {
+        if let Some(key) = nearest_existing(pattern) {
+            add(key, dir_filter::ACCESSES);
+        }
+    }
+    let mut mode = 0;
+    if !filter.include.is_empty() {
+        mode |= filter_mode::INCLUDE_ONLY;
+    }
+    if !filter.accesses.is_empty() {
+        mode |= filter_mode::READ_OPENS;
+    }
+    (entries, mode)
 }
 
 impl EbpfConfig {
@@ -178,12 +295,12 @@ fn raise_memlock_limit() {
 }
 
 /// The eBPF process publisher, running on its own thread until stopped.
-pub struct EbpfProcessPublisher {
+pub struct EbpfPublisher {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
-impl EbpfProcessPublisher {
+impl EbpfPublisher {
     /// Loads and attaches the probes in `object` (the compiled eBPF ELF), then reads events into
     /// `sink` on a new thread. Errors come back here, before anything runs.
     pub fn start(
@@ -214,9 +331,11 @@ impl EbpfProcessPublisher {
                 addresses read from the kernel");
             SocketOffsets::UNRESOLVED
         });
+        let (dir_entries, file_filter_mode) = kernel_dir_filter(&config.file_filter);
         let probe_config = ProbeConfig {
             agent_tgid: std::process::id(),
             argv_limit: config.argv_limit,
+            file_filter_mode,
         };
 
         let mut ebpf = EbpfLoader::new()
@@ -225,6 +344,7 @@ impl EbpfProcessPublisher {
             .override_global(names::SOCKET_OFFSETS_GLOBAL, &socket_offsets, true)
             .map_max_entries(names::EVENTS_MAP, config.ringbuf_bytes)
             .load(object)?;
+        let mut loaded: Vec<&str> = Vec::new();
         for &(program, category, tracepoint) in PROGRAMS {
             let fail = |detail: String| PublisherError::Program {
                 program,
@@ -237,9 +357,21 @@ impl EbpfProcessPublisher {
                 .ok_or(PublisherError::MissingProgram(program))?
                 .try_into()
                 .map_err(|e: aya::programs::ProgramError| fail(e.to_string()))?;
-            prog.load().map_err(|e| fail(format!("{e:?}")))?;
+            if !loaded.contains(&program) {
+                prog.load().map_err(|e| fail(format!("{e:?}")))?;
+                loaded.push(program);
+            }
             prog.attach(category, tracepoint)
                 .map_err(|e| fail(e.to_string()))?;
+        }
+        {
+            let map = ebpf
+                .map_mut(names::DIR_FILTER_MAP)
+                .ok_or(PublisherError::MissingMap(names::DIR_FILTER_MAP))?;
+            let mut dirs: aya::maps::HashMap<_, DirKey, u32> = aya::maps::HashMap::try_from(map)?;
+            for (key, bits) in &dir_entries {
+                dirs.insert(key, bits, 0)?;
+            }
         }
         let ring = RingBuf::try_from(
             ebpf.take_map(names::EVENTS_MAP)
@@ -256,6 +388,8 @@ impl EbpfProcessPublisher {
             sink,
             process_counters: table_counters(&counters, EventTable::BpfProcessEvents),
             socket_counters: table_counters(&counters, EventTable::BpfSocketEvents),
+            file_counters: table_counters(&counters, EventTable::BpfFileEvents),
+            file_filter: config.file_filter.clone(),
             processes: ProcessTable::from_proc(),
             clock: BootClock::now(),
             last_kernel: [0; counter::COUNT as usize],
@@ -288,7 +422,7 @@ impl EbpfProcessPublisher {
     }
 }
 
-impl Drop for EbpfProcessPublisher {
+impl Drop for EbpfPublisher {
     fn drop(&mut self) {
         self.stop_and_join();
     }
@@ -303,6 +437,8 @@ struct Reader {
     sink: Sender<Event>,
     process_counters: Arc<TableCounters>,
     socket_counters: Arc<TableCounters>,
+    file_counters: Arc<TableCounters>,
+    file_filter: FileFilter,
     processes: ProcessTable,
     clock: BootClock,
     last_kernel: [u64; counter::COUNT as usize],
@@ -378,6 +514,7 @@ impl Reader {
         match table {
             EventTable::BpfProcessEvents => &self.process_counters,
             EventTable::BpfSocketEvents => &self.socket_counters,
+            EventTable::BpfFileEvents => &self.file_counters,
         }
     }
 
@@ -398,6 +535,19 @@ impl Reader {
         match &mut event {
             Event::Process(process) => self.processes.enrich(process),
             Event::Socket(socket) => self.processes.enrich_actor(&mut socket.actor),
+            Event::File(file) => {
+                // Paths named relative to a directory are only known here, once joined: the
+                // kernel could not filter those.
+                let read_only = file.operation == crate::FileOperation::Read;
+                if !self
+                    .file_filter
+                    .allows(&file.path, &file.dest_path, read_only)
+                {
+                    TableCounters::add(&self.file_counters.filtered, 1);
+                    return true;
+                }
+                self.processes.enrich_actor(&mut file.actor);
+            }
         }
         let counters = self.counters_for(event.table()).clone();
         TableCounters::add(&counters.seen, 1);
@@ -418,6 +568,8 @@ impl Reader {
             counter::RINGBUF_FULL_EXIT,
             counter::ARGV_TRUNCATED,
             counter::RINGBUF_FULL_SOCKET,
+            counter::RINGBUF_FULL_FILE,
+            counter::FILE_FILTERED,
         ] {
             let Ok(values) = self.kernel_counters.get(&index, 0) else {
                 continue;
@@ -432,6 +584,8 @@ impl Reader {
             let target = match index {
                 counter::ARGV_TRUNCATED => &self.process_counters.argv_truncated,
                 counter::RINGBUF_FULL_SOCKET => &self.socket_counters.dropped_ring_buffer,
+                counter::RINGBUF_FULL_FILE => &self.file_counters.dropped_ring_buffer,
+                counter::FILE_FILTERED => &self.file_counters.filtered,
                 _ => &self.process_counters.dropped_ring_buffer,
             };
             TableCounters::add(target, delta);

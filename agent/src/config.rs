@@ -1,0 +1,110 @@
+//! The parts of an osquery-format JSON config that event collection reads now: `file_paths`,
+//! `exclude_paths` and `file_accesses`. Other keys are left for the daemon's configuration.
+
+use std::{collections::BTreeMap, path::Path};
+
+use anyhow::{Context as _, bail};
+use serde_json::Value;
+use vigil_events::file_filter::FileFilter;
+
+/// `{ "category": ["pattern", ...], ... }`, with errors naming the JSON path.
+fn categories(value: &Value, key: &str) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
+    let Some(object) = value.as_object() else {
+        bail!("{key}: expected an object of categories, each a list of path patterns");
+    };
+    let mut out = BTreeMap::new();
+    for (category, patterns) in object {
+        let Some(list) = patterns.as_array() else {
+            bail!("{key}.{category}: expected a list of path patterns");
+        };
+        let mut strings = Vec::with_capacity(list.len());
+        for (i, pattern) in list.iter().enumerate() {
+            match pattern.as_str() {
+                Some(p) if p.starts_with('/') => strings.push(p.to_owned()),
+                Some(p) => bail!("{key}.{category}[{i}]: `{p}` is not an absolute path pattern"),
+                None => bail!("{key}.{category}[{i}]: expected a string"),
+            }
+        }
+        out.insert(category.clone(), strings);
+    }
+    Ok(out)
+}
+
+/// The file-event filter from a config document.
+pub fn file_filter(document: &Value) -> anyhow::Result<FileFilter> {
+    let file_paths = match document.get("file_paths") {
+        Some(v) => categories(v, "file_paths")?,
+        None => BTreeMap::new(),
+    };
+    let exclude_paths = match document.get("exclude_paths") {
+        Some(v) => Some(categories(v, "exclude_paths")?),
+        None => None,
+    };
+    let file_accesses = match document.get("file_accesses") {
+        None => Vec::new(),
+        Some(Value::Array(list)) => list
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                c.as_str()
+                    .map(str::to_owned)
+                    .with_context(|| format!("file_accesses[{i}]: expected a category name"))
+            })
+            .collect::<anyhow::Result<_>>()?,
+        Some(_) => bail!("file_accesses: expected a list of category names"),
+    };
+    for category in &file_accesses {
+        if !file_paths.contains_key(category) {
+            bail!("file_accesses: `{category}` is not a category of file_paths");
+        }
+    }
+    Ok(FileFilter::from_config(
+        &file_paths,
+        exclude_paths.as_ref(),
+        &file_accesses,
+    ))
+}
+
+/// Reads `--config_path`; without one, the built-in defaults.
+pub fn load_file_filter(path: Option<&Path>) -> anyhow::Result<FileFilter> {
+    let Some(path) = path else {
+        return Ok(FileFilter::defaults());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading --config_path {}", path.display()))?;
+    let document: Value = serde_json::from_str(&text)
+        .with_context(|| format!("--config_path {} is not valid JSON", path.display()))?;
+    file_filter(&document).with_context(|| format!("in --config_path {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_osquery_keys() {
+        let doc = serde_json::json!({
+            "file_paths": {"etc": ["/etc/%%"], "keys": ["/home/%/.ssh/%%"]},
+            "exclude_paths": {"etc": ["/etc/cache/%%"]},
+            "file_accesses": ["keys"],
+            "schedule": {}
+        });
+        let filter = file_filter(&doc).expect("valid");
+        assert_eq!(filter.include.len(), 2);
+        assert_eq!(filter.exclude.len(), 1);
+        assert_eq!(filter.accesses.len(), 1);
+    }
+
+    #[test]
+    fn errors_name_the_json_path() {
+        let err = file_filter(&serde_json::json!({"file_paths": {"etc": "/etc"}}))
+            .expect_err("not a list");
+        assert!(err.to_string().contains("file_paths.etc"), "{err}");
+        let err = file_filter(&serde_json::json!({"file_paths": {"etc": ["etc/%%"]}}))
+            .expect_err("relative");
+        assert!(err.to_string().contains("file_paths.etc[0]"), "{err}");
+        let err = file_filter(&serde_json::json!({"file_accesses": ["nope"]}))
+            .expect_err("unknown category");
+        assert!(err.to_string().contains("nope"), "{err}");
+    }
+}

@@ -1,0 +1,228 @@
+//! File activity in a running daemon's `bpf_file_events`, with exact absolute paths.
+
+use std::{path::Path, time::Duration};
+
+use crate::support::{Daemon, field, poll, query_json, run_in};
+
+const WAIT: Duration = Duration::from_secs(30);
+const COLUMNS: &str = "operation, syscall, path, dest_path, mode, success, errno, resolved, \
+                       executable, new_uid, new_gid, inode";
+
+/// File rows whose path or destination starts with `root`, oldest first, once `want` are stored.
+fn rows_under(daemon: &Daemon, root: &Path, want: usize) -> Vec<serde_json::Value> {
+    let root = root.to_string_lossy();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM bpf_file_events \
+         WHERE substr(path, 1, {len}) = '{root}' OR substr(dest_path, 1, {len}) = '{root}' \
+         ORDER BY ntime",
+        len = root.len()
+    );
+    poll(&format!("{want} file rows under {root}"), WAIT, || {
+        let rows = query_json(&daemon.db(), &sql);
+        (rows.len() >= want).then_some(rows)
+    })
+}
+
+fn find<'a>(rows: &'a [serde_json::Value], operation: &str, path: &Path) -> &'a serde_json::Value {
+    let path = path.to_string_lossy();
+    rows.iter()
+        .find(|r| field(r, "operation") == operation && field(r, "path") == path)
+        .unwrap_or_else(|| panic!("a {operation} of {path}: {rows:#?}"))
+}
+
+fn canonical_tempdir() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().canonicalize().expect("canonical");
+    (dir, path)
+}
+
+#[test]
+fn relative_paths_from_a_chdired_process_come_out_absolute() {
+    let daemon = Daemon::start(&[]);
+    let (_dir, root) = canonical_tempdir();
+    let work = root.join("work");
+    let other = root.join("other");
+    std::fs::create_dir_all(&work).expect("work");
+    std::fs::create_dir_all(&other).expect("other");
+    let script = "echo data > rel.txt \
+        && mv rel.txt ../other/moved.txt \
+        && chmod 600 ../other/moved.txt \
+        && mkdir newdir \
+        && ln -s ../other/moved.txt newdir/sym \
+        && ln ../other/moved.txt hard \
+        && truncate -s 0 hard \
+        && chown 1:2 hard \
+        && rm hard ../other/moved.txt newdir/sym \
+        && rmdir newdir \
+        && rm missing-file 2>/dev/null; true";
+    let (_, out) = run_in(&work, "/bin/sh", &["-c", script]);
+    assert!(out.status.success());
+
+    let rows = rows_under(&daemon, &root, 13);
+    let created = find(&rows, "open", &work.join("rel.txt"));
+    assert_eq!(field(created, "success"), "1");
+    assert_eq!(field(created, "resolved"), "1");
+    assert_ne!(field(created, "inode"), "0", "an opened file has its inode");
+    assert_eq!(field(created, "executable"), "/usr/bin/dash");
+
+    let renamed = find(&rows, "rename", &work.join("rel.txt"));
+    assert_eq!(
+        field(renamed, "dest_path"),
+        other.join("moved.txt").to_string_lossy(),
+        "a rename across directories, through `..`"
+    );
+    let chmod = find(&rows, "chmod", &other.join("moved.txt"));
+    assert_eq!(field(chmod, "mode"), "0600");
+    find(&rows, "mkdir", &work.join("newdir"));
+    let symlink = find(&rows, "symlink", &work.join("newdir/sym"));
+    assert_eq!(
+        field(symlink, "dest_path"),
+        "../other/moved.txt",
+        "a symlink's target as written"
+    );
+    let link = find(&rows, "link", &other.join("moved.txt"));
+    assert_eq!(
+        field(link, "dest_path"),
+        work.join("hard").to_string_lossy()
+    );
+    find(&rows, "truncate", &work.join("hard"));
+    let chown = find(&rows, "chown", &work.join("hard"));
+    assert_eq!(
+        (field(chown, "new_uid"), field(chown, "new_gid")),
+        ("1", "2")
+    );
+    find(&rows, "unlink", &work.join("hard"));
+    find(&rows, "unlink", &other.join("moved.txt"));
+    find(&rows, "rmdir", &work.join("newdir"));
+    let failed = find(&rows, "unlink", &work.join("missing-file"));
+    assert_eq!(field(failed, "success"), "0");
+    assert_eq!(field(failed, "errno"), "2", "ENOENT");
+}
+
+#[test]
+fn paths_longer_than_255_bytes_are_kept_whole() {
+    let daemon = Daemon::start(&[]);
+    let (_dir, root) = canonical_tempdir();
+    let deep = root
+        .join("a".repeat(120))
+        .join("b".repeat(120))
+        .join("c".repeat(120));
+    std::fs::create_dir_all(&deep).expect("deep dirs");
+    let (_, out) = run_in(&deep, "/bin/sh", &["-c", "echo x > f1 && echo y > ../f2"]);
+    assert!(out.status.success());
+    let file = deep.join("f1");
+    assert!(file.to_string_lossy().len() > 255);
+    let rows = rows_under(&daemon, &root, 2);
+    let row = find(&rows, "open", &file);
+    assert_eq!(field(row, "resolved"), "1");
+    find(&rows, "open", &deep.parent().expect("parent").join("f2"));
+}
+
+#[test]
+fn excluded_prefixes_and_the_agents_own_writes_produce_no_rows() {
+    let (_dir, root) = canonical_tempdir();
+    let excluded = root.join("excluded");
+    let kept = root.join("kept");
+    std::fs::create_dir_all(&excluded).expect("excluded");
+    std::fs::create_dir_all(&kept).expect("kept");
+    let config = root.join("vigil.conf");
+    std::fs::write(
+        &config,
+        serde_json::json!({
+            "exclude_paths": {"noise": [format!("{}/%%", excluded.display())]}
+        })
+        .to_string(),
+    )
+    .expect("config");
+    let config_arg = format!("--config_path={}", config.display());
+    let daemon = Daemon::start(&[&config_arg]);
+
+    // Written by absolute path, by relative path (from inside), and by fd: all excluded.
+    let script = format!(
+        "echo 1 > {ex}/abs.txt && cd {ex} && echo 2 > rel.txt && touch fd.txt \
+         && chmod 600 fd.txt && echo 3 > {kept}/kept.txt",
+        ex = excluded.display(),
+        kept = kept.display()
+    );
+    let (_, out) = run_in(&root, "/bin/sh", &["-c", &script]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The file written last is reported: the daemon saw this activity.
+    let rows = rows_under(&daemon, &kept, 1);
+    find(&rows, "open", &kept.join("kept.txt"));
+    let excluded_rows = query_json(
+        &daemon.db(),
+        &format!(
+            "SELECT path FROM bpf_file_events WHERE path LIKE '{}%'",
+            excluded.display()
+        ),
+    );
+    assert!(excluded_rows.is_empty(), "{excluded_rows:#?}");
+    let filtered = query_json(
+        &daemon.db(),
+        "SELECT filtered FROM vigil_events WHERE name = 'bpf_file_events'",
+    );
+    assert_ne!(field(&filtered[0], "filtered"), "0");
+
+    // The daemon writes its own database all along (it stored the rows above): none of its
+    // activity is reported.
+    let daemon_pid = std::fs::read_to_string(daemon.pidfile()).expect("pidfile");
+    let own = query_json(
+        &daemon.db(),
+        &format!(
+            "SELECT operation, path FROM bpf_file_events WHERE pid = {}",
+            daemon_pid.trim()
+        ),
+    );
+    assert!(own.is_empty(), "the agent's own writes: {own:#?}");
+}
+
+#[test]
+fn file_paths_limit_reports_and_file_accesses_adds_reads() {
+    let (_dir, root) = canonical_tempdir();
+    let watched = root.join("watched");
+    let elsewhere = root.join("elsewhere");
+    std::fs::create_dir_all(&watched).expect("watched");
+    std::fs::create_dir_all(&elsewhere).expect("elsewhere");
+    std::fs::write(watched.join("secret"), "s").expect("secret");
+    std::fs::write(elsewhere.join("public"), "p").expect("public");
+    let config = root.join("vigil.conf");
+    std::fs::write(
+        &config,
+        serde_json::json!({
+            "file_paths": {"watched": [format!("{}/%%", watched.display())]},
+            "file_accesses": ["watched"]
+        })
+        .to_string(),
+    )
+    .expect("config");
+    let config_arg = format!("--config_path={}", config.display());
+    let daemon = Daemon::start(&[&config_arg]);
+
+    let script = format!(
+        "cat {w}/secret > /dev/null && cat {e}/public > /dev/null && echo x > {e}/new \
+         && echo y > {w}/new",
+        w = watched.display(),
+        e = elsewhere.display()
+    );
+    let (_, out) = run_in(&root, "/bin/sh", &["-c", &script]);
+    assert!(out.status.success());
+    let rows = rows_under(&daemon, &watched, 2);
+    let read = find(&rows, "read", &watched.join("secret"));
+    assert_eq!(field(read, "executable"), "/usr/bin/cat");
+    find(&rows, "open", &watched.join("new"));
+    let outside = query_json(
+        &daemon.db(),
+        &format!(
+            "SELECT operation, path FROM bpf_file_events WHERE path LIKE '{}%'",
+            elsewhere.display()
+        ),
+    );
+    assert!(
+        outside.is_empty(),
+        "only file_paths are reported: {outside:#?}"
+    );
+}
