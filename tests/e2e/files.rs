@@ -226,3 +226,66 @@ fn file_paths_limit_reports_and_file_accesses_adds_reads() {
         "only file_paths are reported: {outside:#?}"
     );
 }
+
+fn c_path(path: &str) -> std::ffi::CString {
+    std::ffi::CString::new(path).expect("no NUL in test paths")
+}
+
+#[test]
+fn dirfd_relative_calls_resolve_against_the_directory_not_the_cwd() {
+    let daemon = Daemon::start(&[]);
+    let (_dir, root) = canonical_tempdir();
+    let base = root.join("base");
+    let elsewhere = root.join("elsewhere");
+    std::fs::create_dir_all(base.join("sub")).expect("base/sub");
+    std::fs::create_dir_all(&elsewhere).expect("elsewhere");
+    let base_c = c_path(&base.to_string_lossy());
+    let elsewhere_c = c_path(&elsewhere.to_string_lossy());
+    // SAFETY: plain *at() calls on descriptors this test opens and closes.
+    unsafe {
+        let dfd = libc::open(base_c.as_ptr(), libc::O_DIRECTORY | libc::O_RDONLY);
+        let other = libc::open(elsewhere_c.as_ptr(), libc::O_DIRECTORY | libc::O_RDONLY);
+        assert!(dfd >= 0 && other >= 0);
+        let fd = libc::openat(
+            dfd,
+            c_path("sub/../created.txt").as_ptr(),
+            libc::O_CREAT | libc::O_WRONLY,
+            0o640,
+        );
+        assert!(fd >= 0);
+        libc::close(fd);
+        assert_eq!(libc::mkdirat(dfd, c_path("made").as_ptr(), 0o750), 0);
+        assert_eq!(
+            libc::renameat(
+                dfd,
+                c_path("created.txt").as_ptr(),
+                other,
+                c_path("moved.txt").as_ptr()
+            ),
+            0
+        );
+        assert_eq!(
+            libc::unlinkat(dfd, c_path("made").as_ptr(), libc::AT_REMOVEDIR),
+            0
+        );
+        // A failed open by dirfd: the name is resolved against the directory all the same.
+        let missing = libc::openat(dfd, c_path("no/such/file").as_ptr(), libc::O_WRONLY);
+        assert!(missing < 0);
+        libc::close(dfd);
+        libc::close(other);
+    }
+    let rows = rows_under(&daemon, &root, 5);
+    let created = find(&rows, "open", &base.join("created.txt"));
+    assert_eq!(field(created, "mode"), "0640");
+    let made = find(&rows, "mkdir", &base.join("made"));
+    assert_eq!(field(made, "mode"), "0750");
+    let moved = find(&rows, "rename", &base.join("created.txt"));
+    assert_eq!(
+        field(moved, "dest_path"),
+        elsewhere.join("moved.txt").to_string_lossy()
+    );
+    find(&rows, "rmdir", &base.join("made"));
+    let failed = find(&rows, "open", &base.join("no/such/file"));
+    assert_eq!(field(failed, "errno"), "2");
+    assert_eq!(field(failed, "resolved"), "1");
+}

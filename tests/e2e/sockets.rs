@@ -177,3 +177,32 @@ fn who_connected_where_joins_socket_and_process_events() {
     assert!(field(&rows[0], "cmdline").contains(&mark), "{rows:#?}");
     drop(listener);
 }
+
+#[test]
+fn unix_socket_paths_for_bind_and_connect() {
+    use std::os::unix::net::{UnixListener, UnixStream};
+    let daemon = Daemon::start(&[]);
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("vigil-test.sock");
+    let listener = UnixListener::bind(&path).expect("unix bind");
+    let _client = UnixStream::connect(&path).expect("unix connect");
+    let path_text = path.to_string_lossy().into_owned();
+    let me = std::process::id();
+    let rows = poll("unix bind and connect rows", WAIT, || {
+        let rows = query_json(
+            &daemon.db(),
+            &format!(
+                "SELECT syscall, family, socket, local_address, remote_address, status \
+                 FROM bpf_socket_events WHERE pid = {me} AND socket = '{path_text}'"
+            ),
+        );
+        (rows.len() >= 2).then_some(rows)
+    });
+    let bind = one(&rows, "bind");
+    assert_eq!(field(bind, "family"), "1", "AF_UNIX");
+    assert_eq!(field(bind, "local_address"), path_text);
+    let connect = one(&rows, "connect");
+    assert_eq!(field(connect, "remote_address"), path_text);
+    assert_eq!(field(connect, "status"), "succeeded");
+    drop(listener);
+}
