@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod evented;
+pub mod snapshot;
 pub mod table;
 pub mod vtab;
 
@@ -12,7 +13,9 @@ use rusqlite::Connection;
 use vigil_events::{Counters, EventStore};
 
 pub use agent::vigil_events::CounterSource;
-pub use table::{Column, ColumnType, Table, TableError, Value};
+pub use table::{
+    Column, ColumnType, Constraint, ConstraintOp, Row, Rows, ScanRequest, Table, TableError, Value,
+};
 
 /// What the tables read from.
 pub struct TablesContext {

@@ -81,6 +81,42 @@ impl From<String> for Value {
     }
 }
 
+impl From<i32> for Value {
+    fn from(v: i32) -> Self {
+        Value::Int(i64::from(v))
+    }
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Int(i64::from(v))
+    }
+}
+
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Self {
+        v.map_or(Value::Null, Value::Text)
+    }
+}
+
+impl Value {
+    /// The value as an integer, the way SQLite compares an integer column (`'42'` is 42).
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            Value::Text(t) => t.trim().parse().ok(),
+            Value::Null => None,
+        }
+    }
+
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Value::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
 impl From<&str> for Value {
     fn from(v: &str) -> Self {
         Value::Text(v.to_owned())
@@ -93,12 +129,55 @@ pub type Row = Vec<Value>;
 /// whole.
 pub type Rows = Box<dyn Iterator<Item = Result<Row, TableError>> + Send>;
 
+/// An operator of a constraint SQLite handed down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConstraintOp {
+    Eq,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+    Like,
+}
+
+/// `column op value`, for a column the table asked to see constraints on. SQLite still checks
+/// every row it gets back: a table may use a constraint to read less, never to return more.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Constraint {
+    pub column: usize,
+    pub op: ConstraintOp,
+    pub value: Value,
+}
+
 /// Constraints SQLite handed down to a scan.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ScanRequest {
     /// Event time range in nanoseconds since the epoch, bounds included, from `time`/`ntime`
     /// constraints. `None`: unconstrained.
     pub time_ns: Option<(u64, u64)>,
+    /// Constraints on the columns of [`Table::pushdown_columns`].
+    pub constraints: Vec<Constraint>,
+}
+
+impl ScanRequest {
+    /// Values `column` must equal (`=` and `IN` constraints).
+    pub fn equal_values(&self, column: usize) -> impl Iterator<Item = &Value> {
+        self.constraints
+            .iter()
+            .filter(move |c| c.column == column && c.op == ConstraintOp::Eq)
+            .map(|c| &c.value)
+    }
+
+    /// Text patterns `column` must be LIKE.
+    pub fn like_patterns(&self, column: usize) -> impl Iterator<Item = &str> {
+        self.constraints
+            .iter()
+            .filter(move |c| c.column == column && c.op == ConstraintOp::Like)
+            .filter_map(|c| match &c.value {
+                Value::Text(t) => Some(t.as_str()),
+                _ => None,
+            })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +204,12 @@ pub trait Table: Send + Sync {
     /// whose constraints are pushed down into the scan.
     fn time_columns(&self) -> Option<(usize, usize)> {
         None
+    }
+
+    /// Columns whose `=`, `IN`, comparison and `LIKE` constraints the scan wants to see (to read
+    /// one `/proc` entry for `pid = N`, or only the files a `path` names).
+    fn pushdown_columns(&self) -> &'static [usize] {
+        &[]
     }
 
     fn scan(&self, request: &ScanRequest) -> Result<Rows, TableError>;

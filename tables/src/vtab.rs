@@ -1,5 +1,6 @@
 //! The one SQLite virtual-table adapter every table goes through: declares the schema, pushes
-//! `time`/`ntime` constraints down to the table's scan, and streams rows back.
+//! `time`/`ntime` constraints (as a nanosecond range) and the constraints a table asks for down to
+//! its scan, and streams rows back.
 
 use std::{
     borrow::Cow,
@@ -17,7 +18,7 @@ use rusqlite::{
     },
 };
 
-use crate::table::{Row, Rows, ScanRequest, Table, Value, schema};
+use crate::table::{Constraint, ConstraintOp, Row, Rows, ScanRequest, Table, Value, schema};
 
 const NS_PER_SEC: i128 = 1_000_000_000;
 
@@ -60,7 +61,7 @@ impl Bound {
         })
     }
 
-    fn from_op(op: IndexConstraintOp) -> Option<Self> {
+    fn from_op(op: &IndexConstraintOp) -> Option<Self> {
         Some(match op {
             IndexConstraintOp::SQLITE_INDEX_CONSTRAINT_EQ => Bound::Eq,
             IndexConstraintOp::SQLITE_INDEX_CONSTRAINT_GT => Bound::Gt,
@@ -101,6 +102,28 @@ fn narrow(range: &mut (i128, i128), bound: Bound, value: f64, unit_ns: i128) {
     }
 }
 
+fn constraint_value(value: rusqlite::types::Value) -> Value {
+    match value {
+        rusqlite::types::Value::Integer(i) => Value::Int(i),
+        rusqlite::types::Value::Real(r) => Value::Text(r.to_string()),
+        rusqlite::types::Value::Text(t) => Value::Text(t),
+        rusqlite::types::Value::Blob(b) => Value::Text(String::from_utf8_lossy(&b).into_owned()),
+        rusqlite::types::Value::Null => Value::Null,
+    }
+}
+
+fn constraint_op(code: char) -> Option<ConstraintOp> {
+    Some(match code {
+        '=' => ConstraintOp::Eq,
+        '>' => ConstraintOp::Gt,
+        'g' => ConstraintOp::Ge,
+        '<' => ConstraintOp::Lt,
+        'l' => ConstraintOp::Le,
+        '~' => ConstraintOp::Like,
+        _ => return None,
+    })
+}
+
 unsafe impl<'vtab> VTab<'vtab> for AdapterTab {
     type Aux = Arc<dyn Table>;
     type Cursor = AdapterCursor<'vtab>;
@@ -129,33 +152,47 @@ unsafe impl<'vtab> VTab<'vtab> for AdapterTab {
     }
 
     fn best_index(&self, info: &mut IndexInfo) -> rusqlite::Result<bool> {
-        let mut plan = String::new();
-        if let Some((time_col, ntime_col)) = self.table.time_columns() {
-            let mut usable = Vec::new();
-            for (i, constraint) in info.constraints().enumerate() {
-                if !constraint.is_usable() {
-                    continue;
-                }
-                let column = constraint.column();
-                let which = if column == time_col as c_int {
-                    't'
-                } else if column == ntime_col as c_int {
-                    'n'
-                } else {
-                    continue;
-                };
-                if let Some(bound) = Bound::from_op(constraint.operator()) {
-                    usable.push((i, which, bound));
-                }
+        // The plan, one entry per argument `filter` receives: `t`/`n` + bound for time columns,
+        // or `c<column>` + bound for a pushed-down column; entries separated by `,`.
+        let mut plan: Vec<String> = Vec::new();
+        let time_columns = self.table.time_columns();
+        let pushdown = self.table.pushdown_columns();
+        let mut usable = Vec::new();
+        for (i, constraint) in info.constraints().enumerate() {
+            if !constraint.is_usable() {
+                continue;
             }
-            for (argv, (i, which, bound)) in usable.into_iter().enumerate() {
-                let mut usage = info.constraint_usage(i);
-                // SQLite still re-checks each row (no omit): pushdown only narrows the scan.
-                usage.set_argv_index(argv as c_int + 1);
-                plan.push(which);
-                plan.push(bound.code());
-            }
+            let column = constraint.column();
+            let op = constraint.operator();
+            let entry = match (time_columns, Bound::from_op(&op)) {
+                (Some((time, _)), Some(bound)) if column == time as c_int => {
+                    format!("t{}", bound.code())
+                }
+                (Some((_, ntime)), Some(bound)) if column == ntime as c_int => {
+                    format!("n{}", bound.code())
+                }
+                _ if column >= 0 && pushdown.contains(&(column as usize)) => {
+                    let code = match Bound::from_op(&op) {
+                        Some(bound) => bound.code(),
+                        None if matches!(op, IndexConstraintOp::SQLITE_INDEX_CONSTRAINT_LIKE) => {
+                            '~'
+                        }
+                        None => continue,
+                    };
+                    format!("c{column}{code}")
+                }
+                _ => continue,
+            };
+            usable.push((i, entry));
         }
+        for (argv, (i, entry)) in usable.into_iter().enumerate() {
+            // `col IN (...)` arrives as one `=` per value, one filter call each.
+            let mut usage = info.constraint_usage(i);
+            // SQLite still re-checks each row (no omit): pushdown only narrows the scan.
+            usage.set_argv_index(argv as c_int + 1);
+            plan.push(entry);
+        }
+        let plan = plan.join(",");
         if plan.is_empty() {
             info.set_estimated_cost(1_000_000.0);
         } else {
@@ -208,27 +245,49 @@ unsafe impl VTabCursor for AdapterCursor<'_> {
         args: &Filters<'_>,
     ) -> rusqlite::Result<()> {
         let mut request = ScanRequest::default();
-        if let Some(plan) = idx_str {
+        if let Some(plan) = idx_str.filter(|p| !p.is_empty()) {
             let mut range: (i128, i128) = (0, i128::from(u64::MAX));
-            let codes: Vec<char> = plan.chars().collect();
-            for (argv, pair) in codes.chunks(2).enumerate() {
-                let [which, code] = pair else { continue };
-                let (Some(bound), Ok(value)) = (
-                    Bound::from_code(*code),
-                    args.get::<rusqlite::types::Value>(argv),
-                ) else {
+            let mut has_time = false;
+            for (argv, entry) in plan.split(',').enumerate() {
+                let Ok(value) = args.get::<rusqlite::types::Value>(argv) else {
                     continue;
                 };
-                let Some(value) = numeric(ValueRef::from(&value)) else {
-                    continue;
-                };
-                let unit = if *which == 't' { NS_PER_SEC } else { 1 };
-                narrow(&mut range, bound, value, unit);
+                let mut chars = entry.chars();
+                let kind = chars.next();
+                let code = entry.chars().last().unwrap_or(' ');
+                match kind {
+                    Some(which @ ('t' | 'n')) => {
+                        let (Some(bound), Some(number)) =
+                            (Bound::from_code(code), numeric(ValueRef::from(&value)))
+                        else {
+                            continue;
+                        };
+                        let unit = if which == 't' { NS_PER_SEC } else { 1 };
+                        narrow(&mut range, bound, number, unit);
+                        has_time = true;
+                    }
+                    Some('c') => {
+                        let digits: String = chars.take_while(char::is_ascii_digit).collect();
+                        let (Ok(column), Some(op)) = (digits.parse::<usize>(), constraint_op(code))
+                        else {
+                            continue;
+                        };
+                        request.constraints.push(Constraint {
+                            column,
+                            op,
+                            value: constraint_value(value),
+                        });
+                    }
+                    _ => {}
+                }
             }
-            let clamp = |v: i128| v.clamp(0, i128::from(u64::MAX)) as u64;
-            request.time_ns = Some((clamp(range.0), clamp(range.1)));
-            if range.0 > range.1 {
-                request.time_ns = Some((1, 0));
+            if has_time {
+                let clamp = |v: i128| v.clamp(0, i128::from(u64::MAX)) as u64;
+                request.time_ns = if range.0 > range.1 {
+                    Some((1, 0))
+                } else {
+                    Some((clamp(range.0), clamp(range.1)))
+                };
             }
         }
         self.rows = Some(

@@ -1,0 +1,1 @@
+//! `interface_addresses` (to be written).

@@ -1,0 +1,1 @@
+//! `interface_details` (to be written).

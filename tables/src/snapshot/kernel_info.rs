@@ -1,0 +1,1 @@
+//! `kernel_info` (to be written).

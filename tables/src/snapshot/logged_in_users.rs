@@ -1,0 +1,1 @@
+//! `logged_in_users` (to be written).

@@ -1,0 +1,1 @@
+//! `os_version` (to be written).

@@ -1,0 +1,1 @@
+//! `process_open_files` (to be written).

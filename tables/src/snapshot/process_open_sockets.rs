@@ -1,0 +1,1 @@
+//! `process_open_sockets` (to be written).

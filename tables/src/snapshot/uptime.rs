@@ -1,0 +1,1 @@
+//! `uptime` (to be written).
