@@ -67,6 +67,7 @@ impl Session {
             store: store.clone(),
             counters,
             counter_source: source,
+            agent: vigil_tables::AgentInfo::default(),
         });
         vigil_tables::register(&conn, &tables).context("registering vigil's tables")?;
         Ok(Self {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use rusqlite::Connection;
 use vigil_events::{Counters, EventStore};
 
-pub use agent::vigil_events::CounterSource;
+pub use agent::{vigil_events::CounterSource, vigil_info::AgentInfo};
 pub use table::{
     Column, ColumnType, Constraint, ConstraintOp, Row, Rows, ScanRequest, Table, TableError, Value,
 };
@@ -25,6 +25,8 @@ pub struct TablesContext {
     pub counters: Counters,
     /// Where `vigil_events` finds the collecting counters.
     pub counter_source: CounterSource,
+    /// What `vigil_info` reports about this agent.
+    pub agent: AgentInfo,
 }
 
 /// Every table vigil has, in `.tables` order.
@@ -47,6 +49,10 @@ pub fn all_tables(ctx: TablesContext) -> Vec<Arc<dyn Table>> {
             ctx.store,
             ctx.counter_source,
         )),
+        Arc::new(agent::vigil_info::VigilInfo::new(ctx.agent)),
+        Arc::new(snapshot::file::File),
+        Arc::new(snapshot::hash::Hash),
+        Arc::new(snapshot::processes::Processes),
     ]
 }
 

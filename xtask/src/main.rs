@@ -39,6 +39,8 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Run the benchmarks (criterion) and report each against its same-run baseline.
+    Bench,
     /// Set up, then run formatting and lint checks and every test.
     Test {
         /// Arguments for `cargo test` (for example a test name filter).
@@ -164,6 +166,52 @@ fn setup() -> anyhow::Result<()> {
     Ok(())
 }
 
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// Mean time (ns) and elements per iteration of one criterion benchmark's latest run.
+fn criterion_result(group: &str, name: &str) -> anyhow::Result<(f64, Option<f64>)> {
+    let dir = target_dir()
+        .join("criterion")
+        .join(group)
+        .join(name)
+        .join("new");
+    let read = |file: &str| -> anyhow::Result<serde_json::Value> {
+        let path = dir.join(file);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        Ok(serde_json::from_str(&text)?)
+    };
+    let mean = read("estimates.json")?["mean"]["point_estimate"]
+        .as_f64()
+        .context("estimates.json has no mean")?;
+    let elements = read("benchmark.json")?["throughput"]["Elements"].as_f64();
+    Ok((mean, elements))
+}
+
+fn bench() -> anyhow::Result<()> {
+    run(cargo().args(["bench", "--package", "vigil-tables", "--bench", "processes"]))?;
+    let (baseline, _) = criterion_result("processes", "baseline_read_proc_stat")?;
+    let (scan, rows) = criterion_result("processes", "select_star")?;
+    let rows = rows.unwrap_or(0.0);
+    println!();
+    println!("processes, with 1,000 extra sleeping processes ({rows} rows):");
+    println!(
+        "  SELECT * FROM processes: {:.2} ms per scan, {:.0} rows/s",
+        scan / 1e6,
+        rows / (scan / 1e9)
+    );
+    println!(
+        "  baseline (read every /proc/<pid>/stat): {:.2} ms; the full scan costs {:.1}x the baseline",
+        baseline / 1e6,
+        scan / baseline
+    );
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Task::Setup => setup(),
@@ -189,6 +237,7 @@ fn main() -> anyhow::Result<()> {
                 ])
                 .args(args))
         }
+        Task::Bench => bench(),
         Task::Test { args } => {
             setup()?;
             run(cargo().args(["fmt", "--all", "--check"]))?;

@@ -1,3 +1,4 @@
 //! Agent tables: what vigil says about itself.
 
 pub mod vigil_events;
+pub mod vigil_info;

@@ -1,6 +1,7 @@
 //! Snapshot tables: the host as it is now, read from `/proc`, `/sys`, `/etc` and the kernel when
 //! queried. Event history is joined with these (`JOIN processes USING (pid)`).
 
+pub mod paths;
 pub mod util;
 
 pub mod file;

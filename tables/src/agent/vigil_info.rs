@@ -1,0 +1,115 @@
+//! `vigil_info` (alias `osquery_info`): this agent, with osquery_info's columns so fleet managers'
+//! host-detail queries run unchanged.
+
+use crate::{
+    snapshot::util::{host_uuid, rows},
+    table::{
+        Column,
+        ColumnType::{Integer, Text},
+        Rows, ScanRequest, Table, TableError, Value,
+    },
+};
+
+const COLUMNS: &[Column] = &[
+    Column::new("pid", Integer),
+    Column::new("uuid", Text),
+    Column::new("instance_id", Text),
+    Column::new("version", Text),
+    Column::new("config_hash", Text),
+    Column::new("config_valid", Integer),
+    Column::new("extensions", Text),
+    Column::new("build_platform", Text),
+    Column::new("build_distro", Text),
+    Column::new("start_time", Integer),
+    Column::new("watcher", Integer),
+    Column::new("platform_mask", Integer),
+];
+
+/// What the running agent knows about itself.
+#[derive(Debug, Clone)]
+pub struct AgentInfo {
+    pub version: &'static str,
+    /// A stable id of this agent instance (kept in the database where there is one).
+    pub instance_id: String,
+    pub config_hash: String,
+    pub config_valid: bool,
+    /// Unix seconds when the process started.
+    pub start_time: i64,
+    /// The watcher process's pid, or -1 when there is none.
+    pub watcher: i64,
+}
+
+impl Default for AgentInfo {
+    fn default() -> Self {
+        Self {
+            version: env!("CARGO_PKG_VERSION"),
+            // The kernel's random UUID source: a fresh id for a process without a database.
+            instance_id: std::fs::read_to_string("/proc/sys/kernel/random/uuid")
+                .map(|s| s.trim().to_owned())
+                .unwrap_or_default(),
+            config_hash: String::new(),
+            config_valid: false,
+            start_time: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64),
+            watcher: -1,
+        }
+    }
+}
+
+/// osquery's platform bit for Linux (POSIX | LINUX).
+const PLATFORM_MASK_LINUX: i64 = 9;
+
+pub struct VigilInfo {
+    info: AgentInfo,
+}
+
+impl VigilInfo {
+    pub fn new(info: AgentInfo) -> Self {
+        Self { info }
+    }
+}
+
+impl Table for VigilInfo {
+    fn name(&self) -> &'static str {
+        "vigil_info"
+    }
+
+    fn aliases(&self) -> &'static [&'static str] {
+        &["osquery_info"]
+    }
+
+    fn columns(&self) -> &'static [Column] {
+        COLUMNS
+    }
+
+    fn scan(&self, _request: &ScanRequest) -> Result<Rows, TableError> {
+        let i = &self.info;
+        Ok(rows(vec![vec![
+            std::process::id().into(),
+            host_uuid().into(),
+            i.instance_id.as_str().into(),
+            i.version.into(),
+            i.config_hash.as_str().into(),
+            i.config_valid.into(),
+            "active".into(),
+            "linux".into(),
+            distro().into(),
+            Value::Int(i.start_time),
+            Value::Int(i.watcher),
+            Value::Int(PLATFORM_MASK_LINUX),
+        ]]))
+    }
+}
+
+/// The distribution as `/etc/os-release` names it (`debian`, `ubuntu`, ...).
+fn distro() -> String {
+    std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("ID="))
+                .map(|id| id.trim_matches('"').to_owned())
+        })
+        .unwrap_or_default()
+}
