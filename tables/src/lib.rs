@@ -51,8 +51,22 @@ pub fn all_tables(ctx: TablesContext) -> Vec<Arc<dyn Table>> {
         )),
         Arc::new(agent::vigil_info::VigilInfo::new(ctx.agent)),
         Arc::new(snapshot::file::File),
+        Arc::new(snapshot::groups::Groups),
         Arc::new(snapshot::hash::Hash),
+        Arc::new(snapshot::interface_addresses::InterfaceAddresses),
+        Arc::new(snapshot::interface_details::InterfaceDetails),
+        Arc::new(snapshot::kernel_info::KernelInfo),
+        Arc::new(snapshot::listening_ports::ListeningPorts),
+        Arc::new(snapshot::logged_in_users::LoggedInUsers),
+        Arc::new(snapshot::mounts::Mounts),
+        Arc::new(snapshot::os_version::OsVersion),
+        Arc::new(snapshot::process_open_files::ProcessOpenFiles),
+        Arc::new(snapshot::process_open_sockets::ProcessOpenSockets),
         Arc::new(snapshot::processes::Processes),
+        Arc::new(snapshot::system_info::SystemInfo),
+        Arc::new(snapshot::time::Time),
+        Arc::new(snapshot::uptime::Uptime),
+        Arc::new(snapshot::users::Users),
     ]
 }
 

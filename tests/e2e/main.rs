@@ -7,4 +7,5 @@ mod daemon_history;
 mod files;
 mod permissions;
 mod query_and_shell;
+mod snapshot;
 mod sockets;

@@ -193,7 +193,17 @@ fn criterion_result(group: &str, name: &str) -> anyhow::Result<(f64, Option<f64>
 }
 
 fn bench() -> anyhow::Result<()> {
-    run(cargo().args(["bench", "--package", "vigil-tables", "--bench", "processes"]))?;
+    // The dev profile (dependencies optimised, RocksDB's C++ not): a release build would compile
+    // RocksDB again, for ~25 minutes, and nothing benchmarked here runs through it.
+    run(cargo().args([
+        "bench",
+        "--profile",
+        "dev",
+        "--package",
+        "vigil-tables",
+        "--bench",
+        "processes",
+    ]))?;
     let (baseline, _) = criterion_result("processes", "baseline_read_proc_stat")?;
     let (scan, rows) = criterion_result("processes", "select_star")?;
     let rows = rows.unwrap_or(0.0);

@@ -87,7 +87,7 @@ impl Table for VigilInfo {
         let i = &self.info;
         Ok(rows(vec![vec![
             std::process::id().into(),
-            host_uuid().into(),
+            host_uuid().unwrap_or_default().into(),
             i.instance_id.as_str().into(),
             i.version.into(),
             i.config_hash.as_str().into(),

@@ -71,7 +71,7 @@ impl Table for SystemInfo {
 
         Ok(rows(vec![vec![
             hostname.clone().into(),
-            host_uuid().into(),
+            super::util::host_uuid().into(),
             machine().into(),
             // osquery reports model 0 when the CPU gives none (non-x86).
             cpu.model.unwrap_or_else(|| "0".to_owned()).into(),
@@ -108,28 +108,6 @@ fn hostname() -> Option<String> {
         return Some(String::from_utf8_lossy(buf.get(..end)?).into_owned());
     }
     read_trimmed("/proc/sys/kernel/hostname")
-}
-
-/// The firmware's system UUID; without DMI (VMs without SMBIOS, non-x86 boards) the systemd
-/// machine id, which is as stable, shaped as a UUID.
-fn host_uuid() -> Option<String> {
-    read_trimmed(format!("{DMI}/product_uuid"))
-        .filter(|u| !u.is_empty())
-        .or_else(|| read_trimmed("/etc/machine-id").and_then(|id| machine_id_uuid(&id)))
-}
-
-fn machine_id_uuid(id: &str) -> Option<String> {
-    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    Some(format!(
-        "{}-{}-{}-{}-{}",
-        id.get(0..8)?,
-        id.get(8..12)?,
-        id.get(12..16)?,
-        id.get(16..20)?,
-        id.get(20..32)?
-    ))
 }
 
 /// `uname -m`.
@@ -228,6 +206,7 @@ impl CpuInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::snapshot::util::machine_id_uuid;
     use crate::table::Row;
 
     fn scan() -> Row {

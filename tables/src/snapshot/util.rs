@@ -22,21 +22,24 @@ pub fn read_trimmed(path: impl AsRef<std::path::Path>) -> Option<String> {
         .map(|s| s.trim().to_owned())
 }
 
-/// The host's UUID: the firmware's (`product_uuid`), else the machine id shaped as a UUID.
-pub fn host_uuid() -> String {
-    if let Some(uuid) = read_trimmed("/sys/class/dmi/id/product_uuid").filter(|u| !u.is_empty()) {
-        return uuid.to_uppercase();
+/// The firmware's system UUID; without DMI (VMs without SMBIOS, non-x86 boards) the systemd
+/// machine id, which is as stable, shaped as a UUID.
+pub fn host_uuid() -> Option<String> {
+    read_trimmed("/sys/class/dmi/id/product_uuid")
+        .filter(|u| !u.is_empty())
+        .or_else(|| read_trimmed("/etc/machine-id").and_then(|id| machine_id_uuid(&id)))
+}
+
+pub(crate) fn machine_id_uuid(id: &str) -> Option<String> {
+    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
     }
-    match read_trimmed("/etc/machine-id").filter(|id| id.len() == 32) {
-        Some(id) => format!(
-            "{}-{}-{}-{}-{}",
-            &id[0..8],
-            &id[8..12],
-            &id[12..16],
-            &id[16..20],
-            &id[20..32]
-        )
-        .to_uppercase(),
-        None => String::new(),
-    }
+    Some(format!(
+        "{}-{}-{}-{}-{}",
+        id.get(0..8)?,
+        id.get(8..12)?,
+        id.get(12..16)?,
+        id.get(16..20)?,
+        id.get(20..32)?
+    ))
 }
