@@ -135,14 +135,14 @@ impl Host {
     }
 }
 
-fn link(dir: &Path, name: &str, pid: i64) -> Value {
+/// Reads a `/proc/<pid>/<name>` link. Kernel threads have none (empty, not an error); a
+/// permission problem leaves this column empty, counts in `denied`, and the row stays.
+fn link(dir: &Path, name: &str, denied: &mut u32) -> Value {
     match std::fs::read_link(dir.join(name)) {
         Ok(target) => target.to_string_lossy().into_owned().into(),
         Err(error) => {
-            // Kernel threads have no exe; other failures (permissions) leave this one column
-            // empty, the row stays.
-            if error.kind() != std::io::ErrorKind::NotFound {
-                tracing::debug!(pid, name, %error, "process link unreadable");
+            if error.kind() == std::io::ErrorKind::PermissionDenied {
+                *denied += 1;
             }
             Value::Text(String::new())
         }
@@ -150,7 +150,7 @@ fn link(dir: &Path, name: &str, pid: i64) -> Value {
 }
 
 /// One process's row, or `None` when it is gone (it exited during the scan).
-fn process_row(pid: i64, host: &Host) -> Option<Row> {
+fn process_row(pid: i64, host: &Host, denied: &mut u32) -> Option<Row> {
     let dir = Path::new("/proc").join(pid.to_string());
     let stat = parse_stat(&std::fs::read_to_string(dir.join("stat")).ok()?)?;
     let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
@@ -162,7 +162,7 @@ fn process_row(pid: i64, host: &Host) -> Option<Row> {
             String::from_utf8_lossy(trimmed).replace('\0', " ")
         })
         .unwrap_or_default();
-    let path = link(&dir, "exe", pid);
+    let path = link(&dir, "exe", denied);
     let on_disk = match &path {
         Value::Text(p) if p.is_empty() => -1,
         Value::Text(p) if p.ends_with(" (deleted)") => 0,
@@ -196,8 +196,8 @@ fn process_row(pid: i64, host: &Host) -> Option<Row> {
         path,
         cmdline.into(),
         stat.state.into(),
-        link(&dir, "cwd", pid),
-        link(&dir, "root", pid),
+        link(&dir, "cwd", denied),
+        link(&dir, "root", denied),
         uid,
         gid,
         euid,
@@ -255,12 +255,20 @@ impl Table for Processes {
             all_pids()
         };
         let host = Host::read();
-        Ok(rows(
-            pids.into_iter()
-                .filter(|&pid| pid > 0)
-                .filter_map(|pid| process_row(pid, &host))
-                .collect(),
-        ))
+        let mut denied = 0u32;
+        let found: Vec<Row> = pids
+            .into_iter()
+            .filter(|&pid| pid > 0)
+            .filter_map(|pid| process_row(pid, &host, &mut denied))
+            .collect();
+        if denied > 0 {
+            tracing::warn!(
+                fields = denied,
+                "some processes could not be read fully (permission denied): their path, cwd or \
+                 root is empty; run as root to see them"
+            );
+        }
+        Ok(rows(found))
     }
 }
 
