@@ -91,6 +91,9 @@ pub struct EventArgs {
     /// which file events are reported (without it, everything but /proc, /sys and /dev writes).
     #[arg(long = "config_path")]
     pub config_path: Option<PathBuf>,
+    /// Joins pack and query names in scheduled query names (`pack_<pack>_<query>`).
+    #[arg(long = "pack_delimiter", default_value = "_")]
+    pub pack_delimiter: String,
     /// Capacity of the channel between the kernel reader and the store writer, in events.
     #[arg(long = "events_channel_size", default_value_t = 65536)]
     pub events_channel_size: usize,
@@ -135,12 +138,19 @@ pub struct DaemonArgs {
     #[arg(long = "logger_path", default_value = "/var/log/vigil")]
     pub logger_path: PathBuf,
     /// The daemon's pid file; a second daemon with the same file refuses to start.
-    #[arg(long, default_value = "/run/vigil.pid")]
+    #[arg(long = "pidfile", default_value = "/run/vigil.pid")]
     pub pidfile: PathBuf,
     /// Turn kernel event collection off; the daemon's default is on.
     #[arg(long = "disable_events", default_value_t = false, num_args = 0..=1, require_equals = true,
           default_missing_value = "true", action = ArgAction::Set)]
     pub disable_events: bool,
+    /// Validate --config_path (structure and every query's SQL), print what is wrong, and exit:
+    /// 0 when it is valid, 1 when not.
+    #[arg(long = "config_check")]
+    pub config_check: bool,
+    /// Print the effective configuration as JSON and exit.
+    #[arg(long = "config_dump")]
+    pub config_dump: bool,
     #[command(flatten)]
     pub events: EventArgs,
 }

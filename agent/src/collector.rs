@@ -4,7 +4,8 @@ use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use vigil_events::{
-    Counters, EventStore,
+    Counters, EventStore, EventTable,
+    file_filter::FileFilter,
     linux::ebpf::{EbpfConfig, EbpfPublisher},
     store::{RetentionPolicy, StoreWriter, WriterConfig},
 };
@@ -29,13 +30,25 @@ impl Collector {
             max_rows: (args.events_max > 0).then_some(args.events_max),
         };
         // Start the publisher first: if the kernel side cannot load, nothing else was started.
-        let file_filter = config::load_file_filter(args.config_path.as_deref())?;
+        let config = config::load_optional(args.config_path.as_deref(), &args.pack_delimiter)?;
+        let (file_filter, disabled_tables) = match config {
+            Some(config) => {
+                let disabled = EventTable::ALL
+                    .iter()
+                    .copied()
+                    .filter(|t| !config.events.is_enabled(t.name()))
+                    .collect();
+                (config.file_filter, disabled)
+            }
+            None => (FileFilter::defaults(), Vec::new()),
+        };
         let publisher = EbpfPublisher::start(
             PROCESS_PROBES,
             EbpfConfig {
                 ringbuf_bytes: args.bpf_ringbuf_size,
                 argv_limit: args.bpf_argv_limit,
                 file_filter,
+                disabled_tables,
             },
             sender,
             counters.clone(),

@@ -56,10 +56,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        Command::Daemon(args) => {
-            daemon::run(args)?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Daemon(args) => daemon::run(args),
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod config;
 mod daemon_history;
 mod files;
 mod permissions;

@@ -1,7 +1,6 @@
-//! The parts of an osquery-format JSON config that event collection reads now: `file_paths`,
-//! `exclude_paths` and `file_accesses`. Other keys are left for the daemon's configuration.
+//! `file_paths`, `exclude_paths` and `file_accesses`: which file events are reported.
 
-use std::{collections::BTreeMap, path::Path};
+use std::collections::BTreeMap;
 
 use anyhow::{Context as _, bail};
 use serde_json::Value;
@@ -63,18 +62,6 @@ pub fn file_filter(document: &Value) -> anyhow::Result<FileFilter> {
         exclude_paths.as_ref(),
         &file_accesses,
     ))
-}
-
-/// Reads `--config_path`; without one, the built-in defaults.
-pub fn load_file_filter(path: Option<&Path>) -> anyhow::Result<FileFilter> {
-    let Some(path) = path else {
-        return Ok(FileFilter::defaults());
-    };
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading --config_path {}", path.display()))?;
-    let document: Value = serde_json::from_str(&text)
-        .with_context(|| format!("--config_path {} is not valid JSON", path.display()))?;
-    file_filter(&document).with_context(|| format!("in --config_path {}", path.display()))
 }
 
 #[cfg(test)]

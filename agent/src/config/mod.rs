@@ -1,0 +1,406 @@
+//! The osquery-format JSON configuration: `options`, `schedule`, `packs` (inline, or paths to
+//! pack files), `decorators`, `file_paths`/`exclude_paths`/`file_accesses` and `events`.
+//!
+//! Parsing collects every problem, each named by its JSON path
+//! (`schedule.procs.interval: expected a number from 1 to 604800`), so one `--config_check` run
+//! shows them all. Unknown keys are warnings, not failures: configs written for osquery carry keys
+//! vigil does not use.
+
+mod file_filter;
+mod query;
+
+use std::{collections::BTreeMap, path::Path};
+
+pub use query::ScheduledQuery;
+use serde_json::{Map, Value};
+use vigil_events::file_filter::FileFilter;
+
+/// A configuration that parsed, and the warnings it produced.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Flag values set by the config (`options`), as written.
+    pub options: BTreeMap<String, Value>,
+    /// Every scheduled query, packs' included, under its full name (`pack_<pack>_<query>`).
+    pub schedule: BTreeMap<String, ScheduledQuery>,
+    pub decorators: Decorators,
+    pub file_filter: FileFilter,
+    pub events: EventsConfig,
+    pub warnings: Vec<String>,
+}
+
+/// `decorators`: queries whose columns are added to every result line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Decorators {
+    /// Run once when the config loads.
+    pub load: Vec<String>,
+    /// Run before every scheduled query.
+    pub always: Vec<String>,
+    /// Run every N seconds.
+    pub interval: BTreeMap<u64, Vec<String>>,
+}
+
+/// `events`: per-table switches.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventsConfig {
+    pub enable_subscribers: Vec<String>,
+    pub disable_subscribers: Vec<String>,
+}
+
+impl EventsConfig {
+    /// Whether an event table is on: disable wins over enable, as in osquery.
+    pub fn is_enabled(&self, table: &str) -> bool {
+        !self.disable_subscribers.iter().any(|t| t == table)
+    }
+}
+
+/// Everything wrong with a configuration, one line per problem.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", errors.join("\n"))]
+pub struct ConfigError {
+    pub errors: Vec<String>,
+}
+
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "options",
+    "schedule",
+    "packs",
+    "decorators",
+    "file_paths",
+    "exclude_paths",
+    "file_accesses",
+    "events",
+    // Accepted for osquery compatibility; not used by vigil yet.
+    "yara",
+    "prometheus_targets",
+    "views",
+    "auto_table_construction",
+    "feature_vectors",
+    "file_paths_query",
+];
+
+/// Collects problems while a document is read.
+#[derive(Default)]
+pub(crate) struct Problems {
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl Problems {
+    pub fn error(&mut self, path: &str, problem: impl std::fmt::Display) {
+        self.errors.push(format!("{path}: {problem}"));
+    }
+
+    pub fn warn(&mut self, path: &str, problem: impl std::fmt::Display) {
+        self.warnings.push(format!("{path}: {problem}"));
+    }
+}
+
+fn string_list(value: &Value, path: &str, problems: &mut Problems) -> Vec<String> {
+    match value {
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| match item.as_str() {
+                Some(s) => Some(s.to_owned()),
+                None => {
+                    problems.error(&format!("{path}[{i}]"), "expected a string");
+                    None
+                }
+            })
+            .collect(),
+        _ => {
+            problems.error(path, "expected a list of strings");
+            Vec::new()
+        }
+    }
+}
+
+fn object<'a>(
+    value: &'a Value,
+    path: &str,
+    problems: &mut Problems,
+) -> Option<&'a Map<String, Value>> {
+    let object = value.as_object();
+    if object.is_none() {
+        problems.error(path, "expected an object");
+    }
+    object
+}
+
+fn parse_decorators(value: &Value, problems: &mut Problems) -> Decorators {
+    let mut decorators = Decorators::default();
+    let Some(map) = object(value, "decorators", problems) else {
+        return decorators;
+    };
+    for (key, value) in map {
+        let path = format!("decorators.{key}");
+        match key.as_str() {
+            "load" => decorators.load = string_list(value, &path, problems),
+            "always" => decorators.always = string_list(value, &path, problems),
+            "interval" => {
+                let Some(intervals) = object(value, &path, problems) else {
+                    continue;
+                };
+                for (seconds, queries) in intervals {
+                    let path = format!("{path}.{seconds}");
+                    match seconds.parse::<u64>() {
+                        Ok(s) if s > 0 && s % 60 == 0 => {
+                            decorators
+                                .interval
+                                .insert(s, string_list(queries, &path, problems));
+                        }
+                        _ => problems.error(
+                            &path,
+                            "expected an interval in seconds that is a multiple of 60",
+                        ),
+                    }
+                }
+            }
+            _ => problems.warn(&path, "unknown key, ignored"),
+        }
+    }
+    decorators
+}
+
+fn parse_events(value: &Value, problems: &mut Problems) -> EventsConfig {
+    let mut events = EventsConfig::default();
+    let Some(map) = object(value, "events", problems) else {
+        return events;
+    };
+    for (key, value) in map {
+        let path = format!("events.{key}");
+        match key.as_str() {
+            "enable_subscribers" => events.enable_subscribers = string_list(value, &path, problems),
+            "disable_subscribers" => {
+                events.disable_subscribers = string_list(value, &path, problems)
+            }
+            _ => problems.warn(&path, "unknown key, ignored"),
+        }
+    }
+    events
+}
+
+/// A pack: inline, or the path of a JSON file holding one.
+fn load_pack(name: &str, value: &Value, base: &Path, problems: &mut Problems) -> Option<Value> {
+    match value {
+        Value::Object(_) => Some(value.clone()),
+        Value::String(file) => {
+            let path = base.join(file);
+            let text = match std::fs::read_to_string(&path) {
+                Ok(text) => text,
+                Err(error) => {
+                    problems.error(
+                        &format!("packs.{name}"),
+                        format!("cannot read pack file {}: {error}", path.display()),
+                    );
+                    return None;
+                }
+            };
+            match serde_json::from_str(&text) {
+                Ok(pack) => Some(pack),
+                Err(error) => {
+                    problems.error(
+                        &format!("packs.{name}"),
+                        format!("pack file {} is not valid JSON: {error}", path.display()),
+                    );
+                    None
+                }
+            }
+        }
+        _ => {
+            problems.error(
+                &format!("packs.{name}"),
+                "expected a pack object or the path of a pack file",
+            );
+            None
+        }
+    }
+}
+
+/// Parses a config document. `base` resolves relative pack file paths (the config's directory);
+/// `pack_delimiter` joins pack and query names (`--pack_delimiter`).
+pub fn parse(document: &Value, base: &Path, pack_delimiter: &str) -> Result<Config, ConfigError> {
+    let mut problems = Problems::default();
+    let Some(top) = document.as_object() else {
+        return Err(ConfigError {
+            errors: vec!["the config must be a JSON object".to_owned()],
+        });
+    };
+    for key in top.keys() {
+        if !TOP_LEVEL_KEYS.contains(&key.as_str()) {
+            problems.warn(key, "unknown key, ignored");
+        }
+    }
+
+    let mut options = BTreeMap::new();
+    if let Some(value) = top.get("options")
+        && let Some(map) = object(value, "options", &mut problems)
+    {
+        for (flag, value) in map {
+            match value {
+                Value::String(_) | Value::Number(_) | Value::Bool(_) => {
+                    options.insert(flag.clone(), value.clone());
+                }
+                _ => problems.error(
+                    &format!("options.{flag}"),
+                    "expected a string, number or boolean",
+                ),
+            }
+        }
+    }
+
+    let mut schedule = BTreeMap::new();
+    if let Some(value) = top.get("schedule")
+        && let Some(map) = object(value, "schedule", &mut problems)
+    {
+        for (name, query) in map {
+            if let Some(q) =
+                ScheduledQuery::parse(query, &format!("schedule.{name}"), &mut problems)
+            {
+                schedule.insert(name.clone(), q);
+            }
+        }
+    }
+
+    if let Some(value) = top.get("packs")
+        && let Some(map) = object(value, "packs", &mut problems)
+    {
+        for (pack_name, pack_value) in map {
+            let Some(pack) = load_pack(pack_name, pack_value, base, &mut problems) else {
+                continue;
+            };
+            let pack_path = format!("packs.{pack_name}");
+            let Some(pack) = object(&pack, &pack_path, &mut problems) else {
+                continue;
+            };
+            let pack_platform = pack
+                .get("platform")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            for key in pack.keys() {
+                if !matches!(
+                    key.as_str(),
+                    "queries" | "platform" | "version" | "shard" | "discovery" | "oncall"
+                ) {
+                    problems.warn(&format!("{pack_path}.{key}"), "unknown key, ignored");
+                }
+            }
+            let Some(queries) = pack.get("queries") else {
+                problems.error(&pack_path, "a pack needs `queries`");
+                continue;
+            };
+            let Some(queries) = object(queries, &format!("{pack_path}.queries"), &mut problems)
+            else {
+                continue;
+            };
+            for (query_name, query) in queries {
+                let path = format!("{pack_path}.queries.{query_name}");
+                if let Some(mut q) = ScheduledQuery::parse(query, &path, &mut problems) {
+                    if q.platform.is_none() {
+                        q.platform.clone_from(&pack_platform);
+                    }
+                    let full =
+                        format!("pack{pack_delimiter}{pack_name}{pack_delimiter}{query_name}");
+                    schedule.insert(full, q);
+                }
+            }
+        }
+    }
+
+    let decorators = match top.get("decorators") {
+        Some(value) => parse_decorators(value, &mut problems),
+        None => Decorators::default(),
+    };
+    let events = match top.get("events") {
+        Some(value) => parse_events(value, &mut problems),
+        None => EventsConfig::default(),
+    };
+    let file_filter = match file_filter::file_filter(document) {
+        Ok(filter) => filter,
+        Err(error) => {
+            problems.errors.push(error.to_string());
+            FileFilter::defaults()
+        }
+    };
+
+    if !problems.errors.is_empty() {
+        return Err(ConfigError {
+            errors: problems.errors,
+        });
+    }
+    Ok(Config {
+        options,
+        schedule,
+        decorators,
+        file_filter,
+        events,
+        warnings: problems.warnings,
+    })
+}
+
+/// Reads and parses the config file at `path`.
+pub fn load(path: &Path, pack_delimiter: &str) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError {
+        errors: vec![format!(
+            "cannot read --config_path {}: {error}",
+            path.display()
+        )],
+    })?;
+    let document: Value = serde_json::from_str(&text).map_err(|error| ConfigError {
+        errors: vec![format!(
+            "--config_path {} is not valid JSON: {error}",
+            path.display()
+        )],
+    })?;
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    parse(&document, &base, pack_delimiter)
+}
+
+/// The configuration `--config_path` names, if any; warnings are logged.
+pub fn load_optional(
+    path: Option<&Path>,
+    pack_delimiter: &str,
+) -> Result<Option<Config>, ConfigError> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let config = load(path, pack_delimiter)?;
+    for warning in &config.warnings {
+        tracing::warn!("config {}: {warning}", path.display());
+    }
+    Ok(Some(config))
+}
+
+/// The effective configuration as JSON, for `--config_dump`.
+pub fn dump(config: &Config) -> Value {
+    let schedule: Map<String, Value> = config
+        .schedule
+        .iter()
+        .map(|(name, q)| (name.clone(), q.to_json()))
+        .collect();
+    let interval: Map<String, Value> = config
+        .decorators
+        .interval
+        .iter()
+        .map(|(s, q)| (s.to_string(), serde_json::json!(q)))
+        .collect();
+    serde_json::json!({
+        "options": config.options,
+        "schedule": schedule,
+        "decorators": {
+            "load": config.decorators.load,
+            "always": config.decorators.always,
+            "interval": interval,
+        },
+        "file_paths": config.file_filter.include.iter().map(|p| p.text()).collect::<Vec<_>>(),
+        "exclude_paths": config.file_filter.exclude.iter().map(|p| p.text()).collect::<Vec<_>>(),
+        "file_accesses": config.file_filter.accesses.iter().map(|p| p.text()).collect::<Vec<_>>(),
+        "events": {
+            "enable_subscribers": config.events.enable_subscribers,
+            "disable_subscribers": config.events.disable_subscribers,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,106 @@
+use std::path::Path;
+
+use serde_json::json;
+
+use super::*;
+
+fn parse_doc(doc: Value) -> Result<Config, ConfigError> {
+    parse(&doc, Path::new("/nonexistent"), "_")
+}
+
+#[test]
+fn a_full_osquery_config_parses() {
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(
+        dir.path().join("hardening.conf"),
+        json!({"platform": "linux", "queries": {"suid": {"query": "SELECT 1", "interval": 3600}}})
+            .to_string(),
+    )
+    .expect("pack file");
+    let doc = json!({
+        "options": {"host_identifier": "hostname", "schedule_splay_percent": 10, "verbose": false},
+        "schedule": {
+            "procs": {"query": "SELECT pid FROM processes", "interval": "60", "snapshot": true},
+            "diff": {"query": "SELECT path FROM file WHERE directory = '/etc'", "interval": 300,
+                     "removed": false, "denylist": "false"}
+        },
+        "packs": {
+            "hardening": "hardening.conf",
+            "inline": {"queries": {"q": {"query": "SELECT 2", "interval": 10, "shard": 50}}}
+        },
+        "decorators": {"load": ["SELECT uuid FROM system_info"], "always": ["SELECT 1 AS one"],
+                       "interval": {"3600": ["SELECT total_seconds FROM uptime"]}},
+        "file_paths": {"etc": ["/etc/%%"]},
+        "events": {"disable_subscribers": ["bpf_file_events"]},
+        "some_future_key": 1
+    });
+    let config = parse(&doc, dir.path(), "_").expect("valid");
+    assert_eq!(config.schedule.len(), 4);
+    let procs = &config.schedule["procs"];
+    assert_eq!(
+        (procs.interval, procs.snapshot, procs.removed),
+        (60, true, true)
+    );
+    assert!(!config.schedule["diff"].denylist);
+    assert_eq!(
+        config.schedule["pack_hardening_suid"].platform.as_deref(),
+        Some("linux")
+    );
+    assert_eq!(config.schedule["pack_inline_q"].shard, Some(50));
+    assert_eq!(config.decorators.interval[&3600].len(), 1);
+    assert!(!config.events.is_enabled("bpf_file_events"));
+    assert!(config.events.is_enabled("bpf_process_events"));
+    assert_eq!(config.options["schedule_splay_percent"], json!(10));
+    assert_eq!(
+        config.warnings,
+        vec!["some_future_key: unknown key, ignored".to_owned()]
+    );
+    // The dump is itself a config that parses to the same schedule.
+    let again = parse_doc(dump(&config)).expect("the dump parses");
+    assert_eq!(again.schedule.len(), 4);
+}
+
+#[test]
+fn every_error_names_its_json_path() {
+    let doc = json!({
+        "schedule": {
+            "procs": {"query": "SELECT 1", "interval": 0},
+            "noquery": {"interval": 10},
+            "bad": {"query": "SELECT 1", "interval": 10, "snapshot": "maybe", "shard": 500}
+        },
+        "packs": {"missing": "no-such-pack.conf", "empty": {"platform": "linux"}},
+        "decorators": {"interval": {"45": ["SELECT 1"]}},
+        "options": {"nested": {"a": 1}}
+    });
+    let error = parse_doc(doc).expect_err("invalid");
+    let text = error.to_string();
+    for expected in [
+        "schedule.procs.interval: expected a number from 1 to 604800",
+        "schedule.noquery.query: expected the query's SQL text",
+        "schedule.bad.snapshot: expected true or false",
+        "schedule.bad.shard: expected a number from 1 to 100",
+        "packs.missing: cannot read pack file",
+        "packs.empty: a pack needs `queries`",
+        "decorators.interval.45: expected an interval in seconds that is a multiple of 60",
+        "options.nested: expected a string, number or boolean",
+    ] {
+        assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
+    }
+}
+
+#[test]
+fn pack_delimiter_and_platform_filter() {
+    let doc = json!({"packs": {"p": {"queries": {
+        "mac": {"query": "SELECT 1", "interval": 10, "platform": "darwin"},
+        "all": {"query": "SELECT 1", "interval": 10, "platform": "posix"}
+    }}}});
+    let config = parse(&doc, Path::new("/"), "-").expect("valid");
+    assert!(!config.schedule["pack-p-mac"].runs_on_linux());
+    assert!(config.schedule["pack-p-all"].runs_on_linux());
+}
+
+#[test]
+fn not_an_object_is_an_error_not_a_panic() {
+    assert!(parse_doc(json!([1, 2])).is_err());
+    assert!(parse_doc(json!({"schedule": [1]})).is_err());
+}

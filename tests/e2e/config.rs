@@ -1,0 +1,141 @@
+//! The osquery-format config through the real binary: `--config_check`, `--config_dump`, and
+//! per-table switches.
+
+use std::{path::Path, time::Duration};
+
+use serde_json::json;
+
+use crate::support::{Daemon, cmdline_has, marker, poll, query_json, run_in, text, vigil};
+
+fn write_config(dir: &Path, name: &str, config: &serde_json::Value) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, config.to_string()).expect("config written");
+    path.to_string_lossy().into_owned()
+}
+
+fn daemon_with(config: &str, flag: &str) -> std::process::Output {
+    vigil()
+        .args(["daemon", &format!("--config_path={config}"), flag])
+        .output()
+        .expect("vigil daemon runs")
+}
+
+#[test]
+fn config_check_accepts_a_valid_config_with_packs_and_warns_about_unknown_keys() {
+    let dir = tempfile::tempdir().expect("dir");
+    write_config(
+        dir.path(),
+        "pack.conf",
+        &json!({"queries": {"users": {"query": "SELECT uid FROM users", "interval": 60}}}),
+    );
+    let config = write_config(
+        dir.path(),
+        "vigil.conf",
+        &json!({
+            "options": {"schedule_splay_percent": 10},
+            "schedule": {
+                "procs": {"query": "SELECT pid FROM processes", "interval": 60},
+                "execs": {"query": "SELECT pid, cmdline FROM bpf_process_events", "interval": 10}
+            },
+            "packs": {"p": "pack.conf"},
+            "decorators": {"load": ["SELECT uuid AS host_uuid FROM system_info"]},
+            "a_key_from_the_future": true
+        }),
+    );
+    let out = daemon_with(&config, "--config_check");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("valid (3 scheduled queries"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stderr).contains("warning: a_key_from_the_future: unknown key, ignored"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let dump = daemon_with(&config, "--config_dump");
+    assert!(dump.status.success());
+    let effective: serde_json::Value = serde_json::from_slice(&dump.stdout).expect("json");
+    assert_eq!(effective["schedule"]["pack_p_users"]["interval"], json!(60));
+    assert_eq!(
+        effective["schedule"]["procs"]["query"],
+        json!("SELECT pid FROM processes")
+    );
+}
+
+#[test]
+fn config_check_names_every_problem_by_its_json_path() {
+    let dir = tempfile::tempdir().expect("dir");
+    let broken = write_config(
+        dir.path(),
+        "broken.conf",
+        &json!({"schedule": {
+            "procs": {"query": "SELECT 1", "interval": 0},
+            "other": {"query": "SELECT 1", "interval": 10, "snapshot": "perhaps"}
+        }}),
+    );
+    let out = daemon_with(&broken, "--config_check");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("error: schedule.procs.interval: expected a number from 1 to 604800"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("error: schedule.other.snapshot: expected true or false"),
+        "{stderr}"
+    );
+
+    let bad_sql = write_config(
+        dir.path(),
+        "sql.conf",
+        &json!({"schedule": {"typo": {"query": "SELECT * FROM nope", "interval": 10}}}),
+    );
+    let out = daemon_with(&bad_sql, "--config_check");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("error: schedule.typo.query: no such table: nope"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let not_json = dir.path().join("not.conf");
+    std::fs::write(&not_json, "{ schedule: ").expect("write");
+    let out = daemon_with(&not_json.to_string_lossy(), "--config_check");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("is not valid JSON"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_disabled_subscriber_records_nothing_while_the_others_run() {
+    let dir = tempfile::tempdir().expect("dir");
+    let root = dir.path().canonicalize().expect("canonical");
+    let config = write_config(
+        &root,
+        "vigil.conf",
+        &json!({"events": {"disable_subscribers": ["bpf_file_events"]}}),
+    );
+    let daemon = Daemon::start(&[&format!("--config_path={config}")]);
+    let mark = marker("disabled");
+    let target = root.join("written.txt");
+    let script = format!("echo x > {}", target.display());
+    run_in(&root, "/bin/sh", &["-c", &script, &mark]);
+    poll("the process event", Duration::from_secs(30), || {
+        let rows = query_json(
+            &daemon.db(),
+            &format!(
+                "SELECT pid FROM bpf_process_events WHERE {}",
+                cmdline_has(&mark)
+            ),
+        );
+        (!rows.is_empty()).then_some(())
+    });
+    let files = query_json(&daemon.db(), "SELECT path FROM bpf_file_events");
+    assert!(files.is_empty(), "bpf_file_events is off: {files:#?}");
+}
