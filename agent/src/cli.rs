@@ -9,6 +9,9 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 #[command(
     name = "vigil",
     version,
+    // osquery's precedence: a flag given twice takes its last value (the command line comes after
+    // the config's options and a flagfile's flags).
+    args_override_self = true,
     about = "SQL over kernel event history: process events from eBPF, kept in RocksDB, read with \
              SQLite."
 )]
@@ -16,6 +19,10 @@ pub struct Cli {
     /// Log more (repeat for more detail).
     #[arg(long, global = true, action = ArgAction::SetTrue)]
     pub verbose: bool,
+
+    /// Read more flags from this file, one per line (`--flag=value`; `#` starts a comment).
+    #[arg(long = "flagfile", global = true)]
+    pub flagfile: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,

@@ -4,6 +4,7 @@ mod cli;
 mod collector;
 mod config;
 mod daemon;
+mod flags;
 mod output;
 mod pidfile;
 mod probes;
@@ -60,9 +61,48 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The command line with flagfiles expanded and, for the daemon, the config's `options` applied
+/// where the command line is silent.
+fn parse_cli() -> anyhow::Result<(Cli, Vec<String>)> {
+    use clap::CommandFactory as _;
+    let args = flags::expand_flagfiles(std::env::args_os().collect())?;
+    let cli = Cli::try_parse_from(&args).unwrap_or_else(|e| e.exit());
+    let Command::Daemon(daemon) = &cli.command else {
+        return Ok((cli, Vec::new()));
+    };
+    let Some(path) = daemon.events.config_path.as_deref() else {
+        return Ok((cli, Vec::new()));
+    };
+    // A config that does not load is reported by the daemon itself (or --config_check).
+    let Ok(config) = config::load(path, &daemon.events.pack_delimiter) else {
+        return Ok((cli, Vec::new()));
+    };
+    let command = Cli::command();
+    let Some(subcommand) = command.find_subcommand("daemon") else {
+        return Ok((cli, Vec::new()));
+    };
+    let (extra, warnings) = flags::options_as_args(&config.options, subcommand);
+    if extra.is_empty() {
+        return Ok((cli, warnings));
+    }
+    let merged = flags::insert_after_subcommand(&args, "daemon", extra);
+    let cli = Cli::try_parse_from(&merged)
+        .map_err(|e| anyhow::anyhow!("--config_path {}: options: {e}", path.display()))?;
+    Ok((cli, warnings))
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let (cli, warnings) = match parse_cli() {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            eprintln!("vigil: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     init_logging(cli.verbose);
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
     match run(cli) {
         Ok(code) => code,
         Err(error) => {

@@ -139,3 +139,48 @@ fn a_disabled_subscriber_records_nothing_while_the_others_run() {
     let files = query_json(&daemon.db(), "SELECT path FROM bpf_file_events");
     assert!(files.is_empty(), "bpf_file_events is off: {files:#?}");
 }
+
+#[test]
+fn flags_come_from_a_flagfile_and_the_configs_options_under_the_command_line() {
+    let dir = tempfile::tempdir().expect("dir");
+    let root = dir.path();
+    let config = write_config(
+        root,
+        "vigil.conf",
+        &json!({"options": {"disable_events": true}}),
+    );
+    let flagfile = root.join("vigil.flags");
+    std::fs::write(
+        &flagfile,
+        format!(
+            "# where this daemon keeps things\n--database_path={db}\n--logger_path {log}\n\
+             --pidfile={pid}\n--config_path={config}\n",
+            db = root.join("db").display(),
+            log = root.join("log").display(),
+            pid = root.join("vigil.pid").display(),
+        ),
+    )
+    .expect("flagfile");
+    let stderr_path = root.join("stderr");
+    let mut child = vigil()
+        .args(["daemon", &format!("--flagfile={}", flagfile.display())])
+        .stderr(std::fs::File::create(&stderr_path).expect("stderr file"))
+        .spawn()
+        .expect("daemon starts");
+    let stderr = poll("the daemon to start", Duration::from_secs(30), || {
+        let text = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+        text.contains("vigil daemon running").then_some(text)
+    });
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().expect("daemon stops");
+    assert!(status.success());
+    assert!(
+        stderr.contains("events are disabled"),
+        "options.disable_events applied: {stderr}"
+    );
+    assert!(
+        root.join("db/CURRENT").exists(),
+        "--database_path from the flagfile"
+    );
+}

@@ -1,0 +1,206 @@
+//! Where flags come from besides the command line, as osquery reads them: `--flagfile` (one flag
+//! per line, `#` comments), and the config's `options`. Precedence: the command line, then the
+//! flagfile (in place of `--flagfile`), then `options`.
+
+use std::{collections::BTreeMap, ffi::OsString, path::Path};
+
+use anyhow::{Context as _, bail};
+use serde_json::Value;
+
+/// The arguments in a flagfile: `--flag=value`, `--flag value` or `--flag`, one per line.
+fn flagfile_args(path: &Path) -> anyhow::Result<Vec<OsString>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading --flagfile {}", path.display()))?;
+    let mut args = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if !line.starts_with("--") {
+            bail!(
+                "--flagfile {} line {}: `{line}` is not a flag (flags start with --)",
+                path.display(),
+                number + 1
+            );
+        }
+        if line.starts_with("--flagfile") {
+            bail!(
+                "--flagfile {} line {}: a flagfile cannot name another flagfile",
+                path.display(),
+                number + 1
+            );
+        }
+        match line.split_once(char::is_whitespace) {
+            Some((flag, value)) if !flag.contains('=') => {
+                args.push(OsString::from(flag));
+                args.push(OsString::from(value.trim()));
+            }
+            _ => args.push(OsString::from(line)),
+        }
+    }
+    Ok(args)
+}
+
+/// Replaces each `--flagfile FILE` / `--flagfile=FILE` with the flags in FILE.
+pub fn expand_flagfiles(args: Vec<OsString>) -> anyhow::Result<Vec<OsString>> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut iter = args.into_iter();
+    while let Some(arg) = iter.next() {
+        let text = arg.to_string_lossy();
+        if let Some(path) = text.strip_prefix("--flagfile=") {
+            out.extend(flagfile_args(Path::new(path))?);
+        } else if text == "--flagfile" {
+            let Some(path) = iter.next() else {
+                bail!("--flagfile needs a file name");
+            };
+            out.extend(flagfile_args(Path::new(&path))?);
+        } else {
+            out.push(arg);
+        }
+    }
+    Ok(out)
+}
+
+/// The config's `options` as arguments for `command`, placed before the command line's so those
+/// win. Options the command does not know are returned as warnings.
+pub fn options_as_args(
+    options: &BTreeMap<String, Value>,
+    command: &clap::Command,
+) -> (Vec<OsString>, Vec<String>) {
+    let mut args = Vec::new();
+    let mut warnings = Vec::new();
+    for (name, value) in options {
+        let Some(arg) = command
+            .get_arguments()
+            .find(|a| a.get_long() == Some(name.as_str()))
+        else {
+            warnings.push(format!(
+                "options.{name}: not a flag of `vigil daemon`, ignored"
+            ));
+            continue;
+        };
+        let takes_value = arg.get_action().takes_values();
+        match (value, takes_value) {
+            (Value::Bool(true), false) => args.push(OsString::from(format!("--{name}"))),
+            (Value::Bool(false), false) => {}
+            (Value::String(s), _) => args.push(OsString::from(format!("--{name}={s}"))),
+            (other, _) => args.push(OsString::from(format!("--{name}={other}"))),
+        }
+    }
+    (args, warnings)
+}
+
+/// `args` with `extra` inserted right after the subcommand `name` (so global flags before the
+/// subcommand stay where they are).
+pub fn insert_after_subcommand(
+    args: &[OsString],
+    name: &str,
+    extra: Vec<OsString>,
+) -> Vec<OsString> {
+    let at = args
+        .iter()
+        .skip(1)
+        .position(|a| a == name)
+        .map_or(args.len(), |i| i + 2);
+    let mut out = args[..at.min(args.len())].to_vec();
+    out.extend(extra);
+    out.extend_from_slice(&args[at.min(args.len())..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory as _, Parser as _};
+
+    use super::*;
+    use crate::cli::Cli;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn flagfiles_expand_in_place_with_both_syntaxes() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("vigil.flags");
+        std::fs::write(
+            &file,
+            "# comment\n--events_expiry=60\n\n--database_path /tmp/db\n--disable_events\n",
+        )
+        .expect("write");
+        let expanded = expand_flagfiles(os(&[
+            "vigil",
+            "daemon",
+            &format!("--flagfile={}", file.display()),
+            "--events_max=5",
+        ]))
+        .expect("expands");
+        assert_eq!(
+            expanded,
+            os(&[
+                "vigil",
+                "daemon",
+                "--events_expiry=60",
+                "--database_path",
+                "/tmp/db",
+                "--disable_events",
+                "--events_max=5"
+            ])
+        );
+    }
+
+    #[test]
+    fn flagfile_errors_name_the_line() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("bad.flags");
+        std::fs::write(&file, "--ok=1\nnot-a-flag\n").expect("write");
+        let error = expand_flagfiles(os(&["vigil", "--flagfile", &file.to_string_lossy()]))
+            .expect_err("bad line");
+        assert!(error.to_string().contains("line 2"), "{error}");
+        assert!(expand_flagfiles(os(&["vigil", "--flagfile"])).is_err());
+    }
+
+    #[test]
+    fn options_become_flags_the_command_line_overrides() {
+        let command = Cli::command();
+        let daemon = command
+            .find_subcommand("daemon")
+            .expect("daemon subcommand")
+            .clone();
+        let mut options = BTreeMap::new();
+        options.insert("events_expiry".to_owned(), Value::from(60));
+        options.insert("disable_events".to_owned(), Value::Bool(true));
+        options.insert("config_check".to_owned(), Value::Bool(false));
+        options.insert("no_such_flag".to_owned(), Value::from("x"));
+        let (args, warnings) = options_as_args(&options, &daemon);
+        assert_eq!(args, os(&["--disable_events=true", "--events_expiry=60"]));
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("options.no_such_flag"));
+        let merged = insert_after_subcommand(
+            &os(&["vigil", "--verbose", "daemon", "--events_expiry=5"]),
+            "daemon",
+            args,
+        );
+        assert_eq!(
+            merged,
+            os(&[
+                "vigil",
+                "--verbose",
+                "daemon",
+                "--disable_events=true",
+                "--events_expiry=60",
+                "--events_expiry=5"
+            ])
+        );
+        let cli = Cli::try_parse_from(&merged).expect("later flags override earlier ones");
+        let crate::cli::Command::Daemon(args) = cli.command else {
+            panic!("daemon");
+        };
+        assert_eq!(args.events.events_expiry, 5, "the command line wins");
+        assert!(
+            args.disable_events,
+            "the option applies where the command line is silent"
+        );
+    }
+}
