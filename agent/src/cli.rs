@@ -151,6 +151,43 @@ pub struct DaemonArgs {
     #[arg(long = "disable_events", default_value_t = false, num_args = 0..=1, require_equals = true,
           default_missing_value = "true", action = ArgAction::Set)]
     pub disable_events: bool,
+    /// What identifies this host in result lines: `hostname`, `uuid` or `specified`.
+    #[arg(long = "host_identifier", default_value = "hostname", value_parser = ["hostname", "uuid", "specified"])]
+    pub host_identifier: String,
+    /// The identifier when --host_identifier=specified.
+    #[arg(long = "specified_identifier", default_value = "")]
+    pub specified_identifier: String,
+    /// Integer columns as JSON numbers in result lines (strings otherwise).
+    #[arg(long = "logger_numerics", default_value_t = false, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = ArgAction::Set)]
+    pub logger_numerics: bool,
+    /// One result line per row (true) or one line per run with `diffResults` (false).
+    #[arg(long = "logger_event_type", default_value_t = true, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = ArgAction::Set)]
+    pub logger_event_type: bool,
+    /// Decoration columns as top-level keys of result lines instead of under `decorations`.
+    #[arg(long = "decorations_top_level", default_value_t = false, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", action = ArgAction::Set)]
+    pub decorations_top_level: bool,
+    /// The epoch written in result lines; changing it restarts differential results.
+    #[arg(long = "schedule_epoch", default_value_t = 0)]
+    pub schedule_epoch: u64,
+    /// Each query's interval varies by up to this percentage, so hosts do not query in step.
+    #[arg(long = "schedule_splay_percent", default_value_t = 10)]
+    pub schedule_splay_percent: u64,
+    /// Permissions of new log files, in octal.
+    #[arg(long = "logger_mode", default_value = "0640")]
+    pub logger_mode: String,
+    /// Rotate log files by size.
+    #[arg(long = "logger_rotate", default_value_t = false, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = ArgAction::Set)]
+    pub logger_rotate: bool,
+    /// Size in bytes at which a log file is rotated (with --logger_rotate).
+    #[arg(long = "logger_rotate_size", default_value_t = 25 * 1024 * 1024)]
+    pub logger_rotate_size: u64,
+    /// Rotated files kept per log.
+    #[arg(long = "logger_rotate_max_files", default_value_t = 25)]
+    pub logger_rotate_max_files: u32,
     /// Validate --config_path (structure and every query's SQL), print what is wrong, and exit:
     /// 0 when it is valid, 1 when not.
     #[arg(long = "config_check")]

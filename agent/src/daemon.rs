@@ -9,7 +9,9 @@ use crate::{
     cli::DaemonArgs,
     collector::Collector,
     config,
+    logger::{FilesystemLogger, LoggerSettings},
     pidfile::PidFile,
+    scheduler::{Scheduler, Settings},
     session::{Events, Session},
     sql,
 };
@@ -110,13 +112,49 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<ExitCode> {
         .mode(0o750)
         .create(&args.logger_path)
         .with_context(|| format!("creating --logger_path {}", args.logger_path.display()))?;
+    let logger_mode = u32::from_str_radix(args.logger_mode.trim_start_matches("0o"), 8)
+        .with_context(|| format!("--logger_mode `{}` is not an octal mode", args.logger_mode))?;
+    let config = config::load_optional(
+        args.events.config_path.as_deref(),
+        &args.events.pack_delimiter,
+    )?;
     let store = Arc::new(EventStore::open_primary(&args.database_path)?);
     let counters = Counters::new(&EventTable::names());
+    let logger = FilesystemLogger::spawn(
+        store.clone(),
+        LoggerSettings {
+            path: args.logger_path.clone(),
+            mode: logger_mode,
+            rotate: args.logger_rotate,
+            rotate_size: args.logger_rotate_size,
+            rotate_max_files: args.logger_rotate_max_files,
+        },
+    )?;
     let collector = if args.disable_events {
         tracing::info!("events are disabled (--disable_events)");
         None
     } else {
-        Some(Collector::start(store.clone(), counters, &args.events)?)
+        Some(Collector::start(
+            store.clone(),
+            counters.clone(),
+            &args.events,
+        )?)
+    };
+    let scheduler = match &config {
+        Some(config) if !config.schedule.is_empty() => Some(Scheduler::spawn(
+            store.clone(),
+            counters,
+            config,
+            Settings {
+                host_identifier: host_identifier(&args),
+                numerics: args.logger_numerics,
+                event_format: args.logger_event_type,
+                epoch: args.schedule_epoch,
+                splay_percent: args.schedule_splay_percent,
+                decorations_top_level: args.decorations_top_level,
+            },
+        )?),
+        _ => None,
     };
     tracing::info!(
         database = %args.database_path.display(),
@@ -125,8 +163,31 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<ExitCode> {
     );
     let signal = wait_for_stop_signal()?;
     tracing::info!(signal, "stopping");
+    if let Some(scheduler) = scheduler {
+        scheduler.stop();
+    }
     if let Some(collector) = collector {
         collector.stop();
     }
+    logger.stop();
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--host_identifier`: the value result lines carry as `hostIdentifier`.
+fn host_identifier(args: &DaemonArgs) -> String {
+    match args.host_identifier.as_str() {
+        "uuid" => vigil_tables::snapshot::util::host_uuid().unwrap_or_default(),
+        "specified" => args.specified_identifier.clone(),
+        _ => {
+            let mut buf = [0u8; 256];
+            // SAFETY: gethostname writes at most `buf.len()` bytes into `buf`.
+            let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+            let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+            if rc == 0 {
+                String::from_utf8_lossy(&buf[..end]).into_owned()
+            } else {
+                String::new()
+            }
+        }
+    }
 }

@@ -68,6 +68,7 @@ impl Session {
             counters,
             counter_source: source,
             agent: vigil_tables::AgentInfo::default(),
+            scope: None,
         });
         vigil_tables::register(&conn, &tables).context("registering vigil's tables")?;
         Ok(Self {

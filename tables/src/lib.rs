@@ -27,23 +27,25 @@ pub struct TablesContext {
     pub counter_source: CounterSource,
     /// What `vigil_info` reports about this agent.
     pub agent: AgentInfo,
+    /// The scheduler's query scope (its connection only): scheduled queries read each event once.
+    pub scope: Option<Arc<evented::QueryScope>>,
 }
 
 /// Every table vigil has, in `.tables` order.
 pub fn all_tables(ctx: TablesContext) -> Vec<Arc<dyn Table>> {
     vec![
-        Arc::new(evented::bpf_process_events::table(
-            ctx.store.clone(),
-            &ctx.counters,
-        )),
-        Arc::new(evented::bpf_socket_events::table(
-            ctx.store.clone(),
-            &ctx.counters,
-        )),
-        Arc::new(evented::bpf_file_events::table(
-            ctx.store.clone(),
-            &ctx.counters,
-        )),
+        Arc::new(
+            evented::bpf_process_events::table(ctx.store.clone(), &ctx.counters)
+                .with_scope(ctx.scope.clone()),
+        ),
+        Arc::new(
+            evented::bpf_socket_events::table(ctx.store.clone(), &ctx.counters)
+                .with_scope(ctx.scope.clone()),
+        ),
+        Arc::new(
+            evented::bpf_file_events::table(ctx.store.clone(), &ctx.counters)
+                .with_scope(ctx.scope.clone()),
+        ),
         Arc::new(agent::vigil_events::VigilEvents::new(
             ctx.counters,
             ctx.store,

@@ -247,6 +247,7 @@ fn tables_without_a_store_are_empty_not_errors() {
         counters: Counters::new(&EventTable::names()),
         counter_source: CounterSource::None,
         agent: vigil_tables::AgentInfo::default(),
+        scope: None,
     });
     vigil_tables::register(&conn, &tables).expect("register");
     assert_eq!(count(&conn, "SELECT count(*) FROM bpf_process_events"), 0);

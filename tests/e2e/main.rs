@@ -8,5 +8,6 @@ mod daemon_history;
 mod files;
 mod permissions;
 mod query_and_shell;
+mod schedule;
 mod snapshot;
 mod sockets;

@@ -85,8 +85,16 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn start(extra_args: &[&str]) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let stderr = std::fs::File::create(dir.path().join("stderr")).expect("stderr file");
+        Self::start_in(tempfile::tempdir().expect("tempdir"), extra_args)
+    }
+
+    /// A daemon on an existing directory (its database and logs as an earlier daemon left them).
+    pub fn start_in(dir: tempfile::TempDir, extra_args: &[&str]) -> Self {
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.path().join("stderr"))
+            .expect("stderr file");
         let child = vigil()
             .arg("daemon")
             .arg("--database_path")
@@ -123,6 +131,21 @@ impl Daemon {
             },
         );
         daemon
+    }
+
+    /// SIGKILL: no chance to flush anything. Returns the directory for the next daemon.
+    pub fn kill(mut self) -> tempfile::TempDir {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir"));
+        std::fs::write(dir.path().join("stderr"), "").expect("reset stderr");
+        dir
+    }
+
+    pub fn log(&self, file: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join("log").join(file)).unwrap_or_default()
     }
 
     pub fn db(&self) -> PathBuf {

@@ -24,6 +24,8 @@ pub struct Config {
     pub schedule: BTreeMap<String, ScheduledQuery>,
     pub decorators: Decorators,
     pub file_filter: FileFilter,
+    /// `file_paths`, `exclude_paths`, `file_accesses` as written (for `--config_dump`).
+    pub file_keys: Map<String, Value>,
     pub events: EventsConfig,
     pub warnings: Vec<String>,
 }
@@ -328,11 +330,16 @@ pub fn parse(document: &Value, base: &Path, pack_delimiter: &str) -> Result<Conf
             errors: problems.errors,
         });
     }
+    let file_keys = ["file_paths", "exclude_paths", "file_accesses"]
+        .iter()
+        .filter_map(|k| top.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+        .collect();
     Ok(Config {
         options,
         schedule,
         decorators,
         file_filter,
+        file_keys,
         events,
         warnings: problems.warnings,
     })
@@ -384,7 +391,7 @@ pub fn dump(config: &Config) -> Value {
         .iter()
         .map(|(s, q)| (s.to_string(), serde_json::json!(q)))
         .collect();
-    serde_json::json!({
+    let mut out = serde_json::json!({
         "options": config.options,
         "schedule": schedule,
         "decorators": {
@@ -392,14 +399,15 @@ pub fn dump(config: &Config) -> Value {
             "always": config.decorators.always,
             "interval": interval,
         },
-        "file_paths": config.file_filter.include.iter().map(|p| p.text()).collect::<Vec<_>>(),
-        "exclude_paths": config.file_filter.exclude.iter().map(|p| p.text()).collect::<Vec<_>>(),
-        "file_accesses": config.file_filter.accesses.iter().map(|p| p.text()).collect::<Vec<_>>(),
         "events": {
             "enable_subscribers": config.events.enable_subscribers,
             "disable_subscribers": config.events.disable_subscribers,
         },
-    })
+    });
+    if let Value::Object(map) = &mut out {
+        map.extend(config.file_keys.clone());
+    }
+    out
 }
 
 #[cfg(test)]

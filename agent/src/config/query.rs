@@ -6,6 +6,8 @@ use super::Problems;
 
 /// osquery's bounds: at least every second, at most once a week.
 pub const INTERVAL_MAX: u64 = 604_800;
+/// The interval of a query that names none.
+pub const DEFAULT_INTERVAL: u64 = 3600;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScheduledQuery {
@@ -61,6 +63,8 @@ impl ScheduledQuery {
             }
         };
         let interval = match map.get("interval").map(number) {
+            // osquery's --schedule_default_interval.
+            None => DEFAULT_INTERVAL,
             Some(Some(i)) if (1..=INTERVAL_MAX).contains(&i) => i,
             _ => {
                 problems.error(

@@ -29,6 +29,11 @@ use crate::{
 };
 
 const META_CF: &str = "vigil_meta";
+/// Scheduler state: previous results, counters, evented-table cursors.
+const STATE_CF: &str = "vigil_state";
+/// Result and status lines waiting for a logger, in the order they were produced.
+const LOGS_CF: &str = "vigil_logs";
+const META_LOG_SEQ: &[u8] = b"log_seq";
 const META_SEQ: &[u8] = b"seq";
 const META_COUNTERS: &[u8] = b"counters";
 
@@ -92,8 +97,28 @@ enum Role {
     },
 }
 
+/// Changes to scheduler state and the log lines they produced, written in one atomic batch: a
+/// crash leaves either both or neither (a query's cursor never moves past events whose result
+/// lines were lost).
+#[derive(Debug, Default)]
+pub struct StateBatch {
+    pub puts: Vec<(Vec<u8>, Vec<u8>)>,
+    pub deletes: Vec<Vec<u8>>,
+    /// (kind, line): kind is what the logger uses to pick a file (`result`, `snapshot`, `status`).
+    pub logs: Vec<(u8, String)>,
+}
+
+/// A buffered log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BufferedLine {
+    pub key: [u8; 8],
+    pub kind: u8,
+    pub line: String,
+}
+
 pub struct EventStore {
     db: DB,
+    next_log_seq: AtomicU64,
     path: PathBuf,
     role: Role,
     next_seq: AtomicU64,
@@ -107,6 +132,8 @@ fn column_families() -> Vec<String> {
         .map(|t| t.name().to_owned())
         .collect();
     names.push(META_CF.to_owned());
+    names.push(STATE_CF.to_owned());
+    names.push(LOGS_CF.to_owned());
     names
 }
 
@@ -159,6 +186,7 @@ impl EventStore {
         })?;
         let mut store = Self {
             db,
+            next_log_seq: AtomicU64::new(1),
             path: path.to_owned(),
             role: Role::Primary,
             next_seq: AtomicU64::new(1),
@@ -166,6 +194,15 @@ impl EventStore {
         };
         let last_seq = store.last_seq()?;
         store.next_seq = AtomicU64::new(last_seq + 1);
+        let meta = store.cf(META_CF)?;
+        let last_log = store
+            .db
+            .get_cf(&meta, META_LOG_SEQ)
+            .map_err(|e| store.rocks(e))?
+            .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
+            .map_or(0, u64::from_be_bytes);
+        drop(meta);
+        store.next_log_seq = AtomicU64::new(last_log + 1);
         let mut counts = Vec::new();
         for table in EventTable::ALL {
             counts.push((*table, store.count_rows(*table)?));
@@ -199,6 +236,7 @@ impl EventStore {
         )?;
         Ok(Self {
             db,
+            next_log_seq: AtomicU64::new(0),
             path: path.to_owned(),
             role: Role::Secondary { _own_dir: own_dir },
             next_seq: AtomicU64::new(0),
@@ -437,6 +475,69 @@ impl EventStore {
             .get_cf(&meta, META_COUNTERS)
             .map_err(|e| self.rocks(e))?
             .and_then(|bytes| counters::decode_snapshot(&bytes)))
+    }
+
+    /// A scheduler state value.
+    pub fn get_state(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let cf = self.cf(STATE_CF)?;
+        self.db.get_cf(&cf, key).map_err(|e| self.rocks(e))
+    }
+
+    /// Applies state changes and buffers their log lines, atomically.
+    pub fn commit_state(&self, batch: StateBatch) -> Result<(), StoreError> {
+        let state = self.cf(STATE_CF)?;
+        let logs = self.cf(LOGS_CF)?;
+        let meta = self.cf(META_CF)?;
+        let mut write = WriteBatch::default();
+        for (key, value) in &batch.puts {
+            write.put_cf(&state, key, value);
+        }
+        for key in &batch.deletes {
+            write.delete_cf(&state, key);
+        }
+        let mut last = None;
+        for (kind, line) in &batch.logs {
+            let seq = self.next_log_seq.fetch_add(1, Ordering::Relaxed);
+            let mut value = Vec::with_capacity(line.len() + 1);
+            value.push(*kind);
+            value.extend_from_slice(line.as_bytes());
+            write.put_cf(&logs, seq.to_be_bytes(), value);
+            last = Some(seq);
+        }
+        if let Some(last) = last {
+            write.put_cf(&meta, META_LOG_SEQ, last.to_be_bytes());
+        }
+        self.db.write(write).map_err(|e| self.rocks(e))
+    }
+
+    /// Up to `limit` buffered log lines, oldest first.
+    pub fn buffered_lines(&self, limit: usize) -> Result<Vec<BufferedLine>, StoreError> {
+        let cf = self.cf(LOGS_CF)?;
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(&cf, IteratorMode::Start).take(limit) {
+            let (key, value) = item.map_err(|e| self.rocks(e))?;
+            let (Ok(key), Some((&kind, line))) =
+                (<[u8; 8]>::try_from(&key[..]), value.split_first())
+            else {
+                continue;
+            };
+            out.push(BufferedLine {
+                key,
+                kind,
+                line: String::from_utf8_lossy(line).into_owned(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Forgets lines a logger has written.
+    pub fn delete_lines(&self, keys: &[[u8; 8]]) -> Result<(), StoreError> {
+        let cf = self.cf(LOGS_CF)?;
+        let mut write = WriteBatch::default();
+        for key in keys {
+            write.delete_cf(&cf, key);
+        }
+        self.db.write(write).map_err(|e| self.rocks(e))
     }
 
     /// Makes everything written so far durable in SST files (used at shutdown).

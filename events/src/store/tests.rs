@@ -187,3 +187,39 @@ fn the_writer_batches_counts_and_drains_on_shutdown() {
     assert_eq!(times(&store, TimeRange::ALL), (1..=10).collect::<Vec<_>>());
     assert_eq!(counters.table(T.name()).expect("table").values().stored, 10);
 }
+
+#[test]
+fn state_and_log_lines_commit_together_and_drain_in_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = EventStore::open_primary(dir.path()).expect("open");
+        store
+            .commit_state(StateBatch {
+                puts: vec![(b"cursor".to_vec(), b"42".to_vec())],
+                deletes: vec![],
+                logs: vec![(1, "first".into()), (1, "second".into())],
+            })
+            .expect("commit");
+        let lines = store.buffered_lines(10).expect("lines");
+        assert_eq!(lines.len(), 2);
+        store.delete_lines(&[lines[0].key]).expect("delete");
+    }
+    let store = EventStore::open_primary(dir.path()).expect("reopen");
+    assert_eq!(
+        store.get_state(b"cursor").expect("get"),
+        Some(b"42".to_vec())
+    );
+    store
+        .commit_state(StateBatch {
+            logs: vec![(2, "third".into())],
+            ..StateBatch::default()
+        })
+        .expect("commit");
+    let lines: Vec<String> = store
+        .buffered_lines(10)
+        .expect("lines")
+        .into_iter()
+        .map(|l| l.line)
+        .collect();
+    assert_eq!(lines, vec!["second", "third"], "order survives a restart");
+}

@@ -10,7 +10,7 @@ use vigil_events::{
     Counters, EventStore, EventTable, StoreError, TableCounters, TimeRange, codec::DecodeError,
 };
 
-use super::StoredPages;
+use super::{QueryScope, StoredPages};
 use crate::table::{Column, Row, Rows, ScanRequest, Table, TableError};
 
 /// Turns a stored value (and its sequence number, the `eid`) into a row.
@@ -25,6 +25,8 @@ pub struct StoredTable {
     store: Option<Arc<EventStore>>,
     counters: Arc<TableCounters>,
     visited: Arc<AtomicU64>,
+    /// Set on the scheduler's connection: scheduled queries read each event once.
+    scope: Option<Arc<QueryScope>>,
 }
 
 impl StoredTable {
@@ -44,7 +46,14 @@ impl StoredTable {
             store,
             counters: counters.table(table.name()).cloned().unwrap_or_default(),
             visited: Arc::new(AtomicU64::new(0)),
+            scope: None,
         }
+    }
+
+    /// Reads within `scope` (the scheduler's connection).
+    pub fn with_scope(mut self, scope: Option<Arc<QueryScope>>) -> Self {
+        self.scope = scope;
+        self
     }
 
     /// Stored rows read by scans so far (to check that time constraints narrow the scan).
@@ -76,28 +85,45 @@ impl Table for StoredTable {
             message: e.to_string(),
         };
         store.catch_up().map_err(fail)?;
-        let range = match request.time_ns {
+        let mut range = match request.time_ns {
             Some((start_ns, end_ns)) => TimeRange { start_ns, end_ns },
             None => TimeRange::ALL,
         };
+        let scope = self.scope.clone();
+        let resume = scope.as_ref().and_then(|s| s.scan_start(self.table));
+        let skip_up_to = match resume {
+            Some(cursor) => {
+                let (time_ns, seq) = cursor.resume();
+                range.start_ns = range.start_ns.max(time_ns);
+                seq
+            }
+            None => 0,
+        };
         let counters = self.counters.clone();
         let decode = self.decode;
+        let table = self.table;
         let pages = StoredPages::new(store, self.table, range, self.visited.clone());
         Ok(Box::new(pages.filter_map(move |stored| match stored {
             Err(e) => Some(Err(fail(e))),
-            Ok(stored) => match decode(&stored.value, stored.seq) {
-                Ok(row) => Some(Ok(row)),
-                Err(error) => {
-                    // A damaged row must not hide the others: skip it, count it, and say so
-                    // now and then.
-                    let before = counters.corrupt.fetch_add(1, Ordering::Relaxed);
-                    if before == 0 || before.is_power_of_two() {
-                        tracing::warn!(%error, table = name, seq = stored.seq,
-                            "skipped a stored row that does not decode");
-                    }
-                    None
+            Ok(stored) if stored.seq <= skip_up_to => None,
+            Ok(stored) => {
+                if let Some(scope) = &scope {
+                    scope.record(table, stored.time_ns, stored.seq);
                 }
-            },
+                match decode(&stored.value, stored.seq) {
+                    Ok(row) => Some(Ok(row)),
+                    Err(error) => {
+                        // A damaged row must not hide the others: skip it, count it, and say so
+                        // now and then.
+                        let before = counters.corrupt.fetch_add(1, Ordering::Relaxed);
+                        if before == 0 || before.is_power_of_two() {
+                            tracing::warn!(%error, table = name, seq = stored.seq,
+                            "skipped a stored row that does not decode");
+                        }
+                        None
+                    }
+                }
+            }
         })))
     }
 }

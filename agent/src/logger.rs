@@ -1,0 +1,244 @@
+//! The filesystem logger: writes the result, snapshot and status lines buffered in the store to
+//! `<logger_path>/vigil.{results,snapshots,status}.log`, and forgets them only once written. A
+//! full disk or an unwritable directory is reported and retried; lines wait in the store.
+
+use std::{
+    fs::OpenOptions,
+    io::Write as _,
+    os::unix::fs::OpenOptionsExt,
+    path::{Path, PathBuf},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    thread::JoinHandle,
+    time::Duration,
+};
+
+use anyhow::Context as _;
+use vigil_events::EventStore;
+
+use crate::scheduler::line_kind;
+
+#[derive(Debug, Clone)]
+pub struct LoggerSettings {
+    pub path: PathBuf,
+    /// `--logger_mode`: permissions of new log files.
+    pub mode: u32,
+    /// `--logger_rotate`, `--logger_rotate_size`, `--logger_rotate_max_files`.
+    pub rotate: bool,
+    pub rotate_size: u64,
+    pub rotate_max_files: u32,
+}
+
+pub struct FilesystemLogger {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+fn file_name(kind: u8) -> &'static str {
+    match kind {
+        line_kind::SNAPSHOT => "vigil.snapshots.log",
+        line_kind::STATUS => "vigil.status.log",
+        _ => "vigil.results.log",
+    }
+}
+
+/// `file` → `file.1` → ... → `file.N`; the oldest beyond `max_files` is removed.
+fn rotate(path: &Path, max_files: u32) -> std::io::Result<()> {
+    let numbered = |n: u32| PathBuf::from(format!("{}.{n}", path.display()));
+    let _ = std::fs::remove_file(numbered(max_files.max(1)));
+    for n in (1..max_files.max(1)).rev() {
+        if numbered(n).exists() {
+            std::fs::rename(numbered(n), numbered(n + 1))?;
+        }
+    }
+    std::fs::rename(path, numbered(1))
+}
+
+fn append(settings: &LoggerSettings, kind: u8, lines: &[&str]) -> std::io::Result<()> {
+    let path = settings.path.join(file_name(kind));
+    let incoming: u64 = lines.iter().map(|l| l.len() as u64 + 1).sum();
+    if settings.rotate
+        && let Ok(meta) = std::fs::metadata(&path)
+        && meta.len() > 0
+        && meta.len() + incoming > settings.rotate_size
+    {
+        rotate(&path, settings.rotate_max_files)?;
+    }
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(settings.mode)
+        .open(&path)?;
+    let mut text = String::with_capacity(incoming as usize);
+    for line in lines {
+        text.push_str(line);
+        text.push('\n');
+    }
+    file.write_all(text.as_bytes())?;
+    file.flush()
+}
+
+/// Writes what is buffered; returns whether everything could be written.
+fn drain(store: &EventStore, settings: &LoggerSettings) -> anyhow::Result<()> {
+    loop {
+        let lines = store.buffered_lines(1024)?;
+        if lines.is_empty() {
+            return Ok(());
+        }
+        // Consecutive lines of one kind go in one write; order within each file is kept.
+        let mut written = Vec::with_capacity(lines.len());
+        let mut start = 0;
+        while start < lines.len() {
+            let kind = lines[start].kind;
+            let end = lines[start..]
+                .iter()
+                .position(|l| l.kind != kind)
+                .map_or(lines.len(), |i| start + i);
+            let chunk: Vec<&str> = lines[start..end].iter().map(|l| l.line.as_str()).collect();
+            if let Err(error) = append(settings, kind, &chunk) {
+                store.delete_lines(&written)?;
+                return Err(error).with_context(|| {
+                    format!("writing {} in {}", file_name(kind), settings.path.display())
+                });
+            }
+            written.extend(lines[start..end].iter().map(|l| l.key));
+            start = end;
+        }
+        store.delete_lines(&written)?;
+    }
+}
+
+impl FilesystemLogger {
+    pub fn spawn(store: Arc<EventStore>, settings: LoggerSettings) -> anyhow::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("vigil-logger".into())
+            .spawn(move || {
+                let mut failing = false;
+                loop {
+                    let last_round = stopping.load(Ordering::Relaxed);
+                    match drain(&store, &settings) {
+                        Ok(()) if failing => {
+                            tracing::info!("result logs are being written again");
+                            failing = false;
+                        }
+                        Ok(()) => {}
+                        Err(error) if !failing => {
+                            tracing::error!(error = %format!("{error:#}"),
+                                "result logs cannot be written; they stay buffered in the database \
+                                 and are retried");
+                            failing = true;
+                        }
+                        Err(_) => {}
+                    }
+                    if last_round {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+            })
+            .context("starting the filesystem logger")?;
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Writes what is left, then stops.
+    pub fn stop(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use vigil_events::store::StateBatch;
+
+    use super::*;
+
+    #[test]
+    fn lines_go_to_their_files_with_0640_and_rotate() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = EventStore::open_primary(&dir.path().join("db")).expect("store");
+        let settings = LoggerSettings {
+            path: dir.path().to_path_buf(),
+            mode: 0o640,
+            rotate: true,
+            rotate_size: 20,
+            rotate_max_files: 2,
+        };
+        store
+            .commit_state(StateBatch {
+                logs: vec![
+                    (line_kind::RESULT, "r1-0123456789".into()),
+                    (line_kind::SNAPSHOT, "s1".into()),
+                    (line_kind::RESULT, "r2-0123456789".into()),
+                ],
+                ..StateBatch::default()
+            })
+            .expect("buffer");
+        drain(&store, &settings).expect("drain");
+        assert!(
+            store.buffered_lines(10).expect("lines").is_empty(),
+            "written lines are forgotten"
+        );
+        let results = dir.path().join("vigil.results.log");
+        assert_eq!(
+            std::fs::read_to_string(&results).expect("read"),
+            "r2-0123456789\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("vigil.results.log.1")).expect("rotated"),
+            "r1-0123456789\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("vigil.snapshots.log")).expect("read"),
+            "s1\n"
+        );
+        let mode = std::fs::metadata(&results)
+            .expect("stat")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o640);
+    }
+
+    #[test]
+    fn an_unwritable_directory_keeps_lines_buffered() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = EventStore::open_primary(&dir.path().join("db")).expect("store");
+        let settings = LoggerSettings {
+            path: dir.path().join("missing-dir"),
+            mode: 0o640,
+            rotate: false,
+            rotate_size: 0,
+            rotate_max_files: 1,
+        };
+        store
+            .commit_state(StateBatch {
+                logs: vec![(line_kind::RESULT, "kept".into())],
+                ..StateBatch::default()
+            })
+            .expect("buffer");
+        let error = drain(&store, &settings).expect_err("no such directory");
+        assert!(
+            format!("{error:#}").contains("vigil.results.log"),
+            "{error:#}"
+        );
+        assert_eq!(
+            store.buffered_lines(10).expect("lines").len(),
+            1,
+            "nothing lost"
+        );
+        std::fs::create_dir(dir.path().join("missing-dir")).expect("mkdir");
+        drain(&store, &settings).expect("writes once it can");
+        assert!(store.buffered_lines(10).expect("lines").is_empty());
+    }
+}

@@ -1,0 +1,325 @@
+//! The scheduler: runs each scheduled query at its interval on its own SQLite connection, turns
+//! the result into osquery's result lines (differential, snapshot, or new events), and commits
+//! the lines to the store's log buffer in the same write as the query's state, so a crash never
+//! loses lines nor repeats or skips events.
+
+pub mod results;
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    thread::JoinHandle,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use anyhow::Context as _;
+use rusqlite::Connection;
+use vigil_events::{Counters, EventStore, EventTable, store::StateBatch};
+use vigil_tables::{
+    AgentInfo, CounterSource, TablesContext,
+    evented::{Cursor, QueryScope},
+};
+
+use self::results::{LineContext, ResultRow, diff, rows_of};
+use crate::{
+    config::{Config, ScheduledQuery},
+    sql,
+};
+
+/// Kinds of buffered log lines (the logger picks a file by kind).
+pub mod line_kind {
+    pub const RESULT: u8 = 1;
+    pub const SNAPSHOT: u8 = 2;
+    pub const STATUS: u8 = 3;
+}
+
+/// Scheduler settings from the daemon's flags.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub host_identifier: String,
+    pub numerics: bool,
+    /// `--logger_event_type`: one line per row (true) or one batch line per run.
+    pub event_format: bool,
+    pub epoch: u64,
+    pub splay_percent: u64,
+    pub decorations_top_level: bool,
+}
+
+pub struct Scheduler {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// A stable number from a name: spreads queries' splay without a random source.
+fn name_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// The interval with the query's splay applied (±`percent`), at least one second.
+fn splayed(name: &str, interval: u64, percent: u64) -> u64 {
+    let spread = interval * percent.min(100) / 100;
+    if spread == 0 {
+        return interval.max(1);
+    }
+    let offset = name_hash(name) % (2 * spread + 1);
+    (interval + offset).saturating_sub(spread).max(1)
+}
+
+fn key(kind: &str, name: &str) -> Vec<u8> {
+    format!("{kind}/{name}").into_bytes()
+}
+
+fn read_u64(store: &EventStore, key: &[u8]) -> u64 {
+    store
+        .get_state(key)
+        .ok()
+        .flatten()
+        .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
+        .map_or(0, u64::from_be_bytes)
+}
+
+struct Runner {
+    store: Arc<EventStore>,
+    conn: Connection,
+    scope: Arc<QueryScope>,
+    settings: Settings,
+    load_decorations: ResultRow,
+    always_decorators: Vec<String>,
+}
+
+impl Runner {
+    fn new(store: Arc<EventStore>, counters: Counters, settings: Settings) -> anyhow::Result<Self> {
+        let conn = Connection::open_in_memory().context("opening the scheduler's SQLite")?;
+        let scope = Arc::new(QueryScope::default());
+        let tables = vigil_tables::all_tables(TablesContext {
+            store: Some(store.clone()),
+            counters,
+            counter_source: CounterSource::Live,
+            agent: AgentInfo::default(),
+            scope: Some(scope.clone()),
+        });
+        vigil_tables::register(&conn, &tables).context("registering tables")?;
+        Ok(Self {
+            store,
+            conn,
+            scope,
+            settings,
+            load_decorations: ResultRow::new(),
+            always_decorators: Vec::new(),
+        })
+    }
+
+    /// The first row of each decorator query, merged (values as text, as osquery does).
+    fn decorations(&self, queries: &[String]) -> ResultRow {
+        let mut out = ResultRow::new();
+        for query in queries {
+            match sql::run(&self.conn, query) {
+                Ok(results) => {
+                    if let Some(row) = results
+                        .first()
+                        .and_then(|r| rows_of(r, false).into_iter().next())
+                    {
+                        out.extend(row);
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(query, error = %sql::message(&error), "decorator failed")
+                }
+            }
+        }
+        out
+    }
+
+    fn run(&self, name: &str, query: &ScheduledQuery) {
+        let cursor_key = |table: EventTable| key("cursor", &format!("{name}/{}", table.name()));
+        let start: HashMap<EventTable, Cursor> = EventTable::ALL
+            .iter()
+            .filter_map(|&t| {
+                let bytes = self.store.get_state(&cursor_key(t)).ok().flatten()?;
+                Some((t, Cursor::decode(&bytes)?))
+            })
+            .collect();
+        let mut decorations = self.load_decorations.clone();
+        decorations.extend(self.decorations(&self.always_decorators));
+        self.scope.begin(start);
+        let outcome = sql::run(&self.conn, &query.query);
+        let reached = self.scope.finish();
+        let result = match outcome {
+            Ok(mut results) if !results.is_empty() => results.swap_remove(0),
+            Ok(_) => sql::ResultSet::default(),
+            Err(error) => {
+                tracing::warn!(query = name, error = %sql::message(&error), "scheduled query failed");
+                return;
+            }
+        };
+        let rows = rows_of(&result, self.settings.numerics);
+        let unix_time = unix_now();
+        let mut batch = StateBatch::default();
+        let epoch = self.settings.epoch;
+        let stored_epoch = read_u64(&self.store, &key("epoch", name));
+        let mut counter = if stored_epoch == epoch {
+            read_u64(&self.store, &key("counter", name))
+        } else {
+            0
+        };
+        let evented = !reached.is_empty();
+        let ctx = |counter| LineContext {
+            name,
+            host_identifier: &self.settings.host_identifier,
+            unix_time,
+            epoch,
+            counter,
+            numerics: self.settings.numerics,
+            decorations: &decorations,
+            decorations_top_level: self.settings.decorations_top_level,
+        };
+        if query.snapshot {
+            batch
+                .logs
+                .push((line_kind::SNAPSHOT, ctx(counter).snapshot_line(&rows)));
+        } else {
+            // Evented queries report what is new, never a difference; others, what changed since
+            // the previous run (everything, the first time).
+            let changes = if evented {
+                counter = counter.max(1);
+                results::Diff {
+                    added: rows,
+                    removed: Vec::new(),
+                }
+            } else {
+                let previous: Vec<ResultRow> = if stored_epoch == epoch {
+                    self.store
+                        .get_state(&key("results", name))
+                        .ok()
+                        .flatten()
+                        .and_then(|b| serde_json::from_slice(&b).ok())
+                        .unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                let first = previous.is_empty() && counter == 0;
+                let mut changes = diff(&previous, &rows);
+                if !query.removed {
+                    changes.removed.clear();
+                }
+                if let Ok(bytes) = serde_json::to_vec(&rows) {
+                    batch.puts.push((key("results", name), bytes));
+                }
+                if first {
+                    counter = 0;
+                }
+                changes
+            };
+            let log = !changes.is_empty() || (counter == 0 && !evented);
+            if log {
+                let c = ctx(counter);
+                if self.settings.event_format {
+                    for line in c.event_lines(&changes) {
+                        batch.logs.push((line_kind::RESULT, line));
+                    }
+                } else {
+                    batch.logs.push((line_kind::RESULT, c.batch_line(&changes)));
+                }
+                counter += 1;
+            }
+        }
+        batch
+            .puts
+            .push((key("counter", name), counter.to_be_bytes().to_vec()));
+        batch
+            .puts
+            .push((key("epoch", name), epoch.to_be_bytes().to_vec()));
+        for (table, cursor) in reached {
+            batch.puts.push((cursor_key(table), cursor.encode()));
+        }
+        if let Err(error) = self.store.commit_state(batch) {
+            tracing::error!(query = name, %error, "results could not be stored; the query will run again");
+        }
+    }
+}
+
+impl Scheduler {
+    /// Starts running `config`'s schedule.
+    pub fn spawn(
+        store: Arc<EventStore>,
+        counters: Counters,
+        config: &Config,
+        settings: Settings,
+    ) -> anyhow::Result<Self> {
+        let schedule: BTreeMap<String, ScheduledQuery> = config
+            .schedule
+            .iter()
+            .filter(|(_, q)| q.runs_on_linux())
+            .map(|(n, q)| (n.clone(), q.clone()))
+            .collect();
+        let decorators = config.decorators.clone();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("vigil-scheduler".into())
+            .spawn(move || {
+                let mut runner = match Runner::new(store, counters, settings) {
+                    Ok(runner) => runner,
+                    Err(error) => {
+                        tracing::error!(%error, "the scheduler could not start");
+                        return;
+                    }
+                };
+                runner.load_decorations = runner.decorations(&decorators.load);
+                runner.always_decorators = decorators.always.clone();
+                let intervals: BTreeMap<&String, u64> = schedule
+                    .iter()
+                    .map(|(n, q)| (n, splayed(n, q.interval, runner.settings.splay_percent)))
+                    .collect();
+                let mut last_second = unix_now();
+                while !stopping.load(Ordering::Relaxed) {
+                    let now = unix_now();
+                    if now != last_second {
+                        // Every second that passed, in order: a slow query delays others, it does
+                        // not make them skip a run.
+                        for second in (last_second + 1)..=now {
+                            for (name, query) in &schedule {
+                                let interval =
+                                    intervals.get(name).copied().unwrap_or(query.interval);
+                                if (second as u64).is_multiple_of(interval) {
+                                    runner.run(name, query);
+                                }
+                            }
+                            for (every, queries) in &decorators.interval {
+                                if (second as u64).is_multiple_of(*every) {
+                                    let extra = runner.decorations(queries);
+                                    runner.load_decorations.extend(extra);
+                                }
+                            }
+                        }
+                        last_second = now;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            })
+            .context("starting the scheduler thread")?;
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Lets the running query finish, then stops.
+    pub fn stop(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! The daemon's scheduler through the real binary: differential, evented and snapshot queries,
+//! packs, decorations, and exactly-once event results across a SIGKILL.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::{Daemon, marker, poll, run_in};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn lines(daemon: &Daemon, file: &str) -> Vec<Value> {
+    daemon
+        .log(file)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+fn named<'a>(lines: &'a [Value], name: &str) -> Vec<&'a Value> {
+    lines.iter().filter(|l| l["name"] == name).collect()
+}
+
+fn config_args(dir: &std::path::Path, config: &Value) -> Vec<String> {
+    let path = dir.join("vigil.conf");
+    std::fs::write(&path, config.to_string()).expect("config");
+    vec![
+        format!("--config_path={}", path.display()),
+        "--schedule_splay_percent=0".into(),
+        "--host_identifier=specified".into(),
+        "--specified_identifier=test-host".into(),
+    ]
+}
+
+#[test]
+fn differential_evented_snapshot_and_pack_queries_write_osquery_lines() {
+    let work = tempfile::tempdir().expect("work");
+    let watched = work.path().join("watched");
+    std::fs::create_dir(&watched).expect("watched");
+    std::fs::write(
+        work.path().join("pack.conf"),
+        json!({"queries": {"one": {"query": "SELECT 1 AS one", "interval": 1, "snapshot": true}}})
+            .to_string(),
+    )
+    .expect("pack");
+    let mark = marker("sched");
+    let config = json!({
+        "schedule": {
+            "files": {"query": format!("SELECT path, size FROM file WHERE directory = '{}'",
+                                      watched.display()), "interval": 1},
+            "execs": {"query": format!("SELECT pid, cmdline FROM bpf_process_events \
+                                        WHERE syscall = 'execve' AND cmdline LIKE '%{mark}%'"),
+                      "interval": 1},
+        },
+        "packs": {"p": work.path().join("pack.conf").to_string_lossy()},
+        "decorators": {"always": ["SELECT 'on' AS decorated"]}
+    });
+    let args = config_args(work.path(), &config);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let daemon = Daemon::start(&args);
+
+    // Differential: a new file is added; a changed file is removed then added.
+    let file = watched.join("a.txt");
+    std::fs::write(&file, "1").expect("write");
+    let added = poll("the added line", WAIT, || {
+        let all = lines(&daemon, "vigil.results.log");
+        named(&all, "files")
+            .iter()
+            .find(|l| {
+                l["action"] == "added" && l["columns"]["path"] == file.to_string_lossy().as_ref()
+            })
+            .map(|l| (*l).clone())
+    });
+    assert_eq!(added["columns"]["size"], "1");
+    assert_eq!(added["hostIdentifier"], "test-host");
+    assert_eq!(added["decorations"]["decorated"], "on");
+    assert_eq!(added["epoch"], 0);
+    assert_eq!(added["numerics"], false);
+    assert!(
+        added["calendarTime"]
+            .as_str()
+            .is_some_and(|t| t.ends_with(" UTC"))
+    );
+    std::fs::write(&file, "22").expect("rewrite");
+    poll("removed then added", WAIT, || {
+        let all = lines(&daemon, "vigil.results.log");
+        let files = named(&all, "files");
+        let removed = files
+            .iter()
+            .position(|l| l["action"] == "removed" && l["columns"]["size"] == "1")?;
+        let readded = files
+            .iter()
+            .position(|l| l["action"] == "added" && l["columns"]["size"] == "2")?;
+        assert!(removed < readded, "removed rows come first");
+        assert_eq!(files[removed]["counter"], files[readded]["counter"]);
+        assert!(files[removed]["counter"].as_u64() > added["counter"].as_u64());
+        Some(())
+    });
+
+    // Evented: each exec reported once, as added.
+    run_in(work.path(), "/bin/sh", &["-c", "true", &mark]);
+    let exec = poll("the evented line", WAIT, || {
+        let all = lines(&daemon, "vigil.results.log");
+        named(&all, "execs").first().map(|l| (*l).clone())
+    });
+    assert_eq!(exec["action"], "added");
+    assert_eq!(
+        exec["columns"]["cmdline"],
+        format!("/bin/sh -c true {mark}")
+    );
+
+    // Snapshot, from a pack file.
+    poll("the snapshot line", WAIT, || {
+        let snaps = lines(&daemon, "vigil.snapshots.log");
+        named(&snaps, "pack_p_one")
+            .first()
+            .filter(|l| l["action"] == "snapshot" && l["snapshot"][0]["one"] == "1")
+            .map(|_| ())
+    });
+    // Some runs later, the exec was still reported once.
+    std::thread::sleep(Duration::from_secs(3));
+    let all = lines(&daemon, "vigil.results.log");
+    assert_eq!(named(&all, "execs").len(), 1, "{:#?}", named(&all, "execs"));
+}
+
+#[test]
+fn evented_results_are_exactly_once_across_a_sigkill() {
+    let work = tempfile::tempdir().expect("work");
+    let mark = marker("once");
+    let config = json!({"schedule": {"execs": {
+        "query": format!("SELECT cmdline FROM bpf_process_events \
+                          WHERE syscall = 'execve' AND cmdline LIKE '%{mark}%'"),
+        "interval": 1
+    }}});
+    let args = config_args(work.path(), &config);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let count = |daemon: &Daemon, batch: &str| {
+        let all = lines(daemon, "vigil.results.log");
+        named(&all, "execs")
+            .iter()
+            .filter(|l| {
+                l["columns"]["cmdline"]
+                    .as_str()
+                    .is_some_and(|c| c.contains(batch))
+            })
+            .count()
+    };
+    let daemon = Daemon::start(&args);
+    for i in 0..3 {
+        run_in(
+            work.path(),
+            "/bin/sh",
+            &["-c", "true", &format!("{mark}-before-{i}")],
+        );
+    }
+    poll("three lines before the kill", WAIT, || {
+        (count(&daemon, "before") == 3).then_some(())
+    });
+    let dir = daemon.kill();
+    let daemon = Daemon::start_in(dir, &args);
+    for i in 0..3 {
+        run_in(
+            work.path(),
+            "/bin/sh",
+            &["-c", "true", &format!("{mark}-after-{i}")],
+        );
+    }
+    poll("three lines after the restart", WAIT, || {
+        (count(&daemon, "after") == 3).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        count(&daemon, "before"),
+        3,
+        "nothing repeated after the restart"
+    );
+    assert_eq!(count(&daemon, "after"), 3);
+}
