@@ -7,7 +7,7 @@ use vigil_events::{
     Counters, EventStore, EventTable,
     file_filter::FileFilter,
     linux::ebpf::{EbpfConfig, EbpfPublisher},
-    store::{RetentionPolicy, StoreWriter, WriterConfig},
+    store::{ReadFloor, RetentionPolicy, StoreWriter, WriterConfig},
 };
 
 use crate::{cli::EventArgs, config, probes::PROCESS_PROBES};
@@ -19,15 +19,19 @@ pub struct Collector {
 }
 
 impl Collector {
+    /// Starts collecting. `read_floor`, when the daemon schedules queries, holds back expiry of
+    /// events they have not read yet.
     pub fn start(
         store: Arc<EventStore>,
         counters: Counters,
         args: &EventArgs,
+        read_floor: Option<Arc<ReadFloor>>,
     ) -> anyhow::Result<Self> {
         let (sender, receiver) = crossbeam_channel::bounded(args.events_channel_size.max(1));
         let retention = RetentionPolicy {
             expiry: (args.events_expiry > 0).then(|| Duration::from_secs(args.events_expiry)),
             max_rows: (args.events_max > 0).then_some(args.events_max),
+            read_floor,
         };
         // Start the publisher first: if the kernel side cannot load, nothing else was started.
         let config = config::load_optional(args.config_path.as_deref(), &args.pack_delimiter)?;

@@ -3,7 +3,7 @@
 use std::{os::unix::fs::DirBuilderExt, process::ExitCode, sync::Arc};
 
 use anyhow::{Context as _, bail};
-use vigil_events::{Counters, EventStore, EventTable};
+use vigil_events::{Counters, EventStore, EventTable, store::ReadFloor};
 
 use crate::{
     cli::DaemonArgs,
@@ -120,6 +120,7 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<ExitCode> {
     )?;
     let store = Arc::new(EventStore::open_primary(&args.database_path)?);
     let counters = Counters::new(&EventTable::names());
+    let read_floor = Arc::new(ReadFloor::default());
     let logger = FilesystemLogger::spawn(
         store.clone(),
         LoggerSettings {
@@ -138,12 +139,14 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<ExitCode> {
             store.clone(),
             counters.clone(),
             &args.events,
+            Some(read_floor.clone()),
         )?)
     };
     let scheduler = match &config {
         Some(config) if !config.schedule.is_empty() => Some(Scheduler::spawn(
             store.clone(),
             counters,
+            read_floor,
             config,
             Settings {
                 host_identifier: host_identifier(&args),

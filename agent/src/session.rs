@@ -57,9 +57,12 @@ impl Session {
             }
         };
         let collector = match (&store, collect_args) {
-            (Some(store), Some(args)) => {
-                Some(Collector::start(store.clone(), counters.clone(), &args)?)
-            }
+            (Some(store), Some(args)) => Some(Collector::start(
+                store.clone(),
+                counters.clone(),
+                &args,
+                None,
+            )?),
             _ => None,
         };
         let conn = Connection::open_in_memory().context("opening SQLite")?;

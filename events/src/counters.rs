@@ -30,6 +30,8 @@ pub struct TableCounters {
     pub argv_truncated: AtomicU64,
     /// Events left out by configuration (file path filters): not a loss, counted to be seen.
     pub filtered: AtomicU64,
+    /// Rows `--events_max` removed before every scheduled query reading the table had read them.
+    pub expired_unread: AtomicU64,
 }
 
 /// A copy of one table's counters at a point in time.
@@ -45,10 +47,11 @@ pub struct CounterValues {
     pub expired: u64,
     pub argv_truncated: u64,
     pub filtered: u64,
+    pub expired_unread: u64,
 }
 
 impl CounterValues {
-    const FIELDS: usize = 10;
+    const FIELDS: usize = 11;
 
     fn as_array(&self) -> [u64; Self::FIELDS] {
         [
@@ -62,6 +65,7 @@ impl CounterValues {
             self.expired,
             self.argv_truncated,
             self.filtered,
+            self.expired_unread,
         ]
     }
 
@@ -77,12 +81,17 @@ impl CounterValues {
             expired: a[7],
             argv_truncated: a[8],
             filtered: a[9],
+            expired_unread: a[10],
         }
     }
 
-    /// Every event lost on its way to the store.
+    /// Every event lost on its way to the store, or before a scheduled query read it.
     pub fn dropped(&self) -> u64 {
-        self.dropped_ring_buffer + self.dropped_channel + self.dropped_store + self.malformed
+        self.dropped_ring_buffer
+            + self.dropped_channel
+            + self.dropped_store
+            + self.malformed
+            + self.expired_unread
     }
 }
 
@@ -104,6 +113,7 @@ impl TableCounters {
             expired: get(&self.expired),
             argv_truncated: get(&self.argv_truncated),
             filtered: get(&self.filtered),
+            expired_unread: get(&self.expired_unread),
         }
     }
 }

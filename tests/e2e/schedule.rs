@@ -176,3 +176,35 @@ fn evented_results_are_exactly_once_across_a_sigkill() {
     );
     assert_eq!(count(&daemon, "after"), 3);
 }
+
+#[test]
+fn events_wait_for_the_scheduled_query_that_reads_them_before_they_expire() {
+    let work = tempfile::tempdir().expect("work");
+    let mark = marker("floor");
+    // Events expire after a second, but this query reads them only every 20 seconds.
+    let config = json!({"schedule": {
+        "slow": {"query": format!("SELECT cmdline FROM bpf_process_events \
+                                   WHERE syscall = 'execve' AND cmdline LIKE '%{mark}%'"),
+                 "interval": 20},
+        "tick": {"query": "SELECT 1 AS ran", "interval": 20, "snapshot": true}
+    }});
+    let mut args = config_args(work.path(), &config);
+    args.push("--events_expiry=1".into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let daemon = Daemon::start(&args);
+    // Once both queries have run, expiry is held back only as far as they still need.
+    poll("the first run", Duration::from_secs(40), || {
+        named(&lines(&daemon, "vigil.snapshots.log"), "tick")
+            .first()
+            .map(|_| ())
+    });
+    run_in(work.path(), "/bin/sh", &["-c", "true", &mark]);
+    let seen = poll("the slow query's line", Duration::from_secs(40), || {
+        let all = lines(&daemon, "vigil.results.log");
+        named(&all, "slow").first().map(|l| (*l).clone())
+    });
+    assert_eq!(
+        seen["columns"]["cmdline"],
+        format!("/bin/sh -c true {mark}")
+    );
+}

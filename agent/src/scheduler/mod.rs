@@ -6,7 +6,7 @@
 pub mod results;
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, HashSet},
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -17,7 +17,10 @@ use std::{
 
 use anyhow::Context as _;
 use rusqlite::Connection;
-use vigil_events::{Counters, EventStore, EventTable, store::StateBatch};
+use vigil_events::{
+    Counters, EventStore, EventTable,
+    store::{ReadFloor, StateBatch},
+};
 use vigil_tables::{
     AgentInfo, CounterSource, TablesContext,
     evented::{Cursor, QueryScope},
@@ -96,10 +99,20 @@ struct Runner {
     settings: Settings,
     load_decorations: ResultRow,
     always_decorators: Vec<String>,
+    read_floor: Arc<ReadFloor>,
+    /// Where each query's reads of each event table resume (event time, ns).
+    resume_at: HashMap<(String, EventTable), u64>,
+    /// Queries that have run at least once (in this or an earlier daemon).
+    ran: HashSet<String>,
 }
 
 impl Runner {
-    fn new(store: Arc<EventStore>, counters: Counters, settings: Settings) -> anyhow::Result<Self> {
+    fn new(
+        store: Arc<EventStore>,
+        counters: Counters,
+        settings: Settings,
+        read_floor: Arc<ReadFloor>,
+    ) -> anyhow::Result<Self> {
         let conn = Connection::open_in_memory().context("opening the scheduler's SQLite")?;
         let scope = Arc::new(QueryScope::default());
         let tables = vigil_tables::all_tables(TablesContext {
@@ -117,7 +130,56 @@ impl Runner {
             settings,
             load_decorations: ResultRow::new(),
             always_decorators: Vec::new(),
+            read_floor,
+            resume_at: HashMap::new(),
+            ran: HashSet::new(),
         })
+    }
+
+    /// Picks up what an earlier daemon's runs left: which queries ran, where they stopped.
+    fn restore(&mut self, schedule: &BTreeMap<String, ScheduledQuery>) {
+        for name in schedule.keys() {
+            if self
+                .store
+                .get_state(&key("epoch", name))
+                .ok()
+                .flatten()
+                .is_some()
+            {
+                self.ran.insert(name.clone());
+            }
+            for &table in EventTable::ALL {
+                let cursor_key = key("cursor", &format!("{name}/{}", table.name()));
+                if let Some(cursor) = self
+                    .store
+                    .get_state(&cursor_key)
+                    .ok()
+                    .flatten()
+                    .and_then(|b| Cursor::decode(&b))
+                {
+                    self.resume_at
+                        .insert((name.clone(), table), cursor.resume().0);
+                }
+            }
+        }
+        self.update_floor(schedule);
+    }
+
+    /// Events older than every reader's resume point may expire; until every query has run
+    /// once (which tables it reads is unknown before), none may.
+    fn update_floor(&self, schedule: &BTreeMap<String, ScheduledQuery>) {
+        let mut floors: HashMap<EventTable, u64> = HashMap::new();
+        if schedule.keys().any(|name| !self.ran.contains(name)) {
+            for &table in EventTable::ALL {
+                floors.insert(table, 0);
+            }
+        } else {
+            for ((_, table), at) in &self.resume_at {
+                let floor = floors.entry(*table).or_insert(u64::MAX);
+                *floor = (*floor).min(*at);
+            }
+        }
+        self.read_floor.set_all(floors);
     }
 
     /// The first row of each decorator query, merged (values as text, as osquery does).
@@ -141,7 +203,7 @@ impl Runner {
         out
     }
 
-    fn run(&self, name: &str, query: &ScheduledQuery) {
+    fn run(&mut self, name: &str, query: &ScheduledQuery) {
         let cursor_key = |table: EventTable| key("cursor", &format!("{name}/{}", table.name()));
         let start: HashMap<EventTable, Cursor> = EventTable::ALL
             .iter()
@@ -240,11 +302,20 @@ impl Runner {
         batch
             .puts
             .push((key("epoch", name), epoch.to_be_bytes().to_vec()));
+        let resume: Vec<(EventTable, u64)> = reached
+            .iter()
+            .map(|(table, cursor)| (*table, cursor.resume().0))
+            .collect();
         for (table, cursor) in reached {
             batch.puts.push((cursor_key(table), cursor.encode()));
         }
         if let Err(error) = self.store.commit_state(batch) {
             tracing::error!(query = name, %error, "results could not be stored; the query will run again");
+            return;
+        }
+        self.ran.insert(name.to_owned());
+        for (table, at) in resume {
+            self.resume_at.insert((name.to_owned(), table), at);
         }
     }
 }
@@ -254,6 +325,7 @@ impl Scheduler {
     pub fn spawn(
         store: Arc<EventStore>,
         counters: Counters,
+        read_floor: Arc<ReadFloor>,
         config: &Config,
         settings: Settings,
     ) -> anyhow::Result<Self> {
@@ -269,13 +341,14 @@ impl Scheduler {
         let thread = std::thread::Builder::new()
             .name("vigil-scheduler".into())
             .spawn(move || {
-                let mut runner = match Runner::new(store, counters, settings) {
+                let mut runner = match Runner::new(store, counters, settings, read_floor) {
                     Ok(runner) => runner,
                     Err(error) => {
                         tracing::error!(%error, "the scheduler could not start");
                         return;
                     }
                 };
+                runner.restore(&schedule);
                 runner.load_decorations = runner.decorations(&decorators.load);
                 runner.always_decorators = decorators.always.clone();
                 let intervals: BTreeMap<&String, u64> = schedule
@@ -294,6 +367,7 @@ impl Scheduler {
                                     intervals.get(name).copied().unwrap_or(query.interval);
                                 if (second as u64).is_multiple_of(interval) {
                                     runner.run(name, query);
+                                    runner.update_floor(&schedule);
                                 }
                             }
                             for (every, queries) in &decorators.interval {

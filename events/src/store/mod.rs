@@ -7,6 +7,7 @@
 //! history without disturbing it.
 
 pub mod key;
+mod read_floor;
 mod writer;
 
 use std::{
@@ -18,6 +19,7 @@ use std::{
     },
 };
 
+pub use read_floor::ReadFloor;
 use rocksdb::{
     ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, ReadOptions, WriteBatch,
 };
@@ -408,6 +410,19 @@ impl EventStore {
         cutoff_ns: Option<u64>,
         max_rows: Option<u64>,
     ) -> Result<u64, StoreError> {
+        self.enforce_retention_counting(table, cutoff_ns, max_rows, None)
+            .map(|(removed, _)| removed)
+    }
+
+    /// Like [`enforce_retention`](Self::enforce_retention); also returns how many removed rows
+    /// were at or after `unread_from_ns` (events a scheduled query had not read yet).
+    pub fn enforce_retention_counting(
+        &self,
+        table: EventTable,
+        cutoff_ns: Option<u64>,
+        max_rows: Option<u64>,
+        unread_from_ns: Option<u64>,
+    ) -> Result<(u64, u64), StoreError> {
         let cf = self.cf(table.name())?;
         let mut removed = 0u64;
         let mut delete_until: Option<[u8; key::KEY_LEN]> = None;
@@ -447,6 +462,19 @@ impl EventStore {
             }
         }
 
+        let mut unread = 0u64;
+        if let (Some(end), Some(from)) = (delete_until, unread_from_ns) {
+            let start = key::encode(from, 0);
+            if start < end {
+                let mut opts = ReadOptions::default();
+                opts.set_iterate_upper_bound(end.to_vec());
+                unread = self
+                    .db
+                    .iterator_cf_opt(&cf, opts, IteratorMode::From(&start, Direction::Forward))
+                    .take_while(Result::is_ok)
+                    .count() as u64;
+            }
+        }
         if let Some(end) = delete_until {
             let begin = key::encode(0, 0);
             self.db
@@ -456,7 +484,7 @@ impl EventStore {
                 .compact_range_cf(&cf, Some(&begin[..]), Some(&end[..]));
             self.adjust_count(table, -(removed as i64));
         }
-        Ok(removed)
+        Ok((removed, unread))
     }
 
     /// Persists the pipeline's counters so readers in other processes can see them.

@@ -173,6 +173,7 @@ fn the_writer_batches_counts_and_drains_on_shutdown() {
         retention: RetentionPolicy {
             expiry: None,
             max_rows: None,
+            read_floor: None,
         },
         batch_rows: 4,
         batch_delay: Duration::from_millis(20),
@@ -222,4 +223,43 @@ fn state_and_log_lines_commit_together_and_drain_in_order() {
         .map(|l| l.line)
         .collect();
     assert_eq!(lines, vec!["second", "third"], "order survives a restart");
+}
+
+#[test]
+fn events_max_counts_what_it_removes_before_queries_read_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = EventStore::open_primary(dir.path()).expect("open");
+    store
+        .append(T, &rows(&[10, 20, 30, 40, 50]))
+        .expect("append");
+    // A query still has to read from 30 on; keeping 1 row removes 30 and 40 unread.
+    let (removed, unread) = store
+        .enforce_retention_counting(T, None, Some(1), Some(30))
+        .expect("retention");
+    assert_eq!((removed, unread), (4, 2));
+    assert_eq!(times(&store, TimeRange::ALL), vec![50]);
+}
+
+#[test]
+fn expiry_by_age_stops_at_the_read_floor() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(EventStore::open_primary(dir.path()).expect("open"));
+    store.append(T, &rows(&[10, 20, 30])).expect("append");
+    let floor = Arc::new(ReadFloor::default());
+    floor.set_all([(T, 20)].into_iter().collect());
+    let counters = crate::Counters::new(&EventTable::names());
+    let (tx, rx) = crossbeam_channel::bounded::<Event>(1);
+    let config = WriterConfig {
+        retention: RetentionPolicy {
+            // Everything is older than a nanosecond, but a query has yet to read from 20 on.
+            expiry: Some(Duration::from_nanos(1)),
+            max_rows: None,
+            read_floor: Some(floor),
+        },
+        ..WriterConfig::default()
+    };
+    let writer = StoreWriter::spawn(store.clone(), rx, counters, config).expect("spawn");
+    drop(tx);
+    writer.join();
+    assert_eq!(times(&store, TimeRange::ALL), vec![20, 30]);
 }

@@ -10,22 +10,24 @@ use std::{
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
-use super::EventStore;
+use super::{EventStore, ReadFloor};
 use crate::{
     counters::{Counters, TableCounters},
     tables::{Event, EventTable},
 };
 
 /// How long events are kept.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RetentionPolicy {
     /// `--events_expiry`: rows older than this are deleted; `None` keeps them regardless of age.
     pub expiry: Option<Duration>,
     /// `--events_max`: rows per table beyond this are deleted, oldest first; `None`: no limit.
     pub max_rows: Option<u64>,
+    /// What scheduled queries have yet to read (expiry by age does not go past it).
+    pub read_floor: Option<Arc<ReadFloor>>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct WriterConfig {
     pub retention: RetentionPolicy,
     /// Rows per write batch at most.
@@ -42,6 +44,7 @@ impl Default for WriterConfig {
             retention: RetentionPolicy {
                 expiry: Some(Duration::from_secs(3600)),
                 max_rows: None,
+                read_floor: None,
             },
             batch_rows: 1024,
             batch_delay: Duration::from_millis(50),
@@ -97,7 +100,7 @@ fn run(store: &EventStore, events: &Receiver<Event>, counters: &Counters, config
     let mut disconnected = false;
     let mut last_save = Instant::now();
 
-    retention(store, counters, config.retention);
+    retention(store, counters, &config.retention);
     while !disconnected {
         let wait = match batch_started {
             Some(started) => config.batch_delay.saturating_sub(started.elapsed()),
@@ -139,7 +142,7 @@ fn run(store: &EventStore, events: &Receiver<Event>, counters: &Counters, config
             batch_started = None;
         }
         if last_retention.elapsed() >= config.retention_interval {
-            retention(store, counters, config.retention);
+            retention(store, counters, &config.retention);
             last_retention = Instant::now();
         }
     }
@@ -185,16 +188,30 @@ fn save_counters(store: &EventStore, counters: &Counters) {
     }
 }
 
-fn retention(store: &EventStore, counters: &Counters, policy: RetentionPolicy) {
-    let cutoff = policy
+fn retention(store: &EventStore, counters: &Counters, policy: &RetentionPolicy) {
+    let expiry_cutoff = policy
         .expiry
         .map(|expiry| now_ns().saturating_sub(expiry.as_nanos() as u64));
     for table in EventTable::ALL {
-        match store.enforce_retention(*table, cutoff, policy.max_rows) {
-            Ok(0) => {}
-            Ok(removed) => {
+        let floor = policy.read_floor.as_ref().and_then(|f| f.get(*table));
+        let cutoff = match (expiry_cutoff, floor) {
+            (Some(cutoff), Some(floor)) => Some(cutoff.min(floor)),
+            (cutoff, _) => cutoff,
+        };
+        match store.enforce_retention_counting(*table, cutoff, policy.max_rows, floor) {
+            Ok((0, _)) => {}
+            Ok((removed, unread)) => {
                 if let Some(c) = counters.table(table.name()) {
                     TableCounters::add(&c.expired, removed);
+                    TableCounters::add(&c.expired_unread, unread);
+                }
+                if unread > 0 {
+                    tracing::warn!(
+                        table = table.name(),
+                        lost = unread,
+                        "--events_max removed events that scheduled queries had not read yet; \
+                         raise --events_max or run those queries more often"
+                    );
                 }
             }
             Err(error) => tracing::warn!(%error, table = table.name(), "event retention failed"),

@@ -36,7 +36,7 @@ impl Cursor {
     }
 
     /// Where a scan resumes: the time to start from, and the sequence numbers to skip.
-    pub(crate) fn resume(&self) -> (u64, u64) {
+    pub fn resume(&self) -> (u64, u64) {
         (self.time_ns.saturating_sub(ARRIVAL_SLACK_NS), self.seq)
     }
 }
