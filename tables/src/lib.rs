@@ -48,10 +48,11 @@ pub fn all_tables(ctx: TablesContext) -> Vec<Arc<dyn Table>> {
         ),
         Arc::new(agent::vigil_events::VigilEvents::new(
             ctx.counters,
-            ctx.store,
+            ctx.store.clone(),
             ctx.counter_source,
         )),
         Arc::new(agent::vigil_info::VigilInfo::new(ctx.agent)),
+        Arc::new(agent::vigil_schedule::VigilSchedule::new(ctx.store.clone())),
         Arc::new(snapshot::file::File),
         Arc::new(snapshot::groups::Groups),
         Arc::new(snapshot::hash::Hash),

@@ -121,6 +121,27 @@ fn differential_evented_snapshot_and_pack_queries_write_osquery_lines() {
     std::thread::sleep(Duration::from_secs(3));
     let all = lines(&daemon, "vigil.results.log");
     assert_eq!(named(&all, "execs").len(), 1, "{:#?}", named(&all, "execs"));
+
+    // Run statistics, read from the running daemon.
+    let stats = crate::support::query_json(
+        &daemon.db(),
+        "SELECT name, interval, executions, last_executed, output_size FROM osquery_schedule",
+    );
+    let names: Vec<&str> = stats.iter().filter_map(|r| r["name"].as_str()).collect();
+    for name in ["files", "execs", "pack_p_one"] {
+        assert!(names.contains(&name), "{name} in {stats:#?}");
+    }
+    let files = stats
+        .iter()
+        .find(|r| r["name"] == "files")
+        .expect("files stats");
+    assert!(
+        files["executions"]
+            .as_str()
+            .and_then(|e| e.parse::<u64>().ok())
+            >= Some(3)
+    );
+    assert_ne!(files["output_size"], "0");
 }
 
 #[test]

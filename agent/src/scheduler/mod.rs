@@ -92,6 +92,76 @@ fn read_u64(store: &EventStore, key: &[u8]) -> u64 {
         .map_or(0, u64::from_be_bytes)
 }
 
+/// CPU time of the calling thread, in milliseconds: (user, system).
+fn thread_cpu_ms() -> (i64, i64) {
+    // SAFETY: `usage` is plain data; getrusage only writes into it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid out-pointer for the duration of the call.
+    if unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) } != 0 {
+        return (0, 0);
+    }
+    let ms = |t: libc::timeval| t.tv_sec * 1000 + t.tv_usec / 1000;
+    (ms(usage.ru_utime), ms(usage.ru_stime))
+}
+
+/// This process's resident memory in bytes.
+fn resident_bytes() -> i64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<i64>().ok())
+        })
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// A query's statistics, as `vigil_schedule` shows them.
+fn next_stats(
+    previous: Option<serde_json::Value>,
+    query: &ScheduledQuery,
+    run: RunMeasures,
+) -> serde_json::Value {
+    let previous = previous.filter(|p| {
+        // Statistics restart when the query's SQL or interval changes.
+        p["query"] == query.query.as_str() && p["interval"] == query.interval
+    });
+    let get = |field: &str| {
+        previous
+            .as_ref()
+            .and_then(|p| p[field].as_i64())
+            .unwrap_or(0)
+    };
+    let executions = get("executions") + 1;
+    let average_memory = (get("average_memory") * (executions - 1) + run.memory) / executions;
+    serde_json::json!({
+        "query": query.query,
+        "interval": query.interval,
+        "executions": executions,
+        "last_executed": run.started,
+        "denylisted": 0,
+        "output_size": get("output_size") + run.output_size,
+        "wall_time_ms": get("wall_time_ms") + run.wall_ms,
+        "last_wall_time_ms": run.wall_ms,
+        "user_time": get("user_time") + run.user_ms,
+        "last_user_time": run.user_ms,
+        "system_time": get("system_time") + run.system_ms,
+        "last_system_time": run.system_ms,
+        "average_memory": average_memory,
+        "last_memory": run.memory,
+    })
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct RunMeasures {
+    started: i64,
+    wall_ms: i64,
+    user_ms: i64,
+    system_ms: i64,
+    memory: i64,
+    output_size: i64,
+}
+
 struct Runner {
     store: Arc<EventStore>,
     conn: Connection,
@@ -214,9 +284,21 @@ impl Runner {
             .collect();
         let mut decorations = self.load_decorations.clone();
         decorations.extend(self.decorations(&self.always_decorators));
+        let started = std::time::Instant::now();
+        let (user_before, system_before) = thread_cpu_ms();
+        let memory_before = resident_bytes();
         self.scope.begin(start);
         let outcome = sql::run(&self.conn, &query.query);
         let reached = self.scope.finish();
+        let (user_after, system_after) = thread_cpu_ms();
+        let mut measures = RunMeasures {
+            started: unix_now(),
+            wall_ms: started.elapsed().as_millis() as i64,
+            user_ms: user_after - user_before,
+            system_ms: system_after - system_before,
+            memory: (resident_bytes() - memory_before).max(0),
+            output_size: 0,
+        };
         let result = match outcome {
             Ok(mut results) if !results.is_empty() => results.swap_remove(0),
             Ok(_) => sql::ResultSet::default(),
@@ -302,6 +384,16 @@ impl Runner {
         batch
             .puts
             .push((key("epoch", name), epoch.to_be_bytes().to_vec()));
+        measures.output_size = batch.logs.iter().map(|(_, l)| l.len() as i64).sum();
+        let previous_stats = self
+            .store
+            .get_state(&key("stats", name))
+            .ok()
+            .flatten()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        if let Ok(stats) = serde_json::to_vec(&next_stats(previous_stats, query, measures)) {
+            batch.puts.push((key("stats", name), stats));
+        }
         let resume: Vec<(EventTable, u64)> = reached
             .iter()
             .map(|(table, cursor)| (*table, cursor.resume().0))

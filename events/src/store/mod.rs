@@ -110,6 +110,9 @@ pub struct StateBatch {
     pub logs: Vec<(u8, String)>,
 }
 
+/// A scheduler state key and its value.
+pub type StateEntry = (Vec<u8>, Vec<u8>);
+
 /// A buffered log line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BufferedLine {
@@ -509,6 +512,23 @@ impl EventStore {
     pub fn get_state(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let cf = self.cf(STATE_CF)?;
         self.db.get_cf(&cf, key).map_err(|e| self.rocks(e))
+    }
+
+    /// Every scheduler state entry whose key starts with `prefix`.
+    pub fn state_with_prefix(&self, prefix: &[u8]) -> Result<Vec<StateEntry>, StoreError> {
+        let cf = self.cf(STATE_CF)?;
+        let mut out = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(&cf, IteratorMode::From(prefix, Direction::Forward))
+        {
+            let (key, value) = item.map_err(|e| self.rocks(e))?;
+            if !key.starts_with(prefix) {
+                break;
+            }
+            out.push((key.to_vec(), value.to_vec()));
+        }
+        Ok(out)
     }
 
     /// Applies state changes and buffers their log lines, atomically.

@@ -2,3 +2,4 @@
 
 pub mod vigil_events;
 pub mod vigil_info;
+pub mod vigil_schedule;

@@ -1,0 +1,104 @@
+//! `vigil_schedule` (alias `osquery_schedule`): each scheduled query with its run statistics, as
+//! the scheduler stores them (so `vigil query --database_path` shows a running daemon's).
+
+use std::sync::Arc;
+
+use serde_json::Value as Json;
+use vigil_events::EventStore;
+
+use crate::{
+    snapshot::util::rows,
+    table::{
+        Column,
+        ColumnType::{BigInt, Integer, Text},
+        Rows, ScanRequest, Table, TableError, Value,
+    },
+};
+
+const COLUMNS: &[Column] = &[
+    Column::new("name", Text),
+    Column::new("query", Text),
+    Column::new("interval", Integer),
+    Column::new("executions", BigInt),
+    Column::new("last_executed", BigInt),
+    Column::new("denylisted", Integer),
+    Column::new("output_size", BigInt),
+    Column::hidden("wall_time", BigInt),
+    Column::new("wall_time_ms", BigInt),
+    Column::new("last_wall_time_ms", BigInt),
+    Column::new("user_time", BigInt),
+    Column::new("last_user_time", BigInt),
+    Column::new("system_time", BigInt),
+    Column::new("last_system_time", BigInt),
+    Column::new("average_memory", BigInt),
+    Column::new("last_memory", BigInt),
+];
+
+/// The state key prefix the scheduler stores statistics under (`stats/<name>`).
+pub const STATS_PREFIX: &str = "stats/";
+
+pub struct VigilSchedule {
+    store: Option<Arc<EventStore>>,
+}
+
+impl VigilSchedule {
+    pub fn new(store: Option<Arc<EventStore>>) -> Self {
+        Self { store }
+    }
+}
+
+impl Table for VigilSchedule {
+    fn name(&self) -> &'static str {
+        "vigil_schedule"
+    }
+
+    fn aliases(&self) -> &'static [&'static str] {
+        &["osquery_schedule"]
+    }
+
+    fn columns(&self) -> &'static [Column] {
+        COLUMNS
+    }
+
+    fn scan(&self, _request: &ScanRequest) -> Result<Rows, TableError> {
+        let Some(store) = &self.store else {
+            return Ok(rows(Vec::new()));
+        };
+        let fail = |e: vigil_events::StoreError| TableError::Failed {
+            table: "vigil_schedule",
+            message: e.to_string(),
+        };
+        store.catch_up().map_err(fail)?;
+        let entries = store
+            .state_with_prefix(STATS_PREFIX.as_bytes())
+            .map_err(fail)?;
+        let mut out = Vec::new();
+        for (key, value) in entries {
+            let name = String::from_utf8_lossy(&key[STATS_PREFIX.len()..]).into_owned();
+            let Ok(stats) = serde_json::from_slice::<Json>(&value) else {
+                continue;
+            };
+            let int = |field: &str| Value::Int(stats[field].as_i64().unwrap_or(0));
+            let wall_ms = stats["wall_time_ms"].as_i64().unwrap_or(0);
+            out.push(vec![
+                Value::Text(name),
+                Value::Text(stats["query"].as_str().unwrap_or_default().to_owned()),
+                int("interval"),
+                int("executions"),
+                int("last_executed"),
+                int("denylisted"),
+                int("output_size"),
+                Value::Int(wall_ms / 1000),
+                Value::Int(wall_ms),
+                int("last_wall_time_ms"),
+                int("user_time"),
+                int("last_user_time"),
+                int("system_time"),
+                int("last_system_time"),
+                int("average_memory"),
+                int("last_memory"),
+            ]);
+        }
+        Ok(rows(out))
+    }
+}
