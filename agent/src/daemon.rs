@@ -13,7 +13,7 @@ use crate::{
     pidfile::PidFile,
     scheduler::{Scheduler, Settings},
     session::{Events, Session},
-    sql,
+    sql, status_log,
 };
 
 fn wait_for_stop_signal() -> anyhow::Result<&'static str> {
@@ -131,6 +131,7 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<ExitCode> {
             rotate_max_files: args.logger_rotate_max_files,
         },
     )?;
+    status_log::start(store.clone(), host_identifier(&args));
     let collector = if args.disable_events {
         tracing::info!("events are disabled (--disable_events)");
         None

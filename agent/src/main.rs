@@ -13,6 +13,7 @@ mod scheduler;
 mod session;
 mod shell;
 mod sql;
+mod status_log;
 
 use std::process::ExitCode;
 
@@ -25,11 +26,15 @@ fn init_logging(verbose: bool) {
     let default = if verbose { "debug" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("VIGIL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::{layer::SubscriberExt as _, util::SubscriberInitExt as _};
+    let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
+        .with_target(false);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(stderr)
+        .with(status_log::StatusLayer)
         .init();
 }
 

@@ -122,6 +122,24 @@ fn differential_evented_snapshot_and_pack_queries_write_osquery_lines() {
     let all = lines(&daemon, "vigil.results.log");
     assert_eq!(named(&all, "execs").len(), 1, "{:#?}", named(&all, "execs"));
 
+    // The daemon's own messages, as osquery status lines.
+    let status = lines(&daemon, "vigil.status.log");
+    let running = status
+        .iter()
+        .find(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("vigil daemon running"))
+        })
+        .unwrap_or_else(|| panic!("a status line for the start: {status:#?}"));
+    assert_eq!(running["severity"], 0);
+    assert_eq!(running["hostIdentifier"], "test-host");
+    assert!(
+        running["filename"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("daemon.rs"))
+    );
+
     // Run statistics, read from the running daemon.
     let stats = crate::support::query_json(
         &daemon.db(),
