@@ -16,19 +16,48 @@ use crate::{
     sql, status_log,
 };
 
-fn wait_for_stop_signal() -> anyhow::Result<&'static str> {
+/// How often the config file is checked for changes.
+const CONFIG_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The config file's modification time, to notice edits.
+fn modified(path: Option<&std::path::Path>) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path?).ok()?.modified().ok()
+}
+
+/// Waits for SIGTERM or SIGINT; on SIGHUP, or when the config file changes, calls `reload`.
+fn run_until_stopped(
+    config_path: Option<&std::path::Path>,
+    mut reload: impl FnMut(&str),
+) -> anyhow::Result<&'static str> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
+        .enable_time()
         .build()
         .context("starting the signal handler")?;
     runtime.block_on(async {
         use tokio::signal::unix::{SignalKind, signal};
         let mut term = signal(SignalKind::terminate())?;
         let mut int = signal(SignalKind::interrupt())?;
-        Ok(tokio::select! {
-            _ = term.recv() => "SIGTERM",
-            _ = int.recv() => "SIGINT",
-        })
+        let mut hup = signal(SignalKind::hangup())?;
+        let mut poll = tokio::time::interval(CONFIG_POLL);
+        let mut seen = modified(config_path);
+        loop {
+            tokio::select! {
+                _ = term.recv() => return Ok("SIGTERM"),
+                _ = int.recv() => return Ok("SIGINT"),
+                _ = hup.recv() => {
+                    seen = modified(config_path);
+                    reload("SIGHUP");
+                }
+                _ = poll.tick() => {
+                    let now = modified(config_path);
+                    if now != seen {
+                        seen = now;
+                        reload("the config file changed");
+                    }
+                }
+            }
+        }
     })
 }
 
@@ -121,6 +150,8 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<ExitCode> {
     let store = Arc::new(EventStore::open_primary(&args.database_path)?);
     let counters = Counters::new(&EventTable::names());
     let read_floor = Arc::new(ReadFloor::default());
+    let reload_floor = read_floor.clone();
+    let reload_counters = counters.clone();
     let logger = FilesystemLogger::spawn(
         store.clone(),
         LoggerSettings {
@@ -143,20 +174,21 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<ExitCode> {
             Some(read_floor.clone()),
         )?)
     };
+    let scheduler_settings = Settings {
+        host_identifier: host_identifier(&args),
+        numerics: args.logger_numerics,
+        event_format: args.logger_event_type,
+        epoch: args.schedule_epoch,
+        splay_percent: args.schedule_splay_percent,
+        decorations_top_level: args.decorations_top_level,
+    };
     let scheduler = match &config {
         Some(config) if !config.schedule.is_empty() => Some(Scheduler::spawn(
             store.clone(),
             counters,
             read_floor,
             config,
-            Settings {
-                host_identifier: host_identifier(&args),
-                numerics: args.logger_numerics,
-                event_format: args.logger_event_type,
-                epoch: args.schedule_epoch,
-                splay_percent: args.schedule_splay_percent,
-                decorations_top_level: args.decorations_top_level,
-            },
+            scheduler_settings.clone(),
         )?),
         _ => None,
     };
@@ -165,7 +197,50 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<ExitCode> {
         pid = std::process::id(),
         "vigil daemon running"
     );
-    let signal = wait_for_stop_signal()?;
+    let mut scheduler = scheduler;
+    let signal = run_until_stopped(args.events.config_path.as_deref(), |why| {
+        let Some(path) = args.events.config_path.as_deref() else {
+            return;
+        };
+        // A bad config is rejected whole; the last good one keeps running.
+        match config::load(path, &args.events.pack_delimiter) {
+            Err(error) => tracing::error!(
+                reason = why,
+                "config reload rejected, the previous config keeps running: {}",
+                error.errors.join("; ")
+            ),
+            Ok(config) => {
+                for warning in &config.warnings {
+                    tracing::warn!("config {}: {warning}", path.display());
+                }
+                if let Some(old) = scheduler.take() {
+                    old.stop();
+                }
+                scheduler = if config.schedule.is_empty() {
+                    None
+                } else {
+                    match Scheduler::spawn(
+                        store.clone(),
+                        reload_counters.clone(),
+                        reload_floor.clone(),
+                        &config,
+                        scheduler_settings.clone(),
+                    ) {
+                        Ok(s) => Some(s),
+                        Err(error) => {
+                            tracing::error!(%error, "the scheduler could not restart");
+                            None
+                        }
+                    }
+                };
+                tracing::info!(
+                    reason = why,
+                    queries = config.schedule.len(),
+                    "config reloaded (file paths and event switches apply at the next start)"
+                );
+            }
+        }
+    })?;
     tracing::info!(signal, "stopping");
     if let Some(scheduler) = scheduler {
         scheduler.stop();

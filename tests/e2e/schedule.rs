@@ -247,3 +247,53 @@ fn events_wait_for_the_scheduled_query_that_reads_them_before_they_expire() {
         format!("/bin/sh -c true {mark}")
     );
 }
+
+#[test]
+fn a_changed_config_reloads_and_a_bad_one_is_rejected_keeping_the_last_good() {
+    let work = tempfile::tempdir().expect("work");
+    let snapshot = |name: &str| {
+        json!({"schedule": {name: {"query": format!("SELECT '{name}' AS q"), "interval": 1,
+                                   "snapshot": true}}})
+    };
+    let args = config_args(work.path(), &snapshot("first"));
+    let config_path = work.path().join("vigil.conf");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let daemon = Daemon::start(&args);
+    let count = |name: &str| named(&lines(&daemon, "vigil.snapshots.log"), name).len();
+    poll("the first query", WAIT, || {
+        (count("first") > 0).then_some(())
+    });
+
+    std::fs::write(&config_path, "{ not json").expect("break the config");
+    poll("the rejection", WAIT, || {
+        daemon
+            .stderr()
+            .contains("config reload rejected, the previous config keeps running")
+            .then_some(())
+    });
+    let before = count("first");
+    poll("the last good config still running", WAIT, || {
+        (count("first") > before).then_some(())
+    });
+
+    std::fs::write(&config_path, snapshot("second").to_string()).expect("new config");
+    poll("the new query", WAIT, || {
+        (count("second") > 0).then_some(())
+    });
+    let first_after_reload = count("first");
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        count("first"),
+        first_after_reload,
+        "the old schedule stopped"
+    );
+
+    // SIGHUP reloads without a change.
+    let pid = std::fs::read_to_string(daemon.pidfile()).expect("pidfile");
+    let pid: i32 = pid.trim().parse().expect("pid");
+    // SAFETY: signalling the daemon this test started.
+    unsafe { libc::kill(pid, libc::SIGHUP) };
+    poll("the SIGHUP reload", WAIT, || {
+        daemon.stderr().contains("reason=\"SIGHUP\"").then_some(())
+    });
+}
