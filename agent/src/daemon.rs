@@ -176,6 +176,7 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<ExitCode> {
     };
     let scheduler_settings = Settings {
         host_identifier: host_identifier(&args),
+        hostname: hostname(),
         numerics: args.logger_numerics,
         event_format: args.logger_event_type,
         epoch: args.schedule_epoch,
@@ -257,16 +258,18 @@ fn host_identifier(args: &DaemonArgs) -> String {
     match args.host_identifier.as_str() {
         "uuid" => vigil_tables::snapshot::util::host_uuid().unwrap_or_default(),
         "specified" => args.specified_identifier.clone(),
-        _ => {
-            let mut buf = [0u8; 256];
-            // SAFETY: gethostname writes at most `buf.len()` bytes into `buf`.
-            let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-            let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-            if rc == 0 {
-                String::from_utf8_lossy(&buf[..end]).into_owned()
-            } else {
-                String::new()
-            }
-        }
+        _ => hostname(),
+    }
+}
+
+fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most `buf.len()` bytes into `buf`.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    if rc == 0 {
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    } else {
+        String::new()
     }
 }

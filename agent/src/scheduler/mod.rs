@@ -43,6 +43,8 @@ pub mod line_kind {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub host_identifier: String,
+    /// The host name (for `shard`).
+    pub hostname: String,
     pub numerics: bool,
     /// `--logger_event_type`: one line per row (true) or one batch line per run.
     pub event_format: bool,
@@ -60,6 +62,13 @@ fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// This host's shard (0-100), as osquery computes it: the first byte of SHA-1(hostname), scaled.
+pub fn host_shard(hostname: &str) -> u64 {
+    use sha1::Digest as _;
+    let digest = sha1::Sha1::digest(hostname.as_bytes());
+    u64::from(digest[0]) * 100 / 255
 }
 
 /// A stable number from a name: spreads queries' splay without a random source.
@@ -421,10 +430,12 @@ impl Scheduler {
         config: &Config,
         settings: Settings,
     ) -> anyhow::Result<Self> {
+        let shard = host_shard(&settings.hostname);
         let schedule: BTreeMap<String, ScheduledQuery> = config
             .schedule
             .iter()
             .filter(|(_, q)| q.runs_on_linux())
+            .filter(|(_, q)| q.shard.is_none_or(|limit| shard <= limit))
             .map(|(n, q)| (n.clone(), q.clone()))
             .collect();
         let decorators = config.decorators.clone();
@@ -487,5 +498,24 @@ impl Scheduler {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_and_splay_are_stable_and_bounded() {
+        let shard = host_shard("web-01");
+        assert!(shard <= 100);
+        assert_eq!(shard, host_shard("web-01"));
+        for name in ["a", "b", "pack_x_y"] {
+            let s = splayed(name, 100, 10);
+            assert!((90..=110).contains(&s), "{name}: {s}");
+            assert_eq!(s, splayed(name, 100, 10));
+        }
+        assert_eq!(splayed("a", 5, 0), 5);
+        assert_eq!(splayed("a", 1, 50), 1, "never below a second");
     }
 }
