@@ -66,43 +66,40 @@ pub(crate) fn boot_ns() -> u64 {
     unsafe { helper::bpf_ktime_get_boot_ns() }
 }
 
-/// Reads a `T` from kernel memory at `addr`; `None` when the read faults.
+/// Reads a `T` at `addr` with `probe` (the kernel- or user-memory helper); `None` when the read
+/// faults. Generic over the helper so each use compiles to a direct call (BPF has no indirect
+/// calls).
+#[inline(always)]
+fn probe_read<T: Copy>(
+    probe: impl FnOnce(*mut c_void, u32, *const c_void) -> i64,
+    addr: u64,
+) -> Option<T> {
+    let mut value = core::mem::MaybeUninit::<T>::uninit();
+    let ret = probe(
+        value.as_mut_ptr().cast::<c_void>(),
+        size_of::<T>() as u32,
+        addr as *const c_void,
+    );
+    // SAFETY: on success the helper filled every byte.
+    (ret == 0).then(|| unsafe { value.assume_init() })
+}
+
 #[inline(always)]
 pub(crate) fn read_kernel<T: Copy>(addr: u64) -> Option<T> {
-    let mut value = core::mem::MaybeUninit::<T>::uninit();
-    // SAFETY: the helper writes at most size_of::<T>() bytes into `value` and reports faults.
-    let ret = unsafe {
-        helper::bpf_probe_read_kernel(
-            value.as_mut_ptr().cast::<c_void>(),
-            size_of::<T>() as u32,
-            addr as *const c_void,
-        )
-    };
-    if ret == 0 {
-        // SAFETY: the helper filled every byte.
-        Some(unsafe { value.assume_init() })
-    } else {
-        None
-    }
+    // SAFETY: the helper writes at most `size` bytes to `dst` and reports faults.
+    probe_read(
+        |dst, size, src| unsafe { helper::bpf_probe_read_kernel(dst, size, src) },
+        addr,
+    )
 }
 
 #[inline(always)]
 pub(crate) fn read_user<T: Copy>(addr: u64) -> Option<T> {
-    let mut value = core::mem::MaybeUninit::<T>::uninit();
-    // SAFETY: as in `read_kernel`, for user memory.
-    let ret = unsafe {
-        helper::bpf_probe_read_user(
-            value.as_mut_ptr().cast::<c_void>(),
-            size_of::<T>() as u32,
-            addr as *const c_void,
-        )
-    };
-    if ret == 0 {
-        // SAFETY: the helper filled every byte.
-        Some(unsafe { value.assume_init() })
-    } else {
-        None
-    }
+    // SAFETY: as above, for user memory.
+    probe_read(
+        |dst, size, src| unsafe { helper::bpf_probe_read_user(dst, size, src) },
+        addr,
+    )
 }
 
 #[inline(always)]

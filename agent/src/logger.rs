@@ -7,18 +7,14 @@ use std::{
     io::Write as _,
     os::unix::fs::OpenOptionsExt,
     path::{Path, PathBuf},
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    thread::JoinHandle,
+    sync::Arc,
     time::Duration,
 };
 
 use anyhow::Context as _;
 use vigil_events::EventStore;
 
-use crate::scheduler::line_kind;
+use crate::{background::Background, scheduler::line_kind};
 
 #[derive(Debug, Clone)]
 pub struct LoggerSettings {
@@ -31,10 +27,7 @@ pub struct LoggerSettings {
     pub rotate_max_files: u32,
 }
 
-pub struct FilesystemLogger {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
+pub struct FilesystemLogger(Background);
 
 fn file_name(kind: u8) -> &'static str {
     match kind {
@@ -112,47 +105,37 @@ fn drain(store: &EventStore, settings: &LoggerSettings) -> anyhow::Result<()> {
 
 impl FilesystemLogger {
     pub fn spawn(store: Arc<EventStore>, settings: LoggerSettings) -> anyhow::Result<Self> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopping = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("vigil-logger".into())
-            .spawn(move || {
-                let mut failing = false;
-                loop {
-                    let last_round = stopping.load(Ordering::Relaxed);
-                    match drain(&store, &settings) {
-                        Ok(()) if failing => {
-                            tracing::info!("result logs are being written again");
-                            failing = false;
-                        }
-                        Ok(()) => {}
-                        Err(error) if !failing => {
-                            tracing::error!(error = %format!("{error:#}"),
+        let thread = Background::spawn("vigil-logger", move |stopping| {
+            let mut failing = false;
+            loop {
+                let last_round = stopping.is_set();
+                match drain(&store, &settings) {
+                    Ok(()) if failing => {
+                        tracing::info!("result logs are being written again");
+                        failing = false;
+                    }
+                    Ok(()) => {}
+                    Err(error) if !failing => {
+                        tracing::error!(error = %format!("{error:#}"),
                                 "result logs cannot be written; they stay buffered in the database \
                                  and are retried");
-                            failing = true;
-                        }
-                        Err(_) => {}
+                        failing = true;
                     }
-                    if last_round {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(250));
+                    Err(_) => {}
                 }
-            })
-            .context("starting the filesystem logger")?;
-        Ok(Self {
-            stop,
-            thread: Some(thread),
+                if last_round {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
         })
+        .context("starting the filesystem logger")?;
+        Ok(Self(thread))
     }
 
     /// Writes what is left, then stops.
-    pub fn stop(mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+    pub fn stop(self) {
+        self.0.stop();
     }
 }
 

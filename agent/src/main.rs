@@ -1,5 +1,6 @@
 //! `vigil`: SQL over kernel event history.
 
+mod background;
 mod cli;
 mod collector;
 mod config;

@@ -7,11 +7,7 @@ pub mod results;
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    thread::JoinHandle,
+    sync::Arc,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -28,6 +24,7 @@ use vigil_tables::{
 
 use self::results::{LineContext, ResultRow, diff, rows_of};
 use crate::{
+    background::Background,
     config::{Config, ScheduledQuery},
     sql,
 };
@@ -53,10 +50,7 @@ pub struct Settings {
     pub decorations_top_level: bool,
 }
 
-pub struct Scheduler {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
+pub struct Scheduler(Background);
 
 fn unix_now() -> i64 {
     SystemTime::now()
@@ -439,65 +433,54 @@ impl Scheduler {
             .map(|(n, q)| (n.clone(), q.clone()))
             .collect();
         let decorators = config.decorators.clone();
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopping = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("vigil-scheduler".into())
-            .spawn(move || {
-                let mut runner = match Runner::new(store, counters, settings, read_floor) {
-                    Ok(runner) => runner,
-                    Err(error) => {
-                        tracing::error!(%error, "the scheduler could not start");
-                        return;
-                    }
-                };
-                runner.restore(&schedule);
-                runner.load_decorations = runner.decorations(&decorators.load);
-                runner.always_decorators = decorators.always.clone();
-                let intervals: BTreeMap<&String, u64> = schedule
-                    .iter()
-                    .map(|(n, q)| (n, splayed(n, q.interval, runner.settings.splay_percent)))
-                    .collect();
-                let mut last_second = unix_now();
-                while !stopping.load(Ordering::Relaxed) {
-                    let now = unix_now();
-                    if now != last_second {
-                        // Every second that passed, in order: a slow query delays others, it does
-                        // not make them skip a run.
-                        for second in (last_second + 1)..=now {
-                            for (name, query) in &schedule {
-                                let interval =
-                                    intervals.get(name).copied().unwrap_or(query.interval);
-                                if (second as u64).is_multiple_of(interval) {
-                                    runner.run(name, query);
-                                    runner.update_floor(&schedule);
-                                }
-                            }
-                            for (every, queries) in &decorators.interval {
-                                if (second as u64).is_multiple_of(*every) {
-                                    let extra = runner.decorations(queries);
-                                    runner.load_decorations.extend(extra);
-                                }
+        let thread = Background::spawn("vigil-scheduler", move |stopping| {
+            let mut runner = match Runner::new(store, counters, settings, read_floor) {
+                Ok(runner) => runner,
+                Err(error) => {
+                    tracing::error!(%error, "the scheduler could not start");
+                    return;
+                }
+            };
+            runner.restore(&schedule);
+            runner.load_decorations = runner.decorations(&decorators.load);
+            runner.always_decorators = decorators.always.clone();
+            let intervals: BTreeMap<&String, u64> = schedule
+                .iter()
+                .map(|(n, q)| (n, splayed(n, q.interval, runner.settings.splay_percent)))
+                .collect();
+            let mut last_second = unix_now();
+            while !stopping.is_set() {
+                let now = unix_now();
+                if now != last_second {
+                    // Every second that passed, in order: a slow query delays others, it does
+                    // not make them skip a run.
+                    for second in (last_second + 1)..=now {
+                        for (name, query) in &schedule {
+                            let interval = intervals.get(name).copied().unwrap_or(query.interval);
+                            if (second as u64).is_multiple_of(interval) {
+                                runner.run(name, query);
+                                runner.update_floor(&schedule);
                             }
                         }
-                        last_second = now;
+                        for (every, queries) in &decorators.interval {
+                            if (second as u64).is_multiple_of(*every) {
+                                let extra = runner.decorations(queries);
+                                runner.load_decorations.extend(extra);
+                            }
+                        }
                     }
-                    std::thread::sleep(Duration::from_millis(100));
+                    last_second = now;
                 }
-            })
-            .context("starting the scheduler thread")?;
-        Ok(Self {
-            stop,
-            thread: Some(thread),
+                std::thread::sleep(Duration::from_millis(100));
+            }
         })
+        .context("starting the scheduler thread")?;
+        Ok(Self(thread))
     }
 
     /// Lets the running query finish, then stops.
-    pub fn stop(mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+    pub fn stop(self) {
+        self.0.stop();
     }
 }
 
