@@ -7,6 +7,72 @@ use std::{collections::BTreeMap, ffi::OsString, path::Path};
 use anyhow::{Context as _, bail};
 use serde_json::Value;
 
+static CURRENT: std::sync::Mutex<Vec<vigil_tables::FlagInfo>> = std::sync::Mutex::new(Vec::new());
+
+/// The flags of the running subcommand, for `vigil_flags`.
+pub fn current() -> Vec<vigil_tables::FlagInfo> {
+    CURRENT.lock().map(|f| f.clone()).unwrap_or_default()
+}
+
+/// Records the running subcommand's flags and their values from the final command line.
+pub fn remember(args: &[OsString]) {
+    use clap::CommandFactory as _;
+    let Ok(matches) = crate::cli::Cli::command().try_get_matches_from(args) else {
+        return;
+    };
+    let Some((name, sub)) = matches.subcommand() else {
+        return;
+    };
+    let command = crate::cli::Cli::command();
+    let Some(definition) = command.find_subcommand(name) else {
+        return;
+    };
+    let joined = |values: Option<clap::parser::RawValues<'_>>| {
+        values
+            .map(|v| {
+                v.map(|s| s.to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_default()
+    };
+    let flags = definition
+        .get_arguments()
+        .filter_map(|arg| {
+            let long = arg.get_long()?;
+            let default_value = arg
+                .get_default_values()
+                .iter()
+                .map(|v| v.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(",");
+            let value = match sub.get_raw(arg.get_id().as_str()) {
+                Some(raw) => joined(Some(raw)),
+                None => default_value.clone(),
+            };
+            let kind =
+                if !arg.get_action().takes_values() || matches!(value.as_str(), "true" | "false") {
+                    "bool"
+                } else if !value.is_empty() && value.parse::<i64>().is_ok() {
+                    "int"
+                } else {
+                    "string"
+                };
+            Some(vigil_tables::FlagInfo {
+                name: long.to_owned(),
+                kind: kind.to_owned(),
+                description: arg.get_help().map(|h| h.to_string()).unwrap_or_default(),
+                default_value,
+                value,
+                shell_only: name == "shell",
+            })
+        })
+        .collect();
+    if let Ok(mut current) = CURRENT.lock() {
+        *current = flags;
+    }
+}
+
 /// The arguments in a flagfile: `--flag=value`, `--flag value` or `--flag`, one per line.
 fn flagfile_args(path: &Path) -> anyhow::Result<Vec<OsString>> {
     let text = std::fs::read_to_string(path)

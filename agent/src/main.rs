@@ -76,8 +76,10 @@ fn parse_cli() -> anyhow::Result<(Cli, Vec<String>)> {
     let args = flags::expand_flagfiles(std::env::args_os().collect())?;
     let cli = Cli::try_parse_from(&args).unwrap_or_else(|e| e.exit());
     let Command::Daemon(daemon) = &cli.command else {
+        flags::remember(&args);
         return Ok((cli, Vec::new()));
     };
+    flags::remember(&args);
     let Some(path) = daemon.events.config_path.as_deref() else {
         return Ok((cli, Vec::new()));
     };
@@ -94,6 +96,8 @@ fn parse_cli() -> anyhow::Result<(Cli, Vec<String>)> {
         return Ok((cli, warnings));
     }
     let merged = flags::insert_after_subcommand(&args, "daemon", extra);
+    // The options' values, not the bare command line's, are what runs.
+    flags::remember(&merged);
     let cli = Cli::try_parse_from(&merged)
         .map_err(|e| anyhow::anyhow!("--config_path {}: options: {e}", path.display()))?;
     Ok((cli, warnings))

@@ -70,7 +70,10 @@ impl Session {
             store: store.clone(),
             counters,
             counter_source: source,
-            agent: vigil_tables::AgentInfo::default(),
+            agent: vigil_tables::AgentInfo {
+                flags: crate::flags::current(),
+                ..vigil_tables::AgentInfo::default()
+            },
             scope: None,
         });
         vigil_tables::register(&conn, &tables).context("registering vigil's tables")?;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use rusqlite::Connection;
 use vigil_events::{Counters, EventStore};
 
-pub use agent::{vigil_events::CounterSource, vigil_info::AgentInfo};
+pub use agent::{vigil_events::CounterSource, vigil_flags::FlagInfo, vigil_info::AgentInfo};
 pub use table::{
     Column, ColumnType, Constraint, ConstraintOp, Row, Rows, ScanRequest, Table, TableError, Value,
 };
@@ -51,6 +51,7 @@ pub fn all_tables(ctx: TablesContext) -> Vec<Arc<dyn Table>> {
             ctx.store.clone(),
             ctx.counter_source,
         )),
+        Arc::new(agent::vigil_flags::VigilFlags::new(ctx.agent.flags.clone())),
         Arc::new(agent::vigil_info::VigilInfo::new(ctx.agent)),
         Arc::new(agent::vigil_schedule::VigilSchedule::new(ctx.store.clone())),
         Arc::new(snapshot::file::File),

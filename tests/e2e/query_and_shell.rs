@@ -134,3 +134,18 @@ fn querying_a_database_nobody_created_names_the_way_out() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn vigil_flags_shows_the_values_this_process_runs_with() {
+    let out = shell(
+        &["--events_expiry=77", "--json"],
+        "SELECT name, type, default_value, value FROM osquery_flags \
+         WHERE name = 'events_expiry';\n.quit\n",
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(field(&rows[0], "value"), "77");
+    assert_eq!(field(&rows[0], "default_value"), "3600");
+    assert_eq!(field(&rows[0], "type"), "int");
+}

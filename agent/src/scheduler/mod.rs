@@ -192,7 +192,10 @@ impl Runner {
             store: Some(store.clone()),
             counters,
             counter_source: CounterSource::Live,
-            agent: AgentInfo::default(),
+            agent: AgentInfo {
+                flags: crate::flags::current(),
+                ..AgentInfo::default()
+            },
             scope: Some(scope.clone()),
         });
         vigil_tables::register(&conn, &tables).context("registering tables")?;

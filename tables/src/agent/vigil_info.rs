@@ -37,6 +37,8 @@ pub struct AgentInfo {
     pub start_time: i64,
     /// The watcher process's pid, or -1 when there is none.
     pub watcher: i64,
+    /// The flags this process runs with (`vigil_flags`).
+    pub flags: Vec<super::vigil_flags::FlagInfo>,
 }
 
 impl Default for AgentInfo {
@@ -53,6 +55,7 @@ impl Default for AgentInfo {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs() as i64),
             watcher: -1,
+            flags: Vec::new(),
         }
     }
 }
