@@ -165,6 +165,10 @@ pub struct DaemonArgs {
     #[arg(long = "logger_event_type", default_value_t = true, num_args = 0..=1, require_equals = true,
           default_missing_value = "true", action = ArgAction::Set)]
     pub logger_event_type: bool,
+    /// Snapshot results as one line per row (`columns`, `action: snapshot`) instead of one line.
+    #[arg(long = "logger_snapshot_event_type", default_value_t = false, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", action = ArgAction::Set)]
+    pub logger_snapshot_event_type: bool,
     /// Decoration columns as top-level keys of result lines instead of under `decorations`.
     #[arg(long = "decorations_top_level", default_value_t = false, num_args = 0..=1,
           require_equals = true, default_missing_value = "true", action = ArgAction::Set)]

@@ -179,6 +179,7 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<ExitCode> {
         hostname: hostname(),
         numerics: args.logger_numerics,
         event_format: args.logger_event_type,
+        snapshot_event_format: args.logger_snapshot_event_type,
         epoch: args.schedule_epoch,
         splay_percent: args.schedule_splay_percent,
         decorations_top_level: args.decorations_top_level,

@@ -45,6 +45,8 @@ pub struct Settings {
     pub numerics: bool,
     /// `--logger_event_type`: one line per row (true) or one batch line per run.
     pub event_format: bool,
+    /// `--logger_snapshot_event_type`: snapshots as one line per row.
+    pub snapshot_event_format: bool,
     pub epoch: u64,
     pub splay_percent: u64,
     pub decorations_top_level: bool,
@@ -334,7 +336,11 @@ impl Runner {
             decorations: &decorations,
             decorations_top_level: self.settings.decorations_top_level,
         };
-        if query.snapshot {
+        if query.snapshot && self.settings.snapshot_event_format {
+            for line in ctx(counter).snapshot_row_lines(&rows) {
+                batch.logs.push((line_kind::SNAPSHOT, line));
+            }
+        } else if query.snapshot {
             batch
                 .logs
                 .push((line_kind::SNAPSHOT, ctx(counter).snapshot_line(&rows)));

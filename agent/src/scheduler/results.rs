@@ -158,6 +158,18 @@ impl LineContext<'_> {
         Value::Object(line).to_string()
     }
 
+    /// A snapshot with `--logger_snapshot_event_type`: one line per row.
+    pub fn snapshot_row_lines(&self, rows: &[ResultRow]) -> Vec<String> {
+        rows.iter()
+            .map(|row| {
+                let mut line = self.head();
+                line.insert("columns".into(), Value::Object(row.clone()));
+                line.insert("action".into(), Value::from("snapshot"));
+                Value::Object(line).to_string()
+            })
+            .collect()
+    }
+
     /// A snapshot: every row, in one line.
     pub fn snapshot_line(&self, rows: &[ResultRow]) -> String {
         let mut line = Map::new();
@@ -225,6 +237,8 @@ mod tests {
         assert!(lines[1].ends_with(r#""columns":{"path":"/c","size":"3"},"action":"added"}"#));
         let batch: Value = serde_json::from_str(&ctx.batch_line(&d)).expect("json");
         assert_eq!(batch["diffResults"]["added"][0]["path"], "/c");
+        let per_row = ctx.snapshot_row_lines(&d.removed);
+        assert!(per_row[0].ends_with(r#""columns":{"path":"/a","size":"1"},"action":"snapshot"}"#));
         let snapshot: Value = serde_json::from_str(&ctx.snapshot_line(&d.added)).expect("json");
         assert_eq!(snapshot["action"], "snapshot");
         assert_eq!(snapshot["snapshot"][0]["size"], "3");
