@@ -297,3 +297,23 @@ fn a_changed_config_reloads_and_a_bad_one_is_rejected_keeping_the_last_good() {
         daemon.stderr().contains("reason=\"SIGHUP\"").then_some(())
     });
 }
+
+#[test]
+fn a_pack_runs_only_where_its_discovery_queries_return_rows() {
+    let work = tempfile::tempdir().expect("work");
+    let snapshot = |sql: &str| json!({"query": sql, "interval": 1, "snapshot": true});
+    let config = json!({"packs": {
+        "here": {"discovery": ["SELECT 1 FROM processes WHERE pid = 1"],
+                 "queries": {"q": snapshot("SELECT 'here' AS pack")}},
+        "elsewhere": {"discovery": ["SELECT 1 FROM processes WHERE pid = -1"],
+                      "queries": {"q": snapshot("SELECT 'elsewhere' AS pack")}}
+    }});
+    let args = config_args(work.path(), &config);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let daemon = Daemon::start(&args);
+    poll("the discovered pack", WAIT, || {
+        (!named(&lines(&daemon, "vigil.snapshots.log"), "pack_here_q").is_empty()).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(named(&lines(&daemon, "vigil.snapshots.log"), "pack_elsewhere_q").is_empty());
+}

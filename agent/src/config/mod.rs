@@ -279,6 +279,10 @@ pub fn parse(document: &Value, base: &Path, pack_delimiter: &str) -> Result<Conf
                 .get("platform")
                 .and_then(Value::as_str)
                 .map(str::to_owned);
+            let discovery = match pack.get("discovery") {
+                Some(value) => string_list(value, &format!("{pack_path}.discovery"), &mut problems),
+                None => Vec::new(),
+            };
             for key in pack.keys() {
                 if !matches!(
                     key.as_str(),
@@ -301,6 +305,7 @@ pub fn parse(document: &Value, base: &Path, pack_delimiter: &str) -> Result<Conf
                     if q.platform.is_none() {
                         q.platform.clone_from(&pack_platform);
                     }
+                    q.discovery.clone_from(&discovery);
                     let full =
                         format!("pack{pack_delimiter}{pack_name}{pack_delimiter}{query_name}");
                     schedule.insert(full, q);

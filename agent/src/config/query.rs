@@ -24,6 +24,8 @@ pub struct ScheduledQuery {
     pub shard: Option<u64>,
     /// Whether the watchdog may denylist the query.
     pub denylist: bool,
+    /// The pack's `discovery` queries: the query runs only while each returns rows.
+    pub discovery: Vec<String>,
 }
 
 /// osquery accepts numbers and booleans as JSON values or as strings.
@@ -128,6 +130,7 @@ impl ScheduledQuery {
             platform,
             shard,
             denylist,
+            discovery: Vec::new(),
         })
     }
 

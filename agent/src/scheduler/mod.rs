@@ -36,6 +36,9 @@ pub mod line_kind {
     pub const STATUS: u8 = 3;
 }
 
+/// How long a pack's discovery result is trusted (osquery's `--pack_refresh_interval`).
+const PACK_REFRESH_SECONDS: u64 = 3600;
+
 /// Scheduler settings from the daemon's flags.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -281,6 +284,17 @@ impl Runner {
         out
     }
 
+    /// Whether every discovery query returns rows (a pack runs only on hosts it was meant for).
+    fn discovered(&self, queries: &[String]) -> bool {
+        queries.iter().all(|sql| match sql::run(&self.conn, sql) {
+            Ok(results) => results.first().is_some_and(|r| !r.rows.is_empty()),
+            Err(error) => {
+                tracing::warn!(query = sql, error = %sql::message(&error), "discovery query failed");
+                false
+            }
+        })
+    }
+
     fn run(&mut self, name: &str, query: &ScheduledQuery) {
         let cursor_key = |table: EventTable| key("cursor", &format!("{name}/{}", table.name()));
         let start: HashMap<EventTable, Cursor> = EventTable::ALL
@@ -458,6 +472,9 @@ impl Scheduler {
                 .map(|(n, q)| (n, splayed(n, q.interval, runner.settings.splay_percent)))
                 .collect();
             let mut last_second = unix_now();
+            // Discovery results, per set of discovery queries, refreshed every hour
+            // (osquery's --pack_refresh_interval).
+            let mut discovered: HashMap<Vec<String>, bool> = HashMap::new();
             while !stopping.is_set() {
                 let now = unix_now();
                 if now != last_second {
@@ -467,9 +484,21 @@ impl Scheduler {
                         for (name, query) in &schedule {
                             let interval = intervals.get(name).copied().unwrap_or(query.interval);
                             if (second as u64).is_multiple_of(interval) {
-                                runner.run(name, query);
+                                let allowed = *discovered
+                                    .entry(query.discovery.clone())
+                                    .or_insert_with(|| runner.discovered(&query.discovery));
+                                if allowed {
+                                    runner.run(name, query);
+                                } else {
+                                    // A pack not meant for this host reads nothing: it must not
+                                    // hold event expiry back.
+                                    runner.ran.insert(name.clone());
+                                }
                                 runner.update_floor(&schedule);
                             }
+                        }
+                        if (second as u64).is_multiple_of(PACK_REFRESH_SECONDS) {
+                            discovered.clear();
                         }
                         for (every, queries) in &decorators.interval {
                             if (second as u64).is_multiple_of(*every) {
