@@ -317,3 +317,74 @@ fn a_pack_runs_only_where_its_discovery_queries_return_rows() {
     std::thread::sleep(Duration::from_secs(2));
     assert!(named(&lines(&daemon, "vigil.snapshots.log"), "pack_elsewhere_q").is_empty());
 }
+
+/// A small tmpfs: a real full disk for the logger, unmounted when dropped.
+struct TinyDisk(std::path::PathBuf);
+
+impl TinyDisk {
+    fn mount(path: &std::path::Path) -> Self {
+        std::fs::create_dir_all(path).expect("mount point");
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+            .arg(path)
+            .status()
+            .expect("mount runs");
+        assert!(status.success(), "mounting a tmpfs needs root");
+        Self(path.to_owned())
+    }
+}
+
+impl Drop for TinyDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_delays_result_lines_and_loses_none() {
+    let work = tempfile::tempdir().expect("work");
+    let daemon_dir = tempfile::tempdir().expect("daemon dir");
+    let disk = TinyDisk::mount(&daemon_dir.path().join("log"));
+    // Fill the disk.
+    let filler = disk.0.join("filler");
+    let _ = std::fs::write(&filler, vec![0u8; 128 * 1024]);
+    let config = json!({"schedule": {"tick": {
+        "query": "SELECT 1 AS one", "interval": 1, "snapshot": true}}});
+    let args = config_args(work.path(), &config);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let daemon = Daemon::start_in(daemon_dir, &args);
+    poll("the daemon to report the full disk", WAIT, || {
+        daemon
+            .stderr()
+            .contains("result logs cannot be written; they stay buffered")
+            .then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(4));
+    let freed_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    std::fs::remove_file(&filler).expect("free the disk");
+    poll("the lines after the disk has room", WAIT, || {
+        daemon
+            .stderr()
+            .contains("result logs are being written again")
+            .then_some(())
+    });
+    let snapshots = lines(&daemon, "vigil.snapshots.log");
+    let mut seconds: Vec<i64> = named(&snapshots, "tick")
+        .iter()
+        .filter_map(|l| l["unixTime"].as_i64())
+        .collect();
+    seconds.sort_unstable();
+    seconds.dedup();
+    assert!(
+        seconds.len() >= 4,
+        "runs while the disk was full were kept: {seconds:?}"
+    );
+    let first = seconds[0];
+    let expected: Vec<i64> = (first..first + seconds.len() as i64).collect();
+    assert_eq!(seconds, expected, "one line per second, none missing");
+    drop(daemon);
+    drop(disk);
+}
