@@ -184,3 +184,85 @@ fn flags_come_from_a_flagfile_and_the_configs_options_under_the_command_line() {
         "--database_path from the flagfile"
     );
 }
+
+#[test]
+fn each_kind_of_bad_config_gets_its_own_message() {
+    let dir = tempfile::tempdir().expect("dir");
+    let q = |extra: serde_json::Value| {
+        let mut query = json!({"query": "SELECT 1", "interval": 10});
+        if let (Some(q), Some(e)) = (query.as_object_mut(), extra.as_object()) {
+            q.extend(e.clone());
+        }
+        json!({"schedule": {"q": query}})
+    };
+    let cases: Vec<(serde_json::Value, &str)> = vec![
+        (json!([1, 2]), "the config must be a JSON object"),
+        (json!({"schedule": [1]}), "schedule: expected an object"),
+        (
+            q(json!({"interval": 0})),
+            "schedule.q.interval: expected a number from 1 to 604800",
+        ),
+        (
+            q(json!({"interval": 604_801})),
+            "schedule.q.interval: expected a number from 1 to 604800",
+        ),
+        (
+            q(json!({"query": ""})),
+            "schedule.q.query: expected the query's SQL text",
+        ),
+        (
+            q(json!({"snapshot": "maybe"})),
+            "schedule.q.snapshot: expected true or false",
+        ),
+        (
+            q(json!({"shard": 0})),
+            "schedule.q.shard: expected a number from 1 to 100",
+        ),
+        (
+            q(json!({"platform": 5})),
+            "schedule.q.platform: expected a platform name",
+        ),
+        (
+            json!({"packs": {"p": {"platform": "linux"}}}),
+            "packs.p: a pack needs `queries`",
+        ),
+        (
+            json!({"packs": {"p": "missing.conf"}}),
+            "packs.p: cannot read pack file",
+        ),
+        (
+            json!({"packs": {"p": 7}}),
+            "packs.p: expected a pack object or the path of a pack file",
+        ),
+        (
+            json!({"decorators": {"interval": {"45": ["SELECT 1"]}}}),
+            "decorators.interval.45: expected an interval in seconds that is a multiple of 60",
+        ),
+        (
+            json!({"options": {"x": {"y": 1}}}),
+            "options.x: expected a string, number or boolean",
+        ),
+        (
+            json!({"file_paths": {"etc": "/etc"}}),
+            "file_paths.etc: expected a list of path patterns",
+        ),
+        (
+            json!({"events": {"disable_subscribers": "bpf_file_events"}}),
+            "events.disable_subscribers: expected a list of strings",
+        ),
+        (
+            q(json!({"query": "SELECT * FROM nope"})),
+            "schedule.q.query: no such table: nope",
+        ),
+    ];
+    for (i, (config, expected)) in cases.iter().enumerate() {
+        let path = write_config(dir.path(), &format!("bad-{i}.conf"), config);
+        let out = daemon_with(&path, "--config_check");
+        assert_eq!(out.status.code(), Some(1), "case {i} must fail: {config}");
+        assert!(
+            text(&out.stderr).contains(expected),
+            "case {i} ({config}): expected `{expected}` in:\n{}",
+            text(&out.stderr)
+        );
+    }
+}

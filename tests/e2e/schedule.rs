@@ -388,3 +388,44 @@ fn a_full_disk_delays_result_lines_and_loses_none() {
     drop(daemon);
     drop(disk);
 }
+
+#[test]
+fn batch_format_lines_carry_diff_results() {
+    let work = tempfile::tempdir().expect("work");
+    let watched = work.path().join("watched");
+    std::fs::create_dir(&watched).expect("watched");
+    std::fs::write(watched.join("one"), "1").expect("file");
+    let config = json!({"schedule": {"files": {
+        "query": format!("SELECT path FROM file WHERE directory = '{}'", watched.display()),
+        "interval": 1}}});
+    let mut args = config_args(work.path(), &config);
+    args.push("--logger_event_type=false".into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let daemon = Daemon::start(&args);
+    let first = poll("the first batch", WAIT, || {
+        named(&lines(&daemon, "vigil.results.log"), "files")
+            .first()
+            .map(|l| (*l).clone())
+    });
+    assert_eq!(
+        first["counter"], 0,
+        "the first run reports everything with counter 0"
+    );
+    assert_eq!(
+        first["diffResults"]["added"][0]["path"],
+        watched.join("one").to_string_lossy().as_ref()
+    );
+    assert_eq!(first["diffResults"]["removed"], json!([]));
+    std::fs::remove_file(watched.join("one")).expect("remove");
+    poll("the removal batch", WAIT, || {
+        let all = lines(&daemon, "vigil.results.log");
+        named(&all, "files")
+            .iter()
+            .find(|l| {
+                l["diffResults"]["removed"]
+                    .as_array()
+                    .is_some_and(|r| !r.is_empty())
+            })
+            .map(|l| assert_eq!(l["counter"], 1))
+    });
+}
