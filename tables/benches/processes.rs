@@ -58,8 +58,8 @@ fn bench(c: &mut Criterion) {
     let conn = Connection::open_in_memory().expect("sqlite");
     let table: Arc<dyn Table> = Arc::new(Processes);
     vigil_tables::register(&conn, &[table]).expect("register");
-    let count = || -> usize {
-        let mut stmt = conn.prepare("SELECT * FROM processes").expect("prepare");
+    let count_rows = |sql: &str| -> usize {
+        let mut stmt = conn.prepare(sql).expect("prepare");
         let mut rows = stmt.query([]).expect("query");
         let mut n = 0;
         while let Ok(Some(_)) = rows.next() {
@@ -67,12 +67,17 @@ fn bench(c: &mut Criterion) {
         }
         n
     };
+    let count = || count_rows("SELECT * FROM processes");
     let rows = count();
     let mut group = c.benchmark_group("processes");
     group.throughput(Throughput::Elements(rows as u64));
     group.sample_size(20);
     group.bench_function("baseline_read_proc_stat", |b| b.iter(read_all_stat));
     group.bench_function("select_star", |b| b.iter(count));
+    // Columns a query does not read are not read from /proc.
+    group.bench_function("select_pid_name", |b| {
+        b.iter(|| count_rows("SELECT pid, name FROM processes"))
+    });
     group.finish();
 }
 

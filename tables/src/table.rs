@@ -157,9 +157,20 @@ pub struct ScanRequest {
     pub time_ns: Option<(u64, u64)>,
     /// Constraints on the columns of [`Table::pushdown_columns`].
     pub constraints: Vec<Constraint>,
+    /// Which columns the query reads (bit N for column N; bit 63 for any column from 63 on);
+    /// `None` when unknown. A table may leave unread columns NULL to save work.
+    pub columns_used: Option<u64>,
 }
 
 impl ScanRequest {
+    /// Whether the query reads `column` (true when unknown).
+    pub fn uses(&self, column: usize) -> bool {
+        match self.columns_used {
+            None => true,
+            Some(mask) => mask & (1u64 << column.min(63)) != 0,
+        }
+    }
+
     /// Values `column` must equal (`=` and `IN` constraints).
     pub fn equal_values(&self, column: usize) -> impl Iterator<Item = &Value> {
         self.constraints

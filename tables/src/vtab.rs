@@ -192,13 +192,14 @@ unsafe impl<'vtab> VTab<'vtab> for AdapterTab {
             usage.set_argv_index(argv as c_int + 1);
             plan.push(entry);
         }
-        let plan = plan.join(",");
-        if plan.is_empty() {
+        // Which columns the query reads travels in front of the plan: `u<hex mask>|`.
+        let plan = format!("u{:x}|{}", info.col_used(), plan.join(","));
+        if plan.ends_with('|') {
             info.set_estimated_cost(1_000_000.0);
         } else {
             info.set_estimated_cost(1_000.0);
-            info.set_idx_str(&plan);
         }
+        info.set_idx_str(&plan);
         Ok(true)
     }
 
@@ -245,7 +246,16 @@ unsafe impl VTabCursor for AdapterCursor<'_> {
         args: &Filters<'_>,
     ) -> rusqlite::Result<()> {
         let mut request = ScanRequest::default();
-        if let Some(plan) = idx_str.filter(|p| !p.is_empty()) {
+        let plan = match idx_str.and_then(|p| p.split_once('|')) {
+            Some((used, plan)) => {
+                request.columns_used = used
+                    .strip_prefix('u')
+                    .and_then(|hex| u64::from_str_radix(hex, 16).ok());
+                Some(plan)
+            }
+            None => idx_str,
+        };
+        if let Some(plan) = plan.filter(|p| !p.is_empty()) {
             let mut range: (i128, i128) = (0, i128::from(u64::MAX));
             let mut has_time = false;
             for (argv, entry) in plan.split(',').enumerate() {

@@ -253,3 +253,28 @@ fn tables_without_a_store_are_empty_not_errors() {
     assert_eq!(count(&conn, "SELECT count(*) FROM bpf_process_events"), 0);
     assert_eq!(count(&conn, "SELECT active FROM vigil_events"), 0);
 }
+
+#[test]
+fn columns_a_query_reads_are_filled_whatever_else_it_skips() {
+    let conn = Connection::open_in_memory().expect("sqlite");
+    let table: Arc<dyn Table> = Arc::new(vigil_tables::snapshot::processes::Processes);
+    vigil_tables::register(&conn, &[table]).expect("register");
+    let me = std::process::id();
+    let (name, cmdline): (String, String) = conn
+        .query_row(
+            &format!("SELECT name, cmdline FROM processes WHERE pid = {me}"),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("row");
+    assert!(!name.is_empty() && !cmdline.is_empty());
+    // A column the query only filters on is read too.
+    let n: i64 = conn
+        .query_row(
+            &format!("SELECT count(*) FROM processes WHERE pid = {me} AND cwd != ''"),
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(n, 1);
+}

@@ -149,27 +149,60 @@ fn link(dir: &Path, name: &str, denied: &mut u32) -> Value {
     }
 }
 
-/// One process's row, or `None` when it is gone (it exited during the scan).
-fn process_row(pid: i64, host: &Host, denied: &mut u32) -> Option<Row> {
+/// Column indexes of the fields that need a file of their own beyond `stat`.
+mod col {
+    pub const PATH: usize = 2;
+    pub const CMDLINE: usize = 3;
+    pub const CWD: usize = 5;
+    pub const ROOT: usize = 6;
+    pub const IDS: std::ops::Range<usize> = 7..13;
+    pub const ON_DISK: usize = 13;
+    pub const DISK_BYTES: std::ops::Range<usize> = 19..21;
+    pub const CGROUP_PATH: usize = 26;
+}
+
+/// One process's row, or `None` when it is gone (it exited during the scan). Files behind
+/// columns the query does not read are not opened: those columns are NULL.
+fn process_row(pid: i64, host: &Host, request: &ScanRequest, denied: &mut u32) -> Option<Row> {
     let dir = Path::new("/proc").join(pid.to_string());
     let stat = parse_stat(&std::fs::read_to_string(dir.join("stat")).ok()?)?;
-    let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+    let uses = |c: usize| request.uses(c);
+    let uses_any = |r: std::ops::Range<usize>| r.into_iter().any(|c| request.uses(c));
+    let status = if uses_any(col::IDS) {
+        std::fs::read_to_string(dir.join("status")).unwrap_or_default()
+    } else {
+        String::new()
+    };
     let [uid, euid, suid] = ids(&status, "Uid:");
     let [gid, egid, sgid] = ids(&status, "Gid:");
-    let cmdline = std::fs::read(dir.join("cmdline"))
-        .map(|bytes| {
-            let trimmed = bytes.strip_suffix(&[0]).unwrap_or(&bytes);
-            String::from_utf8_lossy(trimmed).replace('\0', " ")
-        })
-        .unwrap_or_default();
-    let path = link(&dir, "exe", denied);
-    let on_disk = match &path {
-        Value::Text(p) if p.is_empty() => -1,
-        Value::Text(p) if p.ends_with(" (deleted)") => 0,
-        Value::Text(p) => i64::from(Path::new(p).exists()),
-        _ => -1,
+    let cmdline = if uses(col::CMDLINE) {
+        std::fs::read(dir.join("cmdline"))
+            .map(|bytes| {
+                let trimmed = bytes.strip_suffix(&[0]).unwrap_or(&bytes);
+                Value::Text(String::from_utf8_lossy(trimmed).replace('\0', " "))
+            })
+            .unwrap_or(Value::Text(String::new()))
+    } else {
+        Value::Null
     };
-    let (read_bytes, write_bytes) = match std::fs::read_to_string(dir.join("io")) {
+    let path = if uses(col::PATH) || uses(col::ON_DISK) {
+        link(&dir, "exe", denied)
+    } else {
+        Value::Null
+    };
+    let on_disk = match &path {
+        _ if !uses(col::ON_DISK) => Value::Null,
+        Value::Text(p) if p.is_empty() => Value::Int(-1),
+        Value::Text(p) if p.ends_with(" (deleted)") => Value::Int(0),
+        Value::Text(p) => Value::Int(i64::from(Path::new(p).exists())),
+        _ => Value::Int(-1),
+    };
+    let io = if uses_any(col::DISK_BYTES) {
+        std::fs::read_to_string(dir.join("io"))
+    } else {
+        Err(std::io::ErrorKind::Unsupported.into())
+    };
+    let (read_bytes, write_bytes) = match io {
         Ok(io) => {
             let value = |key: &str| {
                 io.lines()
@@ -181,30 +214,44 @@ fn process_row(pid: i64, host: &Host, denied: &mut u32) -> Option<Row> {
         }
         Err(_) => (Value::Null, Value::Null),
     };
-    let cgroup_path = std::fs::read_to_string(dir.join("cgroup"))
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find_map(|l| l.strip_prefix("0::"))
-                .map(str::to_owned)
-        })
-        .unwrap_or_default();
+    let cgroup_path = if uses(col::CGROUP_PATH) {
+        std::fs::read_to_string(dir.join("cgroup"))
+            .ok()
+            .and_then(|c| {
+                c.lines()
+                    .find_map(|l| l.strip_prefix("0::"))
+                    .map(str::to_owned)
+            })
+            .map_or(Value::Text(String::new()), Value::Text)
+    } else {
+        Value::Null
+    };
+    let cwd = if uses(col::CWD) {
+        link(&dir, "cwd", denied)
+    } else {
+        Value::Null
+    };
+    let root = if uses(col::ROOT) {
+        link(&dir, "root", denied)
+    } else {
+        Value::Null
+    };
     let start_time = host.boot_time + (stat.start_ticks / host.ticks_per_second) as i64;
     Some(vec![
         Value::Int(pid),
         stat.name.into(),
         path,
-        cmdline.into(),
+        cmdline,
         stat.state.into(),
-        link(&dir, "cwd", denied),
-        link(&dir, "root", denied),
+        cwd,
+        root,
         uid,
         gid,
         euid,
         egid,
         suid,
         sgid,
-        Value::Int(on_disk),
+        on_disk,
         Value::Int(0),
         (stat.rss_pages.saturating_mul(host.page_size)).into(),
         stat.vsize.into(),
@@ -217,7 +264,7 @@ fn process_row(pid: i64, host: &Host, denied: &mut u32) -> Option<Row> {
         Value::Int(stat.pgroup),
         Value::Int(stat.threads),
         Value::Int(stat.nice),
-        cgroup_path.into(),
+        cgroup_path,
     ])
 }
 
@@ -259,7 +306,7 @@ impl Table for Processes {
         let found: Vec<Row> = pids
             .into_iter()
             .filter(|&pid| pid > 0)
-            .filter_map(|pid| process_row(pid, &host, &mut denied))
+            .filter_map(|pid| process_row(pid, &host, request, &mut denied))
             .collect();
         if denied > 0 {
             tracing::warn!(
