@@ -10,7 +10,7 @@ use vigil_events::{
     store::{ReadFloor, RetentionPolicy, StoreWriter, WriterConfig},
 };
 
-use crate::{cli::EventArgs, config, probes::PROCESS_PROBES};
+use crate::{cli::EventArgs, config::Config, probes::PROCESS_PROBES};
 
 /// A running pipeline: publisher → bounded channel → store writer.
 pub struct Collector {
@@ -19,12 +19,13 @@ pub struct Collector {
 }
 
 impl Collector {
-    /// Starts collecting. `read_floor`, when the daemon schedules queries, holds back expiry of
-    /// events they have not read yet.
+    /// Starts collecting, with the config's file paths and event switches. `read_floor`, when
+    /// the daemon schedules queries, holds back expiry of events they have not read yet.
     pub fn start(
         store: Arc<EventStore>,
         counters: Counters,
         args: &EventArgs,
+        config: Option<&Config>,
         read_floor: Option<Arc<ReadFloor>>,
     ) -> anyhow::Result<Self> {
         let (sender, receiver) = crossbeam_channel::bounded(args.events_channel_size.max(1));
@@ -34,16 +35,15 @@ impl Collector {
             read_floor,
         };
         // Start the publisher first: if the kernel side cannot load, nothing else was started.
-        let config = config::load_optional(args.config_path.as_deref(), &args.pack_delimiter)?;
         let (file_filter, disabled_tables) = match config {
-            Some(config) => {
-                let disabled = EventTable::ALL
+            Some(config) => (
+                config.file_filter.clone(),
+                EventTable::ALL
                     .iter()
                     .copied()
                     .filter(|t| !config.events.is_enabled(t.name()))
-                    .collect();
-                (config.file_filter, disabled)
-            }
+                    .collect(),
+            ),
             None => (FileFilter::defaults(), Vec::new()),
         };
         let publisher = EbpfPublisher::start(

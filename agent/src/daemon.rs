@@ -171,6 +171,7 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<ExitCode> {
             store.clone(),
             counters.clone(),
             &args.events,
+            config.as_ref(),
             Some(read_floor.clone()),
         )?)
     };

@@ -57,12 +57,19 @@ impl Session {
             }
         };
         let collector = match (&store, collect_args) {
-            (Some(store), Some(args)) => Some(Collector::start(
-                store.clone(),
-                counters.clone(),
-                &args,
-                None,
-            )?),
+            (Some(store), Some(args)) => {
+                let config = crate::config::load_optional(
+                    args.config_path.as_deref(),
+                    &args.pack_delimiter,
+                )?;
+                Some(Collector::start(
+                    store.clone(),
+                    counters.clone(),
+                    &args,
+                    config.as_ref(),
+                    None,
+                )?)
+            }
             _ => None,
         };
         let conn = Connection::open_in_memory().context("opening SQLite")?;
