@@ -41,10 +41,12 @@ pub(crate) static PENDING_EXEC_SCRATCH: PerCpuArray<PendingExec> =
     PerCpuArray::with_max_entries(1, 0);
 
 /// Keyed by thread id. LRU so an entry whose exit never came (a thread that exec'd and took over
-/// its leader's id) is evicted rather than leaked.
+/// its leader's id) is evicted rather than leaked. Entries are 4 KiB and preallocated: 2048 execs
+/// in flight at once (8 MiB) is far above what a host does; past it the oldest lose their
+/// filename and are marked NO_ENTER.
 #[map]
 pub(crate) static PENDING_EXEC: LruHashMap<u32, PendingExec> =
-    LruHashMap::with_max_entries(8192, 0);
+    LruHashMap::with_max_entries(2048, 0);
 
 #[repr(C)]
 #[derive(Clone, Copy)]
