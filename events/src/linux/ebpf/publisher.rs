@@ -935,7 +935,7 @@ impl Reader {
                 self.processes.enrich_actor(&mut file.actor);
             }
         }
-        let counters = self.counters_for(event.table()).clone();
+        let counters = self.counters_for(event.table());
         TableCounters::add(&counters.seen, 1);
         match self.sink.try_send(event) {
             Ok(()) => true,
