@@ -166,8 +166,11 @@ fn who_connected_where_joins_socket_and_process_events() {
     let sql = format!(
         "SELECT s.remote_address, s.remote_port, p.cmdline FROM bpf_socket_events s \
          JOIN bpf_process_events p USING (pid) \
-         WHERE s.syscall = 'connect' AND s.pid = {pid} AND p.syscall = 'execve'"
+         WHERE s.syscall = 'connect' AND s.pid = {pid} AND p.syscall = 'execve' \
+         AND s.family = 2"
     );
+    // bash may also connect to a name-service socket (nscd on some hosts) before it
+    // opens /dev/tcp; only the INET connect is the one under test.
     let rows = poll("the connect joined with its process", WAIT, || {
         let rows = query_json(&daemon.db(), &sql);
         (!rows.is_empty()).then_some(rows)
