@@ -201,4 +201,52 @@ pub struct DaemonArgs {
     pub config_dump: bool,
     #[command(flatten)]
     pub events: EventArgs,
+    #[command(flatten)]
+    pub watchdog: WatchdogArgs,
+}
+
+/// The watcher that supervises the worker process (osquery's watchdog flags).
+#[derive(Debug, Args, Clone)]
+pub struct WatchdogArgs {
+    /// Run everything in one process, without a watcher (prefer --watchdog_level=-1, which keeps
+    /// the restarts but lifts the limits).
+    #[arg(long = "disable_watchdog", default_value_t = false, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", action = ArgAction::Set)]
+    pub disable_watchdog: bool,
+    /// Limits for the worker: 0 normal (200 MB, 10 % CPU sustained 12 s), 1 restrictive (100 MB,
+    /// 5 % sustained 6 s), -1 no limits (restarts only).
+    #[arg(long = "watchdog_level", default_value_t = 0, allow_hyphen_values = true,
+          value_parser = clap::value_parser!(i32).range(-1..=1))]
+    pub watchdog_level: i32,
+    /// Resident memory of the worker in MB above which it is restarted (0: the level's).
+    #[arg(long = "watchdog_memory_limit", default_value_t = 0)]
+    pub watchdog_memory_limit: u64,
+    /// CPU use of the worker, in percent of all CPUs, that may not be sustained (0: the level's).
+    #[arg(long = "watchdog_utilization_limit", default_value_t = 0)]
+    pub watchdog_utilization_limit: u64,
+    /// Seconds the worker may stay over the CPU limit before it is restarted (0: the level's).
+    #[arg(long = "watchdog_latency_limit", default_value_t = 0)]
+    pub watchdog_latency_limit: u64,
+    /// Seconds after a worker starts before its limits are enforced.
+    #[arg(long = "watchdog_delay", default_value_t = 60)]
+    pub watchdog_delay: u64,
+    /// Seconds a stopping worker has before it is killed with SIGKILL.
+    #[arg(long = "watchdog_forced_shutdown_delay", default_value_t = 4)]
+    pub watchdog_forced_shutdown_delay: u64,
+    /// Longest wait, in seconds, before restarting a worker that keeps failing.
+    #[arg(long = "watchdog_max_delay", default_value_t = 600)]
+    pub watchdog_max_delay: u64,
+    /// Workers in a row that may fail within seconds of starting before the daemon gives up
+    /// (0: the level's, 4; 1000 at level -1).
+    #[arg(long = "watchdog_restart_limit", default_value_t = 0)]
+    pub watchdog_restart_limit: u32,
+    /// Log the worker's measured memory and CPU at every check.
+    #[arg(long = "enable_watchdog_debug", default_value_t = false, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", action = ArgAction::Set)]
+    pub enable_watchdog_debug: bool,
+    /// Start the worker even when the executable's permissions are unsafe (writable by others,
+    /// owned by another user, or in a sticky directory such as /tmp). For tests only.
+    #[arg(long = "allow_unsafe", default_value_t = false, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", action = ArgAction::Set)]
+    pub allow_unsafe: bool,
 }

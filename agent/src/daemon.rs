@@ -14,7 +14,27 @@ use crate::{
     scheduler::{Scheduler, Settings},
     session::{Events, Session},
     sql, status_log,
+    watchdog::{self, worker::Worker},
 };
+
+/// How long a new worker waits for the database lock a stopping worker still holds.
+const DATABASE_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Opens the store; a worker whose predecessor is still stopping (its watcher was killed, and
+/// a new daemon started at once) waits for the lock to be released.
+fn open_store(path: &std::path::Path) -> anyhow::Result<EventStore> {
+    let deadline = std::time::Instant::now() + DATABASE_LOCK_WAIT;
+    loop {
+        match EventStore::open_primary(path) {
+            Err(vigil_events::StoreError::Locked { .. })
+                if std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(250));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
 
 /// How often the config file is checked for changes.
 const CONFIG_POLL: std::time::Duration = std::time::Duration::from_secs(2);
@@ -135,7 +155,22 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<ExitCode> {
     if args.config_check || args.config_dump {
         return check_or_dump(&args);
     }
-    let _pidfile = PidFile::acquire(&args.pidfile)?;
+    match Worker::from_env()? {
+        Some(worker) => {
+            worker.bind_to_watcher()?;
+            run_worker(&args, Some(worker))
+        }
+        None if args.watchdog.disable_watchdog => {
+            // Without a watcher, this process holds the pid file.
+            let _pidfile = PidFile::acquire(&args.pidfile)?;
+            run_worker(&args, None)
+        }
+        None => watchdog::watch(&args),
+    }
+}
+
+/// The daemon's work: publishers, store, scheduler and loggers, until stopped.
+fn run_worker(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitCode> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o750)
@@ -147,7 +182,7 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<ExitCode> {
         args.events.config_path.as_deref(),
         &args.events.pack_delimiter,
     )?;
-    let store = Arc::new(EventStore::open_primary(&args.database_path)?);
+    let store = Arc::new(open_store(&args.database_path)?);
     let counters = Counters::new(&EventTable::names());
     let read_floor = Arc::new(ReadFloor::default());
     let reload_floor = read_floor.clone();
@@ -162,7 +197,10 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<ExitCode> {
             rotate_max_files: args.logger_rotate_max_files,
         },
     )?;
-    status_log::start(store.clone(), host_identifier(&args));
+    status_log::start(store.clone(), host_identifier(args));
+    if let Some(end) = worker.as_ref().and_then(|w| w.previous_end.as_deref()) {
+        tracing::warn!("watchdog: {end}; this worker replaces it");
+    }
     let collector = if args.disable_events {
         tracing::info!("events are disabled (--disable_events)");
         None
@@ -176,7 +214,7 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<ExitCode> {
         )?)
     };
     let scheduler_settings = Settings {
-        host_identifier: host_identifier(&args),
+        host_identifier: host_identifier(args),
         hostname: hostname(),
         numerics: args.logger_numerics,
         event_format: args.logger_event_type,
@@ -184,6 +222,8 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<ExitCode> {
         epoch: args.schedule_epoch,
         splay_percent: args.schedule_splay_percent,
         decorations_top_level: args.decorations_top_level,
+        watchdog: worker.is_some(),
+        previous_worker_end: worker.as_ref().and_then(|w| w.previous_end.clone()),
     };
     let scheduler = match &config {
         Some(config) if !config.schedule.is_empty() => Some(Scheduler::spawn(

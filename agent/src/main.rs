@@ -15,6 +15,7 @@ mod session;
 mod shell;
 mod sql;
 mod status_log;
+mod watchdog;
 
 use std::process::ExitCode;
 

@@ -152,6 +152,7 @@ unsafe impl<'vtab> VTab<'vtab> for AdapterTab {
     }
 
     fn best_index(&self, info: &mut IndexInfo) -> rusqlite::Result<bool> {
+        note_planned(self.table.name());
         // The plan, one entry per argument `filter` receives: `t`/`n` + bound for time columns,
         // or `c<column>` + bound for a pushed-down column; entries separated by `,`.
         let mut plan: Vec<String> = Vec::new();
@@ -333,6 +334,34 @@ unsafe impl VTabCursor for AdapterCursor<'_> {
     fn rowid(&self) -> rusqlite::Result<i64> {
         Ok(self.rowid)
     }
+}
+
+thread_local! {
+    /// The tables SQLite planned a scan of on this thread, while `tables_planned` listens.
+    static PLANNED: std::cell::RefCell<Option<Vec<&'static str>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn note_planned(name: &'static str) {
+    PLANNED.with(|planned| {
+        if let Some(names) = planned.borrow_mut().as_mut()
+            && !names.contains(&name)
+        {
+            names.push(name);
+        }
+    });
+}
+
+/// Runs `prepare` (which prepares SQL on this thread) and returns the tables, by their own names
+/// (not aliases), that SQLite planned to read: every table in a `FROM`, even one no column of
+/// which is used (`count(*)`, a join's `USING`), which SQLite's authorizer does not report.
+pub fn tables_planned<T>(prepare: impl FnOnce() -> T) -> (T, Vec<&'static str>) {
+    let outer = PLANNED.with(|planned| planned.replace(Some(Vec::new())));
+    let result = prepare();
+    let names = PLANNED
+        .with(|planned| planned.replace(outer))
+        .unwrap_or_default();
+    (result, names)
 }
 
 /// Registers `table` (and its aliases) on `conn` as eponymous virtual tables.

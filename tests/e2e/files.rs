@@ -169,13 +169,10 @@ fn excluded_prefixes_and_the_agents_own_writes_produce_no_rows() {
 
     // The daemon writes its own database all along (it stored the rows above): none of its
     // activity is reported.
-    let daemon_pid = std::fs::read_to_string(daemon.pidfile()).expect("pidfile");
+    let worker = daemon.worker_pid().expect("the daemon's worker");
     let own = query_json(
         &daemon.db(),
-        &format!(
-            "SELECT operation, path FROM bpf_file_events WHERE pid = {}",
-            daemon_pid.trim()
-        ),
+        &format!("SELECT operation, path FROM bpf_file_events WHERE pid = {worker}"),
     );
     assert!(own.is_empty(), "the agent's own writes: {own:#?}");
 }

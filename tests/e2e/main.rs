@@ -11,3 +11,4 @@ mod query_and_shell;
 mod schedule;
 mod snapshot;
 mod sockets;
+mod watchdog;

@@ -133,12 +133,10 @@ impl Daemon {
         daemon
     }
 
-    /// SIGKILL: no chance to flush anything. Returns the directory for the next daemon.
+    /// SIGKILL to the worker and the watcher: no chance to flush anything. Returns the
+    /// directory for the next daemon.
     pub fn kill(mut self) -> tempfile::TempDir {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.kill_all();
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir"));
         std::fs::write(dir.path().join("stderr"), "").expect("reset stderr");
         dir
@@ -150,6 +148,28 @@ impl Daemon {
 
     pub fn db(&self) -> PathBuf {
         self.dir.path().join("db")
+    }
+
+    /// The watcher's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("daemon still running").id()
+    }
+
+    /// The pid of the watcher's current worker, once there is one.
+    pub fn worker_pid(&self) -> Option<u32> {
+        let watcher = self.child.as_ref()?.id();
+        worker_of(watcher)
+    }
+
+    fn kill_all(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            if let Some(worker) = worker_of(child.id()) {
+                // SAFETY: signalling the worker of the daemon this test started.
+                unsafe { libc::kill(worker as i32, libc::SIGKILL) };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 
     pub fn pidfile(&self) -> PathBuf {
@@ -173,11 +193,15 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.kill_all();
     }
+}
+
+/// The child process of `watcher` (a watcher has exactly one: its worker).
+pub fn worker_of(watcher: u32) -> Option<u32> {
+    let children =
+        std::fs::read_to_string(format!("/proc/{watcher}/task/{watcher}/children")).ok()?;
+    children.split_whitespace().next()?.parse().ok()
 }
 
 /// Runs `program args` in `cwd` to completion; returns its pid and output.

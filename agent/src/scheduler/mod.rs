@@ -3,16 +3,17 @@
 //! the lines to the store's log buffer in the same write as the query's state, so a crash never
 //! loses lines nor repeats or skips events.
 
+pub mod denylist;
 pub mod results;
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
-    sync::Arc,
+    sync::{Arc, OnceLock},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use anyhow::Context as _;
-use rusqlite::Connection;
+use rusqlite::{Connection, InterruptHandle};
 use vigil_events::{
     Counters, EventStore, EventTable,
     store::{ReadFloor, StateBatch},
@@ -53,9 +54,23 @@ pub struct Settings {
     pub epoch: u64,
     pub splay_percent: u64,
     pub decorations_top_level: bool,
+    /// Whether a watcher supervises this worker: a query found running at start is then
+    /// denylisted.
+    pub watchdog: bool,
+    /// Why the previous worker ended, as the watcher said (for the denylist's status line).
+    pub previous_worker_end: Option<String>,
 }
 
-pub struct Scheduler(Background);
+pub struct Scheduler {
+    thread: Background,
+    /// Cuts the running query short when the scheduler stops.
+    interrupt: Arc<OnceLock<InterruptHandle>>,
+}
+
+/// Whether a query's error is SQLite's "interrupted" (the scheduler is stopping).
+fn interrupted(error: &rusqlite::Error) -> bool {
+    error.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted)
+}
 
 fn unix_now() -> i64 {
     SystemTime::now()
@@ -147,7 +162,6 @@ fn next_stats(
         "interval": query.interval,
         "executions": executions,
         "last_executed": run.started,
-        "denylisted": 0,
         "output_size": get("output_size") + run.output_size,
         "wall_time_ms": get("wall_time_ms") + run.wall_ms,
         "last_wall_time_ms": run.wall_ms,
@@ -296,6 +310,19 @@ impl Runner {
     }
 
     fn run(&mut self, name: &str, query: &ScheduledQuery) {
+        if denylist::active_until(&self.store, name, unix_now()).is_some() {
+            return;
+        }
+        // Persisted before the query runs: if the watchdog stops the worker during the run,
+        // the next worker knows which query to blame.
+        let executing = StateBatch {
+            puts: vec![(denylist::EXECUTING_KEY.to_vec(), name.as_bytes().to_vec())],
+            ..StateBatch::default()
+        };
+        if let Err(error) = self.store.commit_state(executing) {
+            tracing::error!(query = name, %error, "the running query could not be recorded; not running it");
+            return;
+        }
         let cursor_key = |table: EventTable| key("cursor", &format!("{name}/{}", table.name()));
         let start: HashMap<EventTable, Cursor> = EventTable::ALL
             .iter()
@@ -324,14 +351,36 @@ impl Runner {
         let result = match outcome {
             Ok(mut results) if !results.is_empty() => results.swap_remove(0),
             Ok(_) => sql::ResultSet::default(),
+            Err(error) if interrupted(&error) && crate::watchdog::worker::blamed() => {
+                // Stopped by the watchdog: the query stays recorded as running, to be blamed.
+                tracing::warn!(
+                    query = name,
+                    "scheduled query interrupted: the watchdog is stopping this worker"
+                );
+                return;
+            }
             Err(error) => {
-                tracing::warn!(query = name, error = %sql::message(&error), "scheduled query failed");
+                if interrupted(&error) {
+                    tracing::info!(
+                        query = name,
+                        "scheduled query interrupted: the daemon is stopping; it runs again at the next start"
+                    );
+                } else {
+                    tracing::warn!(query = name, error = %sql::message(&error), "scheduled query failed");
+                }
+                let _ = self.store.commit_state(StateBatch {
+                    deletes: vec![denylist::EXECUTING_KEY.to_vec()],
+                    ..StateBatch::default()
+                });
                 return;
             }
         };
         let rows = rows_of(&result, self.settings.numerics);
         let unix_time = unix_now();
-        let mut batch = StateBatch::default();
+        let mut batch = StateBatch {
+            deletes: vec![denylist::EXECUTING_KEY.to_vec()],
+            ..StateBatch::default()
+        };
         let epoch = self.settings.epoch;
         let stored_epoch = read_u64(&self.store, &key("epoch", name));
         let mut counter = if stored_epoch == epoch {
@@ -456,6 +505,8 @@ impl Scheduler {
             .map(|(n, q)| (n.clone(), q.clone()))
             .collect();
         let decorators = config.decorators.clone();
+        let interrupt = Arc::new(OnceLock::new());
+        let interrupt_handle = interrupt.clone();
         let thread = Background::spawn("vigil-scheduler", move |stopping| {
             let mut runner = match Runner::new(store, counters, settings, read_floor) {
                 Ok(runner) => runner,
@@ -464,6 +515,15 @@ impl Scheduler {
                     return;
                 }
             };
+            let _ = interrupt_handle.set(runner.conn.get_interrupt_handle());
+            denylist::Blame {
+                store: &runner.store,
+                schedule: &schedule,
+                watchdog: runner.settings.watchdog,
+                previous_end: runner.settings.previous_worker_end.as_deref(),
+                now: unix_now(),
+            }
+            .settle(&runner.conn);
             runner.restore(&schedule);
             runner.load_decorations = runner.decorations(&decorators.load);
             runner.always_decorators = decorators.always.clone();
@@ -482,6 +542,9 @@ impl Scheduler {
                     // not make them skip a run.
                     for second in (last_second + 1)..=now {
                         for (name, query) in &schedule {
+                            if stopping.is_set() {
+                                return;
+                            }
                             let interval = intervals.get(name).copied().unwrap_or(query.interval);
                             if (second as u64).is_multiple_of(interval) {
                                 let allowed = *discovered
@@ -513,12 +576,22 @@ impl Scheduler {
             }
         })
         .context("starting the scheduler thread")?;
-        Ok(Self(thread))
+        Ok(Self { thread, interrupt })
     }
 
-    /// Lets the running query finish, then stops.
+    /// Interrupts the running query (it runs again at the next start: its cursor and results
+    /// were not committed), then stops.
     pub fn stop(self) {
-        self.0.stop();
+        let Self { thread, interrupt } = self;
+        let stopping = std::thread::spawn(move || thread.stop());
+        // The thread may be starting a query right now: interrupt until it has stopped.
+        while !stopping.is_finished() {
+            if let Some(handle) = interrupt.get() {
+                handle.interrupt();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = stopping.join();
     }
 }
 

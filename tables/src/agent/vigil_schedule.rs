@@ -37,6 +37,21 @@ const COLUMNS: &[Column] = &[
 /// The state key prefix the scheduler stores statistics under (`stats/<name>`).
 pub const STATS_PREFIX: &str = "stats/";
 
+/// The state key prefix of denylisted queries (`denylist/<name>`); the value is the end of the
+/// denylisting, in Unix seconds, big-endian.
+pub const DENYLIST_PREFIX: &str = "denylist/";
+
+/// Until when (Unix seconds) a denylist entry's value keeps its query from running.
+pub fn denylisted_until(value: &[u8]) -> Option<i64> {
+    <[u8; 8]>::try_from(value).ok().map(i64::from_be_bytes)
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 pub struct VigilSchedule {
     store: Option<Arc<EventStore>>,
 }
@@ -72,6 +87,14 @@ impl Table for VigilSchedule {
         let entries = store
             .state_with_prefix(STATS_PREFIX.as_bytes())
             .map_err(fail)?;
+        let now = unix_now();
+        let denylisted: std::collections::HashSet<String> = store
+            .state_with_prefix(DENYLIST_PREFIX.as_bytes())
+            .map_err(fail)?
+            .into_iter()
+            .filter(|(_, value)| denylisted_until(value).is_some_and(|until| until > now))
+            .map(|(key, _)| String::from_utf8_lossy(&key[DENYLIST_PREFIX.len()..]).into_owned())
+            .collect();
         let mut out = Vec::new();
         for (key, value) in entries {
             let name = String::from_utf8_lossy(&key[STATS_PREFIX.len()..]).into_owned();
@@ -80,13 +103,14 @@ impl Table for VigilSchedule {
             };
             let int = |field: &str| Value::Int(stats[field].as_i64().unwrap_or(0));
             let wall_ms = stats["wall_time_ms"].as_i64().unwrap_or(0);
+            let is_denylisted = Value::Int(i64::from(denylisted.contains(&name)));
             out.push(vec![
                 Value::Text(name),
                 Value::Text(stats["query"].as_str().unwrap_or_default().to_owned()),
                 int("interval"),
                 int("executions"),
                 int("last_executed"),
-                int("denylisted"),
+                is_denylisted,
                 int("output_size"),
                 Value::Int(wall_ms / 1000),
                 Value::Int(wall_ms),

@@ -1,0 +1,282 @@
+//! The watchdog through the real binary: a watcher process supervises the worker, stops it over
+//! its limits, blames and denylists the query that was running, restarts it after crashes, and
+//! gives up on a worker that cannot start.
+
+use std::{
+    path::Path,
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+
+use crate::support::{Daemon, cmdline_has, field, marker, poll, query_json, run_in, vigil};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// Memory grows by 2 MB per step and each step copies the whole string: the worker's resident
+/// size passes a few hundred MB within seconds and keeps growing for about a minute.
+const MEMORY_HOG: &str = "WITH RECURSIVE s(i, x) AS (SELECT 0, '' UNION ALL \
+     SELECT i + 1, x || hex(randomblob(1000000)) FROM s WHERE i < 480) \
+     SELECT max(length(x)) AS size FROM s";
+
+/// Pure CPU for far longer than any test runs.
+const CPU_HOG: &str = "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c \
+     WHERE i < 100000000000) SELECT count(*) AS n FROM c";
+
+fn config_args(dir: &Path, schedule: Value) -> Vec<String> {
+    let path = dir.join("vigil.conf");
+    std::fs::write(&path, json!({ "schedule": schedule }).to_string()).expect("config");
+    vec![
+        format!("--config_path={}", path.display()),
+        "--schedule_splay_percent=0".into(),
+        "--watchdog_delay=1".into(),
+    ]
+}
+
+fn status_lines(daemon: &Daemon) -> Vec<Value> {
+    daemon
+        .log("vigil.status.log")
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn status_message(daemon: &Daemon, needle: &str) -> Option<String> {
+    status_lines(daemon)
+        .iter()
+        .filter_map(|l| l["message"].as_str())
+        .find(|m| m.contains(needle))
+        .map(str::to_owned)
+}
+
+/// Result lines of `name` written at or after `since` (Unix seconds).
+fn results_since(daemon: &Daemon, name: &str, since: i64) -> usize {
+    daemon
+        .log("vigil.results.log")
+        .lines()
+        .chain(daemon.log("vigil.snapshots.log").lines())
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["name"] == name && l["unixTime"].as_i64().unwrap_or(0) >= since)
+        .count()
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// A runaway query stopped for `limit`: the worker is replaced, the query denylisted (also in
+/// `vigil_schedule`), the status log says which query and which limit, and the other query
+/// keeps producing results.
+fn runaway_is_stopped_and_denylisted(hog: &str, limit_args: &[&str], limit: &str) {
+    let work = tempfile::tempdir().expect("work");
+    let schedule = json!({
+        "hog": {"query": hog, "interval": 2},
+        "alive": {"query": "SELECT 1 AS alive", "interval": 1, "snapshot": true},
+    });
+    let mut args = config_args(work.path(), schedule);
+    args.extend(limit_args.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let daemon = Daemon::start(&args);
+    let first_worker = daemon.worker_pid().expect("a worker");
+
+    let denylisted = poll("the runaway query to be denylisted", WAIT, || {
+        status_message(&daemon, "hog is denylisted")
+    });
+    assert!(denylisted.contains(limit), "{denylisted}");
+    assert!(
+        denylisted.contains("the watchdog stopped the worker"),
+        "{denylisted}"
+    );
+    let stderr = daemon.stderr();
+    assert!(
+        stderr.contains(&format!(
+            "the watchdog stopped the worker (pid {first_worker})"
+        )),
+        "{stderr}"
+    );
+    let second_worker = daemon.worker_pid().expect("a new worker");
+    assert_ne!(first_worker, second_worker);
+
+    let row = poll("vigil_schedule to show the denylisting", WAIT, || {
+        query_json(
+            &daemon.db(),
+            "SELECT name, denylisted FROM vigil_schedule WHERE name = 'hog'",
+        )
+        .into_iter()
+        .next()
+    });
+    assert_eq!(field(&row, "denylisted"), "1");
+
+    // The other query runs again under the new worker; the hog does not.
+    let restarted = unix_now();
+    poll("results of the other query after the restart", WAIT, || {
+        (results_since(&daemon, "alive", restarted) >= 2).then_some(())
+    });
+    assert_eq!(
+        results_since(&daemon, "hog", 0),
+        0,
+        "the hog never finished"
+    );
+    assert_eq!(
+        daemon.worker_pid(),
+        Some(second_worker),
+        "the denylisted query did not run again"
+    );
+}
+
+#[test]
+fn a_query_that_eats_memory_is_stopped_and_denylisted() {
+    runaway_is_stopped_and_denylisted(
+        MEMORY_HOG,
+        &[
+            "--watchdog_memory_limit=300",
+            "--watchdog_utilization_limit=100",
+        ],
+        "memory limit exceeded",
+    );
+}
+
+#[test]
+fn a_query_that_spins_is_stopped_and_denylisted() {
+    // 30 % of all CPUs for 6 s: one core spinning is 50 % on two, 100 % on one.
+    runaway_is_stopped_and_denylisted(
+        CPU_HOG,
+        &[
+            "--watchdog_utilization_limit=30",
+            "--watchdog_latency_limit=6",
+        ],
+        "cpu limit exceeded",
+    );
+}
+
+fn exec_marker(mark: &str) {
+    let dir = tempfile::tempdir().expect("dir");
+    let (_, out) = run_in(dir.path(), "/bin/true", &[mark]);
+    assert!(out.status.success());
+}
+
+fn wait_for_exec(daemon: &Daemon, mark: &str) {
+    let sql = format!(
+        "SELECT pid FROM bpf_process_events WHERE syscall = 'execve' AND {}",
+        cmdline_has(mark)
+    );
+    poll(&format!("the exec of {mark}"), WAIT, || {
+        (!query_json(&daemon.db(), &sql).is_empty()).then_some(())
+    });
+}
+
+#[test]
+fn a_killed_worker_is_replaced_and_no_buffered_event_is_lost() {
+    let daemon = Daemon::start(&[]);
+    let before = marker("before-kill");
+    exec_marker(&before);
+    wait_for_exec(&daemon, &before);
+
+    let first = daemon.worker_pid().expect("a worker");
+    // SAFETY: SIGKILL to the worker of the daemon this test started.
+    unsafe { libc::kill(first as i32, libc::SIGKILL) };
+    let second = poll("a new worker", WAIT, || {
+        daemon
+            .worker_pid()
+            .filter(|&pid| pid != first)
+            .filter(|_| daemon.stderr().matches("vigil daemon running").count() >= 2)
+    });
+    let stderr = daemon.stderr();
+    assert!(
+        stderr.contains(&format!(
+            "the worker (pid {first}) was killed by signal 9 (SIGKILL)"
+        )),
+        "{stderr}"
+    );
+    let replaced = poll("the status line about the crash", WAIT, || {
+        status_message(&daemon, "this worker replaces it")
+    });
+    assert!(replaced.contains("SIGKILL"), "{replaced}");
+
+    let after = marker("after-kill");
+    exec_marker(&after);
+    wait_for_exec(&daemon, &after);
+    wait_for_exec(&daemon, &before);
+    assert_eq!(daemon.worker_pid(), Some(second));
+}
+
+#[test]
+fn a_killed_watcher_takes_its_worker_down() {
+    let daemon = Daemon::start(&[]);
+    let watcher = daemon.pid();
+    let worker = daemon.worker_pid().expect("a worker");
+    // SAFETY: SIGKILL to the watcher this test started.
+    unsafe { libc::kill(watcher as i32, libc::SIGKILL) };
+    poll(
+        "the orphaned worker to exit",
+        Duration::from_secs(30),
+        || {
+            // Gone, or a zombie waiting for init to reap it: either way it no longer runs.
+            let state = std::fs::read_to_string(format!("/proc/{worker}/stat")).unwrap_or_default();
+            let running = state
+                .rsplit_once(") ")
+                .is_some_and(|(_, rest)| !rest.starts_with('Z'));
+            (!running).then_some(())
+        },
+    );
+    let status = daemon.log("vigil.status.log");
+    assert!(status.contains("the watcher is gone"), "{status}");
+}
+
+#[test]
+fn a_worker_that_fails_at_once_ends_the_daemon_after_the_restart_limit() {
+    let dir = tempfile::tempdir().expect("dir");
+    // A file where the database directory should be: every worker fails as it opens it.
+    let not_a_dir = dir.path().join("db");
+    std::fs::write(&not_a_dir, "not a database").expect("file");
+    let mut child = vigil()
+        .arg("daemon")
+        .arg(format!("--database_path={}", not_a_dir.display()))
+        .arg(format!(
+            "--logger_path={}",
+            dir.path().join("log").display()
+        ))
+        .arg(format!(
+            "--pidfile={}",
+            dir.path().join("vigil.pid").display()
+        ))
+        .args(["--watchdog_restart_limit=3", "--watchdog_max_delay=1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("vigil daemon starts");
+    let started = Instant::now();
+    let status = poll("the daemon to give up", WAIT, || {
+        child.try_wait().ok().flatten()
+    });
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        use std::io::Read as _;
+        let _ = pipe.read_to_string(&mut stderr);
+    }
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.matches("worker started").count(),
+        3,
+        "three workers, then no more: {stderr}"
+    );
+    assert!(
+        stderr.contains("3 workers in a row that failed within 10 s of starting"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--watchdog_restart_limit"), "{stderr}");
+    assert!(
+        stderr.contains(&not_a_dir.display().to_string()),
+        "the worker's own error: {stderr}"
+    );
+    // Backoff between the three starts: at most --watchdog_max_delay each.
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
