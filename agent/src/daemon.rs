@@ -222,7 +222,7 @@ fn run_worker(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitC
         epoch: args.schedule_epoch,
         splay_percent: args.schedule_splay_percent,
         decorations_top_level: args.decorations_top_level,
-        watchdog: worker.is_some(),
+        watcher: worker.as_ref().map(|w| w.watcher),
         previous_worker_end: worker.as_ref().and_then(|w| w.previous_end.clone()),
     };
     let scheduler = match &config {

@@ -74,7 +74,7 @@ fn runaway_is_stopped_and_denylisted(hog: &str, limit_args: &[&str], limit: &str
     let work = tempfile::tempdir().expect("work");
     let schedule = json!({
         "hog": {"query": hog, "interval": 2},
-        "alive": {"query": "SELECT 1 AS alive", "interval": 1, "snapshot": true},
+        "alive": {"query": "SELECT watcher FROM osquery_info", "interval": 1, "snapshot": true},
     });
     let mut args = config_args(work.path(), schedule);
     args.extend(limit_args.iter().map(|s| s.to_string()));

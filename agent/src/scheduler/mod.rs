@@ -54,9 +54,9 @@ pub struct Settings {
     pub epoch: u64,
     pub splay_percent: u64,
     pub decorations_top_level: bool,
-    /// Whether a watcher supervises this worker: a query found running at start is then
-    /// denylisted.
-    pub watchdog: bool,
+    /// The watcher's pid when one supervises this worker: a query found running at start is
+    /// then denylisted.
+    pub watcher: Option<u32>,
     /// Why the previous worker ended, as the watcher said (for the denylist's status line).
     pub previous_worker_end: Option<String>,
 }
@@ -213,6 +213,7 @@ impl Runner {
             counter_source: CounterSource::Live,
             agent: AgentInfo {
                 flags: crate::flags::current(),
+                watcher: settings.watcher.map_or(-1, i64::from),
                 ..AgentInfo::default()
             },
             scope: Some(scope.clone()),
@@ -519,7 +520,7 @@ impl Scheduler {
             denylist::Blame {
                 store: &runner.store,
                 schedule: &schedule,
-                watchdog: runner.settings.watchdog,
+                watchdog: runner.settings.watcher.is_some(),
                 previous_end: runner.settings.previous_worker_end.as_deref(),
                 now: unix_now(),
             }
