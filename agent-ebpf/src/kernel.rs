@@ -28,9 +28,10 @@ pub(crate) static OFFSETS: Global<KernelOffsets> = Global::new(KernelOffsets::UN
 #[map]
 pub(crate) static EVENTS: RingBuf = RingBuf::with_byte_size(8 * 1024 * 1024, 0);
 
-/// Drop and truncation counters, indexed by [`counter`].
+/// Drop and truncation counters, indexed by [`counter`]; the second half is userspace's (see
+/// [`counter::SLOTS`]).
 #[map]
-pub(crate) static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(counter::COUNT, 0);
+pub(crate) static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(counter::SLOTS, 0);
 
 pub(crate) const BPF_ANY: u64 = 0;
 

@@ -27,6 +27,7 @@ impl Collector {
         args: &EventArgs,
         config: Option<&Config>,
         read_floor: Option<Arc<ReadFloor>>,
+        pin_dir: Option<std::path::PathBuf>,
     ) -> anyhow::Result<Self> {
         let (sender, receiver) = crossbeam_channel::bounded(args.events_channel_size.max(1));
         let retention = RetentionPolicy {
@@ -53,6 +54,7 @@ impl Collector {
                 argv_limit: args.bpf_argv_limit,
                 file_filter,
                 disabled_tables,
+                pin_dir,
             },
             sender,
             counters.clone(),
@@ -73,23 +75,38 @@ impl Collector {
         })
     }
 
-    /// Stops the publisher, then lets the writer store what is queued and stop.
+    /// Stops the publisher (and its kernel programs), then lets the writer store what is queued
+    /// and stop.
     pub fn stop(mut self) {
-        self.shutdown();
+        self.shutdown(false);
     }
 
-    fn shutdown(&mut self) {
-        if let Some(publisher) = self.publisher.take() {
-            publisher.stop();
-        }
+    /// As `stop`, but pinned kernel programs keep recording for the next worker.
+    pub fn stop_keeping_kernel_side(mut self) {
+        self.shutdown(true);
+    }
+
+    fn shutdown(&mut self, keep_kernel_side: bool) {
+        let detaching = match self.publisher.take() {
+            Some(publisher) if keep_kernel_side => {
+                publisher.stop_keeping_kernel_side();
+                None
+            }
+            Some(publisher) => Some(publisher.stop()),
+            None => None,
+        };
         if let Some(writer) = self.writer.take() {
             writer.join();
+        }
+        if let Some(detaching) = detaching {
+            detaching.wait();
         }
     }
 }
 
 impl Drop for Collector {
     fn drop(&mut self) {
-        self.shutdown();
+        // Not an orderly stop (an error path): a next worker may still take the kernel side over.
+        self.shutdown(true);
     }
 }

@@ -3,7 +3,7 @@
 use std::{os::unix::fs::DirBuilderExt, process::ExitCode, sync::Arc};
 
 use anyhow::{Context as _, bail};
-use vigil_events::{Counters, EventStore, EventTable, store::ReadFloor};
+use vigil_events::{Counters, EventStore, EventTable, linux::ebpf::pins, store::ReadFloor};
 
 use crate::{
     cli::DaemonArgs,
@@ -211,6 +211,7 @@ fn run_worker(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitC
             &args.events,
             config.as_ref(),
             Some(read_floor.clone()),
+            worker.as_ref().map(|_| pin_dir(&args.database_path)),
         )?)
     };
     let scheduler_settings = Settings {
@@ -289,10 +290,27 @@ fn run_worker(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitC
         scheduler.stop();
     }
     if let Some(collector) = collector {
-        collector.stop();
+        if watchdog::worker::blamed() {
+            // The watcher restarts this worker: the kernel side keeps recording meanwhile.
+            collector.stop_keeping_kernel_side();
+        } else {
+            collector.stop();
+        }
     }
     logger.stop();
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where a worker pins its kernel programs so they outlive it: one directory per database.
+fn pin_dir(database: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::ffi::OsStrExt as _;
+    let database = database
+        .canonicalize()
+        .unwrap_or_else(|_| database.to_owned());
+    let id = pins::fnv1a(&[database.as_os_str().as_bytes()]);
+    std::path::Path::new(pins::BPFFS)
+        .join("vigil")
+        .join(format!("{id:016x}"))
 }
 
 /// `--host_identifier`: the value result lines carry as `hostIdentifier`.

@@ -12,7 +12,7 @@ use anyhow::{Context as _, bail};
 
 pub struct PidFile {
     path: PathBuf,
-    _file: File,
+    file: File,
 }
 
 impl PidFile {
@@ -48,13 +48,22 @@ impl PidFile {
         file.flush()?;
         Ok(Self {
             path: path.to_owned(),
-            _file: file,
+            file,
         })
     }
 }
 
 impl Drop for PidFile {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        // Only if the path still names this file: a directory removed and made again meanwhile
+        // may hold another daemon's pid file there.
+        use std::os::unix::fs::MetadataExt as _;
+        let ours = self.file.metadata().map(|m| (m.dev(), m.ino())).ok();
+        let there = std::fs::metadata(&self.path)
+            .map(|m| (m.dev(), m.ino()))
+            .ok();
+        if ours.is_some() && ours == there {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }

@@ -68,6 +68,7 @@ impl Session {
                     &args,
                     config.as_ref(),
                     None,
+                    None,
                 )?)
             }
             _ => None,

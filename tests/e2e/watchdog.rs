@@ -280,3 +280,94 @@ fn a_worker_that_fails_at_once_ends_the_daemon_after_the_restart_limit() {
         started.elapsed()
     );
 }
+
+fn ring_buffer_drops(daemon: &Daemon) -> u64 {
+    query_json(
+        &daemon.db(),
+        "SELECT dropped_ring_buffer FROM vigil_events WHERE name = 'bpf_process_events'",
+    )
+    .first()
+    .and_then(|row| field(row, "dropped_ring_buffer").parse().ok())
+    .unwrap_or(0)
+}
+
+#[test]
+fn events_while_the_worker_restarts_are_kept_and_ring_losses_counted() {
+    // A small ring buffer: a storm while no worker reads it must overflow it.
+    let daemon = Daemon::start(&["--bpf_ringbuf_size=65536"]);
+    let before = marker("before-gap");
+    exec_marker(&before);
+    wait_for_exec(&daemon, &before);
+    let dropped_before = ring_buffer_drops(&daemon);
+
+    // Killed within seconds of its start, the worker is replaced only after a backoff: the
+    // kernel programs it pinned keep recording meanwhile, with nobody reading.
+    let first = daemon.worker_pid().expect("a worker");
+    // SAFETY: SIGKILL to the worker of the daemon this test started.
+    unsafe { libc::kill(first as i32, libc::SIGKILL) };
+    let gap = marker("in-the-gap");
+    exec_marker(&gap);
+    let storm = r#"i=0; while [ $i -lt 100 ]; do /bin/true "$1" & /bin/true "$1" & /bin/true "$1" & wait; i=$((i+1)); done"#;
+    let dir = tempfile::tempdir().expect("dir");
+    let long_arg = "z".repeat(2000);
+    let (_, out) = run_in(dir.path(), "/bin/sh", &["-c", storm, "storm", &long_arg]);
+    assert!(out.status.success());
+    assert!(
+        !daemon
+            .stderr()
+            .contains("took over the previous worker's kernel ring buffer"),
+        "the storm must happen before the next worker starts: {}",
+        daemon.stderr()
+    );
+
+    poll("a new worker that took the kernel side over", WAIT, || {
+        daemon
+            .stderr()
+            .contains("took over the previous worker's kernel ring buffer")
+            .then_some(())
+    });
+    wait_for_exec(&daemon, &gap);
+    wait_for_exec(&daemon, &before);
+    let dropped_after = poll("the gap's ring buffer losses in vigil_events", WAIT, || {
+        let dropped = ring_buffer_drops(&daemon);
+        (dropped > dropped_before).then_some(dropped)
+    });
+    assert!(dropped_after > dropped_before);
+    let after = marker("after-gap");
+    exec_marker(&after);
+    wait_for_exec(&daemon, &after);
+}
+
+#[test]
+fn a_stopped_daemon_leaves_no_kernel_program_behind() {
+    let mut daemon = Daemon::start(&[]);
+    let pinned = || {
+        std::fs::read_dir("/sys/fs/bpf/vigil")
+            .map(|entries| entries.count())
+            .unwrap_or(0)
+    };
+    let worker = daemon.worker_pid().expect("a worker");
+    let links = || {
+        std::fs::read_dir("/sys/fs/bpf/vigil")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .flat_map(|db| std::fs::read_dir(db.path()).into_iter().flatten().flatten())
+            .flat_map(|layout| {
+                std::fs::read_dir(layout.path().join("links"))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+            })
+            .filter(|link| {
+                link.file_name()
+                    .to_string_lossy()
+                    .ends_with(&format!("-{worker}"))
+            })
+            .count()
+    };
+    assert!(pinned() >= 1);
+    assert!(links() > 0, "the worker pinned its links");
+    assert!(daemon.stop().success());
+    assert_eq!(links(), 0, "the worker's links are gone");
+}

@@ -388,6 +388,10 @@ pub mod counter {
     /// File events dropped in the kernel by the path filters (configuration, not loss).
     pub const FILE_FILTERED: u32 = 7;
     pub const COUNT: u32 = 8;
+    /// Entries of the counters map. After the kernel's `COUNT` counters come as many that only
+    /// userspace writes: how much of each counter it has already accounted for. The map outlives
+    /// a worker when pinned, so the next worker counts exactly what happened in between.
+    pub const SLOTS: u32 = 2 * COUNT;
 }
 
 /// Struct member offsets the kernel side needs, resolved by userspace from the running kernel's

@@ -27,6 +27,9 @@ use crate::{cli::DaemonArgs, pidfile::PidFile};
 const TICK: Duration = Duration::from_millis(100);
 /// Between telling a worker it is blamed (SIGUSR1) and asking it to stop (SIGTERM).
 const BLAME_NOTICE: Duration = Duration::from_millis(200);
+/// What a worker has to stop when the daemon stops: it saves what is queued, then the kernel
+/// takes seconds to detach its probes (one RCU grace period per tracepoint).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// How a worker's run ended.
 enum End {
@@ -64,7 +67,7 @@ fn send(child: &Child, signal: libc::c_int) {
 }
 
 /// Waits up to `grace` for the worker to exit after SIGTERM, then kills it.
-fn stop(child: &mut Child, grace: Duration) -> ExitStatus {
+fn stop(child: &mut Child, grace: Duration, grace_flag: &str) -> ExitStatus {
     send(child, libc::SIGTERM);
     let deadline = Instant::now() + grace;
     while Instant::now() < deadline {
@@ -75,7 +78,8 @@ fn stop(child: &mut Child, grace: Duration) -> ExitStatus {
     }
     tracing::warn!(
         pid = child.id(),
-        "the worker did not stop within --watchdog_forced_shutdown_delay; killing it"
+        "the worker did not stop within {} s ({grace_flag}); killing it",
+        grace.as_secs()
     );
     let _ = child.kill();
     child
@@ -142,7 +146,11 @@ impl Watcher<'_> {
         loop {
             if let Some(signal) = signals::stop_requested() {
                 tracing::info!(signal, pid = child.id(), "stopping the worker");
-                stop(child, self.grace);
+                stop(
+                    child,
+                    SHUTDOWN_GRACE.max(self.grace),
+                    "the daemon's shutdown grace",
+                );
                 return End::Shutdown(signal);
             }
             if signals::take_hangup() {
@@ -166,7 +174,7 @@ impl Watcher<'_> {
                         tracing::warn!(pid = child.id(), "worker {exceeded}; stopping it");
                         send(child, libc::SIGUSR1);
                         std::thread::sleep(BLAME_NOTICE);
-                        let status = stop(child, self.grace);
+                        let status = stop(child, self.grace, "--watchdog_forced_shutdown_delay");
                         return End::Exceeded(exceeded, status);
                     }
                 }

@@ -4,6 +4,7 @@
 pub mod btf;
 pub mod decode;
 pub mod offsets;
+pub mod pins;
 mod publisher;
 
-pub use publisher::{EbpfConfig, EbpfPublisher, PublisherError};
+pub use publisher::{Detaching, EbpfConfig, EbpfPublisher, PublisherError};

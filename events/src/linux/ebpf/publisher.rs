@@ -21,7 +21,11 @@ use vigil_ebpf_common::{
     filter_mode, names,
 };
 
-use super::{btf::Btf, decode, offsets};
+use super::{
+    btf::Btf,
+    decode, offsets,
+    pins::{Attachment, PinError, Pins, detach_all, fnv1a},
+};
 use crate::{
     counters::{Counters, TableCounters},
     file_filter::{FileFilter, PathPattern},
@@ -531,6 +535,8 @@ pub enum PublisherError {
     Map(#[from] aya::maps::MapError),
     #[error("starting the reader thread failed: {0}")]
     Thread(std::io::Error),
+    #[error("keeping the kernel programs across worker restarts: {0}")]
+    Pin(#[from] PinError),
 }
 
 /// Settings of the eBPF publisher.
@@ -544,6 +550,9 @@ pub struct EbpfConfig {
     pub file_filter: FileFilter,
     /// Event tables switched off (`events.disable_subscribers`): their probes are not attached.
     pub disabled_tables: Vec<EventTable>,
+    /// Where (in bpffs) the ring buffer, counters and links are pinned so the kernel side outlives
+    /// this process until the next one takes it over; `None`: it goes with this process.
+    pub pin_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for EbpfConfig {
@@ -553,6 +562,7 @@ impl Default for EbpfConfig {
             argv_limit: vigil_ebpf_common::DEFAULT_ARGV_LIMIT,
             file_filter: FileFilter::defaults(),
             disabled_tables: Vec::new(),
+            pin_dir: None,
         }
     }
 }
@@ -681,6 +691,8 @@ fn raise_memlock_limit() {
 pub struct EbpfPublisher {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    pins: Option<Pins>,
+    links: Vec<Attachment>,
 }
 
 impl EbpfPublisher {
@@ -721,13 +733,34 @@ impl EbpfPublisher {
             file_filter_mode,
         };
 
-        let mut ebpf = EbpfLoader::new()
+        let layout = fnv1a(&[object, &config.ringbuf_bytes.to_le_bytes()]);
+        let mut pins = match config
+            .pin_dir
+            .as_deref()
+            .map(|dir| Pins::prepare(dir, layout))
+        {
+            Some(Ok(pins)) => Some(pins),
+            Some(Err(error)) => {
+                tracing::warn!(%error, "events during a worker restart will be missed");
+                None
+            }
+            None => None,
+        };
+        let mut loader = EbpfLoader::new();
+        loader
             .override_global(names::CONFIG_GLOBAL, &probe_config, true)
             .override_global(names::OFFSETS_GLOBAL, &offsets, true)
             .override_global(names::SOCKET_OFFSETS_GLOBAL, &socket_offsets, true)
-            .map_max_entries(names::EVENTS_MAP, config.ringbuf_bytes)
-            .load(object)?;
+            .map_max_entries(names::EVENTS_MAP, config.ringbuf_bytes);
+        if let Some(pins) = &pins {
+            // Taken over when a previous worker left them, created and pinned otherwise.
+            loader
+                .map_pin_path(names::EVENTS_MAP, pins.map_path(names::EVENTS_MAP))
+                .map_pin_path(names::COUNTERS_MAP, pins.map_path(names::COUNTERS_MAP));
+        }
+        let mut ebpf = loader.load(object)?;
         let mut loaded: Vec<&str> = Vec::new();
+        let mut links = Vec::new();
         for &(table, program, category, tracepoint) in PROGRAMS {
             if config.disabled_tables.contains(&table) {
                 continue;
@@ -747,8 +780,21 @@ impl EbpfPublisher {
                 prog.load().map_err(|e| fail(format!("{e:?}")))?;
                 loaded.push(program);
             }
-            prog.attach(category, tracepoint)
+            let link = prog
+                .attach(category, tracepoint)
                 .map_err(|e| fail(e.to_string()))?;
+            // Held here rather than by the program, so stopping can detach them all at once.
+            let link = prog.take_link(link).map_err(|e| fail(e.to_string()))?;
+            links.push(match &mut pins {
+                Some(pins) => Attachment::Pinned(pins.pin_link(link, tracepoint)?),
+                None => Attachment::Owned(link),
+            });
+        }
+        if let Some(pins) = &mut pins {
+            if pins.reused {
+                tracing::info!("took over the previous worker's kernel ring buffer and counters");
+            }
+            pins.detach_predecessors();
         }
         {
             let map = ebpf
@@ -769,6 +815,7 @@ impl EbpfPublisher {
         )?;
 
         let stop = Arc::new(AtomicBool::new(false));
+        let last_kernel = accounted(&kernel_counters);
         let reader = Reader {
             kernel_counters,
             sink,
@@ -778,7 +825,7 @@ impl EbpfPublisher {
             file_filter: config.file_filter.clone(),
             processes: ProcessTable::from_proc(),
             clock: BootClock::now(),
-            last_kernel: [0; counter::COUNT as usize],
+            last_kernel,
             stop: stop.clone(),
         };
         let thread = std::thread::Builder::new()
@@ -792,12 +839,32 @@ impl EbpfPublisher {
         Ok(Self {
             stop,
             thread: Some(thread),
+            pins,
+            links,
         })
     }
 
-    /// Detaches the probes and stops reading (within a poll interval).
-    pub fn stop(mut self) {
+    /// Stops reading (within a poll interval) and starts detaching the probes, which takes the
+    /// kernel seconds: wait for it last, once everything else is saved.
+    pub fn stop(mut self) -> Detaching {
         self.stop_and_join();
+        if let Some(pins) = self.pins.take() {
+            pins.release();
+        }
+        let links = std::mem::take(&mut self.links);
+        Detaching(
+            std::thread::Builder::new()
+                .name("vigil-detach".into())
+                .spawn(move || detach_all(links))
+                .ok(),
+        )
+    }
+
+    /// Stops reading but leaves the pinned probes recording, for the next worker to take over
+    /// (probes that could not be pinned are detached).
+    pub fn stop_keeping_kernel_side(mut self) {
+        self.stop_and_join();
+        detach_all(std::mem::take(&mut self.links));
     }
 
     fn stop_and_join(&mut self) {
@@ -811,6 +878,38 @@ impl EbpfPublisher {
 impl Drop for EbpfPublisher {
     fn drop(&mut self) {
         self.stop_and_join();
+        detach_all(std::mem::take(&mut self.links));
+    }
+}
+
+/// How much of each kernel counter userspace has accounted for: zero for a new map, what the
+/// previous worker reached for a pinned one.
+fn accounted(map: &PerCpuArray<MapData, u64>) -> [u64; counter::COUNT as usize] {
+    let mut out = [0; counter::COUNT as usize];
+    for (index, slot) in out.iter_mut().enumerate() {
+        if let Ok(values) = map.get(&(counter::COUNT + index as u32), 0) {
+            *slot = values.iter().sum();
+        }
+    }
+    out
+}
+
+/// Probes being detached in the background.
+pub struct Detaching(Option<JoinHandle<()>>);
+
+impl Detaching {
+    pub fn wait(mut self) {
+        if let Some(thread) = self.0.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Detaching {
+    fn drop(&mut self) {
+        if let Some(thread) = self.0.take() {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -966,6 +1065,16 @@ impl Reader {
             *last = total;
             if delta == 0 {
                 continue;
+            }
+            // Recorded in the map itself, so a worker that takes it over starts from here.
+            let mut accounted = vec![0u64; values.iter().count()];
+            if let Some(first) = accounted.first_mut() {
+                *first = total;
+            }
+            if let Ok(accounted) = aya::maps::PerCpuValues::try_from(accounted) {
+                let _ = self
+                    .kernel_counters
+                    .set(counter::COUNT + index, accounted, 0);
             }
             let target = match index {
                 counter::ARGV_TRUNCATED => &self.process_counters.argv_truncated,
