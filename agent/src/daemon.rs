@@ -155,7 +155,11 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<ExitCode> {
     if args.config_check || args.config_dump {
         return check_or_dump(&args);
     }
-    match Worker::from_env()? {
+    let worker = Worker::from_env()?;
+    if worker.is_some() || args.watchdog.disable_watchdog {
+        abort_on_panic();
+    }
+    match worker {
         Some(worker) => {
             worker.bind_to_watcher()?;
             run_worker(&args, Some(worker))
@@ -167,6 +171,21 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<ExitCode> {
         }
         None => watchdog::watch(&args),
     }
+}
+
+/// A panic on any thread ends the process: a worker whose scheduler or writer thread died would
+/// otherwise run on without it. The watcher (or the service manager) starts a new one.
+fn abort_on_panic() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let thread = std::thread::current();
+        tracing::error!(
+            thread = thread.name().unwrap_or("unnamed"),
+            "panic: {info}; the worker stops (a new one is started)"
+        );
+        default(info);
+        std::process::abort();
+    }));
 }
 
 /// The daemon's work: publishers, store, scheduler and loggers, until stopped.

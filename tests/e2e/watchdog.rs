@@ -175,7 +175,24 @@ fn a_killed_worker_is_replaced_and_no_buffered_event_is_lost() {
     exec_marker(&before);
     wait_for_exec(&daemon, &before);
 
+    // The watcher holds no database file: only the worker does.
+    let db = daemon.db();
+    let open_in_db = |pid: u32| {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+            .filter(|target| target.starts_with(&db))
+            .count()
+    };
     let first = daemon.worker_pid().expect("a worker");
+    assert_eq!(
+        open_in_db(daemon.pid()),
+        0,
+        "the watcher opened the database"
+    );
+    assert!(open_in_db(first) > 0, "the worker has the database open");
     // SAFETY: SIGKILL to the worker of the daemon this test started.
     unsafe { libc::kill(first as i32, libc::SIGKILL) };
     let second = poll("a new worker", WAIT, || {
@@ -370,4 +387,47 @@ fn a_stopped_daemon_leaves_no_kernel_program_behind() {
     assert!(links() > 0, "the worker pinned its links");
     assert!(daemon.stop().success());
     assert_eq!(links(), 0, "the worker's links are gone");
+}
+
+#[test]
+fn an_executable_others_can_write_is_not_run_as_the_worker() {
+    let dir = tempfile::tempdir().expect("dir");
+    let copy = dir.path().join("vigil");
+    std::fs::copy(crate::support::VIGIL, &copy).expect("copy the binary");
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o757)).expect("chmod");
+    let out = std::process::Command::new(&copy)
+        .arg("daemon")
+        .arg(format!(
+            "--database_path={}",
+            dir.path().join("db").display()
+        ))
+        .arg(format!(
+            "--logger_path={}",
+            dir.path().join("log").display()
+        ))
+        .arg(format!(
+            "--pidfile={}",
+            dir.path().join("vigil.pid").display()
+        ))
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("has unsafe permissions"), "{stderr}");
+    assert!(stderr.contains("other users can write it"), "{stderr}");
+    assert!(!stderr.contains("worker started"), "{stderr}");
+    assert!(!dir.path().join("db").exists(), "nothing ran: {stderr}");
+}
+
+#[test]
+fn without_the_watchdog_the_daemon_is_one_process() {
+    let daemon = Daemon::start(&["--disable_watchdog"]);
+    assert_eq!(daemon.worker_pid(), None, "no worker process");
+    let pid = std::fs::read_to_string(daemon.pidfile()).expect("pidfile");
+    assert_eq!(pid.trim(), daemon.pid().to_string());
+    let mark = marker("single");
+    exec_marker(&mark);
+    wait_for_exec(&daemon, &mark);
+    assert!(!daemon.stderr().contains("watchdog running"));
 }
