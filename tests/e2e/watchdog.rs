@@ -249,17 +249,7 @@ fn a_worker_that_fails_at_once_ends_the_daemon_after_the_restart_limit() {
     // A file where the database directory should be: every worker fails as it opens it.
     let not_a_dir = dir.path().join("db");
     std::fs::write(&not_a_dir, "not a database").expect("file");
-    let mut child = vigil()
-        .arg("daemon")
-        .arg(format!("--database_path={}", not_a_dir.display()))
-        .arg(format!(
-            "--logger_path={}",
-            dir.path().join("log").display()
-        ))
-        .arg(format!(
-            "--pidfile={}",
-            dir.path().join("vigil.pid").display()
-        ))
+    let mut child = daemon_in(vigil(), dir.path(), &not_a_dir)
         .args(["--watchdog_restart_limit=3", "--watchdog_max_delay=1"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -296,6 +286,16 @@ fn a_worker_that_fails_at_once_ends_the_daemon_after_the_restart_limit() {
         "{:?}",
         started.elapsed()
     );
+}
+
+/// `<program> daemon` with its database, logs and pid file in `dir`.
+fn daemon_in(mut program: std::process::Command, dir: &Path, db: &Path) -> std::process::Command {
+    program
+        .arg("daemon")
+        .arg(format!("--database_path={}", db.display()))
+        .arg(format!("--logger_path={}", dir.join("log").display()))
+        .arg(format!("--pidfile={}", dir.join("vigil.pid").display()));
+    program
 }
 
 fn ring_buffer_drops(daemon: &Daemon) -> u64 {
@@ -396,22 +396,13 @@ fn an_executable_others_can_write_is_not_run_as_the_worker() {
     std::fs::copy(crate::support::VIGIL, &copy).expect("copy the binary");
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o757)).expect("chmod");
-    let out = std::process::Command::new(&copy)
-        .arg("daemon")
-        .arg(format!(
-            "--database_path={}",
-            dir.path().join("db").display()
-        ))
-        .arg(format!(
-            "--logger_path={}",
-            dir.path().join("log").display()
-        ))
-        .arg(format!(
-            "--pidfile={}",
-            dir.path().join("vigil.pid").display()
-        ))
-        .output()
-        .expect("runs");
+    let out = daemon_in(
+        std::process::Command::new(&copy),
+        dir.path(),
+        &dir.path().join("db"),
+    )
+    .output()
+    .expect("runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("has unsafe permissions"), "{stderr}");

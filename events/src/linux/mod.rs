@@ -2,4 +2,5 @@
 
 pub mod clock;
 pub mod ebpf;
+pub mod mount;
 pub mod proc_table;

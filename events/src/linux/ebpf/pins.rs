@@ -63,22 +63,7 @@ fn ensure_bpffs() -> Result<(), PinError> {
     if is_bpffs(Path::new(BPFFS)) {
         return Ok(());
     }
-    let source = c"bpf";
-    let target = c"/sys/fs/bpf";
-    // SAFETY: NUL-terminated constant strings; no data argument.
-    let rc = unsafe {
-        libc::mount(
-            source.as_ptr(),
-            target.as_ptr(),
-            source.as_ptr(),
-            0,
-            std::ptr::null(),
-        )
-    };
-    if rc != 0 {
-        return Err(PinError::Bpffs(io::Error::last_os_error()));
-    }
-    Ok(())
+    crate::linux::mount::mount_pseudo_fs(c"bpf", c"/sys/fs/bpf").map_err(PinError::Bpffs)
 }
 
 /// The pins of one collector: `<base>/<layout>/{EVENTS,COUNTERS,links/<tracepoint>-<pid>}`

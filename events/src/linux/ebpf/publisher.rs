@@ -659,22 +659,8 @@ fn ensure_tracefs() -> Result<(), PublisherError> {
     if std::path::Path::new(TRACEFS).join("events").exists() {
         return Ok(());
     }
-    let source = c"tracefs";
-    let target = c"/sys/kernel/tracing";
-    // SAFETY: NUL-terminated constant strings; no data argument.
-    let rc = unsafe {
-        libc::mount(
-            source.as_ptr(),
-            target.as_ptr(),
-            source.as_ptr(),
-            0,
-            std::ptr::null(),
-        )
-    };
-    if rc != 0 {
-        return Err(PublisherError::Tracefs(std::io::Error::last_os_error()));
-    }
-    Ok(())
+    crate::linux::mount::mount_pseudo_fs(c"tracefs", c"/sys/kernel/tracing")
+        .map_err(PublisherError::Tracefs)
 }
 
 fn raise_memlock_limit() {
