@@ -36,7 +36,7 @@ pub enum Command {
     /// Run one SQL query and print the result (reads a daemon's history with --database_path).
     Query(QueryArgs),
     /// Collect events in the background until SIGTERM or SIGINT.
-    Daemon(DaemonArgs),
+    Daemon(Box<DaemonArgs>),
 }
 
 /// How results are printed.
@@ -203,6 +203,107 @@ pub struct DaemonArgs {
     pub events: EventArgs,
     #[command(flatten)]
     pub watchdog: WatchdogArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// A TLS server speaking osquery's remote API: enrollment, config, logs, distributed queries.
+#[derive(Debug, Args, Clone)]
+pub struct RemoteArgs {
+    /// The TLS server, `host[:port]`; every endpoint is `https://<this><endpoint>`.
+    #[arg(long = "tls_hostname", default_value = "")]
+    pub tls_hostname: String,
+    /// PEM bundle of the certificate authorities to trust for the server, instead of the
+    /// system's.
+    #[arg(long = "tls_server_certs")]
+    pub tls_server_certs: Option<PathBuf>,
+    /// PEM client certificate (mutual TLS), with --tls_client_key.
+    #[arg(long = "tls_client_cert")]
+    pub tls_client_cert: Option<PathBuf>,
+    /// PEM private key of --tls_client_cert.
+    #[arg(long = "tls_client_key")]
+    pub tls_client_key: Option<PathBuf>,
+    /// Seconds a request may take before it counts as failed.
+    #[arg(long = "tls_request_timeout", default_value_t = 16)]
+    pub tls_request_timeout: u64,
+    /// Enrollment endpoint (e.g. /api/v1/osquery/enroll).
+    #[arg(long = "enroll_tls_endpoint", default_value = "")]
+    pub enroll_tls_endpoint: String,
+    /// File holding the enrollment secret.
+    #[arg(long = "enroll_secret_path")]
+    pub enroll_secret_path: Option<PathBuf>,
+    /// Environment variable holding the enrollment secret.
+    #[arg(long = "enroll_secret_env")]
+    pub enroll_secret_env: Option<String>,
+    /// Enrollment attempts before a request gives up (0: no limit).
+    #[arg(long = "tls_enroll_max_attempts", default_value_t = 12)]
+    pub tls_enroll_max_attempts: u32,
+    /// Longest wait between enrollment attempts, in seconds.
+    #[arg(long = "tls_enroll_max_interval", default_value_t = 600)]
+    pub tls_enroll_max_interval: u64,
+    /// Where the config comes from: `filesystem` (--config_path) or `tls`.
+    #[arg(long = "config_plugin", default_value = "filesystem",
+          value_parser = ["filesystem", "tls"])]
+    pub config_plugin: String,
+    /// Config endpoint (with --config_plugin=tls).
+    #[arg(long = "config_tls_endpoint", default_value = "")]
+    pub config_tls_endpoint: String,
+    /// Seconds between config fetches (0: only at start).
+    #[arg(
+        long = "config_refresh",
+        alias = "config_tls_refresh",
+        default_value_t = 0
+    )]
+    pub config_refresh: u64,
+    /// Seconds before the next config fetch after a failed one.
+    #[arg(long = "config_accelerated_refresh", default_value_t = 300)]
+    pub config_accelerated_refresh: u64,
+    /// Where result and status lines go: `filesystem`, `tls`, or both (`filesystem,tls`).
+    #[arg(long = "logger_plugin", default_value = "filesystem")]
+    pub logger_plugin: String,
+    /// Log endpoint (with --logger_plugin=tls).
+    #[arg(long = "logger_tls_endpoint", default_value = "")]
+    pub logger_tls_endpoint: String,
+    /// Seconds between log uploads.
+    #[arg(long = "logger_tls_period", default_value_t = 4)]
+    pub logger_tls_period: u64,
+    /// Lines per upload, at most.
+    #[arg(long = "logger_tls_max_lines", default_value_t = 1024)]
+    pub logger_tls_max_lines: usize,
+    /// Lines longer than this many bytes are dropped (and counted) instead of sent.
+    #[arg(long = "logger_tls_max_linesize", default_value_t = 1024 * 1024)]
+    pub logger_tls_max_linesize: usize,
+    /// Compress upload bodies with gzip.
+    #[arg(long = "logger_tls_compress", default_value_t = false, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", action = ArgAction::Set)]
+    pub logger_tls_compress: bool,
+    /// Longest wait between failed uploads, in seconds (the wait grows as period × failures²).
+    #[arg(long = "logger_tls_backoff_max", default_value_t = 3600)]
+    pub logger_tls_backoff_max: u64,
+    /// Do not send status lines to the TLS server.
+    #[arg(long = "tls_disable_status_log", default_value_t = false, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", action = ArgAction::Set)]
+    pub tls_disable_status_log: bool,
+    /// Lines kept waiting for the TLS server, at most (0: no limit); beyond it the oldest are
+    /// dropped, counted in vigil_logger and reported.
+    #[arg(long = "buffered_log_max", default_value_t = 1_000_000)]
+    pub buffered_log_max: u64,
+    /// Turn distributed (on-demand) queries off; `--disable_distributed=false` turns them on.
+    #[arg(long = "disable_distributed", default_value_t = true, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", action = ArgAction::Set)]
+    pub disable_distributed: bool,
+    /// Where distributed queries come from (only `tls`).
+    #[arg(long = "distributed_plugin", default_value = "tls", value_parser = ["tls"])]
+    pub distributed_plugin: String,
+    /// Endpoint that hands out distributed queries.
+    #[arg(long = "distributed_tls_read_endpoint", default_value = "")]
+    pub distributed_tls_read_endpoint: String,
+    /// Endpoint that receives distributed query results.
+    #[arg(long = "distributed_tls_write_endpoint", default_value = "")]
+    pub distributed_tls_write_endpoint: String,
+    /// Seconds between checks for distributed queries.
+    #[arg(long = "distributed_interval", default_value_t = 60)]
+    pub distributed_interval: u64,
 }
 
 /// The watcher that supervises the worker process (osquery's watchdog flags).

@@ -12,7 +12,7 @@ use std::{
 };
 
 use anyhow::Context as _;
-use vigil_events::EventStore;
+use vigil_events::{EventStore, store::log_sink};
 
 use crate::{background::Background, scheduler::line_kind};
 
@@ -76,7 +76,7 @@ fn append(settings: &LoggerSettings, kind: u8, lines: &[&str]) -> std::io::Resul
 /// Writes what is buffered; returns whether everything could be written.
 fn drain(store: &EventStore, settings: &LoggerSettings) -> anyhow::Result<()> {
     loop {
-        let lines = store.buffered_lines(1024)?;
+        let lines = store.buffered_lines(log_sink::FILESYSTEM, 1024)?;
         if lines.is_empty() {
             return Ok(());
         }
@@ -170,7 +170,10 @@ mod tests {
             .expect("buffer");
         drain(&store, &settings).expect("drain");
         assert!(
-            store.buffered_lines(10).expect("lines").is_empty(),
+            store
+                .buffered_lines(log_sink::FILESYSTEM, 10)
+                .expect("lines")
+                .is_empty(),
             "written lines are forgotten"
         );
         let results = dir.path().join("vigil.results.log");
@@ -216,12 +219,20 @@ mod tests {
             "{error:#}"
         );
         assert_eq!(
-            store.buffered_lines(10).expect("lines").len(),
+            store
+                .buffered_lines(log_sink::FILESYSTEM, 10)
+                .expect("lines")
+                .len(),
             1,
             "nothing lost"
         );
         std::fs::create_dir(dir.path().join("missing-dir")).expect("mkdir");
         drain(&store, &settings).expect("writes once it can");
-        assert!(store.buffered_lines(10).expect("lines").is_empty());
+        assert!(
+            store
+                .buffered_lines(log_sink::FILESYSTEM, 10)
+                .expect("lines")
+                .is_empty()
+        );
     }
 }

@@ -10,6 +10,7 @@ mod logger;
 mod output;
 mod pidfile;
 mod probes;
+mod remote;
 mod scheduler;
 mod session;
 mod shell;
@@ -66,7 +67,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        Command::Daemon(args) => daemon::run(args),
+        Command::Daemon(args) => daemon::run(*args),
     }
 }
 

@@ -18,6 +18,8 @@ pub enum Events {
     Follow(PathBuf),
     /// Collect kernel events in this process, into this path or a private temporary database.
     Collect(Option<PathBuf>, EventArgs),
+    /// The daemon's own store and live counters (for queries the daemon runs itself).
+    Shared(Arc<EventStore>, Counters),
 }
 
 pub struct Session {
@@ -31,10 +33,14 @@ pub struct Session {
 
 impl Session {
     pub fn open(events: Events) -> anyhow::Result<Self> {
-        let counters = Counters::new(&EventTable::names());
+        let mut counters = Counters::new(&EventTable::names());
         let mut private_dir = None;
         let (store, source, collect_args) = match events {
             Events::None => (None, CounterSource::None, None),
+            Events::Shared(store, live) => {
+                counters = live;
+                (Some(store), CounterSource::Live, None)
+            }
             Events::Follow(path) => {
                 let store = EventStore::open_secondary(&path)?;
                 (Some(Arc::new(store)), CounterSource::Store, None)

@@ -54,6 +54,7 @@ pub fn all_tables(ctx: TablesContext) -> Vec<Arc<dyn Table>> {
         Arc::new(agent::vigil_flags::VigilFlags::new(ctx.agent.flags.clone())),
         Arc::new(agent::vigil_info::VigilInfo::new(ctx.agent)),
         Arc::new(agent::vigil_schedule::VigilSchedule::new(ctx.store.clone())),
+        Arc::new(agent::vigil_logger::VigilLogger::new(ctx.store.clone())),
         Arc::new(snapshot::file::File),
         Arc::new(snapshot::groups::Groups),
         Arc::new(snapshot::hash::Hash),

@@ -11,4 +11,6 @@ mod query_and_shell;
 mod schedule;
 mod snapshot;
 mod sockets;
+mod tls;
+mod tls_server;
 mod watchdog;

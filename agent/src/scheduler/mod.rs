@@ -116,7 +116,7 @@ fn read_u64(store: &EventStore, key: &[u8]) -> u64 {
 }
 
 /// CPU time of the calling thread, in milliseconds: (user, system).
-fn thread_cpu_ms() -> (i64, i64) {
+pub(crate) fn thread_cpu_ms() -> (i64, i64) {
     // SAFETY: `usage` is plain data; getrusage only writes into it.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: a valid out-pointer for the duration of the call.
@@ -128,7 +128,7 @@ fn thread_cpu_ms() -> (i64, i64) {
 }
 
 /// This process's resident memory in bytes.
-fn resident_bytes() -> i64 {
+pub(crate) fn resident_bytes() -> i64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
         .and_then(|s| {

@@ -14,7 +14,7 @@ use std::{
     os::unix::fs::{DirBuilderExt, PermissionsExt},
     path::{Path, PathBuf},
     sync::{
-        Mutex,
+        Mutex, RwLock,
         atomic::{AtomicU64, Ordering},
     },
 };
@@ -33,8 +33,26 @@ use crate::{
 const META_CF: &str = "vigil_meta";
 /// Scheduler state: previous results, counters, evented-table cursors.
 const STATE_CF: &str = "vigil_state";
-/// Result and status lines waiting for a logger, in the order they were produced.
+/// Result and status lines waiting for a logger, in the order they were produced: one copy per
+/// log sink, keyed `[sink][seq]`.
 const LOGS_CF: &str = "vigil_logs";
+
+/// Who reads buffered log lines. Each line is buffered once per enabled sink, and each sink
+/// forgets its copy once it has delivered it.
+pub mod log_sink {
+    pub const FILESYSTEM: u8 = 1;
+    pub const TLS: u8 = 2;
+}
+
+/// A buffered line's key: its sink, then its sequence number (big-endian, so keys sort in order).
+pub type LineKey = [u8; 9];
+
+fn line_key(sink: u8, seq: u64) -> LineKey {
+    let mut key = [0u8; 9];
+    key[0] = sink;
+    key[1..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
 const META_LOG_SEQ: &[u8] = b"log_seq";
 const META_SEQ: &[u8] = b"seq";
 const META_COUNTERS: &[u8] = b"counters";
@@ -116,7 +134,7 @@ pub type StateEntry = (Vec<u8>, Vec<u8>);
 /// A buffered log line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BufferedLine {
-    pub key: [u8; 8],
+    pub key: LineKey,
     pub kind: u8,
     pub line: String,
 }
@@ -124,6 +142,8 @@ pub struct BufferedLine {
 pub struct EventStore {
     db: DB,
     next_log_seq: AtomicU64,
+    /// The sinks each new log line is buffered for.
+    log_sinks: RwLock<Vec<u8>>,
     path: PathBuf,
     role: Role,
     next_seq: AtomicU64,
@@ -192,6 +212,7 @@ impl EventStore {
         let mut store = Self {
             db,
             next_log_seq: AtomicU64::new(1),
+            log_sinks: RwLock::new(vec![log_sink::FILESYSTEM]),
             path: path.to_owned(),
             role: Role::Primary,
             next_seq: AtomicU64::new(1),
@@ -242,6 +263,7 @@ impl EventStore {
         Ok(Self {
             db,
             next_log_seq: AtomicU64::new(0),
+            log_sinks: RwLock::new(Vec::new()),
             path: path.to_owned(),
             role: Role::Secondary { _own_dir: own_dir },
             next_seq: AtomicU64::new(0),
@@ -544,12 +566,15 @@ impl EventStore {
             write.delete_cf(&state, key);
         }
         let mut last = None;
+        let sinks = self.log_sinks.read().map(|s| s.clone()).unwrap_or_default();
         for (kind, line) in &batch.logs {
             let seq = self.next_log_seq.fetch_add(1, Ordering::Relaxed);
             let mut value = Vec::with_capacity(line.len() + 1);
             value.push(*kind);
             value.extend_from_slice(line.as_bytes());
-            write.put_cf(&logs, seq.to_be_bytes(), value);
+            for &sink in &sinks {
+                write.put_cf(&logs, line_key(sink, seq), &value);
+            }
             last = Some(seq);
         }
         if let Some(last) = last {
@@ -558,14 +583,30 @@ impl EventStore {
         self.db.write(write).map_err(|e| self.rocks(e))
     }
 
-    /// Up to `limit` buffered log lines, oldest first.
-    pub fn buffered_lines(&self, limit: usize) -> Result<Vec<BufferedLine>, StoreError> {
+    /// From now on, new log lines are buffered for these sinks.
+    pub fn set_log_sinks(&self, sinks: &[u8]) {
+        if let Ok(mut current) = self.log_sinks.write() {
+            *current = sinks.to_vec();
+        }
+    }
+
+    fn sink_lines(
+        &self,
+        sink: u8,
+    ) -> Result<rocksdb::DBIteratorWithThreadMode<'_, DB>, StoreError> {
         let cf = self.cf(LOGS_CF)?;
+        let mut options = ReadOptions::default();
+        options.set_iterate_lower_bound(vec![sink]);
+        options.set_iterate_upper_bound(vec![sink.wrapping_add(1)]);
+        Ok(self.db.iterator_cf_opt(&cf, options, IteratorMode::Start))
+    }
+
+    /// Up to `limit` lines buffered for `sink`, oldest first.
+    pub fn buffered_lines(&self, sink: u8, limit: usize) -> Result<Vec<BufferedLine>, StoreError> {
         let mut out = Vec::new();
-        for item in self.db.iterator_cf(&cf, IteratorMode::Start).take(limit) {
+        for item in self.sink_lines(sink)?.take(limit) {
             let (key, value) = item.map_err(|e| self.rocks(e))?;
-            let (Ok(key), Some((&kind, line))) =
-                (<[u8; 8]>::try_from(&key[..]), value.split_first())
+            let (Ok(key), Some((&kind, line))) = (LineKey::try_from(&key[..]), value.split_first())
             else {
                 continue;
             };
@@ -578,8 +619,31 @@ impl EventStore {
         Ok(out)
     }
 
-    /// Forgets lines a logger has written.
-    pub fn delete_lines(&self, keys: &[[u8; 8]]) -> Result<(), StoreError> {
+    /// How many lines wait for `sink`.
+    pub fn buffered_count(&self, sink: u8) -> Result<u64, StoreError> {
+        let mut count = 0;
+        for item in self.sink_lines(sink)? {
+            item.map_err(|e| self.rocks(e))?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// Forgets the `n` oldest lines waiting for `sink`; returns how many there were.
+    pub fn drop_oldest_lines(&self, sink: u8, n: u64) -> Result<u64, StoreError> {
+        let mut keys = Vec::new();
+        for item in self.sink_lines(sink)?.take(n as usize) {
+            let (key, _) = item.map_err(|e| self.rocks(e))?;
+            if let Ok(key) = LineKey::try_from(&key[..]) {
+                keys.push(key);
+            }
+        }
+        self.delete_lines(&keys)?;
+        Ok(keys.len() as u64)
+    }
+
+    /// Forgets lines a logger has delivered.
+    pub fn delete_lines(&self, keys: &[LineKey]) -> Result<(), StoreError> {
         let cf = self.cf(LOGS_CF)?;
         let mut write = WriteBatch::default();
         for key in keys {

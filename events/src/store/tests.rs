@@ -201,7 +201,9 @@ fn state_and_log_lines_commit_together_and_drain_in_order() {
                 logs: vec![(1, "first".into()), (1, "second".into())],
             })
             .expect("commit");
-        let lines = store.buffered_lines(10).expect("lines");
+        let lines = store
+            .buffered_lines(log_sink::FILESYSTEM, 10)
+            .expect("lines");
         assert_eq!(lines.len(), 2);
         store.delete_lines(&[lines[0].key]).expect("delete");
     }
@@ -217,12 +219,50 @@ fn state_and_log_lines_commit_together_and_drain_in_order() {
         })
         .expect("commit");
     let lines: Vec<String> = store
-        .buffered_lines(10)
+        .buffered_lines(log_sink::FILESYSTEM, 10)
         .expect("lines")
         .into_iter()
         .map(|l| l.line)
         .collect();
     assert_eq!(lines, vec!["second", "third"], "order survives a restart");
+}
+
+#[test]
+fn each_log_sink_has_its_own_copy_of_each_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = EventStore::open_primary(dir.path()).expect("open");
+    store.set_log_sinks(&[log_sink::FILESYSTEM, log_sink::TLS]);
+    store
+        .commit_state(StateBatch {
+            logs: vec![(1, "a".into()), (3, "b".into()), (1, "c".into())],
+            ..StateBatch::default()
+        })
+        .expect("commit");
+    let files = store
+        .buffered_lines(log_sink::FILESYSTEM, 10)
+        .expect("lines");
+    store.delete_lines(&[files[0].key]).expect("delete");
+    assert_eq!(
+        store.buffered_count(log_sink::FILESYSTEM).expect("count"),
+        2
+    );
+    assert_eq!(
+        store.buffered_count(log_sink::TLS).expect("count"),
+        3,
+        "the other copy stays"
+    );
+    assert_eq!(store.drop_oldest_lines(log_sink::TLS, 2).expect("drop"), 2);
+    let tls: Vec<(u8, String)> = store
+        .buffered_lines(log_sink::TLS, 10)
+        .expect("lines")
+        .into_iter()
+        .map(|l| (l.kind, l.line))
+        .collect();
+    assert_eq!(tls, vec![(1, "c".to_owned())]);
+    assert_eq!(
+        store.buffered_count(log_sink::FILESYSTEM).expect("count"),
+        2
+    );
 }
 
 #[test]

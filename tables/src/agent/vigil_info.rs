@@ -60,8 +60,8 @@ impl Default for AgentInfo {
     }
 }
 
-/// osquery's platform bit for Linux (POSIX | LINUX).
-const PLATFORM_MASK_LINUX: i64 = 9;
+/// osquery's platform mask of a Linux host (POSIX | LINUX), also its enrollment `platform_type`.
+pub const PLATFORM_MASK_LINUX: i64 = 9;
 
 pub struct VigilInfo {
     info: AgentInfo,

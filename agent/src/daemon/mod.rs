@@ -1,0 +1,52 @@
+//! `vigil daemon`: collect events, run the schedule and ship the results until SIGTERM or SIGINT,
+//! as a watcher and its worker (or one process with `--disable_watchdog`).
+
+mod check;
+mod host;
+mod reload;
+mod work;
+
+use std::process::ExitCode;
+
+use crate::{
+    cli::DaemonArgs,
+    pidfile::PidFile,
+    watchdog::{self, worker::Worker},
+};
+
+pub fn run(args: DaemonArgs) -> anyhow::Result<ExitCode> {
+    if args.config_check || args.config_dump {
+        return check::check_or_dump(&args);
+    }
+    let worker = Worker::from_env()?;
+    if worker.is_some() || args.watchdog.disable_watchdog {
+        abort_on_panic();
+    }
+    match worker {
+        Some(worker) => {
+            worker.bind_to_watcher()?;
+            work::run(&args, Some(worker))
+        }
+        None if args.watchdog.disable_watchdog => {
+            // Without a watcher, this process holds the pid file.
+            let _pidfile = PidFile::acquire(&args.pidfile)?;
+            work::run(&args, None)
+        }
+        None => watchdog::watch(&args),
+    }
+}
+
+/// A panic on any thread ends the process: a worker whose scheduler or writer thread died would
+/// otherwise run on without it. The watcher (or the service manager) starts a new one.
+fn abort_on_panic() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let thread = std::thread::current();
+        tracing::error!(
+            thread = thread.name().unwrap_or("unnamed"),
+            "panic: {info}; the worker stops (a new one is started)"
+        );
+        default(info);
+        std::process::abort();
+    }));
+}

@@ -1,0 +1,394 @@
+//! The daemon's work, in the worker: store, loggers, remote parts, collector and schedule, until
+//! stopped.
+
+use std::{os::unix::fs::DirBuilderExt, process::ExitCode, sync::Arc, time::Duration};
+
+use anyhow::{Context as _, bail};
+use vigil_events::{
+    Counters, EventStore, EventTable,
+    store::{ReadFloor, log_sink},
+};
+
+use super::{
+    host::{host_identifier, hostname, pin_dir},
+    reload::{Reload, run_until_stopped},
+};
+use crate::{
+    cli::DaemonArgs,
+    collector::Collector,
+    config::{self, Config},
+    logger::{FilesystemLogger, LoggerSettings},
+    remote::{
+        client::Remote,
+        config::{ConfigRefresher, TlsConfig},
+        distributed::{Distributed, DistributedSettings},
+        logger::{TlsLogger, TlsLoggerSettings},
+    },
+    scheduler::{Scheduler, Settings},
+    status_log,
+    watchdog::{self, worker::Worker},
+};
+
+/// How long a new worker waits for the database lock a stopping worker still holds.
+const DATABASE_LOCK_WAIT: Duration = Duration::from_secs(20);
+
+/// Opens the store; a worker whose predecessor is still stopping (its watcher was killed, and
+/// a new daemon started at once) waits for the lock to be released.
+fn open_store(path: &std::path::Path) -> anyhow::Result<EventStore> {
+    let deadline = std::time::Instant::now() + DATABASE_LOCK_WAIT;
+    loop {
+        match EventStore::open_primary(path) {
+            Err(vigil_events::StoreError::Locked { .. })
+                if std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
+/// `--logger_plugin`: which sinks get result and status lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LogPlugins {
+    filesystem: bool,
+    tls: bool,
+}
+
+impl LogPlugins {
+    fn parse(text: &str) -> anyhow::Result<Self> {
+        let mut plugins = Self {
+            filesystem: false,
+            tls: false,
+        };
+        for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match name {
+                "filesystem" => plugins.filesystem = true,
+                "tls" => plugins.tls = true,
+                other => bail!(
+                    "--logger_plugin: unknown plugin `{other}`; vigil has `filesystem` and `tls` \
+                     (both: `filesystem,tls`)"
+                ),
+            }
+        }
+        if !plugins.filesystem && !plugins.tls {
+            bail!("--logger_plugin is empty; give `filesystem`, `tls` or `filesystem,tls`");
+        }
+        Ok(plugins)
+    }
+
+    fn sinks(self) -> Vec<u8> {
+        let mut sinks = Vec::new();
+        if self.filesystem {
+            sinks.push(log_sink::FILESYSTEM);
+        }
+        if self.tls {
+            sinks.push(log_sink::TLS);
+        }
+        sinks
+    }
+}
+
+/// The scheduler of the config that is running, replaced when a new config arrives.
+struct Schedule {
+    scheduler: Option<Scheduler>,
+    store: Arc<EventStore>,
+    counters: Counters,
+    read_floor: Arc<ReadFloor>,
+    settings: Settings,
+}
+
+impl Schedule {
+    fn start(&mut self, config: Option<&Config>) -> anyhow::Result<()> {
+        if let Some(old) = self.scheduler.take() {
+            old.stop();
+        }
+        self.scheduler = match config {
+            Some(config) if !config.schedule.is_empty() => Some(Scheduler::spawn(
+                self.store.clone(),
+                self.counters.clone(),
+                self.read_floor.clone(),
+                config,
+                self.settings.clone(),
+            )?),
+            _ => None,
+        };
+        Ok(())
+    }
+
+    /// Runs `config` from now on; a config that does not load leaves the running one.
+    fn reload(&mut self, reload: Reload, args: &DaemonArgs) {
+        let (config, why) = match reload {
+            Reload::Remote(config) => (*config, "the TLS server sent a new config"),
+            Reload::File(why) => {
+                if args.remote.config_plugin == "tls" {
+                    return;
+                }
+                let Some(path) = args.events.config_path.as_deref() else {
+                    return;
+                };
+                match config::load(path, &args.events.pack_delimiter) {
+                    Ok(config) => {
+                        for warning in &config.warnings {
+                            tracing::warn!("config {}: {warning}", path.display());
+                        }
+                        (config, why)
+                    }
+                    Err(error) => {
+                        tracing::error!(
+                            reason = why,
+                            "config reload rejected, the previous config keeps running: {}",
+                            error.errors.join("; ")
+                        );
+                        return;
+                    }
+                }
+            }
+        };
+        if let Err(error) = self.start(Some(&config)) {
+            tracing::error!(%error, "the scheduler could not restart");
+        }
+        tracing::info!(
+            reason = why,
+            queries = config.schedule.len(),
+            "config reloaded (file paths and event switches apply at the next start)"
+        );
+    }
+
+    fn stop(self) {
+        if let Some(scheduler) = self.scheduler {
+            scheduler.stop();
+        }
+    }
+}
+
+/// The parts that talk to the TLS server.
+#[derive(Default)]
+struct RemoteParts {
+    remote: Option<Arc<Remote>>,
+    logger: Option<TlsLogger>,
+    distributed: Option<Distributed>,
+    refresher: Option<ConfigRefresher>,
+}
+
+impl RemoteParts {
+    fn stop_fetching(&mut self) {
+        if let Some(remote) = &self.remote {
+            remote.stop();
+        }
+        if let Some(refresher) = self.refresher.take() {
+            refresher.stop();
+        }
+        if let Some(distributed) = self.distributed.take() {
+            distributed.stop();
+        }
+    }
+
+    /// Last: the TLS logger tries once more to send what the others left.
+    fn stop_logger(&mut self) {
+        if let Some(logger) = self.logger.take() {
+            logger.stop();
+        }
+    }
+}
+
+fn remote_needed_for(args: &DaemonArgs, plugins: LogPlugins) -> Option<&'static str> {
+    if plugins.tls {
+        Some("logger (--logger_plugin=tls)")
+    } else if args.remote.config_plugin == "tls" {
+        Some("config (--config_plugin=tls)")
+    } else if !args.remote.disable_distributed {
+        Some("distributed queries (--disable_distributed=false)")
+    } else {
+        None
+    }
+}
+
+pub fn run(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitCode> {
+    let plugins = LogPlugins::parse(&args.remote.logger_plugin)?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o750)
+        .create(&args.logger_path)
+        .with_context(|| format!("creating --logger_path {}", args.logger_path.display()))?;
+    let logger_mode = u32::from_str_radix(args.logger_mode.trim_start_matches("0o"), 8)
+        .with_context(|| format!("--logger_mode `{}` is not an octal mode", args.logger_mode))?;
+    let file_config = if args.remote.config_plugin == "tls" {
+        None
+    } else {
+        config::load_optional(
+            args.events.config_path.as_deref(),
+            &args.events.pack_delimiter,
+        )?
+    };
+    let store = Arc::new(open_store(&args.database_path)?);
+    store.set_log_sinks(&plugins.sinks());
+    let counters = Counters::new(&EventTable::names());
+    let read_floor = Arc::new(ReadFloor::default());
+    let logger = plugins
+        .filesystem
+        .then(|| {
+            FilesystemLogger::spawn(
+                store.clone(),
+                LoggerSettings {
+                    path: args.logger_path.clone(),
+                    mode: logger_mode,
+                    rotate: args.logger_rotate,
+                    rotate_size: args.logger_rotate_size,
+                    rotate_max_files: args.logger_rotate_max_files,
+                },
+            )
+        })
+        .transpose()?;
+    status_log::start(store.clone(), host_identifier(args));
+    if let Some(end) = worker.as_ref().and_then(|w| w.previous_end.as_deref()) {
+        tracing::warn!("watchdog: {end}; this worker replaces it");
+    }
+
+    let mut remote = RemoteParts::default();
+    if let Some(needed_for) = remote_needed_for(args, plugins) {
+        remote.remote = Some(Arc::new(Remote::new(
+            &args.remote,
+            needed_for,
+            store.clone(),
+            host_identifier(args),
+            Box::new(crate::remote::host_details),
+        )?));
+    }
+    if let (true, Some(client)) = (plugins.tls, &remote.remote) {
+        remote.logger = Some(TlsLogger::spawn(
+            client.clone(),
+            store.clone(),
+            TlsLoggerSettings {
+                endpoint: args.remote.logger_tls_endpoint.clone(),
+                period: Duration::from_secs(args.remote.logger_tls_period.max(1)),
+                max_lines: args.remote.logger_tls_max_lines,
+                max_linesize: args.remote.logger_tls_max_linesize,
+                compress: args.remote.logger_tls_compress,
+                backoff_max: Duration::from_secs(args.remote.logger_tls_backoff_max),
+                buffered_max: args.remote.buffered_log_max,
+                send_status: !args.remote.tls_disable_status_log,
+            },
+        )?);
+    }
+    let tls_config = match (&remote.remote, args.remote.config_plugin.as_str()) {
+        (Some(client), "tls") => Some(TlsConfig {
+            remote: client.clone(),
+            store: store.clone(),
+            endpoint: args.remote.config_tls_endpoint.clone(),
+            pack_delimiter: args.events.pack_delimiter.clone(),
+        }),
+        _ => None,
+    };
+    let (config, config_text) = match &tls_config {
+        Some(source) => source.initial(),
+        None => (file_config, None),
+    };
+
+    let collector = if args.disable_events {
+        tracing::info!("events are disabled (--disable_events)");
+        None
+    } else {
+        Some(Collector::start(
+            store.clone(),
+            counters.clone(),
+            &args.events,
+            config.as_ref(),
+            Some(read_floor.clone()),
+            worker.as_ref().map(|_| pin_dir(&args.database_path)),
+        )?)
+    };
+    let mut schedule = Schedule {
+        scheduler: None,
+        store: store.clone(),
+        counters: counters.clone(),
+        read_floor,
+        settings: Settings {
+            host_identifier: host_identifier(args),
+            hostname: hostname(),
+            numerics: args.logger_numerics,
+            event_format: args.logger_event_type,
+            snapshot_event_format: args.logger_snapshot_event_type,
+            epoch: args.schedule_epoch,
+            splay_percent: args.schedule_splay_percent,
+            decorations_top_level: args.decorations_top_level,
+            watcher: worker.as_ref().map(|w| w.watcher),
+            previous_worker_end: worker.as_ref().and_then(|w| w.previous_end.clone()),
+        },
+    };
+    schedule.start(config.as_ref())?;
+
+    if let (false, Some(client)) = (args.remote.disable_distributed, &remote.remote) {
+        remote.distributed = Some(Distributed::spawn(
+            client.clone(),
+            store.clone(),
+            counters,
+            DistributedSettings {
+                read_endpoint: args.remote.distributed_tls_read_endpoint.clone(),
+                write_endpoint: args.remote.distributed_tls_write_endpoint.clone(),
+                interval: Duration::from_secs(args.remote.distributed_interval.max(1)),
+            },
+        )?);
+    }
+    let mut remote_configs = None;
+    if let Some(source) = tls_config
+        && (args.remote.config_refresh > 0 || config_text.is_none())
+    {
+        let (sender, receiver) = crossbeam_channel::bounded(1);
+        remote.refresher = Some(ConfigRefresher::spawn(
+            source,
+            config_text,
+            Duration::from_secs(args.remote.config_refresh),
+            Duration::from_secs(args.remote.config_accelerated_refresh.max(1)),
+            sender,
+        )?);
+        remote_configs = Some(receiver);
+    }
+
+    tracing::info!(
+        database = %args.database_path.display(),
+        pid = std::process::id(),
+        "vigil daemon running"
+    );
+    let watched_file = match args.remote.config_plugin.as_str() {
+        "tls" => None,
+        _ => args.events.config_path.as_deref(),
+    };
+    let signal = run_until_stopped(watched_file, remote_configs, |reload| {
+        schedule.reload(reload, args)
+    })?;
+    tracing::info!(signal, "stopping");
+    remote.stop_fetching();
+    schedule.stop();
+    if let Some(collector) = collector {
+        if watchdog::worker::blamed() {
+            // The watcher restarts this worker: the kernel side keeps recording meanwhile.
+            collector.stop_keeping_kernel_side();
+        } else {
+            collector.stop();
+        }
+    }
+    remote.stop_logger();
+    if let Some(logger) = logger {
+        logger.stop();
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logger_plugins_are_a_comma_list_of_known_names() {
+        let both = LogPlugins::parse("filesystem,tls").expect("both");
+        assert_eq!(both.sinks(), vec![log_sink::FILESYSTEM, log_sink::TLS]);
+        assert_eq!(
+            LogPlugins::parse(" tls ").expect("tls").sinks(),
+            vec![log_sink::TLS]
+        );
+        let unknown = LogPlugins::parse("filesystem,kafka").expect_err("unknown");
+        assert!(unknown.to_string().contains("`kafka`"), "{unknown}");
+        assert!(LogPlugins::parse("").is_err());
+    }
+}

@@ -1,0 +1,335 @@
+//! Requests to the TLS server as osquery makes them: JSON POST bodies carrying the node key,
+//! enrollment when there is none (or the server calls it invalid), and one check of every answer
+//! (`node_invalid`, `error`).
+
+use std::{
+    io::Write as _,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use serde_json::{Map, Value, json};
+use vigil_events::{EventStore, store::StateBatch};
+
+use super::tls::{TlsSetupError, client_config};
+use crate::cli::RemoteArgs;
+
+const NODE_KEY: &[u8] = b"node_key";
+const NODE_KEY_TIME: &[u8] = b"node_key_time";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    #[error("POST {url}: {detail}")]
+    Transport { url: String, detail: String },
+    #[error("POST {url}: the server answered HTTP {status}: {body}")]
+    Status {
+        url: String,
+        status: u16,
+        body: String,
+    },
+    #[error("POST {url}: the answer is not a JSON object ({detail})")]
+    BadAnswer { url: String, detail: String },
+    #[error("POST {url}: the server says this node's key is invalid; it enrolls again")]
+    NodeInvalid { url: String },
+    #[error("POST {url}: the server reported an error: {message}")]
+    Server { url: String, message: String },
+    #[error("enrollment needs a secret: give --enroll_secret_path or --enroll_secret_env")]
+    NoSecret,
+    #[error("enrollment at {url} gave no node_key")]
+    NoNodeKey { url: String },
+    #[error("the daemon is stopping")]
+    Stopping,
+}
+
+/// What the server is told about this host when it enrolls.
+pub type HostDetails = Box<dyn Fn() -> Value + Send + Sync>;
+
+pub struct Remote {
+    http: reqwest::blocking::Client,
+    base: String,
+    enroll_endpoint: String,
+    secret: Option<String>,
+    enroll_max_attempts: u32,
+    enroll_max_interval: Duration,
+    host_identifier: String,
+    host_details: HostDetails,
+    store: Arc<EventStore>,
+    node_key: Mutex<Option<String>>,
+    stopping: AtomicBool,
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// An error with its causes, as one line: reqwest's own message hides what TLS said.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteSetupError {
+    #[error("--tls_hostname is required for the TLS {0}")]
+    NoHostname(&'static str),
+    #[error(transparent)]
+    Tls(#[from] TlsSetupError),
+    #[error("--enroll_secret_path {path}: {source}")]
+    Secret {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("building the HTTPS client: {0}")]
+    Client(String),
+}
+
+impl Remote {
+    pub fn new(
+        args: &RemoteArgs,
+        needed_for: &'static str,
+        store: Arc<EventStore>,
+        host_identifier: String,
+        host_details: HostDetails,
+    ) -> Result<Self, RemoteSetupError> {
+        if args.tls_hostname.trim().is_empty() {
+            return Err(RemoteSetupError::NoHostname(needed_for));
+        }
+        let tls = client_config(
+            args.tls_server_certs.as_deref(),
+            args.tls_client_cert.as_deref(),
+            args.tls_client_key.as_deref(),
+        )?;
+        let http = reqwest::blocking::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .timeout(Duration::from_secs(args.tls_request_timeout.max(1)))
+            .build()
+            .map_err(|e| RemoteSetupError::Client(chain(&e)))?;
+        let secret = match (&args.enroll_secret_path, &args.enroll_secret_env) {
+            (Some(path), _) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|source| RemoteSetupError::Secret {
+                        path: path.display().to_string(),
+                        source,
+                    })?
+                    .trim()
+                    .to_owned(),
+            ),
+            (None, Some(var)) => std::env::var(var).ok().map(|s| s.trim().to_owned()),
+            (None, None) => None,
+        };
+        let node_key = store
+            .get_state(NODE_KEY)
+            .ok()
+            .flatten()
+            .map(|k| String::from_utf8_lossy(&k).into_owned())
+            .filter(|k| !k.is_empty());
+        Ok(Self {
+            http,
+            base: format!("https://{}", args.tls_hostname.trim()),
+            enroll_endpoint: args.enroll_tls_endpoint.clone(),
+            secret,
+            enroll_max_attempts: args.tls_enroll_max_attempts,
+            enroll_max_interval: Duration::from_secs(args.tls_enroll_max_interval),
+            host_identifier,
+            host_details,
+            store,
+            node_key: Mutex::new(node_key),
+            stopping: AtomicBool::new(false),
+        })
+    }
+
+    /// Ends waits between enrollment attempts: the daemon is stopping.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+    }
+
+    fn url(&self, endpoint: &str) -> String {
+        format!("{}{endpoint}", self.base)
+    }
+
+    /// One POST; the answer checked as osquery checks every answer.
+    fn send(
+        &self,
+        endpoint: &str,
+        body: &Value,
+        gzip: bool,
+        node_key: Option<&str>,
+    ) -> Result<Map<String, Value>, RemoteError> {
+        let url = self.url(endpoint);
+        let transport = |detail: String| RemoteError::Transport {
+            url: url.clone(),
+            detail,
+        };
+        let mut bytes = serde_json::to_vec(body).map_err(|e| transport(e.to_string()))?;
+        let mut request = self
+            .http
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(reqwest::header::ACCEPT, "application/json")
+            .header(
+                reqwest::header::USER_AGENT,
+                concat!("vigil/", env!("CARGO_PKG_VERSION")),
+            );
+        if let Some(key) = node_key {
+            request = request.header(reqwest::header::AUTHORIZATION, format!("NodeKey {key}"));
+        }
+        if gzip {
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            encoder
+                .write_all(&bytes)
+                .map_err(|e| transport(e.to_string()))?;
+            bytes = encoder.finish().map_err(|e| transport(e.to_string()))?;
+            request = request.header(reqwest::header::CONTENT_ENCODING, "gzip");
+        }
+        let response = request
+            .body(bytes)
+            .send()
+            .map_err(|e| transport(chain(&e)))?;
+        let status = response.status();
+        let text = response.text().map_err(|e| transport(chain(&e)))?;
+        if !status.is_success() {
+            return Err(RemoteError::Status {
+                url,
+                status: status.as_u16(),
+                body: text.chars().take(200).collect(),
+            });
+        }
+        let answer = match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Object(map)) => map,
+            Ok(other) => {
+                return Err(RemoteError::BadAnswer {
+                    url,
+                    detail: format!(
+                        "got {}",
+                        other.to_string().chars().take(80).collect::<String>()
+                    ),
+                });
+            }
+            Err(error) => {
+                return Err(RemoteError::BadAnswer {
+                    url,
+                    detail: error.to_string(),
+                });
+            }
+        };
+        if answer.get("node_invalid").and_then(Value::as_bool) == Some(true) {
+            self.forget_node_key();
+            return Err(RemoteError::NodeInvalid { url });
+        }
+        if let Some(message) = answer.get("error").and_then(Value::as_str) {
+            return Err(RemoteError::Server {
+                url,
+                message: message.to_owned(),
+            });
+        }
+        Ok(answer)
+    }
+
+    fn forget_node_key(&self) {
+        if let Ok(mut key) = self.node_key.lock() {
+            *key = None;
+        }
+        let _ = self.store.commit_state(StateBatch {
+            deletes: vec![NODE_KEY.to_vec(), NODE_KEY_TIME.to_vec()],
+            ..StateBatch::default()
+        });
+    }
+
+    /// The cached node key, or a new one from enrolling.
+    pub fn node_key(&self) -> Result<String, RemoteError> {
+        if let Some(key) = self.node_key.lock().ok().and_then(|k| k.clone()) {
+            return Ok(key);
+        }
+        let key = self.enroll()?;
+        if let Ok(mut cached) = self.node_key.lock() {
+            *cached = Some(key.clone());
+        }
+        Ok(key)
+    }
+
+    /// Enrolls, retrying `--tls_enroll_max_attempts` times with waits growing as attempt².
+    fn enroll(&self) -> Result<String, RemoteError> {
+        let secret = self.secret.clone().ok_or(RemoteError::NoSecret)?;
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            match self.enroll_once(&secret) {
+                Ok(key) => return Ok(key),
+                Err(error)
+                    if self.enroll_max_attempts == 0 || attempt < self.enroll_max_attempts =>
+                {
+                    let wait = Duration::from_secs(u64::from(attempt).pow(2))
+                        .min(self.enroll_max_interval);
+                    tracing::warn!(
+                        attempt,
+                        "enrollment failed, retrying in {} s: {error}",
+                        wait.as_secs()
+                    );
+                    let until = std::time::Instant::now() + wait;
+                    while std::time::Instant::now() < until {
+                        if self.stopping.load(Ordering::Relaxed) {
+                            return Err(RemoteError::Stopping);
+                        }
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    fn enroll_once(&self, secret: &str) -> Result<String, RemoteError> {
+        let body = json!({
+            "enroll_secret": secret,
+            "host_identifier": self.host_identifier,
+            "platform_type": vigil_tables::agent::vigil_info::PLATFORM_MASK_LINUX.to_string(),
+            "host_details": (self.host_details)(),
+        });
+        let answer = self.send(&self.enroll_endpoint, &body, false, None)?;
+        let key = answer
+            .get("node_key")
+            .or_else(|| answer.get("id"))
+            .and_then(Value::as_str)
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| RemoteError::NoNodeKey {
+                url: self.url(&self.enroll_endpoint),
+            })?
+            .to_owned();
+        let _ = self.store.commit_state(StateBatch {
+            puts: vec![
+                (NODE_KEY.to_vec(), key.as_bytes().to_vec()),
+                (NODE_KEY_TIME.to_vec(), unix_now().to_string().into_bytes()),
+            ],
+            ..StateBatch::default()
+        });
+        tracing::info!(url = %self.url(&self.enroll_endpoint), "enrolled with the TLS server");
+        Ok(key)
+    }
+
+    /// POSTs `body` (an object) with this node's key, enrolling first if needed.
+    pub fn post(
+        &self,
+        endpoint: &str,
+        mut body: Map<String, Value>,
+        gzip: bool,
+    ) -> Result<Map<String, Value>, RemoteError> {
+        let key = self.node_key()?;
+        body.insert("node_key".into(), Value::String(key.clone()));
+        self.send(endpoint, &Value::Object(body), gzip, Some(&key))
+    }
+}

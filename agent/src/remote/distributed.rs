@@ -1,0 +1,236 @@
+//! Distributed (on-demand) queries: every `--distributed_interval` the daemon asks the server for
+//! queries, runs them, keeps each result in the database before anything is sent, and sends
+//! them; a result is forgotten only once the server took it, so a crash in between loses nothing.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context as _;
+use serde_json::{Map, Value, json};
+use vigil_events::{EventStore, store::StateBatch};
+
+use super::client::{Remote, RemoteError};
+use crate::{
+    background::Background,
+    session::{Events, Session},
+    sql,
+};
+
+const PENDING_PREFIX: &str = "distributed/";
+
+#[derive(Debug, Clone)]
+pub struct DistributedSettings {
+    pub read_endpoint: String,
+    pub write_endpoint: String,
+    pub interval: Duration,
+}
+
+pub struct Distributed(Background);
+
+/// One query's outcome, as the write request carries it.
+fn outcome(session: &Session, sql_text: &str) -> Value {
+    let started = Instant::now();
+    let (user_before, system_before) = crate::scheduler::thread_cpu_ms();
+    let memory_before = crate::scheduler::resident_bytes();
+    let result = sql::run(&session.conn, sql_text);
+    let (user_after, system_after) = crate::scheduler::thread_cpu_ms();
+    let stats = json!({
+        "wall_time_ms": started.elapsed().as_millis() as u64,
+        "user_time": user_after - user_before,
+        "system_time": system_after - system_before,
+        "memory": (crate::scheduler::resident_bytes() - memory_before).max(0),
+    });
+    match result {
+        Ok(results) => {
+            let rows: Vec<Value> = results
+                .first()
+                .map(|r| {
+                    crate::scheduler::results::rows_of(r, false)
+                        .into_iter()
+                        .map(Value::Object)
+                        .collect()
+                })
+                .unwrap_or_default();
+            json!({"rows": rows, "status": 0, "message": "", "stats": stats})
+        }
+        Err(error) => {
+            let code = match &error {
+                rusqlite::Error::SqliteFailure(failure, _) => failure.extended_code,
+                _ => 1,
+            };
+            json!({
+                "rows": [],
+                "status": code.max(1),
+                "message": sql::message(&error),
+                "stats": stats,
+            })
+        }
+    }
+}
+
+/// Whether every discovery query returns rows.
+fn discovered(session: &Session, sql_text: &str) -> bool {
+    sql::run(&session.conn, sql_text)
+        .ok()
+        .and_then(|results| results.into_iter().next())
+        .is_some_and(|r| !r.rows.is_empty())
+}
+
+struct Runner {
+    remote: Arc<Remote>,
+    store: Arc<EventStore>,
+    session: Session,
+    settings: DistributedSettings,
+}
+
+impl Runner {
+    fn pending(&self) -> Vec<(String, Value)> {
+        self.store
+            .state_with_prefix(PENDING_PREFIX.as_bytes())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(key, value)| {
+                let id = String::from_utf8_lossy(&key[PENDING_PREFIX.len()..]).into_owned();
+                Some((id, serde_json::from_slice(&value).ok()?))
+            })
+            .collect()
+    }
+
+    /// Sends every kept result; forgets them once the server took them.
+    fn write_pending(&self) -> Result<(), RemoteError> {
+        let pending = self.pending();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let (mut queries, mut statuses, mut messages, mut stats) =
+            (Map::new(), Map::new(), Map::new(), Map::new());
+        for (id, outcome) in &pending {
+            queries.insert(id.clone(), outcome["rows"].clone());
+            statuses.insert(id.clone(), outcome["status"].clone());
+            if outcome["message"].as_str().is_some_and(|m| !m.is_empty()) {
+                messages.insert(id.clone(), outcome["message"].clone());
+            }
+            stats.insert(id.clone(), outcome["stats"].clone());
+        }
+        let mut body = Map::new();
+        body.insert("queries".into(), Value::Object(queries));
+        body.insert("statuses".into(), Value::Object(statuses));
+        body.insert("messages".into(), Value::Object(messages));
+        body.insert("stats".into(), Value::Object(stats));
+        self.remote
+            .post(&self.settings.write_endpoint, body, false)?;
+        let _ = self.store.commit_state(StateBatch {
+            deletes: pending
+                .iter()
+                .map(|(id, _)| format!("{PENDING_PREFIX}{id}").into_bytes())
+                .collect(),
+            ..StateBatch::default()
+        });
+        tracing::info!(queries = pending.len(), "distributed query results sent");
+        Ok(())
+    }
+
+    /// Asks for queries and runs them; returns the seconds the server asked to be quick for.
+    fn read_and_run(&self) -> Result<u64, RemoteError> {
+        let answer = self
+            .remote
+            .post(&self.settings.read_endpoint, Map::new(), false)?;
+        let queries = answer
+            .get("queries")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let discovery = answer
+            .get("discovery")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        for (id, sql_text) in &queries {
+            let Some(sql_text) = sql_text.as_str() else {
+                continue;
+            };
+            if let Some(check) = discovery.get(id).and_then(Value::as_str)
+                && !discovered(&self.session, check)
+            {
+                continue;
+            }
+            let result = outcome(&self.session, sql_text);
+            // Kept before it is sent: a crash from here on loses nothing.
+            let bytes = serde_json::to_vec(&result).unwrap_or_default();
+            if let Err(error) = self.store.commit_state(StateBatch {
+                puts: vec![(format!("{PENDING_PREFIX}{id}").into_bytes(), bytes)],
+                ..StateBatch::default()
+            }) {
+                tracing::error!(id, %error, "a distributed query result could not be kept");
+            }
+        }
+        Ok(answer
+            .get("accelerate")
+            .and_then(Value::as_u64)
+            .unwrap_or(0))
+    }
+
+    fn round(&self) -> u64 {
+        let mut accelerate = 0;
+        let mut attempt = || -> Result<(), RemoteError> {
+            self.write_pending()?;
+            accelerate = self.read_and_run()?;
+            self.write_pending()
+        };
+        match attempt() {
+            Ok(()) | Err(RemoteError::Stopping) => {}
+            Err(error) => tracing::warn!("distributed queries: {error}"),
+        }
+        accelerate
+    }
+}
+
+impl Distributed {
+    pub fn spawn(
+        remote: Arc<Remote>,
+        store: Arc<EventStore>,
+        counters: vigil_events::Counters,
+        settings: DistributedSettings,
+    ) -> anyhow::Result<Self> {
+        let thread = Background::spawn("vigil-distributed", move |stopping| {
+            let session = match Session::open(Events::Shared(store.clone(), counters)) {
+                Ok(session) => session,
+                Err(error) => {
+                    tracing::error!("distributed queries cannot run: {error:#}");
+                    return;
+                }
+            };
+            let runner = Runner {
+                remote,
+                store,
+                session,
+                settings,
+            };
+            let mut accelerated_until = Instant::now();
+            while !stopping.is_set() {
+                let accelerate = runner.round();
+                if accelerate > 0 {
+                    accelerated_until = Instant::now() + Duration::from_secs(accelerate);
+                }
+                // While the server asks for speed, check every few seconds.
+                let wait = if Instant::now() < accelerated_until {
+                    runner.settings.interval.min(Duration::from_secs(5))
+                } else {
+                    runner.settings.interval
+                };
+                let until = Instant::now() + wait.max(Duration::from_secs(1));
+                while Instant::now() < until && !stopping.is_set() {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        })
+        .context("starting distributed queries")?;
+        Ok(Self(thread))
+    }
+
+    pub fn stop(self) {
+        self.0.stop();
+    }
+}

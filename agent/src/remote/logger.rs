@@ -1,0 +1,236 @@
+//! The TLS logger: sends the result and status lines buffered for it to `--logger_tls_endpoint`
+//! in batches, and forgets a batch only once the server took it (2xx). While the server is away
+//! it backs off and keeps buffering, up to `--buffered_log_max` lines; what it has to drop is
+//! counted (`vigil_logger`) and reported.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context as _;
+use serde_json::{Map, Value, json};
+use vigil_events::{
+    EventStore,
+    store::{BufferedLine, LineKey, StateBatch, log_sink},
+};
+use vigil_tables::agent::vigil_logger::{LoggerStats, stats_key};
+
+use super::client::{Remote, RemoteError};
+use crate::{
+    background::{Background, StopFlag},
+    scheduler::line_kind,
+};
+
+#[derive(Debug, Clone)]
+pub struct TlsLoggerSettings {
+    pub endpoint: String,
+    pub period: Duration,
+    pub max_lines: usize,
+    pub max_linesize: usize,
+    pub compress: bool,
+    pub backoff_max: Duration,
+    pub buffered_max: u64,
+    pub send_status: bool,
+}
+
+pub struct TlsLogger(Background);
+
+struct Forwarder {
+    remote: Arc<Remote>,
+    store: Arc<EventStore>,
+    settings: TlsLoggerSettings,
+    stats: LoggerStats,
+}
+
+/// One batch, split as it travels: results (snapshots too) and statuses, each in its order.
+#[derive(Default)]
+struct Batch {
+    results: Vec<(LineKey, Value)>,
+    statuses: Vec<(LineKey, Value)>,
+    /// Lines that cannot be sent (too long, not JSON, or status lines that are not wanted).
+    unsendable: Vec<LineKey>,
+}
+
+impl Forwarder {
+    fn sort(&mut self, lines: Vec<BufferedLine>) -> Batch {
+        let mut batch = Batch::default();
+        for line in lines {
+            if line.kind == line_kind::STATUS && !self.settings.send_status {
+                batch.unsendable.push(line.key);
+                continue;
+            }
+            if line.line.len() > self.settings.max_linesize {
+                self.stats.dropped_oversize += 1;
+                batch.unsendable.push(line.key);
+                continue;
+            }
+            let Ok(value @ Value::Object(_)) = serde_json::from_str::<Value>(&line.line) else {
+                self.stats.dropped_invalid += 1;
+                batch.unsendable.push(line.key);
+                continue;
+            };
+            if line.kind == line_kind::STATUS {
+                batch.statuses.push((line.key, value));
+            } else {
+                batch.results.push((line.key, value));
+            }
+        }
+        batch
+    }
+
+    fn send(&mut self, log_type: &str, lines: Vec<(LineKey, Value)>) -> Result<(), RemoteError> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let (keys, data): (Vec<LineKey>, Vec<Value>) = lines.into_iter().unzip();
+        let mut body = Map::new();
+        body.insert("log_type".into(), json!(log_type));
+        body.insert("data".into(), Value::Array(data));
+        self.remote
+            .post(&self.settings.endpoint, body, self.settings.compress)?;
+        if let Err(error) = self.store.delete_lines(&keys) {
+            // Sent but not forgotten: they go again (at least once, never lost).
+            tracing::error!(%error, "sent log lines could not be removed from the buffer");
+        }
+        self.stats.sent += keys.len() as u64;
+        Ok(())
+    }
+
+    /// Sends one batch; returns how many lines it took from the buffer.
+    fn forward_once(&mut self) -> Result<usize, RemoteError> {
+        let lines = self
+            .store
+            .buffered_lines(log_sink::TLS, self.settings.max_lines.max(1))
+            .map_err(|e| RemoteError::Transport {
+                url: self.settings.endpoint.clone(),
+                detail: format!("reading the log buffer: {e}"),
+            })?;
+        let taken = lines.len();
+        let batch = self.sort(lines);
+        if !batch.unsendable.is_empty() {
+            let _ = self.store.delete_lines(&batch.unsendable);
+        }
+        self.send("result", batch.results)?;
+        self.send("status", batch.statuses)?;
+        Ok(taken)
+    }
+
+    /// Keeps the buffer within `--buffered_log_max`, dropping (and counting) the oldest lines.
+    fn enforce_buffer_limit(&mut self) {
+        if self.settings.buffered_max == 0 {
+            return;
+        }
+        let Ok(count) = self.store.buffered_count(log_sink::TLS) else {
+            return;
+        };
+        if count <= self.settings.buffered_max {
+            return;
+        }
+        if let Ok(dropped) = self
+            .store
+            .drop_oldest_lines(log_sink::TLS, count - self.settings.buffered_max)
+        {
+            self.stats.dropped_buffer_max += dropped;
+            tracing::warn!(
+                dropped,
+                "TLS logger: more than --buffered_log_max={} lines wait for the server; the \
+                 {dropped} oldest were dropped",
+                self.settings.buffered_max
+            );
+        }
+    }
+
+    fn save_stats(&self) {
+        if let Ok(bytes) = serde_json::to_vec(&self.stats) {
+            let _ = self.store.commit_state(StateBatch {
+                puts: vec![(stats_key("tls"), bytes)],
+                ..StateBatch::default()
+            });
+        }
+    }
+
+    fn run(mut self, stopping: StopFlag) {
+        let mut failures: u32 = 0;
+        loop {
+            let last_round = stopping.is_set();
+            let before = self.stats.clone();
+            let wait = match self.forward_once() {
+                Ok(taken) => {
+                    if failures > 0 {
+                        tracing::info!(failures, "TLS logger: the server takes logs again");
+                    }
+                    failures = 0;
+                    self.stats.last_error.clear();
+                    if taken >= self.settings.max_lines.max(1) {
+                        self.enforce_buffer_limit();
+                        Duration::ZERO
+                    } else {
+                        self.settings.period
+                    }
+                }
+                Err(RemoteError::Stopping) => break,
+                Err(error) => {
+                    failures += 1;
+                    self.stats.failed_attempts += 1;
+                    self.stats.last_error = error.to_string();
+                    self.enforce_buffer_limit();
+                    // osquery's backoff: period × failures², capped (0 turns the backoff off).
+                    let grown = self.settings.period * failures.saturating_mul(failures).max(1);
+                    let wait = if self.settings.backoff_max.is_zero() {
+                        self.settings.period
+                    } else {
+                        grown.min(self.settings.backoff_max)
+                    };
+                    let buffered = self.store.buffered_count(log_sink::TLS).unwrap_or(0);
+                    tracing::warn!(
+                        failures,
+                        buffered,
+                        "TLS logger: {error}; the lines stay buffered, next attempt in {} s",
+                        wait.as_secs()
+                    );
+                    wait
+                }
+            };
+            if self.stats != before {
+                self.save_stats();
+            }
+            if last_round {
+                break;
+            }
+            let until = Instant::now() + wait;
+            while Instant::now() < until && !stopping.is_set() {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+impl TlsLogger {
+    pub fn spawn(
+        remote: Arc<Remote>,
+        store: Arc<EventStore>,
+        settings: TlsLoggerSettings,
+    ) -> anyhow::Result<Self> {
+        let stats = store
+            .get_state(&stats_key("tls"))
+            .ok()
+            .flatten()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        let forwarder = Forwarder {
+            remote,
+            store,
+            settings,
+            stats,
+        };
+        let thread = Background::spawn("vigil-tls-logger", move |stopping| forwarder.run(stopping))
+            .context("starting the TLS logger")?;
+        Ok(Self(thread))
+    }
+
+    /// Tries once more to send what is buffered, then stops (what is left stays buffered).
+    pub fn stop(self) {
+        self.0.stop();
+    }
+}

@@ -1,0 +1,99 @@
+//! `vigil_logger`: each log sink (filesystem, tls) with the lines waiting for it and what became
+//! of the others: sent, failed attempts, and every line dropped, by reason.
+
+use std::sync::Arc;
+
+use vigil_events::{EventStore, store::log_sink};
+
+use crate::{
+    snapshot::util::rows,
+    table::{
+        Column,
+        ColumnType::{BigInt, Text},
+        Rows, ScanRequest, Table, TableError, Value,
+    },
+};
+
+const COLUMNS: &[Column] = &[
+    Column::new("name", Text),
+    Column::new("buffered", BigInt),
+    Column::new("sent", BigInt),
+    Column::new("dropped", BigInt),
+    Column::new("dropped_buffer_max", BigInt),
+    Column::new("dropped_oversize", BigInt),
+    Column::new("dropped_invalid", BigInt),
+    Column::new("failed_attempts", BigInt),
+    Column::new("last_error", Text),
+];
+
+/// What a sink reports about itself, kept in the store's state (`logger_stats/<sink>`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct LoggerStats {
+    pub sent: u64,
+    /// Oldest lines dropped to stay within `--buffered_log_max`.
+    pub dropped_buffer_max: u64,
+    /// Lines longer than `--logger_tls_max_linesize`.
+    pub dropped_oversize: u64,
+    /// Lines that were not a JSON object.
+    pub dropped_invalid: u64,
+    pub failed_attempts: u64,
+    pub last_error: String,
+}
+
+pub fn stats_key(sink: &str) -> Vec<u8> {
+    format!("logger_stats/{sink}").into_bytes()
+}
+
+pub struct VigilLogger {
+    store: Option<Arc<EventStore>>,
+}
+
+impl VigilLogger {
+    pub fn new(store: Option<Arc<EventStore>>) -> Self {
+        Self { store }
+    }
+}
+
+impl Table for VigilLogger {
+    fn name(&self) -> &'static str {
+        "vigil_logger"
+    }
+
+    fn columns(&self) -> &'static [Column] {
+        COLUMNS
+    }
+
+    fn scan(&self, _request: &ScanRequest) -> Result<Rows, TableError> {
+        let Some(store) = &self.store else {
+            return Ok(rows(Vec::new()));
+        };
+        let fail = |e: vigil_events::StoreError| TableError::Failed {
+            table: "vigil_logger",
+            message: e.to_string(),
+        };
+        store.catch_up().map_err(fail)?;
+        let mut out = Vec::new();
+        for (name, sink) in [("filesystem", log_sink::FILESYSTEM), ("tls", log_sink::TLS)] {
+            let stats: LoggerStats = store
+                .get_state(&stats_key(name))
+                .map_err(fail)?
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default();
+            let int = |n: u64| Value::Int(n as i64);
+            let dropped = stats.dropped_buffer_max + stats.dropped_oversize + stats.dropped_invalid;
+            out.push(vec![
+                Value::Text(name.to_owned()),
+                int(store.buffered_count(sink).map_err(fail)?),
+                int(stats.sent),
+                int(dropped),
+                int(stats.dropped_buffer_max),
+                int(stats.dropped_oversize),
+                int(stats.dropped_invalid),
+                int(stats.failed_attempts),
+                Value::Text(stats.last_error),
+            ]);
+        }
+        Ok(rows(out))
+    }
+}

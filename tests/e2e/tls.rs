@@ -1,0 +1,436 @@
+//! The TLS remote API through the real binary, against a real HTTPS server started by the test:
+//! enrollment, config, result and status logs that survive an unhealthy server and a SIGKILL,
+//! distributed queries, certificate checks, mutual TLS and gzip.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::{
+    support::{Daemon, field, poll, query_json},
+    tls_server::{Behavior, Pki, SECRET, TlsServer, remote_args},
+};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn args_of(list: &[String]) -> Vec<&str> {
+    list.iter().map(String::as_str).collect()
+}
+
+/// A daemon whose config comes from `server` and whose logs go to it (and to files).
+fn remote_daemon(server: &TlsServer, pki: &Pki, extra: &[&str]) -> Daemon {
+    let ca = pki.ca_file();
+    let mut args = remote_args(server, pki, &ca);
+    args.extend(
+        [
+            "--disable_events",
+            "--config_plugin=tls",
+            "--config_tls_endpoint=/config",
+            "--config_refresh=1",
+            "--logger_plugin=filesystem,tls",
+            "--logger_tls_endpoint=/log",
+            "--logger_tls_period=1",
+            "--logger_tls_backoff_max=2",
+            "--schedule_splay_percent=0",
+        ]
+        .map(String::from),
+    );
+    args.extend(extra.iter().map(|s| s.to_string()));
+    Daemon::start(&args_of(&args))
+}
+
+fn ticking_schedule() -> Value {
+    json!({"schedule": {"tick": {
+        "query": "SELECT CAST(strftime('%s','now') AS INTEGER) AS second",
+        "interval": 1, "snapshot": true,
+    }}})
+}
+
+/// The snapshot lines of `name` the daemon wrote to its own file.
+fn file_lines(daemon: &Daemon, name: &str) -> Vec<Value> {
+    daemon
+        .log("vigil.snapshots.log")
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["name"] == name)
+        .collect()
+}
+
+/// Waits until every line in `expected` reached the server, once or more.
+fn all_arrive(server: &TlsServer, expected: &[Value], what: &str) {
+    poll(what, WAIT, || {
+        let received = server.log_lines("result");
+        expected
+            .iter()
+            .all(|line| received.contains(line))
+            .then_some(())
+    });
+}
+
+fn status_messages(server: &TlsServer) -> Vec<String> {
+    server
+        .log_lines("status")
+        .iter()
+        .filter_map(|l| l["message"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn enrolls_takes_its_config_and_ships_logs_with_its_node_key() {
+    let pki = Pki::new();
+    let server = TlsServer::start(&pki, None, false);
+    server.with(|s| {
+        s.config = json!({"schedule": {"one": {"query": "SELECT 1 AS one", "interval": 1}}})
+    });
+    let daemon = remote_daemon(&server, &pki, &["--logger_tls_compress"]);
+
+    let enroll = poll("an enrollment", WAIT, || {
+        server.received("/enroll").into_iter().next()
+    });
+    assert_eq!(enroll.body["enroll_secret"], SECRET);
+    assert_eq!(enroll.body["platform_type"], "9");
+    assert!(
+        enroll.body["host_identifier"]
+            .as_str()
+            .is_some_and(|h| !h.is_empty())
+    );
+    let details = &enroll.body["host_details"];
+    assert!(
+        details["os_version"]["name"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty()),
+        "{details}"
+    );
+    assert!(details["osquery_info"]["version"].is_string(), "{details}");
+    assert!(details["system_info"].is_object(), "{details}");
+
+    let line = poll("the scheduled query's result at the server", WAIT, || {
+        server
+            .log_lines("result")
+            .into_iter()
+            .find(|l| l["name"] == "one")
+    });
+    assert_eq!(line["columns"]["one"], "1");
+    assert_eq!(line["action"], "added");
+    let logs = server.received("/log");
+    assert!(
+        logs.iter().all(|r| r.gzip),
+        "--logger_tls_compress sends gzip bodies"
+    );
+    assert!(
+        logs.iter().all(|r| r.body["node_key"] == "node-key-1"
+            && r.authorization.as_deref() == Some("NodeKey node-key-1")),
+        "every request carries the node key"
+    );
+    let config = server.received("/config");
+    assert_eq!(config[0].body["node_key"], "node-key-1");
+    poll("status lines at the server", WAIT, || {
+        status_messages(&server)
+            .iter()
+            .any(|m| m.contains("vigil daemon running"))
+            .then_some(())
+    });
+    assert!(
+        daemon.log("vigil.results.log").contains("\"name\":\"one\""),
+        "the filesystem logger still gets every line"
+    );
+
+    // The server forgets the node: the daemon enrolls again and goes on with the new key.
+    server.with(|s| s.invalidate_next = true);
+    poll("a second enrollment and logs with its key", WAIT, || {
+        server
+            .received("/log")
+            .iter()
+            .any(|r| r.accepted && r.body["node_key"] == "node-key-2")
+            .then_some(())
+    });
+    assert_eq!(server.received("/enroll").len(), 2);
+
+    let row = poll("vigil_logger counts what was sent", WAIT, || {
+        query_json(
+            &daemon.db(),
+            "SELECT sent FROM vigil_logger WHERE name = 'tls'",
+        )
+        .into_iter()
+        .next()
+        .filter(|r| field(r, "sent") != "0")
+    });
+    assert!(field(&row, "sent").parse::<u64>().expect("a number") > 0);
+}
+
+#[test]
+fn nothing_is_lost_while_the_server_is_down_failing_hanging_or_talking_nonsense() {
+    let pki = Pki::new();
+    let mut server = TlsServer::start(&pki, None, false);
+    server.with(|s| s.config = ticking_schedule());
+    let daemon = remote_daemon(&server, &pki, &[]);
+    poll("the first tick at the server", WAIT, || {
+        server
+            .log_lines("result")
+            .iter()
+            .any(|l| l["name"] == "tick")
+            .then_some(())
+    });
+
+    server.go_down();
+    std::thread::sleep(Duration::from_secs(3));
+    server.come_back();
+    for behavior in [Behavior::Error500, Behavior::Hang, Behavior::Garbage] {
+        server.with(|s| s.behavior = behavior);
+        std::thread::sleep(Duration::from_secs(4));
+    }
+    server.with(|s| s.behavior = Behavior::Healthy);
+    let produced = file_lines(&daemon, "tick");
+    assert!(produced.len() >= 12, "a tick a second: {}", produced.len());
+    all_arrive(&server, &produced, "every tick produced meanwhile");
+
+    let messages = status_messages(&server).join("\n");
+    for failure in ["HTTP 500", "not a JSON object", "timed out", "onnect"] {
+        assert!(
+            messages.contains(failure),
+            "a status line says `{failure}`:\n{messages}"
+        );
+    }
+    let row = query_json(
+        &daemon.db(),
+        "SELECT failed_attempts, dropped FROM vigil_logger WHERE name = 'tls'",
+    );
+    assert_ne!(field(&row[0], "failed_attempts"), "0");
+    assert_eq!(field(&row[0], "dropped"), "0", "nothing dropped");
+}
+
+#[test]
+fn lines_buffered_at_a_sigkill_arrive_after_the_restart() {
+    let pki = Pki::new();
+    let server = TlsServer::start(&pki, None, false);
+    server.with(|s| s.config = ticking_schedule());
+    let daemon = remote_daemon(&server, &pki, &[]);
+    poll("an enrollment", WAIT, || {
+        (!server.received("/enroll").is_empty()).then_some(())
+    });
+    server.with(|s| s.behavior = Behavior::Error500);
+    let since = Instant::now();
+    poll("a few ticks buffered", WAIT, || {
+        (since.elapsed() > Duration::from_secs(3) && file_lines(&daemon, "tick").len() >= 3)
+            .then_some(())
+    });
+    let produced = file_lines(&daemon, "tick");
+    let dir = daemon.kill();
+    server.with(|s| s.behavior = Behavior::Healthy);
+    let pki_again = &pki;
+    let ca = pki_again.ca_file();
+    let mut args = remote_args(&server, pki_again, &ca);
+    args.extend(
+        [
+            "--disable_events",
+            "--logger_plugin=tls",
+            "--logger_tls_endpoint=/log",
+            "--logger_tls_period=1",
+        ]
+        .map(String::from),
+    );
+    let _restarted = Daemon::start_in(dir, &args_of(&args));
+    all_arrive(&server, &produced, "the lines buffered before the SIGKILL");
+    assert_eq!(
+        server.received("/enroll").len(),
+        1,
+        "the node key was kept in the database"
+    );
+}
+
+#[test]
+fn the_buffer_limit_drops_the_oldest_lines_and_says_so() {
+    let pki = Pki::new();
+    let server = TlsServer::start(&pki, None, false);
+    server.with(|s| s.config = ticking_schedule());
+    let daemon = remote_daemon(&server, &pki, &["--buffered_log_max=3"]);
+    poll("an enrollment", WAIT, || {
+        (!server.received("/enroll").is_empty()).then_some(())
+    });
+    server.with(|s| s.behavior = Behavior::Error500);
+    let row = poll("lines dropped for --buffered_log_max", WAIT, || {
+        query_json(
+            &daemon.db(),
+            "SELECT dropped_buffer_max, buffered FROM vigil_logger WHERE name = 'tls'",
+        )
+        .into_iter()
+        .next()
+        .filter(|r| field(r, "dropped_buffer_max") != "0")
+    });
+    // The limit holds after each attempt; lines made since then wait on top of it.
+    let buffered: u64 = field(&row, "buffered").parse().expect("number");
+    assert!(buffered < 20, "the buffer stays bounded: {buffered}");
+    poll("a status line about it", WAIT, || {
+        daemon
+            .log("vigil.status.log")
+            .contains("--buffered_log_max=3")
+            .then_some(())
+    });
+}
+
+fn distributed_args(server: &TlsServer, pki: &Pki) -> Vec<String> {
+    let ca = pki.ca_file();
+    let mut args = remote_args(server, pki, &ca);
+    args.extend(
+        [
+            "--disable_events",
+            "--disable_distributed=false",
+            "--distributed_tls_read_endpoint=/distributed/read",
+            "--distributed_tls_write_endpoint=/distributed/write",
+            "--distributed_interval=1",
+        ]
+        .map(String::from),
+    );
+    args
+}
+
+#[test]
+fn distributed_results_kept_at_a_crash_are_sent_after_the_restart() {
+    let pki = Pki::new();
+    let server = TlsServer::start(&pki, None, false);
+    server.with(|s| {
+        s.distributed = Some(json!({"queries": {"once": "SELECT 42 AS answer"}}));
+        s.path_behavior = Some(("/distributed/write".into(), Behavior::Error500));
+    });
+    let args = distributed_args(&server, &pki);
+    let daemon = Daemon::start(&args_of(&args));
+    poll("a refused write of the result", WAIT, || {
+        server
+            .received("/distributed/write")
+            .iter()
+            .any(|r| !r.accepted && r.body["queries"]["once"].is_array())
+            .then_some(())
+    });
+    let dir = daemon.kill();
+    server.with(|s| s.path_behavior = None);
+    let _restarted = Daemon::start_in(dir, &args_of(&args));
+    let write = poll("the result, sent by the next daemon", WAIT, || {
+        server
+            .received("/distributed/write")
+            .into_iter()
+            .find(|r| r.accepted)
+    });
+    assert_eq!(write.body["queries"]["once"], json!([{"answer": "42"}]));
+}
+
+#[test]
+fn distributed_queries_run_and_their_results_statuses_and_stats_come_back() {
+    let pki = Pki::new();
+    let server = TlsServer::start(&pki, None, false);
+    server.with(|s| {
+        s.distributed = Some(json!({
+            "queries": {
+                "good": "SELECT 1 AS one, 'two' AS two",
+                "bad": "SELECT * FROM no_such_table",
+                "elsewhere": "SELECT 1 AS one",
+            },
+            "discovery": {"elsewhere": "SELECT 1 WHERE 0"},
+        }))
+    });
+    let args = distributed_args(&server, &pki);
+    let _daemon = Daemon::start(&args_of(&args));
+    let write = poll("the distributed write", WAIT, || {
+        server.received("/distributed/write").into_iter().next()
+    });
+    let body = &write.body;
+    assert_eq!(body["queries"]["good"], json!([{"one": "1", "two": "two"}]));
+    assert_eq!(body["statuses"]["good"], 0);
+    assert!(body["stats"]["good"]["wall_time_ms"].is_u64(), "{body}");
+    assert_ne!(body["statuses"]["bad"], 0, "{body}");
+    assert!(
+        body["messages"]["bad"]
+            .as_str()
+            .is_some_and(|m| m.contains("no such table")),
+        "{body}"
+    );
+    assert!(
+        body["queries"].get("elsewhere").is_none(),
+        "discovery said no: {body}"
+    );
+    assert_eq!(body["node_key"], "node-key-1");
+}
+
+/// A daemon that logs to `server` only; returns its stderr and status log after `wait`.
+fn daemon_against(server: &TlsServer, pki: &Pki, ca: &std::path::Path, extra: &[String]) -> Daemon {
+    let mut args = remote_args(server, pki, ca);
+    args.extend(
+        [
+            "--disable_events",
+            "--logger_plugin=filesystem,tls",
+            "--logger_tls_endpoint=/log",
+            "--logger_tls_period=1",
+        ]
+        .map(String::from),
+    );
+    args.extend(extra.iter().cloned());
+    Daemon::start(&args_of(&args))
+}
+
+fn refused_with(server: &TlsServer, daemon: &Daemon, reason: &str) {
+    let status = poll(&format!("a status line saying {reason}"), WAIT, || {
+        let log = daemon.log("vigil.status.log");
+        log.contains(reason).then_some(log)
+    });
+    assert!(status.contains("/enroll"), "{status}");
+    assert!(
+        server.received("/enroll").is_empty(),
+        "no request got through"
+    );
+}
+
+#[test]
+fn a_server_signed_by_another_ca_is_refused() {
+    let pki = Pki::new();
+    let server = TlsServer::start(&pki, None, false);
+    let daemon = daemon_against(&server, &pki, &pki.other_ca_file(), &[]);
+    refused_with(&server, &daemon, "UnknownIssuer");
+}
+
+#[test]
+fn a_certificate_for_another_name_is_refused() {
+    let pki = Pki::new();
+    let identity = pki.identity(&["other.example"], false, false);
+    let server = TlsServer::start(&pki, Some(identity), false);
+    let daemon = daemon_against(&server, &pki, &pki.ca_file(), &[]);
+    refused_with(&server, &daemon, "not valid for name");
+}
+
+#[test]
+fn an_expired_certificate_is_refused() {
+    let pki = Pki::new();
+    let identity = pki.identity(&["localhost"], false, true);
+    let server = TlsServer::start(&pki, Some(identity), false);
+    let daemon = daemon_against(&server, &pki, &pki.ca_file(), &[]);
+    refused_with(&server, &daemon, "expired");
+}
+
+#[test]
+fn mutual_tls_presents_the_client_certificate() {
+    let pki = Pki::new();
+    let server = TlsServer::start(&pki, None, true);
+    let (cert, key) = pki.client_files();
+    let with_cert = daemon_against(
+        &server,
+        &pki,
+        &pki.ca_file(),
+        &[
+            format!("--tls_client_cert={}", cert.display()),
+            format!("--tls_client_key={}", key.display()),
+        ],
+    );
+    poll("logs over mutual TLS", WAIT, || {
+        (!server.log_lines("status").is_empty()).then_some(())
+    });
+    drop(with_cert);
+    let before = server.received("/enroll").len();
+    let without = daemon_against(&server, &pki, &pki.ca_file(), &[]);
+    poll("the refusal without a client certificate", WAIT, || {
+        let log = without.log("vigil.status.log");
+        (log.contains("/enroll") && log.contains("TLS logger")).then_some(())
+    });
+    assert_eq!(
+        server.received("/enroll").len(),
+        before,
+        "no request without a certificate"
+    );
+}
