@@ -136,7 +136,7 @@ pub struct QueryArgs {
     pub sql: String,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct DaemonArgs {
     /// Where events are stored.
     #[arg(long = "database_path", default_value = "/var/lib/vigil")]

@@ -159,6 +159,29 @@ pub fn options_as_args(
 
 /// `args` with `extra` inserted right after the subcommand `name` (so global flags before the
 /// subcommand stay where they are).
+/// The daemon's command line `args` (flagfiles expanded) with a config's `options` where the
+/// command line is silent, parsed; `None` when the options add nothing. Also what
+/// `vigil_flags` shows from then on. The second value lists options that are not flags.
+pub fn with_options(
+    args: &[OsString],
+    options: &BTreeMap<String, Value>,
+) -> anyhow::Result<Option<(crate::cli::Cli, Vec<String>)>> {
+    use clap::{CommandFactory as _, Parser as _};
+    let command = crate::cli::Cli::command();
+    let Some(subcommand) = command.find_subcommand("daemon") else {
+        return Ok(None);
+    };
+    let (extra, warnings) = options_as_args(options, subcommand);
+    if extra.is_empty() {
+        return Ok(None);
+    }
+    let merged = insert_after_subcommand(args, "daemon", extra);
+    let cli = crate::cli::Cli::try_parse_from(&merged)?;
+    // The options' values, not the bare command line's, are what runs.
+    remember(&merged);
+    Ok(Some((cli, warnings)))
+}
+
 pub fn insert_after_subcommand(
     args: &[OsString],
     name: &str,

@@ -74,7 +74,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// The command line with flagfiles expanded and, for the daemon, the config's `options` applied
 /// where the command line is silent.
 fn parse_cli() -> anyhow::Result<(Cli, Vec<String>)> {
-    use clap::CommandFactory as _;
     let args = flags::expand_flagfiles(std::env::args_os().collect())?;
     let cli = Cli::try_parse_from(&args).unwrap_or_else(|e| e.exit());
     let Command::Daemon(daemon) = &cli.command else {
@@ -89,20 +88,12 @@ fn parse_cli() -> anyhow::Result<(Cli, Vec<String>)> {
     let Ok(config) = config::load(path, &daemon.events.pack_delimiter) else {
         return Ok((cli, Vec::new()));
     };
-    let command = Cli::command();
-    let Some(subcommand) = command.find_subcommand("daemon") else {
-        return Ok((cli, Vec::new()));
-    };
-    let (extra, warnings) = flags::options_as_args(&config.options, subcommand);
-    if extra.is_empty() {
-        return Ok((cli, warnings));
+    match flags::with_options(&args, &config.options)
+        .map_err(|e| anyhow::anyhow!("--config_path {}: options: {e:#}", path.display()))?
+    {
+        Some((cli, warnings)) => Ok((cli, warnings)),
+        None => Ok((cli, Vec::new())),
     }
-    let merged = flags::insert_after_subcommand(&args, "daemon", extra);
-    // The options' values, not the bare command line's, are what runs.
-    flags::remember(&merged);
-    let cli = Cli::try_parse_from(&merged)
-        .map_err(|e| anyhow::anyhow!("--config_path {}: options: {e}", path.display()))?;
-    Ok((cli, warnings))
 }
 
 fn main() -> ExitCode {

@@ -162,7 +162,10 @@ fn enrolls_takes_its_config_and_ships_logs_with_its_node_key() {
 fn nothing_is_lost_while_the_server_is_down_failing_hanging_or_talking_nonsense() {
     let pki = Pki::new();
     let mut server = TlsServer::start(&pki, None, false);
-    server.with(|s| s.config = ticking_schedule());
+    // The config's options apply too: small batches.
+    let mut config = ticking_schedule();
+    config["options"] = json!({"logger_tls_max_lines": 3});
+    server.with(|s| s.config = config);
     let daemon = remote_daemon(&server, &pki, &[]);
     poll("the first tick at the server", WAIT, || {
         server
@@ -183,6 +186,28 @@ fn nothing_is_lost_while_the_server_is_down_failing_hanging_or_talking_nonsense(
     let produced = file_lines(&daemon, "tick");
     assert!(produced.len() >= 12, "a tick a second: {}", produced.len());
     all_arrive(&server, &produced, "every tick produced meanwhile");
+
+    let batches = server.received("/log");
+    assert!(
+        batches
+            .iter()
+            .all(|r| r.body["data"].as_array().is_some_and(|d| d.len() <= 3)),
+        "--logger_tls_max_lines from the config's options holds"
+    );
+    // In order: the first time each tick arrives, it is not older than the one before.
+    let mut seen = Vec::new();
+    for line in server.log_lines("result") {
+        let second = line["snapshot"][0]["second"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if !seen.contains(&second) {
+            seen.push(second);
+        }
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted, "results arrive in the order they were made");
 
     let messages = status_messages(&server).join("\n");
     for failure in ["HTTP 500", "not a JSON object", "timed out", "onnect"] {

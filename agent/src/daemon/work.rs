@@ -204,6 +204,29 @@ fn remote_needed_for(args: &DaemonArgs, plugins: LogPlugins) -> Option<&'static 
     }
 }
 
+/// The flags with a TLS config's `options` applied where the command line is silent (a file
+/// config's were applied before the daemon started).
+fn with_remote_options(args: &DaemonArgs, config: &Config) -> DaemonArgs {
+    let applied = crate::flags::expand_flagfiles(std::env::args_os().collect())
+        .and_then(|argv| crate::flags::with_options(&argv, &config.options));
+    match applied {
+        Ok(Some((cli, warnings))) => {
+            for warning in warnings {
+                tracing::warn!("config from the TLS server: {warning}");
+            }
+            match cli.command {
+                crate::cli::Command::Daemon(daemon) => *daemon,
+                _ => args.clone(),
+            }
+        }
+        Ok(None) => args.clone(),
+        Err(error) => {
+            tracing::error!("config from the TLS server: its options are ignored: {error:#}");
+            args.clone()
+        }
+    }
+}
+
 pub fn run(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitCode> {
     let plugins = LogPlugins::parse(&args.remote.logger_plugin)?;
     std::fs::DirBuilder::new()
@@ -255,6 +278,26 @@ pub fn run(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitCode
             Box::new(crate::remote::host_details),
         )?));
     }
+    let tls_config = match (&remote.remote, args.remote.config_plugin.as_str()) {
+        (Some(client), "tls") => Some(TlsConfig {
+            remote: client.clone(),
+            store: store.clone(),
+            endpoint: args.remote.config_tls_endpoint.clone(),
+            pack_delimiter: args.events.pack_delimiter.clone(),
+        }),
+        _ => None,
+    };
+    let (config, config_text) = match &tls_config {
+        Some(source) => source.initial(),
+        None => (file_config, None),
+    };
+    // Everything from here on runs with the TLS config's options too (the connection and the
+    // choice of plugins stay as the command line set them).
+    let effective = match (&tls_config, &config) {
+        (Some(_), Some(config)) => with_remote_options(args, config),
+        _ => args.clone(),
+    };
+    let args = &effective;
     if let (true, Some(client)) = (plugins.tls, &remote.remote) {
         remote.logger = Some(TlsLogger::spawn(
             client.clone(),
@@ -271,19 +314,6 @@ pub fn run(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitCode
             },
         )?);
     }
-    let tls_config = match (&remote.remote, args.remote.config_plugin.as_str()) {
-        (Some(client), "tls") => Some(TlsConfig {
-            remote: client.clone(),
-            store: store.clone(),
-            endpoint: args.remote.config_tls_endpoint.clone(),
-            pack_delimiter: args.events.pack_delimiter.clone(),
-        }),
-        _ => None,
-    };
-    let (config, config_text) = match &tls_config {
-        Some(source) => source.initial(),
-        None => (file_config, None),
-    };
 
     let collector = if args.disable_events {
         tracing::info!("events are disabled (--disable_events)");
