@@ -12,7 +12,11 @@ use std::{
 };
 
 use anyhow::Context as _;
-use vigil_events::{EventStore, store::log_sink};
+use vigil_events::{
+    EventStore,
+    store::{StateBatch, log_sink},
+};
+use vigil_tables::agent::vigil_logger::{LoggerStats, stats_key};
 
 use crate::{background::Background, scheduler::line_kind};
 
@@ -73,12 +77,13 @@ fn append(settings: &LoggerSettings, kind: u8, lines: &[&str]) -> std::io::Resul
     file.flush()
 }
 
-/// Writes what is buffered; returns whether everything could be written.
-fn drain(store: &EventStore, settings: &LoggerSettings) -> anyhow::Result<()> {
+/// Writes what is buffered; returns how many lines were written, or why not all could be.
+fn drain(store: &EventStore, settings: &LoggerSettings) -> anyhow::Result<u64> {
+    let mut total = 0;
     loop {
         let lines = store.buffered_lines(log_sink::FILESYSTEM, 1024)?;
         if lines.is_empty() {
-            return Ok(());
+            return Ok(total);
         }
         // Consecutive lines of one kind go in one write; order within each file is kept.
         let mut written = Vec::with_capacity(lines.len());
@@ -100,6 +105,7 @@ fn drain(store: &EventStore, settings: &LoggerSettings) -> anyhow::Result<()> {
             start = end;
         }
         store.delete_lines(&written)?;
+        total += written.len() as u64;
     }
 }
 
@@ -107,21 +113,42 @@ impl FilesystemLogger {
     pub fn spawn(store: Arc<EventStore>, settings: LoggerSettings) -> anyhow::Result<Self> {
         let thread = Background::spawn("vigil-logger", move |stopping| {
             let mut failing = false;
+            let mut stats: LoggerStats = store
+                .get_state(&stats_key("filesystem"))
+                .ok()
+                .flatten()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default();
             loop {
                 let last_round = stopping.is_set();
+                let before = stats.clone();
                 match drain(&store, &settings) {
-                    Ok(()) if failing => {
-                        tracing::info!("result logs are being written again");
-                        failing = false;
+                    Ok(written) => {
+                        stats.sent += written;
+                        if failing {
+                            tracing::info!("result logs are being written again");
+                            failing = false;
+                            stats.last_error.clear();
+                        }
                     }
-                    Ok(()) => {}
-                    Err(error) if !failing => {
-                        tracing::error!(error = %format!("{error:#}"),
+                    Err(error) => {
+                        stats.failed_attempts += 1;
+                        stats.last_error = format!("{error:#}");
+                        if !failing {
+                            tracing::error!(error = %stats.last_error,
                                 "result logs cannot be written; they stay buffered in the database \
                                  and are retried");
-                        failing = true;
+                            failing = true;
+                        }
                     }
-                    Err(_) => {}
+                }
+                if stats != before
+                    && let Ok(bytes) = serde_json::to_vec(&stats)
+                {
+                    let _ = store.commit_state(StateBatch {
+                        puts: vec![(stats_key("filesystem"), bytes)],
+                        ..StateBatch::default()
+                    });
                 }
                 if last_round {
                     break;
@@ -142,8 +169,6 @@ impl FilesystemLogger {
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::PermissionsExt as _;
-
-    use vigil_events::store::StateBatch;
 
     use super::*;
 
