@@ -137,7 +137,7 @@ fn differential_evented_snapshot_and_pack_queries_write_osquery_lines() {
     assert!(
         running["filename"]
             .as_str()
-            .is_some_and(|f| f.ends_with("daemon.rs"))
+            .is_some_and(|f| f.starts_with("agent/src/daemon/") && f.ends_with(".rs"))
     );
 
     // Run statistics, read from the running daemon.
