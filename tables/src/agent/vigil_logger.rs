@@ -65,14 +65,10 @@ impl Table for VigilLogger {
     }
 
     fn scan(&self, _request: &ScanRequest) -> Result<Rows, TableError> {
-        let Some(store) = &self.store else {
+        let Some(store) = super::daemon_state(&self.store, "vigil_logger")? else {
             return Ok(rows(Vec::new()));
         };
-        let fail = |e: vigil_events::StoreError| TableError::Failed {
-            table: "vigil_logger",
-            message: e.to_string(),
-        };
-        store.catch_up().map_err(fail)?;
+        let fail = super::store_failed("vigil_logger");
         let mut out = Vec::new();
         for (name, sink) in [("filesystem", log_sink::FILESYSTEM), ("tls", log_sink::TLS)] {
             let stats: LoggerStats = store

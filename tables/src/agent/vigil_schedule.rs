@@ -76,14 +76,10 @@ impl Table for VigilSchedule {
     }
 
     fn scan(&self, _request: &ScanRequest) -> Result<Rows, TableError> {
-        let Some(store) = &self.store else {
+        let Some(store) = super::daemon_state(&self.store, "vigil_schedule")? else {
             return Ok(rows(Vec::new()));
         };
-        let fail = |e: vigil_events::StoreError| TableError::Failed {
-            table: "vigil_schedule",
-            message: e.to_string(),
-        };
-        store.catch_up().map_err(fail)?;
+        let fail = super::store_failed("vigil_schedule");
         let entries = store
             .state_with_prefix(STATS_PREFIX.as_bytes())
             .map_err(fail)?;
