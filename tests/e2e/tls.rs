@@ -130,9 +130,15 @@ fn enrolls_takes_its_config_and_ships_logs_with_its_node_key() {
             .any(|m| m.contains("vigil daemon running"))
             .then_some(())
     });
-    assert!(
-        daemon.log("vigil.results.log").contains("\"name\":\"one\""),
-        "the filesystem logger still gets every line"
+    poll(
+        "the same line in the filesystem logger's file",
+        WAIT,
+        || {
+            daemon
+                .log("vigil.results.log")
+                .contains("\"name\":\"one\"")
+                .then_some(())
+        },
     );
 
     // The server forgets the node: the daemon enrolls again and goes on with the new key.
@@ -169,12 +175,14 @@ fn nothing_is_lost_while_the_server_is_down_failing_hanging_or_talking_nonsense(
             .then_some(())
     });
 
+    // Each state lasts longer than the longest wait between attempts (2 s) plus a request
+    // timeout (3 s), so each is met at least once.
     server.go_down();
-    std::thread::sleep(Duration::from_secs(3));
+    std::thread::sleep(Duration::from_secs(5));
     server.come_back();
     for behavior in [Behavior::Error500, Behavior::Hang, Behavior::Garbage] {
         server.with(|s| s.behavior = behavior);
-        std::thread::sleep(Duration::from_secs(4));
+        std::thread::sleep(Duration::from_secs(6));
     }
     server.with(|s| s.behavior = Behavior::Healthy);
     let produced = file_lines(&daemon, "tick");

@@ -58,6 +58,8 @@ pub struct Remote {
     host_details: HostDetails,
     store: Arc<EventStore>,
     node_key: Mutex<Option<String>>,
+    /// Held while enrolling: threads that find no key wait for one enrollment, not one each.
+    enrolling: Mutex<()>,
     stopping: AtomicBool,
 }
 
@@ -148,6 +150,7 @@ impl Remote {
             host_details,
             store,
             node_key: Mutex::new(node_key),
+            enrolling: Mutex::new(()),
             stopping: AtomicBool::new(false),
         })
     }
@@ -228,7 +231,9 @@ impl Remote {
             }
         };
         if answer.get("node_invalid").and_then(Value::as_bool) == Some(true) {
-            self.forget_node_key();
+            if let Some(rejected) = node_key {
+                self.forget_node_key(rejected);
+            }
             return Err(RemoteError::NodeInvalid { url });
         }
         if let Some(message) = answer.get("error").and_then(Value::as_str) {
@@ -240,8 +245,12 @@ impl Remote {
         Ok(answer)
     }
 
-    fn forget_node_key(&self) {
+    /// Forgets `rejected`, unless another thread has enrolled again meanwhile.
+    fn forget_node_key(&self, rejected: &str) {
         if let Ok(mut key) = self.node_key.lock() {
+            if key.as_deref() != Some(rejected) {
+                return;
+            }
             *key = None;
         }
         let _ = self.store.commit_state(StateBatch {
@@ -252,7 +261,12 @@ impl Remote {
 
     /// The cached node key, or a new one from enrolling.
     pub fn node_key(&self) -> Result<String, RemoteError> {
-        if let Some(key) = self.node_key.lock().ok().and_then(|k| k.clone()) {
+        let cached = || self.node_key.lock().ok().and_then(|k| k.clone());
+        if let Some(key) = cached() {
+            return Ok(key);
+        }
+        let _one_at_a_time = self.enrolling.lock();
+        if let Some(key) = cached() {
             return Ok(key);
         }
         let key = self.enroll()?;
