@@ -3,19 +3,74 @@
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
+use crossbeam_channel::Sender;
 use vigil_events::{
     Counters, EventStore, EventTable,
     file_filter::FileFilter,
     linux::ebpf::{EbpfConfig, EbpfPublisher},
     store::{ReadFloor, RetentionPolicy, StoreWriter, WriterConfig},
+    tables::Event,
 };
 
 use crate::{cli::EventArgs, config::Config, probes::PROCESS_PROBES};
+
+/// What the config chooses to collect: file paths and the event tables switched off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Selection {
+    file_filter: FileFilter,
+    disabled_tables: Vec<EventTable>,
+}
+
+impl Selection {
+    fn of(config: Option<&Config>) -> Self {
+        match config {
+            Some(config) => Self {
+                file_filter: config.file_filter.clone(),
+                disabled_tables: EventTable::ALL
+                    .iter()
+                    .copied()
+                    .filter(|t| !config.events.is_enabled(t.name()))
+                    .collect(),
+            },
+            None => Self {
+                file_filter: FileFilter::defaults(),
+                disabled_tables: Vec::new(),
+            },
+        }
+    }
+}
 
 /// A running pipeline: publisher → bounded channel → store writer.
 pub struct Collector {
     publisher: Option<EbpfPublisher>,
     writer: Option<StoreWriter>,
+    /// For a publisher started on a new config; dropped at shutdown so the writer sees the end.
+    sender: Option<Sender<Event>>,
+    counters: Counters,
+    args: EventArgs,
+    pin_dir: Option<std::path::PathBuf>,
+    selection: Selection,
+}
+
+fn start_publisher(
+    args: &EventArgs,
+    selection: &Selection,
+    pin_dir: Option<std::path::PathBuf>,
+    sender: Sender<Event>,
+    counters: Counters,
+) -> anyhow::Result<EbpfPublisher> {
+    Ok(EbpfPublisher::start(
+        PROCESS_PROBES,
+        EbpfConfig {
+            ringbuf_bytes: args.bpf_ringbuf_size,
+            argv_limit: args.bpf_argv_limit,
+            file_filter: selection.file_filter.clone(),
+            disabled_tables: selection.disabled_tables.clone(),
+            pin_dir,
+        },
+        sender,
+        counters,
+    )?)
 }
 
 impl Collector {
@@ -35,28 +90,13 @@ impl Collector {
             max_rows: (args.events_max > 0).then_some(args.events_max),
             read_floor,
         };
+        let selection = Selection::of(config);
         // Start the publisher first: if the kernel side cannot load, nothing else was started.
-        let (file_filter, disabled_tables) = match config {
-            Some(config) => (
-                config.file_filter.clone(),
-                EventTable::ALL
-                    .iter()
-                    .copied()
-                    .filter(|t| !config.events.is_enabled(t.name()))
-                    .collect(),
-            ),
-            None => (FileFilter::defaults(), Vec::new()),
-        };
-        let publisher = EbpfPublisher::start(
-            PROCESS_PROBES,
-            EbpfConfig {
-                ringbuf_bytes: args.bpf_ringbuf_size,
-                argv_limit: args.bpf_argv_limit,
-                file_filter,
-                disabled_tables,
-                pin_dir,
-            },
-            sender,
+        let publisher = start_publisher(
+            args,
+            &selection,
+            pin_dir.clone(),
+            sender.clone(),
             counters.clone(),
         )?;
         let writer = StoreWriter::spawn(
@@ -72,7 +112,70 @@ impl Collector {
         Ok(Self {
             publisher: Some(publisher),
             writer: Some(writer),
+            sender: Some(sender),
+            counters,
+            args: args.clone(),
+            pin_dir,
+            selection,
         })
+    }
+
+    /// Applies a reloaded config's file paths and event switches, if they changed, without
+    /// losing events: with pinned probes the new publisher takes the ring buffer over (the old
+    /// probes record until the new ones are attached); without, the new publisher starts before
+    /// the old one stops (events of that moment may be reported twice, none is missed).
+    pub fn reconfigure(&mut self, config: Option<&Config>) -> anyhow::Result<bool> {
+        let wanted = Selection::of(config);
+        if wanted == self.selection {
+            return Ok(false);
+        }
+        let Some(sender) = self.sender.clone() else {
+            return Ok(false);
+        };
+        let old = self.publisher.take();
+        let pinned = old.as_ref().is_some_and(EbpfPublisher::is_pinned);
+        if pinned && let Some(old) = old {
+            old.stop_keeping_kernel_side();
+            let start = |selection: &Selection| {
+                start_publisher(
+                    &self.args,
+                    selection,
+                    self.pin_dir.clone(),
+                    sender.clone(),
+                    self.counters.clone(),
+                )
+            };
+            match start(&wanted) {
+                Ok(new) => self.publisher = Some(new),
+                Err(error) => {
+                    // Back to what ran: its probes are still pinned and recording.
+                    self.publisher = Some(start(&self.selection)?);
+                    return Err(error);
+                }
+            }
+        } else {
+            let new = start_publisher(
+                &self.args,
+                &wanted,
+                self.pin_dir.clone(),
+                sender,
+                self.counters.clone(),
+            );
+            match new {
+                Ok(new) => {
+                    self.publisher = Some(new);
+                    if let Some(old) = old {
+                        old.stop().wait();
+                    }
+                }
+                Err(error) => {
+                    self.publisher = old;
+                    return Err(error);
+                }
+            }
+        }
+        self.selection = wanted;
+        Ok(true)
     }
 
     /// Stops the publisher (and its kernel programs), then lets the writer store what is queued
@@ -95,6 +198,7 @@ impl Collector {
             Some(publisher) => Some(publisher.stop()),
             None => None,
         };
+        self.sender = None;
         if let Some(writer) = self.writer.take() {
             writer.join();
         }

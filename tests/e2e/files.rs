@@ -286,3 +286,56 @@ fn dirfd_relative_calls_resolve_against_the_directory_not_the_cwd() {
     assert_eq!(field(failed, "errno"), "2");
     assert_eq!(field(failed, "resolved"), "1");
 }
+
+#[test]
+fn a_reloaded_config_moves_the_file_watch_without_a_restart() {
+    reload_moves_the_file_watch(&[]);
+}
+
+#[test]
+fn without_a_watcher_too_a_reloaded_config_moves_the_file_watch() {
+    // No pinned probes here: the new probes start before the old ones stop.
+    reload_moves_the_file_watch(&["--disable_watchdog"]);
+}
+
+fn reload_moves_the_file_watch(extra: &[&str]) {
+    let (_dir, root) = canonical_tempdir();
+    let first = root.join("first");
+    let second = root.join("second");
+    std::fs::create_dir_all(&first).expect("first");
+    std::fs::create_dir_all(&second).expect("second");
+    let config = root.join("vigil.conf");
+    let watch = |dir: &Path| {
+        serde_json::json!({"file_paths": {"here": [format!("{}/%%", dir.display())]}}).to_string()
+    };
+    std::fs::write(&config, watch(&first)).expect("config");
+    let config_arg = format!("--config_path={}", config.display());
+    let mut args = vec![config_arg.as_str()];
+    args.extend_from_slice(extra);
+    let daemon = Daemon::start(&args);
+    std::fs::write(first.join("before"), "1").expect("write");
+    rows_under(&daemon, &first, 1);
+
+    std::fs::write(&config, watch(&second)).expect("new config");
+    poll("the new file paths to apply", WAIT, || {
+        daemon
+            .stderr()
+            .contains("file paths and event switches of the new config apply")
+            .then_some(())
+    });
+    std::fs::write(first.join("after"), "2").expect("write");
+    std::fs::write(second.join("after"), "3").expect("write");
+    let rows = rows_under(&daemon, &second, 1);
+    find(&rows, "open", &second.join("after"));
+    let old_watch = query_json(
+        &daemon.db(),
+        &format!(
+            "SELECT path FROM bpf_file_events WHERE path = '{}'",
+            first.join("after").display()
+        ),
+    );
+    assert!(
+        old_watch.is_empty(),
+        "the old watch is gone: {old_watch:#?}"
+    );
+}

@@ -379,7 +379,7 @@ fn a_stopped_daemon_leaves_no_kernel_program_behind() {
             .filter(|link| {
                 link.file_name()
                     .to_string_lossy()
-                    .ends_with(&format!("-{worker}"))
+                    .contains(&format!("-{worker}-"))
             })
             .count()
     };

@@ -116,17 +116,16 @@ impl Schedule {
         Ok(())
     }
 
-    /// Runs `config` from now on; a config that does not load leaves the running one.
-    fn reload(&mut self, reload: Reload, args: &DaemonArgs) {
+    /// Runs `config` from now on; a config that does not load leaves the running one. Returns
+    /// the config now running, if it changed.
+    fn reload(&mut self, reload: Reload, args: &DaemonArgs) -> Option<Config> {
         let (config, why) = match reload {
             Reload::Remote(config) => (*config, "the TLS server sent a new config"),
             Reload::File(why) => {
                 if args.remote.config_plugin == "tls" {
-                    return;
+                    return None;
                 }
-                let Some(path) = args.events.config_path.as_deref() else {
-                    return;
-                };
+                let path = args.events.config_path.as_deref()?;
                 match config::load(path, &args.events.pack_delimiter) {
                     Ok(config) => {
                         for warning in &config.warnings {
@@ -140,7 +139,7 @@ impl Schedule {
                             "config reload rejected, the previous config keeps running: {}",
                             error.errors.join("; ")
                         );
-                        return;
+                        return None;
                     }
                 }
             }
@@ -151,8 +150,9 @@ impl Schedule {
         tracing::info!(
             reason = why,
             queries = config.schedule.len(),
-            "config reloaded (file paths and event switches apply at the next start)"
+            "config reloaded"
         );
+        Some(config)
     }
 
     fn stop(self) {
@@ -315,7 +315,7 @@ pub fn run(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitCode
         )?);
     }
 
-    let collector = if args.disable_events {
+    let mut collector = if args.disable_events {
         tracing::info!("events are disabled (--disable_events)");
         None
     } else {
@@ -385,7 +385,19 @@ pub fn run(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitCode
         _ => args.events.config_path.as_deref(),
     };
     let signal = run_until_stopped(watched_file, remote_configs, |reload| {
-        schedule.reload(reload, args)
+        let Some(config) = schedule.reload(reload, args) else {
+            return;
+        };
+        if let Some(collector) = collector.as_mut() {
+            match collector.reconfigure(Some(&config)) {
+                Ok(true) => tracing::info!("file paths and event switches of the new config apply"),
+                Ok(false) => {}
+                Err(error) => tracing::error!(
+                    "the new config's file paths and event switches could not be applied; the \
+                     previous ones stay: {error:#}"
+                ),
+            }
+        }
     })?;
     tracing::info!(signal, "stopping");
     remote.stop_fetching();

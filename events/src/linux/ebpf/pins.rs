@@ -66,7 +66,7 @@ fn ensure_bpffs() -> Result<(), PinError> {
     crate::linux::mount::mount_pseudo_fs(c"bpf", c"/sys/fs/bpf").map_err(PinError::Bpffs)
 }
 
-/// The pins of one collector: `<base>/<layout>/{EVENTS,COUNTERS,links/<tracepoint>-<pid>}`
+/// The pins of one collector: `<base>/<layout>/{EVENTS,COUNTERS,links/<tracepoint>-<pid>-<n>}`
 /// (bpffs refuses names with a dot).
 pub struct Pins {
     /// One directory per database (`base`), so daemons on different databases never share.
@@ -78,7 +78,11 @@ pub struct Pins {
     predecessors: Vec<PathBuf>,
     /// Whether a previous worker's ring buffer and counters are taken over.
     pub reused: bool,
+    generation: u32,
 }
+
+/// Publishers started in this process, for unique link names.
+static GENERATION: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 impl Pins {
     pub fn prepare(base: &Path, layout: u64) -> Result<Self, PinError> {
@@ -111,6 +115,7 @@ impl Pins {
             dir,
             predecessors,
             reused,
+            generation: GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
     }
 
@@ -132,10 +137,13 @@ impl Pins {
                 detail: other.to_string(),
             },
         })?;
-        let path = self
-            .dir
-            .join("links")
-            .join(format!("{tracepoint}-{}", std::process::id()));
+        // The pid and a per-process generation: a publisher restarted in this process (a new
+        // config) pins its links beside those it takes over from.
+        let path = self.dir.join("links").join(format!(
+            "{tracepoint}-{}-{}",
+            std::process::id(),
+            self.generation
+        ));
         let pinned = fd_link.pin(&path).map_err(|error| PinError::Pin {
             name: tracepoint.to_owned(),
             detail: match std::error::Error::source(&error) {

@@ -846,6 +846,11 @@ impl EbpfPublisher {
         )
     }
 
+    /// Whether the probes are pinned (they outlive this publisher until another takes over).
+    pub fn is_pinned(&self) -> bool {
+        self.pins.is_some()
+    }
+
     /// Stops reading but leaves the pinned probes recording, for the next worker to take over
     /// (probes that could not be pinned are detached).
     pub fn stop_keeping_kernel_side(mut self) {
