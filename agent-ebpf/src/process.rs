@@ -20,8 +20,11 @@ use crate::{
         BPF_ANY, CONFIG, EVENTS, OFFSETS, boot_ns, bump, current_ids, current_task, fill_header,
         is_agent, read_kernel, read_user,
     },
-    path::{copy_str, walk_path},
+    path::{LOOP_BREAK, LOOP_CONTINUE, copy_str, walk_path},
 };
+
+/// Arguments read from a failed exec's argv array, at most (the rest is marked truncated).
+const FAILED_EXEC_MAX_ARGS: u32 = 1024;
 
 /// Working memory for exec records: far larger than the 512-byte BPF stack.
 #[map]
@@ -31,6 +34,8 @@ pub(crate) static EXEC_SCRATCH: PerCpuArray<ExecScratch> = PerCpuArray::with_max
 #[repr(C)]
 pub(crate) struct PendingExec {
     enter_ns: u64,
+    /// The caller's argv pointer array: still readable at the exit of an exec that failed.
+    argv: u64,
     syscall: u32,
     filename_len: u32,
     filename: [u8; FILENAME_CAPACITY],
@@ -81,6 +86,7 @@ pub(crate) fn exec_enter(
     ctx: &TracePointContext,
     syscall: SyscallId,
     filename_offset: usize,
+    argv_offset: usize,
 ) -> u32 {
     let (tgid, tid) = current_ids();
     if is_agent(tgid) {
@@ -91,9 +97,12 @@ pub(crate) fn exec_enter(
     };
     // SAFETY: tracepoint field at its `format` offset.
     let filename: u64 = unsafe { ctx.read_at(filename_offset) }.unwrap_or(0);
+    // SAFETY: tracepoint field at its `format` offset.
+    let argv: u64 = unsafe { ctx.read_at(argv_offset) }.unwrap_or(0);
     // SAFETY: per-CPU scratch, exclusively ours while this program runs.
     unsafe {
         (*pending).enter_ns = boot_ns();
+        (*pending).argv = argv;
         (*pending).syscall = syscall as u32;
         let copied = helper::bpf_probe_read_user_str(
             (*pending).filename.as_mut_ptr().cast::<c_void>(),
@@ -110,12 +119,12 @@ pub(crate) fn exec_enter(
 
 #[tracepoint(category = "syscalls", name = "sys_enter_execve")]
 pub fn vigil_enter_execve(ctx: TracePointContext) -> u32 {
-    exec_enter(&ctx, SyscallId::Execve, 16)
+    exec_enter(&ctx, SyscallId::Execve, 16, 24)
 }
 
 #[tracepoint(category = "syscalls", name = "sys_enter_execveat")]
 pub fn vigil_enter_execveat(ctx: TracePointContext) -> u32 {
-    exec_enter(&ctx, SyscallId::Execveat, 24)
+    exec_enter(&ctx, SyscallId::Execveat, 24, 32)
 }
 
 /// A failed exec: report it with the filename its entry saw. A successful one was reported by
@@ -133,6 +142,68 @@ pub(crate) fn exec_exit(ctx: &TracePointContext) -> u32 {
     }
     let _ = PENDING_EXEC.remove(tid);
     0
+}
+
+/// Reading a failed exec's arguments from the caller's pointer array, one per `bpf_loop` step,
+/// into the exec scratch record's argv area (NUL-separated, as the successful path has them).
+#[repr(C)]
+struct ArgvState {
+    array: u64,
+    written: u64,
+    limit: u64,
+    truncated: u64,
+}
+
+extern "C" fn failed_exec_arg(index: u64, ctx: *mut c_void) -> i64 {
+    // SAFETY: `ctx` is the `ArgvState` that `report_failed_exec` passed to `bpf_loop`.
+    let state = unsafe { &mut *ctx.cast::<ArgvState>() };
+    let mut arg: u64 = 0;
+    // SAFETY: reads one user pointer into a local.
+    let rc = unsafe {
+        helper::bpf_probe_read_user(
+            (&mut arg as *mut u64).cast::<c_void>(),
+            8,
+            (state.array + index * 8) as *const c_void,
+        )
+    };
+    if rc != 0 || arg == 0 {
+        return LOOP_BREAK;
+    }
+    let at = state.written;
+    // Each copy may take FILENAME_CAPACITY bytes: starting past this point could leave the area.
+    if at >= state.limit || at > (ARGV_CAPACITY - FILENAME_CAPACITY) as u64 {
+        state.truncated = 1;
+        return LOOP_BREAK;
+    }
+    let mut room = state.limit - at;
+    if room > FILENAME_CAPACITY as u64 {
+        room = FILENAME_CAPACITY as u64;
+    }
+    let Some(scratch) = EXEC_SCRATCH.get_ptr_mut(0) else {
+        return LOOP_BREAK;
+    };
+    // SAFETY: `at + room` stays within the argv area (both bounded above).
+    let copied = unsafe {
+        helper::bpf_probe_read_user_str(
+            (*scratch)
+                .data
+                .as_mut_ptr()
+                .add(at as usize)
+                .cast::<c_void>(),
+            room as u32,
+            arg as *const c_void,
+        )
+    };
+    if copied <= 0 {
+        return LOOP_BREAK;
+    }
+    state.written = at + copied as u64;
+    if copied as u64 == room && state.written >= state.limit {
+        // The last argument may have been cut at the limit.
+        state.truncated = 1;
+        return LOOP_BREAK;
+    }
+    LOOP_CONTINUE
 }
 
 #[inline(always)]
@@ -159,10 +230,39 @@ pub(crate) fn report_failed_exec(tid: u32, ret: i64) {
         match pending {
             Some(p) => {
                 record.duration_ns = boot_ns().saturating_sub((*p).enter_ns);
+                let mut limit = CONFIG.load().argv_limit as u64;
+                if limit > ARGV_CAPACITY as u64 {
+                    limit = ARGV_CAPACITY as u64;
+                }
+                let mut argv = ArgvState {
+                    array: (*p).argv,
+                    written: 0,
+                    limit,
+                    truncated: 0,
+                };
+                if argv.array != 0 {
+                    helper::bpf_loop(
+                        FAILED_EXEC_MAX_ARGS,
+                        failed_exec_arg as *mut c_void,
+                        (&mut argv as *mut ArgvState).cast::<c_void>(),
+                        0,
+                    );
+                }
+                let argv_len = (argv.written as usize) & (ARGV_CAPACITY * 2 - 1);
+                let argv_len = if argv_len > ARGV_CAPACITY {
+                    ARGV_CAPACITY
+                } else {
+                    argv_len
+                };
+                record.argv_len = argv_len as u32;
+                record.argv_full_len = argv_len as u32 + argv.truncated as u32;
+                if argv.truncated != 0 {
+                    bump(counter::ARGV_TRUNCATED);
+                }
                 record.filename = copy_str(
                     data,
                     EXEC_DATA_CAPACITY,
-                    0,
+                    argv_len,
                     (*p).filename.as_ptr() as u64,
                     false,
                 );
@@ -173,7 +273,8 @@ pub(crate) fn report_failed_exec(tid: u32, ret: i64) {
                 record.header.probe_error |= probe_error::NO_ENTER;
             }
         }
-        let used = (record.filename.len as usize) & (FILENAME_CAPACITY * 2 - 1);
+        let end = record.filename.offset as usize + record.filename.len as usize;
+        let used = end & (EXEC_DATA_CAPACITY.next_power_of_two() * 2 - 1);
         record.data_len = used as u32;
         output_exec(scratch, size_of::<ExecRecord>() + used);
     }

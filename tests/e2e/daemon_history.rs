@@ -145,14 +145,17 @@ fn a_failed_exec_is_reported_with_its_error() {
     let (pid, _) = run_in(
         dir.path(),
         "/bin/sh",
-        &["-c", &format!("exec {}", missing.display())],
+        &[
+            "-c",
+            &format!("exec {} --flag 'two words'", missing.display()),
+        ],
     );
     let rows = poll("the failed exec", WAIT, || {
         let rows = query_json(
             &daemon.db(),
             &format!(
-                "SELECT pid, path, exit_code, syscall FROM bpf_process_events \
-                 WHERE path = '{}'",
+                "SELECT pid, path, exit_code, syscall, cmdline, json_cmdline FROM \
+                 bpf_process_events WHERE path = '{}'",
                 missing.display()
             ),
         );
@@ -161,6 +164,18 @@ fn a_failed_exec_is_reported_with_its_error() {
     assert_eq!(field(&rows[0], "pid"), pid.to_string());
     assert_eq!(field(&rows[0], "exit_code"), "-2");
     assert_eq!(field(&rows[0], "syscall"), "execve");
+    // The arguments of the attempt, read from the caller's memory at the failed exit.
+    let argv: Vec<String> =
+        serde_json::from_str(field(&rows[0], "json_cmdline")).expect("a JSON array");
+    assert_eq!(
+        argv,
+        vec![
+            missing.display().to_string(),
+            "--flag".into(),
+            "two words".into()
+        ],
+        "{rows:#?}"
+    );
 }
 
 #[test]
