@@ -3,7 +3,7 @@
 //! a typed value (a corrupt record is counted and skipped, never a crash).
 
 use crate::model::{
-    Actor, FileEvent, FileOperation, ProcessAction, ProcessEvent, SocketEvent, Syscall,
+    Actor, FileEvent, FileOperation, ProcessAction, ProcessEvent, SocketEvent, Syscall, Task,
 };
 
 const PROCESS_EVENT_V1: u8 = 1;
@@ -102,15 +102,7 @@ pub fn encode_process_event(event: &ProcessEvent) -> Vec<u8> {
     w.0.push(action_code(event.action));
     w.0.push(event.syscall.code());
     w.uint(event.time_ns);
-    w.uint(event.pid.into());
-    w.uint(event.tid.into());
-    w.uint(event.parent.into());
-    w.uint(event.uid.into());
-    w.uint(event.gid.into());
-    w.uint(event.euid.into());
-    w.uint(event.egid.into());
-    w.uint(event.cgroup_id);
-    w.str(&event.comm);
+    write_task(&mut w, &event.task);
     w.str(&event.path);
     w.str(&event.filename);
     w.str(&event.cwd);
@@ -143,15 +135,7 @@ pub fn decode_process_event(bytes: &[u8]) -> Result<ProcessEvent, DecodeError> {
     };
     let syscall = Syscall::from_code(r.byte()?).ok_or(DecodeError::Invalid("syscall"))?;
     let time_ns = r.uint()?;
-    let pid = r.u32("pid")?;
-    let tid = r.u32("tid")?;
-    let parent = r.u32("parent")?;
-    let uid = r.u32("uid")?;
-    let gid = r.u32("gid")?;
-    let euid = r.u32("euid")?;
-    let egid = r.u32("egid")?;
-    let cgroup_id = r.uint()?;
-    let comm = r.str("comm")?;
+    let task = read_task(&mut r)?;
     let path = r.str("path")?;
     let filename = r.str("filename")?;
     let cwd = r.str("cwd")?;
@@ -182,15 +166,7 @@ pub fn decode_process_event(bytes: &[u8]) -> Result<ProcessEvent, DecodeError> {
         action,
         syscall,
         time_ns,
-        pid,
-        tid,
-        parent,
-        uid,
-        gid,
-        euid,
-        egid,
-        cgroup_id,
-        comm,
+        task,
         path,
         filename,
         cwd,
@@ -205,22 +181,20 @@ pub fn decode_process_event(bytes: &[u8]) -> Result<ProcessEvent, DecodeError> {
     })
 }
 
-fn write_actor(w: &mut Writer, actor: &Actor) {
-    w.uint(actor.pid.into());
-    w.uint(actor.tid.into());
-    w.uint(actor.parent.into());
-    w.uint(actor.uid.into());
-    w.uint(actor.gid.into());
-    w.uint(actor.euid.into());
-    w.uint(actor.egid.into());
-    w.uint(actor.cgroup_id);
-    w.str(&actor.comm);
-    w.str(&actor.path);
-    w.str(&actor.cmdline);
+fn write_task(w: &mut Writer, task: &Task) {
+    w.uint(task.pid.into());
+    w.uint(task.tid.into());
+    w.uint(task.parent.into());
+    w.uint(task.uid.into());
+    w.uint(task.gid.into());
+    w.uint(task.euid.into());
+    w.uint(task.egid.into());
+    w.uint(task.cgroup_id);
+    w.str(&task.comm);
 }
 
-fn read_actor(r: &mut Reader<'_>) -> Result<Actor, DecodeError> {
-    Ok(Actor {
+fn read_task(r: &mut Reader<'_>) -> Result<Task, DecodeError> {
+    Ok(Task {
         pid: r.u32("pid")?,
         tid: r.u32("tid")?,
         parent: r.u32("parent")?,
@@ -230,6 +204,18 @@ fn read_actor(r: &mut Reader<'_>) -> Result<Actor, DecodeError> {
         egid: r.u32("egid")?,
         cgroup_id: r.uint()?,
         comm: r.str("comm")?,
+    })
+}
+
+fn write_actor(w: &mut Writer, actor: &Actor) {
+    write_task(w, &actor.task);
+    w.str(&actor.path);
+    w.str(&actor.cmdline);
+}
+
+fn read_actor(r: &mut Reader<'_>) -> Result<Actor, DecodeError> {
+    Ok(Actor {
+        task: read_task(r)?,
         path: r.str("path")?,
         cmdline: r.str("cmdline")?,
     })
@@ -376,15 +362,17 @@ pub(crate) mod tests {
             action: ProcessAction::Exec,
             syscall: Syscall::Execve,
             time_ns,
-            pid: 4242,
-            tid: 4242,
-            parent: 1,
-            uid: 1000,
-            gid: 1000,
-            euid: 0,
-            egid: 0,
-            cgroup_id: 77,
-            comm: "true".into(),
+            task: Task {
+                pid: 4242,
+                tid: 4242,
+                parent: 1,
+                uid: 1000,
+                gid: 1000,
+                euid: 0,
+                egid: 0,
+                cgroup_id: 77,
+                comm: "true".into(),
+            },
             path: "/usr/bin/true".into(),
             filename: "/bin/true".into(),
             cwd: "/tmp".into(),
@@ -422,15 +410,17 @@ pub(crate) mod tests {
             syscall: Syscall::Connect,
             time_ns,
             actor: Actor {
-                pid: 7,
-                tid: 8,
-                parent: 1,
-                uid: 1000,
-                gid: 1000,
-                euid: 1000,
-                egid: 1000,
-                cgroup_id: 3,
-                comm: "curl".into(),
+                task: Task {
+                    pid: 7,
+                    tid: 8,
+                    parent: 1,
+                    uid: 1000,
+                    gid: 1000,
+                    euid: 1000,
+                    egid: 1000,
+                    cgroup_id: 3,
+                    comm: "curl".into(),
+                },
                 path: "/usr/bin/curl".into(),
                 cmdline: "curl https://example.com".into(),
             },

@@ -14,7 +14,7 @@ pub mod linux;
 pub use counters::{CounterValues, Counters, Snapshot, TableCounters};
 pub use model::{
     Actor, FileEvent, FileOperation, ProcessAction, ProcessEvent, SocketEvent, SocketStatus,
-    Syscall,
+    Syscall, Task,
 };
 pub use store::{EventStore, StoreError, TimeRange};
 pub use tables::{Event, EventTable};

@@ -188,16 +188,9 @@ impl Syscall {
     }
 }
 
-/// One process event: an exec (successful or not), a fork, or an exit.
-///
-/// `pid` is always the process that made the call (osquery's convention): for a fork, the parent;
-/// the new process is `child_pid`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProcessEvent {
-    pub action: ProcessAction,
-    pub syscall: Syscall,
-    /// Wall-clock time of the event in nanoseconds since the Unix epoch.
-    pub time_ns: u64,
+/// The task that made a call, as the kernel side saw it: every event has one.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Task {
     pub pid: u32,
     pub tid: u32,
     /// The parent process id; 0 when unknown.
@@ -208,6 +201,19 @@ pub struct ProcessEvent {
     pub egid: u32,
     pub cgroup_id: u64,
     pub comm: String,
+}
+
+/// One process event: an exec (successful or not), a fork, or an exit.
+///
+/// `task.pid` is always the process that made the call (osquery's convention): for a fork, the
+/// parent; the new process is `child_pid`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessEvent {
+    pub action: ProcessAction,
+    pub syscall: Syscall,
+    /// Wall-clock time of the event in nanoseconds since the Unix epoch.
+    pub time_ns: u64,
+    pub task: Task,
     /// The executable: resolved from the kernel for execs, from the process table otherwise.
     pub path: String,
     /// For execs: the path exactly as passed to the syscall.
@@ -237,18 +243,10 @@ impl ProcessEvent {
     }
 }
 
-/// Who made a call, as every event records it.
+/// Who made a socket or file call: the task, and what the process table knows of it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Actor {
-    pub pid: u32,
-    pub tid: u32,
-    pub parent: u32,
-    pub uid: u32,
-    pub gid: u32,
-    pub euid: u32,
-    pub egid: u32,
-    pub cgroup_id: u64,
-    pub comm: String,
+    pub task: Task,
     /// The caller's executable and command line, from the process table.
     pub path: String,
     pub cmdline: String,

@@ -96,7 +96,7 @@ impl ProcessTable {
 
     /// Fills in the caller's executable and command line for a non-process event.
     pub fn enrich_actor(&self, actor: &mut Actor) {
-        if let Some(info) = self.entries.get(&actor.pid) {
+        if let Some(info) = self.entries.get(&actor.task.pid) {
             actor.path.clone_from(&info.path);
             actor.cmdline = info.argv.join(" ");
         }
@@ -105,13 +105,13 @@ impl ProcessTable {
     /// Fills in what the kernel record does not carry, and updates the table with what the event
     /// says happened.
     pub fn enrich(&mut self, event: &mut ProcessEvent) {
-        if let Some(parent) = self.entries.get(&event.parent) {
+        if let Some(parent) = self.entries.get(&event.task.parent) {
             event.parent_path.clone_from(&parent.path);
         }
         match event.action {
             ProcessAction::Exec => {
                 self.entries.insert(
-                    event.pid,
+                    event.task.pid,
                     ProcessInfo {
                         path: event.path.clone(),
                         cwd: event.cwd.clone(),
@@ -122,12 +122,12 @@ impl ProcessTable {
             }
             ProcessAction::ExecFailed => {
                 // The caller keeps running its old image in its old directory.
-                if let Some(caller) = self.entries.get(&event.pid) {
+                if let Some(caller) = self.entries.get(&event.task.pid) {
                     event.cwd.clone_from(&caller.cwd);
                 }
             }
             ProcessAction::Fork => {
-                if let Some(caller) = self.entries.get(&event.pid).cloned() {
+                if let Some(caller) = self.entries.get(&event.task.pid).cloned() {
                     event.path.clone_from(&caller.path);
                     event.cwd.clone_from(&caller.cwd);
                     event.argv.clone_from(&caller.argv);
@@ -150,7 +150,7 @@ impl ProcessTable {
                 }
             }
             ProcessAction::Exit => {
-                if let Some(gone) = self.entries.remove(&event.pid) {
+                if let Some(gone) = self.entries.remove(&event.task.pid) {
                     event.path = gone.path;
                     event.cwd = gone.cwd;
                     event.argv = gone.argv;
@@ -166,22 +166,24 @@ impl ProcessTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Syscall;
+    use crate::model::{Syscall, Task};
 
     fn event(action: ProcessAction, pid: u32, parent: u32) -> ProcessEvent {
         ProcessEvent {
             action,
             syscall: Syscall::Unknown,
             time_ns: 0,
-            pid,
-            tid: pid,
-            parent,
-            uid: 0,
-            gid: 0,
-            euid: 0,
-            egid: 0,
-            cgroup_id: 0,
-            comm: String::new(),
+            task: Task {
+                pid,
+                tid: pid,
+                parent,
+                uid: 0,
+                gid: 0,
+                euid: 0,
+                egid: 0,
+                cgroup_id: 0,
+                comm: String::new(),
+            },
             path: String::new(),
             filename: String::new(),
             cwd: String::new(),

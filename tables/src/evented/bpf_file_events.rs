@@ -69,14 +69,15 @@ fn optional_id(id: u32) -> Value {
 
 pub fn row(event: &FileEvent, seq: u64) -> Row {
     let a = &event.actor;
+    let t = &a.task;
     let success = event.result >= 0;
     vec![
         event.operation.as_str().into(),
-        a.pid.into(),
-        a.parent.into(),
-        a.uid.into(),
-        a.gid.into(),
-        a.euid.into(),
+        t.pid.into(),
+        t.parent.into(),
+        t.uid.into(),
+        t.gid.into(),
+        t.euid.into(),
         event.path.as_str().into(),
         event.dest_path.as_str().into(),
         format!("{:04o}", event.mode & 0o7777).into(),
@@ -85,7 +86,7 @@ pub fn row(event: &FileEvent, seq: u64) -> Row {
         event.device.into(),
         a.path.as_str().into(),
         a.cmdline.as_str().into(),
-        a.cgroup_id.into(),
+        t.cgroup_id.into(),
         Value::Int(i64::from(success)),
         Value::Int(if success { 0 } else { -event.result }),
         event.time_ns.to_string().into(),
@@ -93,9 +94,9 @@ pub fn row(event: &FileEvent, seq: u64) -> Row {
         seq.into(),
         event.syscall.as_str().into(),
         Value::Int(i64::from(event.path_resolved)),
-        a.tid.into(),
-        a.egid.into(),
-        a.comm.as_str().into(),
+        t.tid.into(),
+        t.egid.into(),
+        t.comm.as_str().into(),
         Value::Int(i64::from(event.fd)),
         event.result.to_string().into(),
         optional_id(event.new_uid),

@@ -58,13 +58,14 @@ pub fn table(store: Option<Arc<EventStore>>, counters: &Counters) -> StoredTable
 
 pub fn row(event: &SocketEvent, seq: u64) -> Row {
     let a = &event.actor;
+    let t = &a.task;
     vec![
-        a.tid.into(),
-        a.pid.into(),
-        a.parent.into(),
-        a.uid.into(),
-        a.gid.into(),
-        a.cgroup_id.into(),
+        t.tid.into(),
+        t.pid.into(),
+        t.parent.into(),
+        t.uid.into(),
+        t.gid.into(),
+        t.cgroup_id.into(),
         event.result.to_string().into(),
         event.probe_error.into(),
         event.syscall.as_str().into(),
@@ -82,9 +83,9 @@ pub fn row(event: &SocketEvent, seq: u64) -> Row {
         (event.time_ns / 1_000_000_000).into(),
         seq.into(),
         event.status().as_str().into(),
-        a.euid.into(),
-        a.egid.into(),
-        a.comm.as_str().into(),
+        t.euid.into(),
+        t.egid.into(),
+        t.comm.as_str().into(),
         a.cmdline.as_str().into(),
         event.socket_path.as_str().into(),
     ]

@@ -12,7 +12,9 @@ use vigil_ebpf_common::{
 
 use crate::{
     linux::clock::BootClock,
-    model::{Actor, FileEvent, FileOperation, ProcessAction, ProcessEvent, SocketEvent, Syscall},
+    model::{
+        Actor, FileEvent, FileOperation, ProcessAction, ProcessEvent, SocketEvent, Syscall, Task,
+    },
     tables::Event,
 };
 
@@ -108,15 +110,7 @@ fn base_event(header: &RecordHeader, action: ProcessAction, clock: &BootClock) -
         action,
         syscall: syscall(header.syscall),
         time_ns: clock.wall_ns(header.boot_ns),
-        pid: header.pid,
-        tid: header.tid,
-        parent: header.ppid,
-        uid: header.uid,
-        gid: header.gid,
-        euid: header.euid,
-        egid: header.egid,
-        cgroup_id: header.cgroup_id,
-        comm: text(&header.comm),
+        task: task(header),
         path: String::new(),
         filename: String::new(),
         cwd: String::new(),
@@ -278,8 +272,9 @@ pub fn parse_sockaddr(bytes: &[u8]) -> Option<(u16, SockAddr)> {
     Some((family, parsed))
 }
 
-fn actor(h: &RecordHeader) -> Actor {
-    Actor {
+/// The calling task, from a record's header.
+fn task(h: &RecordHeader) -> Task {
+    Task {
         pid: h.pid,
         tid: h.tid,
         parent: h.ppid,
@@ -289,6 +284,12 @@ fn actor(h: &RecordHeader) -> Actor {
         egid: h.egid,
         cgroup_id: h.cgroup_id,
         comm: text(&h.comm),
+    }
+}
+
+fn actor(h: &RecordHeader) -> Actor {
+    Actor {
+        task: task(h),
         path: String::new(),
         cmdline: String::new(),
     }
@@ -610,8 +611,11 @@ mod tests {
         assert_eq!(event.cwd, "/tmp/work");
         assert_eq!(event.argv, vec!["/usr/bin/env", "VAR=1", "", "/bin/true"]);
         assert!(!event.argv_truncated);
-        assert_eq!(event.comm, "true");
-        assert_eq!((event.pid, event.tid, event.parent), (10, 11, 1));
+        assert_eq!(event.task.comm, "true");
+        assert_eq!(
+            (event.task.pid, event.task.tid, event.task.parent),
+            (10, 11, 1)
+        );
         assert_eq!(event.duration_ns, 42);
     }
 
