@@ -6,6 +6,10 @@ use anyhow::{Context as _, anyhow};
 use aya_build::{Package, Toolchain};
 
 fn main() -> anyhow::Result<()> {
+    // Relative to this package, so each checkout watches its own eBPF sources: aya-build names
+    // the absolute directory of whichever checkout ran this script last, and checkouts sharing a
+    // CARGO_TARGET_DIR share this script's fingerprint.
+    println!("cargo:rerun-if-changed=../agent-ebpf");
     let metadata = cargo_metadata::MetadataCommand::new()
         .no_deps()
         .exec()

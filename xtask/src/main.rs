@@ -49,8 +49,14 @@ enum Task {
     },
 }
 
+/// The checkout this xtask runs for. `cargo run` says at run time where the manifest is; the
+/// compile-time value would name whichever checkout built this binary first, when several share
+/// one `CARGO_TARGET_DIR` (cargo reuses the binary across them).
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."))
