@@ -312,6 +312,8 @@ impl Runner {
 
     fn run(&mut self, name: &str, query: &ScheduledQuery) {
         if denylist::active_until(&self.store, name, unix_now()).is_some() {
+            // It reads nothing while denylisted: it must not hold event expiry back.
+            self.ran.insert(name.to_owned());
             return;
         }
         // Persisted before the query runs: if the watchdog stops the worker during the run,
@@ -367,6 +369,8 @@ impl Runner {
                         "scheduled query interrupted: the daemon is stopping; it runs again at the next start"
                     );
                 } else {
+                    // A query that fails reads nothing either: it must not hold expiry back.
+                    self.ran.insert(name.to_owned());
                     tracing::warn!(query = name, error = %sql::message(&error), "scheduled query failed");
                 }
                 let _ = self.store.commit_state(StateBatch {
@@ -599,6 +603,70 @@ impl Scheduler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn query(sql: &str) -> ScheduledQuery {
+        ScheduledQuery {
+            query: sql.into(),
+            interval: 10,
+            snapshot: false,
+            removed: true,
+            platform: None,
+            shard: None,
+            denylist: true,
+            discovery: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn denylisted_and_failing_queries_do_not_hold_event_expiry_back() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Arc::new(EventStore::open_primary(&dir.path().join("db")).expect("store"));
+        let read_floor = Arc::new(ReadFloor::default());
+        let settings = Settings {
+            host_identifier: "h".into(),
+            hostname: "h".into(),
+            numerics: false,
+            event_format: true,
+            snapshot_event_format: false,
+            epoch: 0,
+            splay_percent: 0,
+            decorations_top_level: false,
+            watcher: None,
+            previous_worker_end: None,
+        };
+        let mut runner = Runner::new(
+            store.clone(),
+            Counters::new(&EventTable::names()),
+            settings,
+            read_floor.clone(),
+        )
+        .expect("runner");
+        let schedule: BTreeMap<String, ScheduledQuery> = [
+            ("banned".to_owned(), query("SELECT 1 FROM processes")),
+            ("broken".to_owned(), query("SELECT * FROM no_such_table")),
+        ]
+        .into();
+        store
+            .commit_state(StateBatch {
+                puts: vec![(
+                    denylist::denylist_key("banned"),
+                    (unix_now() + 3600).to_be_bytes().to_vec(),
+                )],
+                ..StateBatch::default()
+            })
+            .expect("denylist");
+        runner.update_floor(&schedule);
+        assert_eq!(read_floor.get(EventTable::BpfProcessEvents), Some(0));
+        for (name, q) in &schedule {
+            runner.run(name, q);
+        }
+        runner.update_floor(&schedule);
+        assert_ne!(
+            read_floor.get(EventTable::BpfProcessEvents),
+            Some(0),
+            "nothing read by these queries holds events"
+        );
+    }
 
     #[test]
     fn shards_and_splay_are_stable_and_bounded() {
