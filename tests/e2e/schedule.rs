@@ -276,10 +276,22 @@ fn a_changed_config_reloads_and_a_bad_one_is_rejected_keeping_the_last_good() {
         (count("first") > before).then_some(())
     });
 
-    std::fs::write(&config_path, snapshot("second").to_string()).expect("new config");
+    let mut second = snapshot("second");
+    second["options"] = json!({"logger_tls_period": 9});
+    std::fs::write(&config_path, second.to_string()).expect("new config");
     poll("the new query", WAIT, || {
         (count("second") > 0).then_some(())
     });
+    poll(
+        "a warning that new options wait for a restart",
+        WAIT,
+        || {
+            daemon
+                .stderr()
+                .contains("config options changed (logger_tls_period)")
+                .then_some(())
+        },
+    );
     let first_after_reload = count("first");
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(

@@ -96,6 +96,8 @@ struct Schedule {
     counters: Counters,
     read_floor: Arc<ReadFloor>,
     settings: Settings,
+    /// The running config's `options`: flags are set at start, so changes wait for the next.
+    options: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl Schedule {
@@ -146,6 +148,28 @@ impl Schedule {
         };
         if let Err(error) = self.start(Some(&config)) {
             tracing::error!(%error, "the scheduler could not restart");
+        }
+        let changed: Vec<&String> = config
+            .options
+            .iter()
+            .filter(|(key, value)| self.options.get(*key) != Some(value))
+            .map(|(key, _)| key)
+            .chain(
+                self.options
+                    .keys()
+                    .filter(|k| !config.options.contains_key(*k)),
+            )
+            .collect();
+        if !changed.is_empty() {
+            tracing::warn!(
+                "config options changed ({}); flags are read at start, so they apply when the \
+                 daemon (or its worker) starts again",
+                changed
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
         }
         tracing::info!(
             reason = why,
@@ -345,6 +369,10 @@ pub fn run(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitCode
             watcher: worker.as_ref().map(|w| w.watcher),
             previous_worker_end: worker.as_ref().and_then(|w| w.previous_end.clone()),
         },
+        options: config
+            .as_ref()
+            .map(|c| c.options.clone())
+            .unwrap_or_default(),
     };
     schedule.start(config.as_ref())?;
 
