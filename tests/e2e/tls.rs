@@ -461,3 +461,36 @@ fn mutual_tls_presents_the_client_certificate() {
         "no request without a certificate"
     );
 }
+
+#[test]
+fn a_distributed_query_that_gets_the_worker_stopped_is_reported_failed() {
+    let pki = Pki::new();
+    let server = TlsServer::start(&pki, None, false);
+    server.with(|s| {
+        s.distributed = Some(json!({"queries": {"hog": crate::watchdog::MEMORY_HOG}}));
+    });
+    let mut args = distributed_args(&server, &pki);
+    args.extend(
+        [
+            "--watchdog_delay=1",
+            "--watchdog_memory_limit=300",
+            "--watchdog_utilization_limit=100",
+        ]
+        .map(String::from),
+    );
+    let daemon = Daemon::start(&args_of(&args));
+    let write = poll("the hog's failure at the server", WAIT, || {
+        server
+            .received("/distributed/write")
+            .into_iter()
+            .find(|r| r.accepted && r.body["statuses"].get("hog").is_some())
+    });
+    assert_ne!(write.body["statuses"]["hog"], 0, "{}", write.body);
+    let message = write.body["messages"]["hog"].as_str().unwrap_or_default();
+    assert!(message.contains("memory limit exceeded"), "{message}");
+    assert!(
+        daemon.stderr().contains("the watchdog stopped the worker"),
+        "{}",
+        daemon.stderr()
+    );
+}

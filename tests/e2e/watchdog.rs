@@ -16,7 +16,7 @@ const WAIT: Duration = Duration::from_secs(60);
 
 /// Memory grows by 2 MB per step and each step copies the whole string: the worker's resident
 /// size passes a few hundred MB within seconds and keeps growing for about a minute.
-const MEMORY_HOG: &str = "WITH RECURSIVE s(i, x) AS (SELECT 0, '' UNION ALL \
+pub const MEMORY_HOG: &str = "WITH RECURSIVE s(i, x) AS (SELECT 0, '' UNION ALL \
      SELECT i + 1, x || hex(randomblob(1000000)) FROM s WHERE i < 480) \
      SELECT max(length(x)) AS size FROM s";
 

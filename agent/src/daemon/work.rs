@@ -386,6 +386,7 @@ pub fn run(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitCode
                 write_endpoint: args.remote.distributed_tls_write_endpoint.clone(),
                 interval: Duration::from_secs(args.remote.distributed_interval.max(1)),
             },
+            worker.as_ref().and_then(|w| w.previous_end.clone()),
         )?);
     }
     let mut remote_configs = None;

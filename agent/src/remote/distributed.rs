@@ -19,6 +19,9 @@ use crate::{
 };
 
 const PENDING_PREFIX: &str = "distributed/";
+/// The distributed query running now: if the worker is stopped meanwhile, the next one reports
+/// it as failed instead of leaving the server waiting.
+const EXECUTING_KEY: &[u8] = b"distributed_executing";
 
 #[derive(Debug, Clone)]
 pub struct DistributedSettings {
@@ -156,11 +159,18 @@ impl Runner {
             {
                 continue;
             }
+            if let Err(error) = self.store.commit_state(StateBatch {
+                puts: vec![(EXECUTING_KEY.to_vec(), id.as_bytes().to_vec())],
+                ..StateBatch::default()
+            }) {
+                tracing::error!(id, %error, "the running distributed query could not be recorded");
+            }
             let result = outcome(&self.session, sql_text);
             // Kept before it is sent: a crash from here on loses nothing.
             let bytes = serde_json::to_vec(&result).unwrap_or_default();
             if let Err(error) = self.store.commit_state(StateBatch {
                 puts: vec![(format!("{PENDING_PREFIX}{id}").into_bytes(), bytes)],
+                deletes: vec![EXECUTING_KEY.to_vec()],
                 ..StateBatch::default()
             }) {
                 tracing::error!(id, %error, "a distributed query result could not be kept");
@@ -170,6 +180,29 @@ impl Runner {
             .get("accelerate")
             .and_then(Value::as_u64)
             .unwrap_or(0))
+    }
+
+    /// A distributed query that was running when the previous worker stopped becomes a failed
+    /// result (it is not run again: it may be what stopped the worker).
+    fn settle_interrupted(&self, previous_end: Option<&str>) {
+        let Some(id) = self.store.get_state(EXECUTING_KEY).ok().flatten() else {
+            return;
+        };
+        let id = String::from_utf8_lossy(&id).into_owned();
+        let message = match previous_end {
+            Some(end) => format!("the query was running when the worker stopped: {end}"),
+            None => "the query was running when the daemon stopped".to_owned(),
+        };
+        tracing::warn!(id, "distributed query reported as failed: {message}");
+        let result = json!({"rows": [], "status": 1, "message": message, "stats": {}});
+        let _ = self.store.commit_state(StateBatch {
+            puts: vec![(
+                format!("{PENDING_PREFIX}{id}").into_bytes(),
+                serde_json::to_vec(&result).unwrap_or_default(),
+            )],
+            deletes: vec![EXECUTING_KEY.to_vec()],
+            ..StateBatch::default()
+        });
     }
 
     fn round(&self) -> u64 {
@@ -193,6 +226,7 @@ impl Distributed {
         store: Arc<EventStore>,
         counters: vigil_events::Counters,
         settings: DistributedSettings,
+        previous_worker_end: Option<String>,
     ) -> anyhow::Result<Self> {
         let thread = Background::spawn("vigil-distributed", move |stopping| {
             let session = match Session::open(Events::Shared(store.clone(), counters)) {
@@ -208,6 +242,7 @@ impl Distributed {
                 session,
                 settings,
             };
+            runner.settle_interrupted(previous_worker_end.as_deref());
             let mut accelerated_until = Instant::now();
             while !stopping.is_set() {
                 let accelerate = runner.round();
