@@ -494,3 +494,27 @@ fn a_distributed_query_that_gets_the_worker_stopped_is_reported_failed() {
         daemon.stderr()
     );
 }
+
+#[test]
+fn tls_disable_status_log_keeps_status_lines_local() {
+    let pki = Pki::new();
+    let server = TlsServer::start(&pki, None, false);
+    server.with(|s| s.config = ticking_schedule());
+    let daemon = remote_daemon(&server, &pki, &["--tls_disable_status_log"]);
+    poll("a few ticks at the server", WAIT, || {
+        (server
+            .log_lines("result")
+            .iter()
+            .filter(|l| l["name"] == "tick")
+            .count()
+            >= 3)
+            .then_some(())
+    });
+    assert!(server.log_lines("status").is_empty(), "no status line sent");
+    assert!(
+        daemon
+            .log("vigil.status.log")
+            .contains("vigil daemon running"),
+        "status lines still go to the file"
+    );
+}
