@@ -103,12 +103,17 @@ fn runaway_is_stopped_and_denylisted(hog: &str, limit_args: &[&str], limit: &str
     let row = poll("vigil_schedule to show the denylisting", WAIT, || {
         query_json(
             &daemon.db(),
-            "SELECT name, denylisted FROM vigil_schedule WHERE name = 'hog'",
+            "SELECT name, denylisted, blacklisted FROM osquery_schedule WHERE name = 'hog'",
         )
         .into_iter()
         .next()
     });
     assert_eq!(field(&row, "denylisted"), "1");
+    assert_eq!(
+        field(&row, "blacklisted"),
+        "1",
+        "osquery's older column name"
+    );
 
     // The other query runs again under the new worker; the hog does not.
     let restarted = unix_now();

@@ -32,6 +32,8 @@ const COLUMNS: &[Column] = &[
     Column::new("last_system_time", BigInt),
     Column::new("average_memory", BigInt),
     Column::new("last_memory", BigInt),
+    // osquery's older name for `denylisted`.
+    Column::hidden("blacklisted", Integer),
 ];
 
 /// The state key prefix the scheduler stores statistics under (`stats/<name>`).
@@ -99,14 +101,14 @@ impl Table for VigilSchedule {
             };
             let int = |field: &str| Value::Int(stats[field].as_i64().unwrap_or(0));
             let wall_ms = stats["wall_time_ms"].as_i64().unwrap_or(0);
-            let is_denylisted = Value::Int(i64::from(denylisted.contains(&name)));
+            let is_denylisted = i64::from(denylisted.contains(&name));
             out.push(vec![
                 Value::Text(name),
                 Value::Text(stats["query"].as_str().unwrap_or_default().to_owned()),
                 int("interval"),
                 int("executions"),
                 int("last_executed"),
-                is_denylisted,
+                Value::Int(is_denylisted),
                 int("output_size"),
                 Value::Int(wall_ms / 1000),
                 Value::Int(wall_ms),
@@ -117,6 +119,7 @@ impl Table for VigilSchedule {
                 int("last_system_time"),
                 int("average_memory"),
                 int("last_memory"),
+                Value::Int(is_denylisted),
             ]);
         }
         Ok(rows(out))
