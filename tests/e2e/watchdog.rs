@@ -369,25 +369,7 @@ fn a_stopped_daemon_leaves_no_kernel_program_behind() {
             .unwrap_or(0)
     };
     let worker = daemon.worker_pid().expect("a worker");
-    let links = || {
-        std::fs::read_dir("/sys/fs/bpf/vigil")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .flat_map(|db| std::fs::read_dir(db.path()).into_iter().flatten().flatten())
-            .flat_map(|layout| {
-                std::fs::read_dir(layout.path().join("links"))
-                    .into_iter()
-                    .flatten()
-                    .flatten()
-            })
-            .filter(|link| {
-                link.file_name()
-                    .to_string_lossy()
-                    .contains(&format!("-{worker}-"))
-            })
-            .count()
-    };
+    let links = || links_of(worker);
     assert!(pinned() >= 1);
     assert!(links() > 0, "the worker pinned its links");
     assert!(daemon.stop().success());
@@ -426,4 +408,43 @@ fn without_the_watchdog_the_daemon_is_one_process() {
     exec_marker(&mark);
     wait_for_exec(&daemon, &mark);
     assert!(!daemon.stderr().contains("watchdog running"));
+}
+
+/// Links pinned by `worker` (any database).
+fn links_of(worker: u32) -> usize {
+    std::fs::read_dir("/sys/fs/bpf/vigil")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|db| std::fs::read_dir(db.path()).into_iter().flatten().flatten())
+        .flat_map(|layout| {
+            std::fs::read_dir(layout.path().join("links"))
+                .into_iter()
+                .flatten()
+                .flatten()
+        })
+        .filter(|link| {
+            link.file_name()
+                .to_string_lossy()
+                .contains(&format!("-{worker}-"))
+        })
+        .count()
+}
+
+#[test]
+fn probes_left_for_a_database_that_is_gone_are_swept() {
+    let crashed = Daemon::start(&[]);
+    let worker = crashed.worker_pid().expect("a worker");
+    // Both processes killed: the pinned probes keep recording for a successor...
+    let dir = crashed.kill();
+    assert!(
+        links_of(worker) > 0,
+        "the killed worker's probes stay pinned"
+    );
+    // ...that never comes: the database is removed.
+    drop(dir);
+    let _other = Daemon::start(&[]);
+    poll("the abandoned probes to be swept", WAIT, || {
+        (links_of(worker) == 0).then_some(())
+    });
 }

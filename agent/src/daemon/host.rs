@@ -11,9 +11,12 @@ pub fn pin_dir(database: &std::path::Path) -> std::path::PathBuf {
         .canonicalize()
         .unwrap_or_else(|_| database.to_owned());
     let id = pins::fnv1a(&[database.as_os_str().as_bytes()]);
-    std::path::Path::new(pins::BPFFS)
-        .join("vigil")
-        .join(format!("{id:016x}"))
+    pins_root().join(format!("{id:016x}"))
+}
+
+/// Where every vigil daemon pins its kernel programs, one directory per database.
+pub fn pins_root() -> std::path::PathBuf {
+    std::path::Path::new(pins::BPFFS).join("vigil")
 }
 
 /// `--host_identifier`: the value result lines carry as `hostIdentifier`.

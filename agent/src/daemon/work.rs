@@ -10,7 +10,7 @@ use vigil_events::{
 };
 
 use super::{
-    host::{host_identifier, hostname, pin_dir},
+    host::{host_identifier, hostname, pin_dir, pins_root},
     reload::{Reload, run_until_stopped},
 };
 use crate::{
@@ -339,18 +339,30 @@ pub fn run(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitCode
         )?);
     }
 
+    let pins = worker.as_ref().map(|_| pin_dir(&args.database_path));
+    if pins.is_some() {
+        vigil_events::linux::ebpf::pins::sweep_abandoned(&pins_root());
+    }
     let mut collector = if args.disable_events {
         tracing::info!("events are disabled (--disable_events)");
         None
     } else {
-        Some(Collector::start(
+        let collector = Collector::start(
             store.clone(),
             counters.clone(),
             &args.events,
             config.as_ref(),
             Some(read_floor.clone()),
-            worker.as_ref().map(|_| pin_dir(&args.database_path)),
-        )?)
+            pins.clone(),
+        )?;
+        if let Some(pins) = &pins {
+            let database = args
+                .database_path
+                .canonicalize()
+                .unwrap_or_else(|_| args.database_path.clone());
+            vigil_events::linux::ebpf::pins::mark_database(pins, &database);
+        }
+        Some(collector)
     };
     let mut schedule = Schedule {
         scheduler: None,

@@ -95,7 +95,8 @@ impl Pins {
         };
         std::fs::create_dir_all(dir.join("links")).map_err(directory(&dir))?;
         for entry in std::fs::read_dir(base).map_err(directory(base))?.flatten() {
-            if entry.file_name() != layout_name.as_str() {
+            let name = entry.file_name();
+            if name != layout_name.as_str() && !name.to_string_lossy().starts_with(DATABASE_MARK) {
                 tracing::warn!(
                     path = %entry.path().display(),
                     "the previous worker's kernel programs had another layout (an upgrade, or a \
@@ -171,6 +172,69 @@ impl Pins {
     }
 }
 
+/// Names the database a pin directory serves: `db-<hex of its path>`, a directory (bpffs holds no
+/// plain files).
+const DATABASE_MARK: &str = "db-";
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Notes, under `base`, which database its pins serve, so they can be swept once it is gone.
+/// Paths too long for one bpffs name are not noted (their pins are never swept).
+pub fn mark_database(base: &Path, database: &Path) {
+    use std::os::unix::ffi::OsStrExt as _;
+    let name = format!("{DATABASE_MARK}{}", hex(database.as_os_str().as_bytes()));
+    if name.len() <= 255 {
+        let _ = std::fs::create_dir_all(base.join(name));
+    }
+}
+
+/// The database the pins under `base` serve, if noted.
+fn marked_database(base: &Path) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStringExt as _;
+    std::fs::read_dir(base).ok()?.flatten().find_map(|entry| {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let bytes = unhex(name.strip_prefix(DATABASE_MARK)?)?;
+        Some(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
+    })
+}
+
+/// Removes the pins (detaching their programs) of databases that no longer exist: no daemon will
+/// ever take those over. Returns how many were removed.
+pub fn sweep_abandoned(root: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let Some(database) = marked_database(&entry.path()) else {
+            continue;
+        };
+        if database.exists() {
+            continue;
+        }
+        tracing::info!(
+            database = %database.display(),
+            "removing kernel programs left running for a database that no longer exists"
+        );
+        if std::fs::remove_dir_all(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// An attached program's link, pinned or owned by this process alone.
 pub enum Attachment {
     Pinned(PinnedLink),
@@ -198,6 +262,26 @@ pub fn detach_all(links: Vec<Attachment>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn abandoned_pins_are_swept_and_live_ones_kept() {
+        // Plain directories stand in for bpffs here: the sweep only reads names.
+        let root = tempfile::tempdir().expect("root");
+        let live_db = tempfile::tempdir().expect("db");
+        let live = root.path().join("live");
+        let gone = root.path().join("gone");
+        let unmarked = root.path().join("unmarked");
+        for dir in [&live, &gone, &unmarked] {
+            std::fs::create_dir_all(dir.join("0123456789abcdef/links")).expect("mkdir");
+        }
+        mark_database(&live, live_db.path());
+        mark_database(&gone, Path::new("/nonexistent/vigil-db"));
+        assert_eq!(marked_database(&live).as_deref(), Some(live_db.path()));
+        assert_eq!(sweep_abandoned(root.path()), 1);
+        assert!(live.exists() && unmarked.exists());
+        assert!(!gone.exists());
+        assert_eq!(unhex("0"), None);
+    }
 
     #[test]
     fn names_are_stable_and_separate_their_parts() {
