@@ -7,7 +7,7 @@ use crossbeam_channel::Sender;
 use vigil_events::{
     Counters, EventStore, EventTable,
     file_filter::FileFilter,
-    linux::ebpf::{EbpfConfig, EbpfPublisher},
+    linux::ebpf::{Detaching, EbpfConfig, EbpfPublisher},
     store::{ReadFloor, RetentionPolicy, StoreWriter, WriterConfig},
     tables::Event,
 };
@@ -178,10 +178,10 @@ impl Collector {
         Ok(true)
     }
 
-    /// Stops the publisher (and its kernel programs), then lets the writer store what is queued
-    /// and stop.
-    pub fn stop(mut self) {
-        self.shutdown(false);
+    /// Stops the publisher, lets the writer store what is queued, and starts detaching the
+    /// kernel programs: wait for that last.
+    pub fn stop(mut self) -> Option<Detaching> {
+        self.shutdown_and_detach(false)
     }
 
     /// As `stop`, but pinned kernel programs keep recording for the next worker.
@@ -190,6 +190,12 @@ impl Collector {
     }
 
     fn shutdown(&mut self, keep_kernel_side: bool) {
+        if let Some(detaching) = self.shutdown_and_detach(keep_kernel_side) {
+            detaching.wait();
+        }
+    }
+
+    fn shutdown_and_detach(&mut self, keep_kernel_side: bool) -> Option<Detaching> {
         let detaching = match self.publisher.take() {
             Some(publisher) if keep_kernel_side => {
                 publisher.stop_keeping_kernel_side();
@@ -202,9 +208,7 @@ impl Collector {
         if let Some(writer) = self.writer.take() {
             writer.join();
         }
-        if let Some(detaching) = detaching {
-            detaching.wait();
-        }
+        detaching
     }
 }
 

@@ -102,8 +102,8 @@ impl Session {
 
     /// Stops collecting (if this session collects), storing what is already queued.
     pub fn close(mut self) {
-        if let Some(collector) = self.collector.take() {
-            collector.stop();
+        if let Some(detaching) = self.collector.take().and_then(Collector::stop) {
+            detaching.wait();
         }
     }
 }

@@ -244,8 +244,16 @@ fn a_killed_watcher_takes_its_worker_down() {
             (!running).then_some(())
         },
     );
-    let status = daemon.log("vigil.status.log");
-    assert!(status.contains("the watcher is gone"), "{status}");
+    poll(
+        "the worker's status line saying why it stopped",
+        WAIT,
+        || {
+            daemon
+                .log("vigil.status.log")
+                .contains("the watcher is gone")
+                .then_some(())
+        },
+    );
 }
 
 #[test]

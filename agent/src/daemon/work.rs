@@ -440,20 +440,33 @@ pub fn run(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitCode
             }
         }
     })?;
-    tracing::info!(signal, "stopping");
+    match &worker {
+        Some(w) if watchdog::worker::watcher_gone(w.watcher) => {
+            tracing::error!(
+                watcher = w.watcher,
+                "the watcher is gone; this worker stops"
+            );
+        }
+        _ => tracing::info!(signal, "stopping"),
+    }
     remote.stop_fetching();
     schedule.stop();
-    if let Some(collector) = collector {
+    let detaching = collector.and_then(|collector| {
         if watchdog::worker::blamed() {
             // The watcher restarts this worker: the kernel side keeps recording meanwhile.
             collector.stop_keeping_kernel_side();
+            None
         } else {
-            collector.stop();
+            collector.stop()
         }
-    }
+    });
+    // Lines are written before waiting for the kernel to detach the probes, which can be slow.
     remote.stop_logger();
     if let Some(logger) = logger {
         logger.stop();
+    }
+    if let Some(detaching) = detaching {
+        detaching.wait();
     }
     Ok(ExitCode::SUCCESS)
 }

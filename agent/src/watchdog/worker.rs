@@ -13,8 +13,9 @@ pub const WORKER_ENV: &str = "VIGIL_WORKER";
 /// Set by the watcher when it restarts a worker: why the previous one ended.
 pub const PREVIOUS_END_ENV: &str = "VIGIL_WORKER_PREVIOUS_END";
 
-/// How long a worker whose watcher died may take to stop before it exits regardless.
-const ORPHAN_DEADLINE: Duration = Duration::from_secs(20);
+/// How long a worker whose watcher died may take to stop before it exits regardless (the
+/// kernel's detaching of probes is serialised across processes and may be slow under load).
+const ORPHAN_DEADLINE: Duration = Duration::from_secs(60);
 
 static BLAMED: AtomicBool = AtomicBool::new(false);
 
@@ -27,6 +28,12 @@ pub fn blamed() -> bool {
 extern "C" fn on_blame(_signal: libc::c_int) {
     // Only an atomic store: this runs in signal context.
     BLAMED.store(true, Ordering::SeqCst);
+}
+
+/// Whether this worker's watcher has died (the worker then belongs to another parent).
+pub fn watcher_gone(watcher: u32) -> bool {
+    // SAFETY: getppid has no preconditions.
+    unsafe { libc::getppid() as u32 != watcher }
 }
 
 /// This process as a worker started by a watcher.
@@ -95,11 +102,11 @@ fn watch_parent(watcher: u32) {
     loop {
         std::thread::sleep(Duration::from_secs(1));
         // SAFETY: getppid has no preconditions.
-        if unsafe { libc::getppid() } as u32 != watcher {
+        if watcher_gone(watcher) {
             break;
         }
     }
-    tracing::error!(watcher, "the watcher is gone; this worker stops");
+    // The stop path says why (see `watcher_gone`).
     // SAFETY: signalling this very process; the daemon's SIGTERM path stops it cleanly.
     unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };
     std::thread::sleep(ORPHAN_DEADLINE);
