@@ -39,6 +39,19 @@ impl Background {
         })
     }
 
+    /// Asks the thread to stop and interrupts the SQL it runs (once `interrupt` is known) until
+    /// it has stopped: it may be starting a query at the moment it is asked.
+    pub fn stop_interrupting(self, interrupt: &std::sync::OnceLock<rusqlite::InterruptHandle>) {
+        let stopping = std::thread::spawn(move || self.stop());
+        while !stopping.is_finished() {
+            if let Some(handle) = interrupt.get() {
+                handle.interrupt();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = stopping.join();
+    }
+
     /// Asks the thread to stop and waits for it to finish what it is doing.
     pub fn stop(mut self) {
         self.stop.0.store(true, Ordering::Relaxed);

@@ -518,3 +518,39 @@ fn tls_disable_status_log_keeps_status_lines_local() {
         "status lines still go to the file"
     );
 }
+
+#[test]
+fn stopping_the_daemon_interrupts_a_distributed_query_and_says_so() {
+    let pki = Pki::new();
+    let server = TlsServer::start(&pki, None, false);
+    server.with(|s| {
+        s.distributed = Some(json!({"queries": {"endless": crate::watchdog::CPU_HOG}}));
+    });
+    let mut args = distributed_args(&server, &pki);
+    args.push("--watchdog_level=-1".into());
+    let mut daemon = Daemon::start(&args_of(&args));
+    poll("the query handed out", WAIT, || {
+        server
+            .received("/distributed/read")
+            .iter()
+            .any(|r| r.accepted)
+            .then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    // Without the interruption the query would run until the watcher's SIGKILL, and nothing would
+    // be written.
+    assert!(daemon.stop().success());
+    let write = server
+        .received("/distributed/write")
+        .into_iter()
+        .find(|r| r.accepted)
+        .expect("the interrupted query reported before the daemon stopped");
+    assert_ne!(write.body["statuses"]["endless"], 0);
+    assert!(
+        write.body["messages"]["endless"]
+            .as_str()
+            .is_some_and(|m| m.contains("interrupted")),
+        "{}",
+        write.body
+    );
+}

@@ -21,7 +21,7 @@ pub const MEMORY_HOG: &str = "WITH RECURSIVE s(i, x) AS (SELECT 0, '' UNION ALL 
      SELECT max(length(x)) AS size FROM s";
 
 /// Pure CPU for far longer than any test runs.
-const CPU_HOG: &str = "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c \
+pub const CPU_HOG: &str = "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c \
      WHERE i < 100000000000) SELECT count(*) AS n FROM c";
 
 fn config_args(dir: &Path, schedule: Value) -> Vec<String> {

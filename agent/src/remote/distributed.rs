@@ -3,11 +3,12 @@
 //! them; a result is forgotten only once the server took it, so a crash in between loses nothing.
 
 use std::{
-    sync::Arc,
+    sync::{Arc, OnceLock},
     time::{Duration, Instant},
 };
 
 use anyhow::Context as _;
+use rusqlite::InterruptHandle;
 use serde_json::{Map, Value, json};
 use vigil_events::{EventStore, store::StateBatch};
 
@@ -30,10 +31,14 @@ pub struct DistributedSettings {
     pub interval: Duration,
 }
 
-pub struct Distributed(Background);
+pub struct Distributed {
+    thread: Background,
+    /// Cuts the running query short when the daemon stops.
+    interrupt: Arc<OnceLock<InterruptHandle>>,
+}
 
-/// One query's outcome, as the write request carries it.
-fn outcome(session: &Session, sql_text: &str) -> Value {
+/// One query's outcome, as the write request carries it; and whether it was interrupted.
+fn outcome(session: &Session, sql_text: &str) -> (Value, bool) {
     let started = Instant::now();
     let (user_before, system_before) = crate::scheduler::thread_cpu_ms();
     let memory_before = crate::scheduler::resident_bytes();
@@ -56,19 +61,34 @@ fn outcome(session: &Session, sql_text: &str) -> Value {
                         .collect()
                 })
                 .unwrap_or_default();
-            json!({"rows": rows, "status": 0, "message": "", "stats": stats})
+            (
+                json!({"rows": rows, "status": 0, "message": "", "stats": stats}),
+                false,
+            )
         }
+        Err(error) if crate::scheduler::interrupted(&error) => (
+            json!({
+                "rows": [],
+                "status": 1,
+                "message": "interrupted: the daemon stopped while the query ran",
+                "stats": stats,
+            }),
+            true,
+        ),
         Err(error) => {
             let code = match &error {
                 rusqlite::Error::SqliteFailure(failure, _) => failure.extended_code,
                 _ => 1,
             };
-            json!({
-                "rows": [],
-                "status": code.max(1),
-                "message": sql::message(&error),
-                "stats": stats,
-            })
+            (
+                json!({
+                    "rows": [],
+                    "status": code.max(1),
+                    "message": sql::message(&error),
+                    "stats": stats,
+                }),
+                false,
+            )
         }
     }
 }
@@ -165,7 +185,12 @@ impl Runner {
             }) {
                 tracing::error!(id, %error, "the running distributed query could not be recorded");
             }
-            let result = outcome(&self.session, sql_text);
+            let (result, interrupted) = outcome(&self.session, sql_text);
+            if interrupted && crate::watchdog::worker::blamed() {
+                // Stopped by the watchdog: left recorded as running, the next worker reports it
+                // with the watchdog's reason.
+                return Err(RemoteError::Stopping);
+            }
             // Kept before it is sent: a crash from here on loses nothing.
             let bytes = serde_json::to_vec(&result).unwrap_or_default();
             if let Err(error) = self.store.commit_state(StateBatch {
@@ -228,6 +253,8 @@ impl Distributed {
         settings: DistributedSettings,
         previous_worker_end: Option<String>,
     ) -> anyhow::Result<Self> {
+        let interrupt = Arc::new(OnceLock::new());
+        let interrupt_handle = interrupt.clone();
         let thread = Background::spawn("vigil-distributed", move |stopping| {
             let session = match Session::open(Events::Shared(store.clone(), counters)) {
                 Ok(session) => session,
@@ -236,6 +263,7 @@ impl Distributed {
                     return;
                 }
             };
+            let _ = interrupt_handle.set(session.conn.get_interrupt_handle());
             let runner = Runner {
                 remote,
                 store,
@@ -262,10 +290,11 @@ impl Distributed {
             }
         })
         .context("starting distributed queries")?;
-        Ok(Self(thread))
+        Ok(Self { thread, interrupt })
     }
 
+    /// Interrupts a running query (reported to the server as interrupted), then stops.
     pub fn stop(self) {
-        self.0.stop();
+        self.thread.stop_interrupting(&self.interrupt);
     }
 }

@@ -68,7 +68,7 @@ pub struct Scheduler {
 }
 
 /// Whether a query's error is SQLite's "interrupted" (the scheduler is stopping).
-fn interrupted(error: &rusqlite::Error) -> bool {
+pub(crate) fn interrupted(error: &rusqlite::Error) -> bool {
     error.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted)
 }
 
@@ -587,16 +587,7 @@ impl Scheduler {
     /// Interrupts the running query (it runs again at the next start: its cursor and results
     /// were not committed), then stops.
     pub fn stop(self) {
-        let Self { thread, interrupt } = self;
-        let stopping = std::thread::spawn(move || thread.stop());
-        // The thread may be starting a query right now: interrupt until it has stopped.
-        while !stopping.is_finished() {
-            if let Some(handle) = interrupt.get() {
-                handle.interrupt();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = stopping.join();
+        self.thread.stop_interrupting(&self.interrupt);
     }
 }
 
