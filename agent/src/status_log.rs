@@ -78,9 +78,7 @@ impl<S: Subscriber> Layer<S> for StatusLayer {
         }
         let mut message = Message::default();
         event.record(&mut message);
-        let unix_time = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
+        let unix_time = vigil_events::wall_clock::unix_seconds();
         let line = serde_json::json!({
             "hostIdentifier": sink.host_identifier,
             "calendarTime": calendar_time(unix_time),

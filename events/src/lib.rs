@@ -4,9 +4,11 @@
 pub mod codec;
 pub mod counters;
 pub mod file_filter;
+pub mod fnv;
 pub mod model;
 pub mod store;
 pub mod tables;
+pub mod wall_clock;
 
 #[cfg(target_os = "linux")]
 pub mod linux;

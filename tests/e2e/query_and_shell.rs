@@ -8,9 +8,10 @@ use std::{
 
 use crate::support::{cmdline_has, field, marker, poll, query_json, run_in, text, vigil};
 
-fn shell(args: &[&str], input: &str) -> std::process::Output {
+/// `vigil shell ARGS` with piped stdio and its own HOME (for the history file).
+fn spawn_shell(args: &[&std::ffi::OsStr]) -> (std::process::Child, tempfile::TempDir) {
     let home = tempfile::tempdir().expect("home");
-    let mut child = vigil()
+    let child = vigil()
         .arg("shell")
         .args(args)
         .env("HOME", home.path())
@@ -19,6 +20,12 @@ fn shell(args: &[&str], input: &str) -> std::process::Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("shell starts");
+    (child, home)
+}
+
+fn shell(args: &[&str], input: &str) -> std::process::Output {
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    let (mut child, _home) = spawn_shell(&args);
     child
         .stdin
         .take()
@@ -62,16 +69,11 @@ fn the_shell_lists_describes_switches_modes_and_survives_bad_sql() {
 fn the_shell_with_events_on_collects_live_kernel_events() {
     let dir = tempfile::tempdir().expect("dir");
     let db = dir.path().join("db");
-    let home = tempfile::tempdir().expect("home");
-    let mut child = vigil()
-        .args(["shell", "--disable_events=false", "--database_path"])
-        .arg(&db)
-        .env("HOME", home.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("shell starts");
+    let (mut child, _home) = spawn_shell(&[
+        "--disable_events=false".as_ref(),
+        "--database_path".as_ref(),
+        db.as_os_str(),
+    ]);
     let stdin = child.stdin.take().expect("stdin");
     // The shell collects into its database; `vigil query` reads it like a daemon's.
     let mark = marker("shell");

@@ -162,3 +162,20 @@ impl ScheduledQuery {
         object
     }
 }
+
+#[cfg(test)]
+impl ScheduledQuery {
+    /// A query with `sql`, every 10 s, and a config's defaults for the rest.
+    pub fn with_sql(sql: &str) -> Self {
+        Self {
+            query: sql.into(),
+            interval: 10,
+            snapshot: false,
+            removed: true,
+            platform: None,
+            shard: None,
+            denylist: true,
+            discovery: Vec::new(),
+        }
+    }
+}

@@ -8,7 +8,7 @@ use std::{
         Arc, Mutex,
         atomic::{AtomicBool, Ordering},
     },
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 
 use serde_json::{Map, Value, json};
@@ -61,12 +61,6 @@ pub struct Remote {
     /// Held while enrolling: threads that find no key wait for one enrollment, not one each.
     enrolling: Mutex<()>,
     stopping: AtomicBool,
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// An error with its causes, as one line: reqwest's own message hides what TLS said.
@@ -327,7 +321,12 @@ impl Remote {
         let _ = self.store.commit_state(StateBatch {
             puts: vec![
                 (NODE_KEY.to_vec(), key.as_bytes().to_vec()),
-                (NODE_KEY_TIME.to_vec(), unix_now().to_string().into_bytes()),
+                (
+                    NODE_KEY_TIME.to_vec(),
+                    vigil_events::wall_clock::unix_seconds()
+                        .to_string()
+                        .into_bytes(),
+                ),
             ],
             ..StateBatch::default()
         });

@@ -41,7 +41,12 @@ struct Forwarder {
     store: Arc<EventStore>,
     settings: TlsLoggerSettings,
     stats: LoggerStats,
+    /// When the buffer was last counted.
+    last_count: Instant,
 }
+
+/// While a backlog drains in full batches, how often the buffer limit is checked.
+const BACKLOG_COUNT_EVERY: Duration = Duration::from_secs(60);
 
 /// One batch, split as it travels: results (snapshots too) and statuses, each in its order.
 #[derive(Default)]
@@ -117,28 +122,24 @@ impl Forwarder {
     }
 
     /// Keeps the buffer within `--buffered_log_max`, dropping (and counting) the oldest lines.
-    fn enforce_buffer_limit(&mut self) {
-        if self.settings.buffered_max == 0 {
-            return;
+    /// Counting walks the whole buffer, so it is done after a failed attempt (the buffer grew)
+    /// and, while a backlog drains, at most once a minute. Returns the lines left, when counted.
+    fn enforce_buffer_limit(&mut self) -> Option<u64> {
+        self.last_count = Instant::now();
+        let count = self.store.buffered_count(log_sink::TLS).ok()?;
+        if self.settings.buffered_max == 0 || count <= self.settings.buffered_max {
+            return Some(count);
         }
-        let Ok(count) = self.store.buffered_count(log_sink::TLS) else {
-            return;
-        };
-        if count <= self.settings.buffered_max {
-            return;
-        }
-        if let Ok(dropped) = self
-            .store
-            .drop_oldest_lines(log_sink::TLS, count - self.settings.buffered_max)
-        {
-            self.stats.dropped_buffer_max += dropped;
-            tracing::warn!(
-                dropped,
-                "TLS logger: more than --buffered_log_max={} lines wait for the server; the \
-                 {dropped} oldest were dropped",
-                self.settings.buffered_max
-            );
-        }
+        let over = count - self.settings.buffered_max;
+        let dropped = self.store.drop_oldest_lines(log_sink::TLS, over).ok()?;
+        self.stats.dropped_buffer_max += dropped;
+        tracing::warn!(
+            dropped,
+            "TLS logger: more than --buffered_log_max={} lines wait for the server; the \
+             {dropped} oldest were dropped",
+            self.settings.buffered_max
+        );
+        Some(count - dropped)
     }
 
     fn save_stats(&self) {
@@ -163,7 +164,9 @@ impl Forwarder {
                     failures = 0;
                     self.stats.last_error.clear();
                     if taken >= self.settings.max_lines.max(1) {
-                        self.enforce_buffer_limit();
+                        if self.last_count.elapsed() >= BACKLOG_COUNT_EVERY {
+                            self.enforce_buffer_limit();
+                        }
                         Duration::ZERO
                     } else {
                         self.settings.period
@@ -174,7 +177,7 @@ impl Forwarder {
                     failures += 1;
                     self.stats.failed_attempts += 1;
                     self.stats.last_error = error.to_string();
-                    self.enforce_buffer_limit();
+                    let buffered = self.enforce_buffer_limit().unwrap_or(0);
                     // osquery's backoff: period × failures², capped (0 turns the backoff off).
                     let grown = self.settings.period * failures.saturating_mul(failures).max(1);
                     let wait = if self.settings.backoff_max.is_zero() {
@@ -182,7 +185,6 @@ impl Forwarder {
                     } else {
                         grown.min(self.settings.backoff_max)
                     };
-                    let buffered = self.store.buffered_count(log_sink::TLS).unwrap_or(0);
                     tracing::warn!(
                         failures,
                         buffered,
@@ -223,6 +225,7 @@ impl TlsLogger {
             store,
             settings,
             stats,
+            last_count: Instant::now(),
         };
         let thread = Background::spawn("vigil-tls-logger", move |stopping| forwarder.run(stopping))
             .context("starting the TLS logger")?;

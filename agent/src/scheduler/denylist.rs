@@ -143,14 +143,8 @@ mod tests {
 
     fn query(sql: &str, denylist: bool) -> ScheduledQuery {
         ScheduledQuery {
-            query: sql.into(),
-            interval: 10,
-            snapshot: false,
-            removed: true,
-            platform: None,
-            shard: None,
             denylist,
-            discovery: Vec::new(),
+            ..ScheduledQuery::with_sql(sql)
         }
     }
 

@@ -9,7 +9,7 @@ pub mod results;
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
     sync::{Arc, OnceLock},
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 
 use anyhow::Context as _;
@@ -72,11 +72,7 @@ pub(crate) fn interrupted(error: &rusqlite::Error) -> bool {
     error.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted)
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
+use vigil_events::wall_clock::unix_seconds as unix_now;
 
 /// This host's shard (0-100), as osquery computes it: the first byte of SHA-1(hostname), scaled.
 pub fn host_shard(hostname: &str) -> u64 {
@@ -87,9 +83,7 @@ pub fn host_shard(hostname: &str) -> u64 {
 
 /// A stable number from a name: spreads queries' splay without a random source.
 fn name_hash(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    })
+    vigil_events::fnv::fnv1a(&[name.as_bytes()])
 }
 
 /// The interval with the query's splay applied (±`percent`), at least one second.
@@ -595,19 +589,6 @@ impl Scheduler {
 mod tests {
     use super::*;
 
-    fn query(sql: &str) -> ScheduledQuery {
-        ScheduledQuery {
-            query: sql.into(),
-            interval: 10,
-            snapshot: false,
-            removed: true,
-            platform: None,
-            shard: None,
-            denylist: true,
-            discovery: Vec::new(),
-        }
-    }
-
     #[test]
     fn denylisted_and_failing_queries_do_not_hold_event_expiry_back() {
         let dir = tempfile::tempdir().expect("dir");
@@ -633,8 +614,14 @@ mod tests {
         )
         .expect("runner");
         let schedule: BTreeMap<String, ScheduledQuery> = [
-            ("banned".to_owned(), query("SELECT 1 FROM processes")),
-            ("broken".to_owned(), query("SELECT * FROM no_such_table")),
+            (
+                "banned".to_owned(),
+                ScheduledQuery::with_sql("SELECT 1 FROM processes"),
+            ),
+            (
+                "broken".to_owned(),
+                ScheduledQuery::with_sql("SELECT * FROM no_such_table"),
+            ),
         ]
         .into();
         store

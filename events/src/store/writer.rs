@@ -5,7 +5,7 @@ use std::{
     collections::HashMap,
     sync::Arc,
     thread::JoinHandle,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
@@ -83,13 +83,6 @@ impl StoreWriter {
             let _ = thread.join();
         }
     }
-}
-
-fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
 }
 
 fn run(store: &EventStore, events: &Receiver<Event>, counters: &Counters, config: WriterConfig) {
@@ -191,7 +184,7 @@ fn save_counters(store: &EventStore, counters: &Counters) {
 fn retention(store: &EventStore, counters: &Counters, policy: &RetentionPolicy) {
     let expiry_cutoff = policy
         .expiry
-        .map(|expiry| now_ns().saturating_sub(expiry.as_nanos() as u64));
+        .map(|expiry| crate::wall_clock::unix_nanos().saturating_sub(expiry.as_nanos() as u64));
     for table in EventTable::ALL {
         let floor = policy.read_floor.as_ref().and_then(|f| f.get(*table));
         let cutoff = match (expiry_cutoff, floor) {

@@ -51,9 +51,7 @@ impl Default for AgentInfo {
                 .unwrap_or_default(),
             config_hash: String::new(),
             config_valid: false,
-            start_time: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64),
+            start_time: vigil_events::wall_clock::unix_seconds(),
             watcher: -1,
             flags: Vec::new(),
         }

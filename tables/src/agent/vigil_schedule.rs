@@ -48,12 +48,6 @@ pub fn denylisted_until(value: &[u8]) -> Option<i64> {
     <[u8; 8]>::try_from(value).ok().map(i64::from_be_bytes)
 }
 
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 pub struct VigilSchedule {
     store: Option<Arc<EventStore>>,
 }
@@ -85,7 +79,7 @@ impl Table for VigilSchedule {
         let entries = store
             .state_with_prefix(STATS_PREFIX.as_bytes())
             .map_err(fail)?;
-        let now = unix_now();
+        let now = vigil_events::wall_clock::unix_seconds();
         let denylisted: std::collections::HashSet<String> = store
             .state_with_prefix(DENYLIST_PREFIX.as_bytes())
             .map_err(fail)?

@@ -8,6 +8,8 @@ use std::{
     path::{Path, PathBuf},
 };
 
+pub use crate::fnv::fnv1a;
+
 use aya::programs::{
     links::{FdLink, LinkError, PinnedLink},
     trace_point::TracePointLink,
@@ -32,18 +34,6 @@ pub enum PinError {
     NotALink(String),
     #[error("pinning {name}: {detail}")]
     Pin { name: String, detail: String },
-}
-
-/// 64-bit FNV-1a: a stable name for a path or a layout, the same in every build.
-pub fn fnv1a(parts: &[&[u8]]) -> u64 {
-    let mut hash = 0xcbf2_9ce4_8422_2325u64;
-    for part in parts {
-        for &byte in *part {
-            hash = (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
-        }
-        hash = (hash ^ 0xff).wrapping_mul(0x100_0000_01b3);
-    }
-    hash
 }
 
 fn is_bpffs(path: &Path) -> bool {
@@ -281,12 +271,5 @@ mod tests {
         assert!(live.exists() && unmarked.exists());
         assert!(!gone.exists());
         assert_eq!(unhex("0"), None);
-    }
-
-    #[test]
-    fn names_are_stable_and_separate_their_parts() {
-        assert_eq!(fnv1a(&[b"/var/lib/vigil"]), fnv1a(&[b"/var/lib/vigil"]));
-        assert_ne!(fnv1a(&[b"ab", b"c"]), fnv1a(&[b"a", b"bc"]));
-        assert_ne!(fnv1a(&[b"/a"]), fnv1a(&[b"/b"]));
     }
 }
