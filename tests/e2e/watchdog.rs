@@ -458,3 +458,31 @@ fn probes_left_for_a_database_that_is_gone_are_swept() {
         (links_of(worker) == 0).then_some(())
     });
 }
+
+#[test]
+fn a_worker_that_does_not_stop_is_killed_after_the_forced_shutdown_delay() {
+    // Every worker is over a 1 MB limit once the grace ends; this one is frozen (SIGSTOP), so it
+    // cannot act on SIGTERM and only SIGKILL ends it.
+    let daemon = Daemon::start(&[
+        "--watchdog_memory_limit=1",
+        "--watchdog_delay=3",
+        "--watchdog_forced_shutdown_delay=1",
+    ]);
+    let frozen = daemon.worker_pid().expect("a worker");
+    // SAFETY: SIGSTOP to the worker of the daemon this test started.
+    unsafe { libc::kill(frozen as i32, libc::SIGSTOP) };
+    let stderr = poll("the frozen worker to be killed", WAIT, || {
+        let stderr = daemon.stderr();
+        stderr
+            .contains(&format!("the worker (pid {frozen}): memory limit exceeded"))
+            .then_some(stderr)
+    });
+    assert!(
+        stderr.contains("--watchdog_forced_shutdown_delay); killing it"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("was killed by signal 9 (SIGKILL)"),
+        "{stderr}"
+    );
+}
