@@ -21,7 +21,7 @@ use vigil_ebpf_common::{
 use crate::{
     kernel::{
         BPF_ANY, CONFIG, EVENTS, OFFSETS, boot_ns, bump, current_ids, current_task, fd_file,
-        fill_header, is_agent, read_kernel, read_user,
+        fill_header, read_kernel, read_user, skip_event,
     },
     path::{Target, copy_str, walk},
 };
@@ -111,7 +111,7 @@ fn dfd(ctx: &TracePointContext, n: usize) -> i64 {
 #[inline(always)]
 fn file_enter(mut pending: PendingFile) -> u32 {
     let (tgid, tid) = current_ids();
-    if is_agent(tgid) {
+    if skip_event(tgid) {
         return 0;
     }
     // Read-only opens are the bulk of all file activity: unless reads are watched, drop them
@@ -411,7 +411,7 @@ pub fn vigil_exit_file(ctx: TracePointContext) -> u32 {
 #[inline(always)]
 fn file_exit(ctx: &TracePointContext) -> u32 {
     let (tgid, tid) = current_ids();
-    if is_agent(tgid) {
+    if skip_event(tgid) {
         return 0;
     }
     let Some(pending) = PENDING_FILE.get_ptr(tid) else {

@@ -7,7 +7,7 @@ use aya_ebpf::{
     Global,
     helpers::generated as helper,
     macros::map,
-    maps::{PerCpuArray, RingBuf},
+    maps::{Array, PerCpuArray, RingBuf},
 };
 use vigil_ebpf_common::{
     DEFAULT_ARGV_LIMIT, KernelOffsets, ProbeConfig, RecordHeader, RecordKind, SyscallId, counter,
@@ -19,7 +19,12 @@ pub(crate) static CONFIG: Global<ProbeConfig> = Global::new(ProbeConfig {
     agent_tgid: 0,
     file_filter_mode: 0,
     argv_limit: DEFAULT_ARGV_LIMIT,
+    generation: 0,
 });
+
+/// The generation of the program set that records (see `ProbeConfig::generation`).
+#[map]
+pub(crate) static ACTIVE: Array<u32> = Array::with_max_entries(1, 0);
 
 #[unsafe(no_mangle)]
 pub(crate) static OFFSETS: Global<KernelOffsets> = Global::new(KernelOffsets::UNRESOLVED);
@@ -55,10 +60,14 @@ pub(crate) fn helper_pid_tgid() -> u64 {
     unsafe { helper::bpf_get_current_pid_tgid() }
 }
 
+/// Whether a program should ignore this event: it comes from the agent itself, or this program
+/// set is not the one recording (another worker's set took over, or has not yet been switched
+/// on).
 #[inline(always)]
-pub(crate) fn is_agent(tgid: u32) -> bool {
-    let agent = CONFIG.load().agent_tgid;
-    agent != 0 && agent == tgid
+pub(crate) fn skip_event(tgid: u32) -> bool {
+    let config = CONFIG.load();
+    let active = ACTIVE.get(0).copied().unwrap_or(0);
+    active != config.generation || (config.agent_tgid != 0 && config.agent_tgid == tgid)
 }
 
 #[inline(always)]

@@ -18,7 +18,7 @@ use vigil_ebpf_common::{
 use crate::{
     kernel::{
         BPF_ANY, CONFIG, EVENTS, OFFSETS, boot_ns, bump, current_ids, current_task, fill_header,
-        is_agent, read_kernel, read_user,
+        read_kernel, read_user, skip_event,
     },
     path::{LOOP_BREAK, LOOP_CONTINUE, copy_str, walk_path},
 };
@@ -89,7 +89,7 @@ pub(crate) fn exec_enter(
     argv_offset: usize,
 ) -> u32 {
     let (tgid, tid) = current_ids();
-    if is_agent(tgid) {
+    if skip_event(tgid) {
         return 0;
     }
     let Some(pending) = PENDING_EXEC_SCRATCH.get_ptr_mut(0) else {
@@ -132,7 +132,7 @@ pub fn vigil_enter_execveat(ctx: TracePointContext) -> u32 {
 #[inline(always)]
 pub(crate) fn exec_exit(ctx: &TracePointContext) -> u32 {
     let (tgid, tid) = current_ids();
-    if is_agent(tgid) {
+    if skip_event(tgid) {
         return 0;
     }
     // SAFETY: tracepoint field at its `format` offset.
@@ -290,7 +290,7 @@ pub fn vigil_exit_execve(ctx: TracePointContext) -> u32 {
 #[tracepoint(category = "sched", name = "sched_process_exec")]
 pub fn vigil_sched_process_exec(ctx: TracePointContext) -> u32 {
     let (tgid, _) = current_ids();
-    if is_agent(tgid) {
+    if skip_event(tgid) {
         return 0;
     }
     let Some(scratch) = EXEC_SCRATCH.get_ptr_mut(0) else {
@@ -426,7 +426,7 @@ pub fn vigil_sched_process_exec(ctx: TracePointContext) -> u32 {
 #[inline(always)]
 pub(crate) fn fork_enter(syscall: SyscallId, flags: u64) -> u32 {
     let (tgid, tid) = current_ids();
-    if is_agent(tgid) {
+    if skip_event(tgid) {
         return 0;
     }
     let pending = PendingFork {
@@ -471,7 +471,7 @@ pub fn vigil_enter_vfork(_ctx: TracePointContext) -> u32 {
 #[inline(always)]
 pub(crate) fn fork_exit(ctx: &TracePointContext) -> u32 {
     let (tgid, tid) = current_ids();
-    if is_agent(tgid) {
+    if skip_event(tgid) {
         return 0;
     }
     let Some(pending) = PENDING_FORK.get_ptr(tid) else {
@@ -515,7 +515,7 @@ pub fn vigil_exit_clone(ctx: TracePointContext) -> u32 {
 #[tracepoint(category = "sched", name = "sched_process_exit")]
 pub fn vigil_sched_process_exit(ctx: TracePointContext) -> u32 {
     let (tgid, _) = current_ids();
-    if is_agent(tgid) {
+    if skip_event(tgid) {
         return 0;
     }
     // SAFETY: tracepoint field at its `format` offset (`bool group_dead`).

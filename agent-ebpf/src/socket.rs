@@ -16,8 +16,8 @@ use vigil_ebpf_common::{
 };
 
 use crate::kernel::{
-    BPF_ANY, EVENTS, boot_ns, bump, current_ids, fd_file, fill_header, is_agent, read_kernel,
-    read_user,
+    BPF_ANY, EVENTS, boot_ns, bump, current_ids, fd_file, fill_header, read_kernel, read_user,
+    skip_event,
 };
 
 #[unsafe(no_mangle)]
@@ -53,7 +53,7 @@ fn arg(ctx: &TracePointContext, n: usize) -> u64 {
 #[inline(always)]
 fn socket_enter(ctx: &TracePointContext, syscall: SyscallId, has_addr: bool) -> u32 {
     let (tgid, tid) = current_ids();
-    if is_agent(tgid) {
+    if skip_event(tgid) {
         return 0;
     }
     let pending = PendingSocket {
@@ -140,7 +140,7 @@ fn read_sock(record: &mut SocketRecord, fd: i64) -> bool {
 #[inline(always)]
 fn socket_exit(ctx: &TracePointContext) -> u32 {
     let (tgid, tid) = current_ids();
-    if is_agent(tgid) {
+    if skip_event(tgid) {
         return 0;
     }
     let Some(pending) = PENDING_SOCKET.get_ptr(tid) else {

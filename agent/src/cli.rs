@@ -179,6 +179,11 @@ pub struct DaemonArgs {
     /// Each query's interval varies by up to this percentage, so hosts do not query in step.
     #[arg(long = "schedule_splay_percent", default_value_t = 10)]
     pub schedule_splay_percent: u64,
+    /// New events a scheduled query reads per event table in one run, at most; a larger backlog
+    /// is read by runs in a row, each logged and committed on its own (bounds memory).
+    #[arg(long = "schedule_max_event_rows", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub schedule_max_event_rows: u64,
     /// Permissions of new log files, in octal.
     #[arg(long = "logger_mode", default_value = "0640")]
     pub logger_mode: String,

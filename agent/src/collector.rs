@@ -7,6 +7,7 @@ use crossbeam_channel::Sender;
 use vigil_events::{
     Counters, EventStore, EventTable,
     file_filter::FileFilter,
+    in_flight::{self, InFlightLedger},
     linux::ebpf::{Detaching, EbpfConfig, EbpfPublisher},
     store::{ReadFloor, RetentionPolicy, StoreWriter, WriterConfig},
     tables::Event,
@@ -50,6 +51,8 @@ pub struct Collector {
     args: EventArgs,
     pin_dir: Option<std::path::PathBuf>,
     selection: Selection,
+    /// Counts what the readers take from the kernel, so a worker's death in flight is counted.
+    ledger: Arc<InFlightLedger>,
 }
 
 fn start_publisher(
@@ -58,6 +61,7 @@ fn start_publisher(
     pin_dir: Option<std::path::PathBuf>,
     sender: Sender<Event>,
     counters: Counters,
+    ledger: Arc<InFlightLedger>,
 ) -> anyhow::Result<EbpfPublisher> {
     Ok(EbpfPublisher::start(
         PROCESS_PROBES,
@@ -67,6 +71,7 @@ fn start_publisher(
             file_filter: selection.file_filter.clone(),
             disabled_tables: selection.disabled_tables.clone(),
             pin_dir,
+            ledger: Some(ledger),
         },
         sender,
         counters,
@@ -91,6 +96,11 @@ impl Collector {
             read_floor,
         };
         let selection = Selection::of(config);
+        // Before anything reads the kernel: counters continue from the previous worker's, and
+        // what it took from the kernel but never stored is counted.
+        let ledger = Arc::new(
+            in_flight::settle(&store, &counters).context("accounting for the previous worker")?,
+        );
         // Start the publisher first: if the kernel side cannot load, nothing else was started.
         let publisher = start_publisher(
             args,
@@ -98,6 +108,7 @@ impl Collector {
             pin_dir.clone(),
             sender.clone(),
             counters.clone(),
+            ledger.clone(),
         )?;
         let writer = StoreWriter::spawn(
             store,
@@ -117,6 +128,7 @@ impl Collector {
             args: args.clone(),
             pin_dir,
             selection,
+            ledger,
         })
     }
 
@@ -143,6 +155,7 @@ impl Collector {
                     self.pin_dir.clone(),
                     sender.clone(),
                     self.counters.clone(),
+                    self.ledger.clone(),
                 )
             };
             match start(&wanted) {
@@ -160,6 +173,7 @@ impl Collector {
                 self.pin_dir.clone(),
                 sender,
                 self.counters.clone(),
+                self.ledger.clone(),
             );
             match new {
                 Ok(new) => {

@@ -3,7 +3,7 @@
 //! where: in the kernel, between the reader and the store, in the store, or at query time.
 
 use std::sync::{
-    Arc,
+    Arc, Mutex,
     atomic::{AtomicU64, Ordering},
 };
 
@@ -32,6 +32,12 @@ pub struct TableCounters {
     pub filtered: AtomicU64,
     /// Rows `--events_max` removed before every scheduled query reading the table had read them.
     pub expired_unread: AtomicU64,
+    /// Records a worker had taken from the kernel but not yet stored when it died (`kill -9`, a
+    /// crash): found at the next start from the in-flight ledger.
+    pub lost_in_flight: AtomicU64,
+    /// Records taken from the kernel whose fate is recorded (stored, dropped, malformed,
+    /// filtered, or lost in flight). Internal: compared with the in-flight ledger at a start.
+    pub resolved: AtomicU64,
 }
 
 /// A copy of one table's counters at a point in time.
@@ -48,10 +54,12 @@ pub struct CounterValues {
     pub argv_truncated: u64,
     pub filtered: u64,
     pub expired_unread: u64,
+    pub lost_in_flight: u64,
+    pub resolved: u64,
 }
 
 impl CounterValues {
-    const FIELDS: usize = 11;
+    const FIELDS: usize = 13;
 
     fn as_array(&self) -> [u64; Self::FIELDS] {
         [
@@ -66,6 +74,8 @@ impl CounterValues {
             self.argv_truncated,
             self.filtered,
             self.expired_unread,
+            self.lost_in_flight,
+            self.resolved,
         ]
     }
 
@@ -82,6 +92,8 @@ impl CounterValues {
             argv_truncated: a[8],
             filtered: a[9],
             expired_unread: a[10],
+            lost_in_flight: a[11],
+            resolved: a[12],
         }
     }
 
@@ -92,6 +104,7 @@ impl CounterValues {
             + self.dropped_store
             + self.malformed
             + self.expired_unread
+            + self.lost_in_flight
     }
 }
 
@@ -114,6 +127,30 @@ impl TableCounters {
             argv_truncated: get(&self.argv_truncated),
             filtered: get(&self.filtered),
             expired_unread: get(&self.expired_unread),
+            lost_in_flight: get(&self.lost_in_flight),
+            resolved: get(&self.resolved),
+        }
+    }
+
+    /// Adds saved values (an earlier worker's totals) to these counters.
+    fn add_values(&self, values: &CounterValues) {
+        let fields = [
+            (&self.seen, values.seen),
+            (&self.stored, values.stored),
+            (&self.dropped_ring_buffer, values.dropped_ring_buffer),
+            (&self.dropped_channel, values.dropped_channel),
+            (&self.dropped_store, values.dropped_store),
+            (&self.malformed, values.malformed),
+            (&self.corrupt, values.corrupt),
+            (&self.expired, values.expired),
+            (&self.argv_truncated, values.argv_truncated),
+            (&self.filtered, values.filtered),
+            (&self.expired_unread, values.expired_unread),
+            (&self.lost_in_flight, values.lost_in_flight),
+            (&self.resolved, values.resolved),
+        ];
+        for (counter, value) in fields {
+            Self::add(counter, value);
         }
     }
 }
@@ -121,10 +158,22 @@ impl TableCounters {
 /// Every table's counter values, by table name.
 pub type Snapshot = Vec<(String, CounterValues)>;
 
+/// What is saved in the store: every table's counters, and the positions a publisher reached in
+/// its kernel-side counters (so a worker that takes the kernel side over counts each loss once).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Saved {
+    pub tables: Snapshot,
+    pub source_positions: Vec<u64>,
+}
+
 /// A named set of table counters, one per event table, shared by every stage of the pipeline.
 #[derive(Debug, Default, Clone)]
 pub struct Counters {
     tables: Arc<Vec<(&'static str, Arc<TableCounters>)>>,
+    /// How far a publisher has accounted for its kernel-side counters. Changed together with the
+    /// table counters it feeds, under this lock, and saved with them under it too: a saved
+    /// snapshot never holds one without the other.
+    source_positions: Arc<Mutex<Vec<u64>>>,
 }
 
 impl Counters {
@@ -136,6 +185,7 @@ impl Counters {
                     .map(|&name| (name, Arc::new(TableCounters::default())))
                     .collect(),
             ),
+            source_positions: Arc::default(),
         }
     }
 
@@ -149,33 +199,120 @@ impl Counters {
             .map(|(name, c)| ((*name).to_owned(), c.values()))
             .collect()
     }
+
+    /// The counters and source positions, consistent with each other.
+    pub fn saved(&self) -> Saved {
+        let positions = self
+            .source_positions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Saved {
+            tables: self.snapshot(),
+            source_positions: positions.clone(),
+        }
+    }
+
+    /// Continues from an earlier worker's saved totals: counters are cumulative across restarts.
+    pub fn resume_from(&self, saved: &Saved) {
+        for (name, values) in &saved.tables {
+            if let Some(counters) = self.table(name) {
+                counters.add_values(values);
+            }
+        }
+        let mut positions = self
+            .source_positions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *positions = saved.source_positions.clone();
+    }
+
+    pub fn source_positions(&self) -> Vec<u64> {
+        self.source_positions
+            .lock()
+            .map(|p| p.clone())
+            .unwrap_or_default()
+    }
+
+    /// Accounts for kernel-side counts: `apply` adds them to the table counters while the
+    /// positions are set, so no snapshot sees one change without the other.
+    pub fn account_source(&self, positions: &[u64], apply: impl FnOnce()) {
+        let mut current = self
+            .source_positions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        apply();
+        *current = positions.to_vec();
+    }
 }
 
-/// Encodes a snapshot for the store, so a reader in another process (`vigil query` against a
-/// running daemon) sees the daemon's counters: per table, its name then fixed-width numbers.
-pub fn encode_snapshot(snapshot: &[(String, CounterValues)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (name, values) in snapshot {
+/// Encodes what is saved for the store, so a reader in another process (`vigil query` against a
+/// running daemon) sees the daemon's counters: the number of fields per table, then per table
+/// its name and its numbers, then the source positions.
+pub fn encode_saved(saved: &Saved) -> Vec<u8> {
+    let mut out = vec![CounterValues::FIELDS as u8, saved.tables.len() as u8];
+    for (name, values) in &saved.tables {
         out.push(name.len() as u8);
         out.extend_from_slice(name.as_bytes());
         for v in values.as_array() {
             out.extend_from_slice(&v.to_be_bytes());
         }
     }
+    out.push(saved.source_positions.len() as u8);
+    for p in &saved.source_positions {
+        out.extend_from_slice(&p.to_be_bytes());
+    }
     out
 }
 
-pub fn decode_snapshot(mut bytes: &[u8]) -> Option<Snapshot> {
-    let mut out = Vec::new();
-    while let Some((&len, rest)) = bytes.split_first() {
-        let name = rest.get(..len as usize)?;
-        let name = std::str::from_utf8(name).ok()?.to_owned();
-        bytes = &rest[len as usize..];
+fn take_u64(bytes: &mut &[u8]) -> Option<u64> {
+    let raw: [u8; 8] = bytes.get(..8)?.try_into().ok()?;
+    *bytes = &bytes[8..];
+    Some(u64::from_be_bytes(raw))
+}
+
+fn take_u8(bytes: &mut &[u8]) -> Option<u8> {
+    let (&b, rest) = bytes.split_first()?;
+    *bytes = rest;
+    Some(b)
+}
+
+/// Decodes [`encode_saved`]'s output; fields a newer version added are skipped, fields an older
+/// one lacked are zero.
+pub fn decode_saved(mut bytes: &[u8]) -> Option<Saved> {
+    let fields = usize::from(take_u8(&mut bytes)?);
+    let tables = take_u8(&mut bytes)?;
+    let mut out = Saved::default();
+    for _ in 0..tables {
+        let len = usize::from(take_u8(&mut bytes)?);
+        let name = std::str::from_utf8(bytes.get(..len)?).ok()?.to_owned();
+        bytes = &bytes[len..];
         let mut values = [0u64; CounterValues::FIELDS];
-        for v in &mut values {
-            let raw: [u8; 8] = bytes.get(..8)?.try_into().ok()?;
-            *v = u64::from_be_bytes(raw);
-            bytes = &bytes[8..];
+        for i in 0..fields {
+            let v = take_u64(&mut bytes)?;
+            if let Some(slot) = values.get_mut(i) {
+                *slot = v;
+            }
+        }
+        out.tables.push((name, CounterValues::from_array(values)));
+    }
+    let positions = take_u8(&mut bytes)?;
+    for _ in 0..positions {
+        out.source_positions.push(take_u64(&mut bytes)?);
+    }
+    bytes.is_empty().then_some(out)
+}
+
+/// Decodes the counters older versions saved (11 numbers per table, no positions).
+pub fn decode_legacy_snapshot(mut bytes: &[u8]) -> Option<Snapshot> {
+    const LEGACY_FIELDS: usize = 11;
+    let mut out = Vec::new();
+    while let Some(len) = take_u8(&mut bytes) {
+        let len = usize::from(len);
+        let name = std::str::from_utf8(bytes.get(..len)?).ok()?.to_owned();
+        bytes = &bytes[len..];
+        let mut values = [0u64; CounterValues::FIELDS];
+        for slot in values.iter_mut().take(LEGACY_FIELDS) {
+            *slot = take_u64(&mut bytes)?;
         }
         out.push((name, CounterValues::from_array(values)));
     }
@@ -187,14 +324,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn snapshot_round_trips_and_rejects_truncation() {
+    fn saved_counters_round_trip_and_reject_truncation() {
         let counters = Counters::new(&["bpf_process_events", "other_events"]);
         let table = counters.table("bpf_process_events").expect("table exists");
         TableCounters::add(&table.seen, 7);
         TableCounters::add(&table.dropped_ring_buffer, 3);
-        let snapshot = counters.snapshot();
-        let bytes = encode_snapshot(&snapshot);
-        assert_eq!(decode_snapshot(&bytes), Some(snapshot));
-        assert_eq!(decode_snapshot(&bytes[..bytes.len() - 1]), None);
+        TableCounters::add(&table.lost_in_flight, 2);
+        counters.account_source(&[4, 5], || {});
+        let saved = counters.saved();
+        let bytes = encode_saved(&saved);
+        assert_eq!(decode_saved(&bytes), Some(saved.clone()));
+        assert_eq!(decode_saved(&bytes[..bytes.len() - 1]), None);
+        assert_eq!(saved.tables[0].1.dropped(), 5);
+    }
+
+    #[test]
+    fn a_new_worker_continues_from_the_saved_totals() {
+        let first = Counters::new(&["bpf_process_events"]);
+        let table = first.table("bpf_process_events").expect("table");
+        TableCounters::add(&table.dropped_channel, 4);
+        first.account_source(&[9], || {});
+        let second = Counters::new(&["bpf_process_events"]);
+        second.resume_from(&first.saved());
+        let table = second.table("bpf_process_events").expect("table");
+        TableCounters::add(&table.dropped_channel, 1);
+        assert_eq!(table.values().dropped_channel, 5);
+        assert_eq!(second.source_positions(), vec![9]);
+    }
+
+    #[test]
+    fn counters_saved_by_an_older_version_still_read() {
+        let mut legacy = vec![b"bpf_process_events".len() as u8];
+        legacy.extend_from_slice(b"bpf_process_events");
+        for v in 1..=11u64 {
+            legacy.extend_from_slice(&v.to_be_bytes());
+        }
+        let snapshot = decode_legacy_snapshot(&legacy).expect("decodes");
+        assert_eq!(snapshot[0].1.seen, 1);
+        assert_eq!(snapshot[0].1.expired_unread, 11);
+        assert_eq!(snapshot[0].1.lost_in_flight, 0);
     }
 }

@@ -5,6 +5,7 @@ pub mod codec;
 pub mod counters;
 pub mod file_filter;
 pub mod fnv;
+pub mod in_flight;
 pub mod model;
 pub mod store;
 pub mod tables;

@@ -73,32 +73,59 @@ impl Bound {
     }
 }
 
-/// A constraint value as a number, the way SQLite would compare it with an integer column. `None`
-/// when it is not numeric: that constraint is then left to SQLite alone.
-fn numeric(value: ValueRef<'_>) -> Option<f64> {
+/// A constraint value as a number, the way SQLite would compare it with an integer column: an
+/// integer stays exact (nanosecond times are beyond what an f64 holds exactly).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Number {
+    Int(i64),
+    Real(f64),
+}
+
+impl Number {
+    /// The integers just below and just above the value (the same for an integer).
+    fn floor_ceil(self) -> (i128, i128) {
+        match self {
+            Number::Int(i) => (i128::from(i), i128::from(i)),
+            // Every f64 this large is an integer already, so floor and ceil are exact.
+            Number::Real(r) => (r.floor() as i128, r.ceil() as i128),
+        }
+    }
+}
+
+/// `None` when the value is not numeric: that constraint is then left to SQLite alone.
+fn numeric(value: ValueRef<'_>) -> Option<Number> {
     match value {
-        ValueRef::Integer(i) => Some(i as f64),
-        ValueRef::Real(r) => Some(r),
-        ValueRef::Text(t) => std::str::from_utf8(t).ok()?.trim().parse::<f64>().ok(),
-        ValueRef::Null | ValueRef::Blob(_) => None,
+        ValueRef::Integer(i) => Some(Number::Int(i)),
+        ValueRef::Real(r) if r.is_finite() => Some(Number::Real(r)),
+        ValueRef::Text(t) => {
+            let text = std::str::from_utf8(t).ok()?.trim();
+            match text.parse::<i64>() {
+                Ok(i) => Some(Number::Int(i)),
+                Err(_) => text
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|r| r.is_finite())
+                    .map(Number::Real),
+            }
+        }
+        ValueRef::Real(_) | ValueRef::Null | ValueRef::Blob(_) => None,
     }
 }
 
 /// Narrows `[lo, hi]` (nanoseconds) by one bound on a column measured in `unit_ns` nanoseconds.
 /// The result may be wider than exact (SQLite re-checks every row), never narrower.
-fn narrow(range: &mut (i128, i128), bound: Bound, value: f64, unit_ns: i128) {
-    let floor = value.floor() as i128;
-    let ceil = value.ceil() as i128;
+fn narrow(range: &mut (i128, i128), bound: Bound, value: Number, unit_ns: i128) {
+    let (floor, ceil) = value.floor_ceil();
     let (lo, hi) = range;
     match bound {
         Bound::Eq => {
-            *lo = (*lo).max(floor * unit_ns);
-            *hi = (*hi).min((ceil + 1) * unit_ns - 1);
+            *lo = (*lo).max(floor.saturating_mul(unit_ns));
+            *hi = (*hi).min((ceil + 1).saturating_mul(unit_ns) - 1);
         }
-        Bound::Gt => *lo = (*lo).max((floor + 1) * unit_ns),
-        Bound::Ge => *lo = (*lo).max(floor * unit_ns),
-        Bound::Lt => *hi = (*hi).min(ceil * unit_ns - 1),
-        Bound::Le => *hi = (*hi).min((floor + 1) * unit_ns - 1),
+        Bound::Gt => *lo = (*lo).max((floor + 1).saturating_mul(unit_ns)),
+        Bound::Ge => *lo = (*lo).max(floor.saturating_mul(unit_ns)),
+        Bound::Lt => *hi = (*hi).min(ceil.saturating_mul(unit_ns) - 1),
+        Bound::Le => *hi = (*hi).min((floor + 1).saturating_mul(unit_ns) - 1),
     }
 }
 
@@ -380,9 +407,27 @@ mod tests {
     fn range_after(bounds: &[(Bound, f64)], unit: i128) -> (i128, i128) {
         let mut range = (0, i128::from(u64::MAX));
         for (bound, value) in bounds {
-            narrow(&mut range, *bound, *value, unit);
+            narrow(&mut range, *bound, Number::Real(*value), unit);
         }
         range
+    }
+
+    #[test]
+    fn nanosecond_integers_are_pushed_down_exactly() {
+        // 2^53 + 1: the nearest f64 is 2^53, which would have missed this row.
+        let ntime: i64 = 9_007_199_254_740_993;
+        let mut range = (0, i128::from(u64::MAX));
+        narrow(&mut range, Bound::Eq, Number::Int(ntime), 1);
+        assert_eq!(range, (i128::from(ntime), i128::from(ntime)));
+        let stored: i64 = 1_764_500_000_123_456_789;
+        assert_eq!(
+            numeric(ValueRef::Text(b"1764500000123456789")),
+            Some(Number::Int(stored))
+        );
+        let mut range = (0, i128::from(u64::MAX));
+        narrow(&mut range, Bound::Le, Number::Int(stored), 1);
+        narrow(&mut range, Bound::Ge, Number::Int(stored), 1);
+        assert_eq!(range, (i128::from(stored), i128::from(stored)));
     }
 
     #[test]
@@ -400,7 +445,12 @@ mod tests {
 
     #[test]
     fn non_numeric_values_are_not_pushed_down() {
-        assert_eq!(numeric(ValueRef::Text(b"1700000000")), Some(1.7e9));
+        assert_eq!(
+            numeric(ValueRef::Text(b"1700000000")),
+            Some(Number::Int(1_700_000_000))
+        );
+        assert_eq!(numeric(ValueRef::Text(b"1.5")), Some(Number::Real(1.5)));
+        assert_eq!(numeric(ValueRef::Real(f64::NAN)), None);
         assert_eq!(numeric(ValueRef::Text(b"yesterday")), None);
         assert_eq!(numeric(ValueRef::Null), None);
     }

@@ -280,3 +280,20 @@ fn columns_a_query_reads_are_filled_whatever_else_it_skips() {
         .expect("count");
     assert_eq!(n, 1);
 }
+
+#[test]
+fn ntime_equal_to_a_stored_value_finds_its_row() {
+    // Nanosecond times are beyond an f64's exact integers: 1764500000000000123 would round to
+    // ...000 and the pushed-down range would miss the row.
+    let f = fixture(1_764_500_000..1_764_500_003);
+    let ntime = 1_764_500_001 * SEC + 123;
+    for sql in [
+        format!("SELECT count(*) FROM bpf_process_events WHERE ntime = '{ntime}'"),
+        format!("SELECT count(*) FROM bpf_process_events WHERE ntime = {ntime}"),
+        format!(
+            "SELECT count(*) FROM bpf_process_events WHERE ntime >= {ntime} AND ntime <= {ntime}"
+        ),
+    ] {
+        assert_eq!(count(&f.conn, &sql), 1, "{sql}");
+    }
+}

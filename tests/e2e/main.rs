@@ -5,6 +5,7 @@ mod support;
 
 mod config;
 mod daemon_history;
+mod faults;
 mod files;
 mod permissions;
 mod query_and_shell;

@@ -524,6 +524,10 @@ pub struct ProbeConfig {
     pub argv_limit: u32,
     /// Bit set of [`filter_mode`]: which directory filters are configured.
     pub file_filter_mode: u32,
+    /// This program set's generation: it records only while the shared [`names::ACTIVE_MAP`]
+    /// holds this number (a worker taking the kernel side over switches from the old set to
+    /// the new one in one map write, so no event is recorded by both or by neither).
+    pub generation: u32,
 }
 
 /// Bits of [`ProbeConfig::file_filter_mode`].
@@ -545,6 +549,16 @@ pub mod names {
     pub const OFFSETS_GLOBAL: &str = "OFFSETS";
     pub const SOCKET_OFFSETS_GLOBAL: &str = "SOCKET_OFFSETS";
     pub const DIR_FILTER_MAP: &str = "DIR_FILTER";
+    /// One `u32`: the generation of the program set that records (see `ProbeConfig`).
+    pub const ACTIVE_MAP: &str = "ACTIVE";
+    /// Syscall entries waiting for their exit: shared by successive program sets, so a syscall
+    /// that enters under one set and exits under the next is still reported.
+    pub const PENDING_MAPS: &[&str] = &[
+        "PENDING_EXEC",
+        "PENDING_FORK",
+        "PENDING_FILE",
+        "PENDING_SOCKET",
+    ];
 }
 
 /// `clone` flag: the new task is a thread of the caller, not a new process.

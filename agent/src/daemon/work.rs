@@ -113,7 +113,11 @@ impl Schedule {
                 config,
                 self.settings.clone(),
             )?),
-            _ => None,
+            _ => {
+                // Nothing reads event tables: expiry by age applies to all of them.
+                self.read_floor.release_all();
+                None
+            }
         };
         Ok(())
     }
@@ -380,6 +384,7 @@ pub fn run(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitCode
             decorations_top_level: args.decorations_top_level,
             watcher: worker.as_ref().map(|w| w.watcher),
             previous_worker_end: worker.as_ref().and_then(|w| w.previous_end.clone()),
+            max_event_rows: usize::try_from(args.schedule_max_event_rows).unwrap_or(usize::MAX),
         },
         options: config
             .as_ref()

@@ -16,7 +16,7 @@ use anyhow::Context as _;
 use rusqlite::{Connection, InterruptHandle};
 use vigil_events::{
     Counters, EventStore, EventTable,
-    store::{ReadFloor, StateBatch},
+    store::{NOTHING_READ, ReadFloor, ReadThrough, StateBatch},
 };
 use vigil_tables::{
     AgentInfo, CounterSource, TablesContext,
@@ -59,6 +59,10 @@ pub struct Settings {
     pub watcher: Option<u32>,
     /// Why the previous worker ended, as the watcher said (for the denylist's status line).
     pub previous_worker_end: Option<String>,
+    /// New events one run of a query reads per table at most (`--schedule_max_event_rows`): a
+    /// larger backlog is read by runs in a row, each committed with its lines, so memory stays
+    /// bounded whatever the backlog.
+    pub max_event_rows: usize,
 }
 
 pub struct Scheduler {
@@ -98,6 +102,33 @@ fn splayed(name: &str, interval: u64, percent: u64) -> u64 {
 
 fn key(kind: &str, name: &str) -> Vec<u8> {
     format!("{kind}/{name}").into_bytes()
+}
+
+fn cursor_key(name: &str, table: EventTable) -> Vec<u8> {
+    key("cursor", &format!("{name}/{}", table.name()))
+}
+
+/// Which event tables a query's latest run read, as one bit per table (in `EventTable::ALL`
+/// order).
+fn encode_reads(tables: &HashSet<EventTable>) -> Vec<u8> {
+    let bits = EventTable::ALL
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| tables.contains(t))
+        .fold(0u64, |bits, (i, _)| bits | (1 << i));
+    bits.to_be_bytes().to_vec()
+}
+
+fn decode_reads(bytes: &[u8]) -> Option<HashSet<EventTable>> {
+    let bits = u64::from_be_bytes(bytes.try_into().ok()?);
+    Some(
+        EventTable::ALL
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| bits & (1 << i) != 0)
+            .map(|(_, t)| *t)
+            .collect(),
+    )
 }
 
 fn read_u64(store: &EventStore, key: &[u8]) -> u64 {
@@ -186,8 +217,11 @@ struct Runner {
     load_decorations: ResultRow,
     always_decorators: Vec<String>,
     read_floor: Arc<ReadFloor>,
-    /// Where each query's reads of each event table resume (event time, ns).
-    resume_at: HashMap<(String, EventTable), u64>,
+    /// How far each query has read each event table.
+    resume_at: HashMap<(String, EventTable), Cursor>,
+    /// The event tables each query's latest run read: only those hold expiry back (a query
+    /// whose SQL changed, that failed, or that is denylisted holds nothing it does not read).
+    reads: HashMap<String, HashSet<EventTable>>,
     /// Queries that have run at least once (in this or an earlier daemon).
     ran: HashSet<String>,
 }
@@ -200,7 +234,7 @@ impl Runner {
         read_floor: Arc<ReadFloor>,
     ) -> anyhow::Result<Self> {
         let conn = Connection::open_in_memory().context("opening the scheduler's SQLite")?;
-        let scope = Arc::new(QueryScope::default());
+        let scope = Arc::new(QueryScope::with_row_budget(settings.max_event_rows));
         let tables = vigil_tables::all_tables(TablesContext {
             store: Some(store.clone()),
             counters,
@@ -222,11 +256,14 @@ impl Runner {
             always_decorators: Vec::new(),
             read_floor,
             resume_at: HashMap::new(),
+            reads: HashMap::new(),
             ran: HashSet::new(),
         })
     }
 
-    /// Picks up what an earlier daemon's runs left: which queries ran, where they stopped.
+    /// Picks up what an earlier daemon's runs left: which queries ran, where they stopped, which
+    /// tables they read. Cursors of queries no longer scheduled stay (a query put back resumes
+    /// where it stopped, instead of reading all history again) but hold nothing back.
     fn restore(&mut self, schedule: &BTreeMap<String, ScheduledQuery>) {
         for name in schedule.keys() {
             if self
@@ -238,35 +275,57 @@ impl Runner {
             {
                 self.ran.insert(name.clone());
             }
+            let mut with_cursor = HashSet::new();
             for &table in EventTable::ALL {
-                let cursor_key = key("cursor", &format!("{name}/{}", table.name()));
                 if let Some(cursor) = self
                     .store
-                    .get_state(&cursor_key)
+                    .get_state(&cursor_key(name, table))
                     .ok()
                     .flatten()
                     .and_then(|b| Cursor::decode(&b))
                 {
-                    self.resume_at
-                        .insert((name.clone(), table), cursor.resume().0);
+                    self.resume_at.insert((name.clone(), table), cursor);
+                    with_cursor.insert(table);
                 }
             }
+            // Older versions did not record which tables a run read: every table with a cursor.
+            let reads = self
+                .store
+                .get_state(&key("reads", name))
+                .ok()
+                .flatten()
+                .and_then(|b| decode_reads(&b))
+                .unwrap_or(with_cursor);
+            self.reads.insert(name.clone(), reads);
         }
         self.update_floor(schedule);
     }
 
-    /// Events older than every reader's resume point may expire; until every query has run
-    /// once (which tables it reads is unknown before), none may.
+    /// The query reads no event table (it failed, is denylisted, or is not meant for this host):
+    /// it holds nothing back.
+    fn reads_nothing(&mut self, name: &str) {
+        self.ran.insert(name.to_owned());
+        self.reads.insert(name.to_owned(), HashSet::new());
+    }
+
+    /// Events every scheduled query that reads their table has read may expire; until every
+    /// query has run once (which tables it reads is unknown before), none may.
     fn update_floor(&self, schedule: &BTreeMap<String, ScheduledQuery>) {
-        let mut floors: HashMap<EventTable, u64> = HashMap::new();
+        let mut floors: HashMap<EventTable, ReadThrough> = HashMap::new();
         if schedule.keys().any(|name| !self.ran.contains(name)) {
             for &table in EventTable::ALL {
-                floors.insert(table, 0);
+                floors.insert(table, NOTHING_READ);
             }
         } else {
-            for ((_, table), at) in &self.resume_at {
-                let floor = floors.entry(*table).or_insert(u64::MAX);
-                *floor = (*floor).min(*at);
+            for name in schedule.keys() {
+                for &table in self.reads.get(name).into_iter().flatten() {
+                    let at = self
+                        .resume_at
+                        .get(&(name.clone(), table))
+                        .map_or(NOTHING_READ, |c| (c.time_ns, c.seq));
+                    let floor = floors.entry(table).or_insert(at);
+                    *floor = (*floor).min(at);
+                }
             }
         }
         self.read_floor.set_all(floors);
@@ -304,11 +363,18 @@ impl Runner {
         })
     }
 
-    fn run(&mut self, name: &str, query: &ScheduledQuery) {
+    /// Runs the query; over event tables, again and again while a run stopped at the row
+    /// budget with new events left (each run commits its lines and read position), unless the
+    /// scheduler is stopping.
+    fn run(&mut self, name: &str, query: &ScheduledQuery, stopping: &dyn Fn() -> bool) {
+        while self.run_once(name, query) == Ran::MoreLeft && !stopping() {}
+    }
+
+    fn run_once(&mut self, name: &str, query: &ScheduledQuery) -> Ran {
         if denylist::active_until(&self.store, name, unix_now()).is_some() {
             // It reads nothing while denylisted: it must not hold event expiry back.
-            self.ran.insert(name.to_owned());
-            return;
+            self.reads_nothing(name);
+            return Ran::Done;
         }
         // Persisted before the query runs: if the watchdog stops the worker during the run,
         // the next worker knows which query to blame.
@@ -318,13 +384,12 @@ impl Runner {
         };
         if let Err(error) = self.store.commit_state(executing) {
             tracing::error!(query = name, %error, "the running query could not be recorded; not running it");
-            return;
+            return Ran::Done;
         }
-        let cursor_key = |table: EventTable| key("cursor", &format!("{name}/{}", table.name()));
         let start: HashMap<EventTable, Cursor> = EventTable::ALL
             .iter()
             .filter_map(|&t| {
-                let bytes = self.store.get_state(&cursor_key(t)).ok().flatten()?;
+                let bytes = self.store.get_state(&cursor_key(name, t)).ok().flatten()?;
                 Some((t, Cursor::decode(&bytes)?))
             })
             .collect();
@@ -335,7 +400,7 @@ impl Runner {
         let memory_before = resident_bytes();
         self.scope.begin(start);
         let outcome = sql::run(&self.conn, &query.query);
-        let reached = self.scope.finish();
+        let read = self.scope.finish();
         let (user_after, system_after) = thread_cpu_ms();
         let mut measures = RunMeasures {
             started: unix_now(),
@@ -354,7 +419,7 @@ impl Runner {
                     query = name,
                     "scheduled query interrupted: the watchdog is stopping this worker"
                 );
-                return;
+                return Ran::Done;
             }
             Err(error) => {
                 if interrupted(&error) {
@@ -364,14 +429,16 @@ impl Runner {
                     );
                 } else {
                     // A query that fails reads nothing either: it must not hold expiry back.
-                    self.ran.insert(name.to_owned());
+                    self.reads_nothing(name);
                     tracing::warn!(query = name, error = %sql::message(&error), "scheduled query failed");
                 }
-                let _ = self.store.commit_state(StateBatch {
+                if let Err(error) = self.store.commit_state(StateBatch {
                     deletes: vec![denylist::EXECUTING_KEY.to_vec()],
                     ..StateBatch::default()
-                });
-                return;
+                }) {
+                    tracing::warn!(query = name, %error, "the end of a failed query could not be recorded");
+                }
+                return Ran::Done;
             }
         };
         let rows = rows_of(&result, self.settings.numerics);
@@ -387,7 +454,7 @@ impl Runner {
         } else {
             0
         };
-        let evented = !reached.is_empty();
+        let evented = !read.reached.is_empty();
         let ctx = |counter| LineContext {
             name,
             host_identifier: &self.settings.host_identifier,
@@ -468,22 +535,32 @@ impl Runner {
         if let Ok(stats) = serde_json::to_vec(&next_stats(previous_stats, query, measures)) {
             batch.puts.push((key("stats", name), stats));
         }
-        let resume: Vec<(EventTable, u64)> = reached
-            .iter()
-            .map(|(table, cursor)| (*table, cursor.resume().0))
-            .collect();
-        for (table, cursor) in reached {
-            batch.puts.push((cursor_key(table), cursor.encode()));
+        let tables_read: HashSet<EventTable> = read.reached.keys().copied().collect();
+        batch
+            .puts
+            .push((key("reads", name), encode_reads(&tables_read)));
+        for (table, cursor) in &read.reached {
+            batch.puts.push((cursor_key(name, *table), cursor.encode()));
         }
         if let Err(error) = self.store.commit_state(batch) {
             tracing::error!(query = name, %error, "results could not be stored; the query will run again");
-            return;
+            return Ran::Done;
         }
         self.ran.insert(name.to_owned());
-        for (table, at) in resume {
-            self.resume_at.insert((name.to_owned(), table), at);
+        for (table, cursor) in read.reached {
+            self.resume_at.insert((name.to_owned(), table), cursor);
         }
+        self.reads.insert(name.to_owned(), tables_read);
+        if read.more { Ran::MoreLeft } else { Ran::Done }
     }
+}
+
+/// How a run of a scheduled query ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ran {
+    Done,
+    /// It stopped at the row budget with new events left.
+    MoreLeft,
 }
 
 impl Scheduler {
@@ -507,9 +584,11 @@ impl Scheduler {
         let interrupt = Arc::new(OnceLock::new());
         let interrupt_handle = interrupt.clone();
         let thread = Background::spawn("vigil-scheduler", move |stopping| {
-            let mut runner = match Runner::new(store, counters, settings, read_floor) {
+            let mut runner = match Runner::new(store, counters, settings, read_floor.clone()) {
                 Ok(runner) => runner,
                 Err(error) => {
+                    // No query will read: holding events back would only fill the disk.
+                    read_floor.release_all();
                     tracing::error!(%error, "the scheduler could not start");
                     return;
                 }
@@ -550,11 +629,11 @@ impl Scheduler {
                                     .entry(query.discovery.clone())
                                     .or_insert_with(|| runner.discovered(&query.discovery));
                                 if allowed {
-                                    runner.run(name, query);
+                                    runner.run(name, query, &|| stopping.is_set());
                                 } else {
                                     // A pack not meant for this host reads nothing: it must not
                                     // hold event expiry back.
-                                    runner.ran.insert(name.clone());
+                                    runner.reads_nothing(name);
                                 }
                                 runner.update_floor(&schedule);
                             }
@@ -586,6 +665,9 @@ impl Scheduler {
 }
 
 #[cfg(test)]
+mod exactly_once_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -605,6 +687,7 @@ mod tests {
             decorations_top_level: false,
             watcher: None,
             previous_worker_end: None,
+            max_event_rows: 10_000,
         };
         let mut runner = Runner::new(
             store.clone(),
@@ -634,14 +717,17 @@ mod tests {
             })
             .expect("denylist");
         runner.update_floor(&schedule);
-        assert_eq!(read_floor.get(EventTable::BpfProcessEvents), Some(0));
+        assert_eq!(
+            read_floor.get(EventTable::BpfProcessEvents),
+            Some(NOTHING_READ)
+        );
         for (name, q) in &schedule {
-            runner.run(name, q);
+            runner.run(name, q, &|| false);
         }
         runner.update_floor(&schedule);
         assert_ne!(
             read_floor.get(EventTable::BpfProcessEvents),
-            Some(0),
+            Some(NOTHING_READ),
             "nothing read by these queries holds events"
         );
     }

@@ -1,6 +1,12 @@
-//! The event store: RocksDB, one column family per event table, rows keyed by `(time_ns, seq)`
+//! The event store: RocksDB, one column family per event table, rows keyed by `(key time, seq)`
 //! with compact binary values. Retention (`--events_expiry`, `--events_max`) is enforced with range
 //! deletes, never key by key. The sequence (`eid`) keeps increasing across restarts.
+//!
+//! Keys follow arrival order: a row's key time is its event time, or the previous row's key time
+//! when that is later (an event stored late, a wall clock stepped back). So a reader that
+//! remembers the last key it read resumes exactly after it, whatever the timestamps did, and a
+//! time range still maps to one key range: a row's key time is never below its event time, and
+//! never more than the table's largest lag (kept in the store) above it.
 //!
 //! A store is opened either as the primary (the process that collects events) or as a read-only
 //! secondary that follows the primary's files, so `vigil query` can read a running daemon's
@@ -19,14 +25,14 @@ use std::{
     },
 };
 
-pub use read_floor::ReadFloor;
+pub use read_floor::{NOTHING_READ, ReadFloor, ReadThrough};
 use rocksdb::{
     ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, ReadOptions, WriteBatch,
 };
-pub use writer::{RetentionPolicy, StoreWriter, WriterConfig};
+pub use writer::{RetentionPolicy, StoreWriter, WriterConfig, retention_pass};
 
 use crate::{
-    counters::{self, CounterValues},
+    counters::{self, Counters},
     tables::EventTable,
 };
 
@@ -54,8 +60,14 @@ fn line_key(sink: u8, seq: u64) -> LineKey {
     key
 }
 const META_LOG_SEQ: &[u8] = b"log_seq";
+/// Per table, the largest amount by which a row's key time exceeds its event time.
+fn lag_key(table: EventTable) -> Vec<u8> {
+    format!("lag/{}", table.name()).into_bytes()
+}
 const META_SEQ: &[u8] = b"seq";
-const META_COUNTERS: &[u8] = b"counters";
+/// Counters as older versions saved them (read when nothing newer is there).
+const META_COUNTERS_LEGACY: &[u8] = b"counters";
+const META_COUNTERS: &[u8] = b"counters_v2";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -128,6 +140,9 @@ pub struct StateBatch {
     pub logs: Vec<(u8, String)>,
 }
 
+/// Rows for one table: (event time ns, encoded value), in arrival order.
+pub type TableRows<'a> = (EventTable, &'a [(u64, Vec<u8>)]);
+
 /// A scheduler state key and its value.
 pub type StateEntry = (Vec<u8>, Vec<u8>);
 
@@ -139,16 +154,31 @@ pub struct BufferedLine {
     pub line: String,
 }
 
+/// What the primary keeps in memory about each table's rows.
+#[derive(Debug, Clone, Copy, Default)]
+struct TableState {
+    /// Rows in the table, for `--events_max`.
+    rows: u64,
+    /// The newest key time written: the next row's key time is at least this.
+    last_key_time: u64,
+    /// The largest key time minus event time written so far.
+    lag_ns: u64,
+}
+
 pub struct EventStore {
     db: DB,
+    /// Held while log sequence numbers are taken and their lines written: the persisted last
+    /// sequence only ever grows, and no two commits interleave.
+    log_commit: Mutex<()>,
     next_log_seq: AtomicU64,
     /// The sinks each new log line is buffered for.
     log_sinks: RwLock<Vec<u8>>,
     path: PathBuf,
     role: Role,
     next_seq: AtomicU64,
-    /// Rows per table, kept by the primary for `--events_max`.
-    row_counts: Mutex<Vec<(EventTable, u64)>>,
+    /// Kept by the primary; held while a batch of rows is keyed and written, so keys are
+    /// assigned and become visible in one order.
+    tables: Mutex<Vec<(EventTable, TableState)>>,
 }
 
 fn column_families() -> Vec<String> {
@@ -211,29 +241,27 @@ impl EventStore {
         })?;
         let mut store = Self {
             db,
+            log_commit: Mutex::new(()),
             next_log_seq: AtomicU64::new(1),
             log_sinks: RwLock::new(vec![log_sink::FILESYSTEM]),
             path: path.to_owned(),
             role: Role::Primary,
             next_seq: AtomicU64::new(1),
-            row_counts: Mutex::new(Vec::new()),
+            tables: Mutex::new(Vec::new()),
         };
         let last_seq = store.last_seq()?;
         store.next_seq = AtomicU64::new(last_seq + 1);
-        let meta = store.cf(META_CF)?;
-        let last_log = store
-            .db
-            .get_cf(&meta, META_LOG_SEQ)
-            .map_err(|e| store.rocks(e))?
-            .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
-            .map_or(0, u64::from_be_bytes);
-        drop(meta);
-        store.next_log_seq = AtomicU64::new(last_log + 1);
-        let mut counts = Vec::new();
+        store.next_log_seq = AtomicU64::new(store.last_log_seq()? + 1);
+        let mut tables = Vec::new();
         for table in EventTable::ALL {
-            counts.push((*table, store.count_rows(*table)?));
+            let state = TableState {
+                rows: store.count_rows(*table)?,
+                last_key_time: store.last_key(*table)?.map_or(0, |(time, _)| time),
+                lag_ns: store.read_lag(*table)?,
+            };
+            tables.push((*table, state));
         }
-        store.row_counts = Mutex::new(counts);
+        store.tables = Mutex::new(tables);
         Ok(store)
     }
 
@@ -262,12 +290,13 @@ impl EventStore {
         )?;
         Ok(Self {
             db,
+            log_commit: Mutex::new(()),
             next_log_seq: AtomicU64::new(0),
             log_sinks: RwLock::new(Vec::new()),
             path: path.to_owned(),
             role: Role::Secondary { _own_dir: own_dir },
             next_seq: AtomicU64::new(0),
-            row_counts: Mutex::new(Vec::new()),
+            tables: Mutex::new(Vec::new()),
         })
     }
 
@@ -322,6 +351,58 @@ impl EventStore {
         Ok(last)
     }
 
+    /// The newest key of `table`, if it has rows.
+    fn last_key(&self, table: EventTable) -> Result<Option<(u64, u64)>, StoreError> {
+        let cf = self.cf(table.name())?;
+        match self.db.iterator_cf(&cf, IteratorMode::End).next() {
+            Some(Ok((key, _))) => Ok(key::decode(&key)),
+            Some(Err(e)) => Err(self.rocks(e)),
+            None => Ok(None),
+        }
+    }
+
+    fn read_lag(&self, table: EventTable) -> Result<u64, StoreError> {
+        let meta = self.cf(META_CF)?;
+        Ok(self
+            .db
+            .get_cf(&meta, lag_key(table))
+            .map_err(|e| self.rocks(e))?
+            .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
+            .map_or(0, u64::from_be_bytes))
+    }
+
+    /// The last log line sequence number used: the persisted one, or a buffered line's if one
+    /// is higher (lines are the ground truth: a new line must never overwrite a waiting one).
+    fn last_log_seq(&self) -> Result<u64, StoreError> {
+        let meta = self.cf(META_CF)?;
+        let mut last = self
+            .db
+            .get_cf(&meta, META_LOG_SEQ)
+            .map_err(|e| self.rocks(e))?
+            .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
+            .map_or(0, u64::from_be_bytes);
+        drop(meta);
+        let logs = self.cf(LOGS_CF)?;
+        for sink in 0..=u8::MAX {
+            let mut options = ReadOptions::default();
+            options.set_iterate_lower_bound(vec![sink]);
+            if let Some(next) = sink.checked_add(1) {
+                options.set_iterate_upper_bound(vec![next]);
+            }
+            let newest = self
+                .db
+                .iterator_cf_opt(&logs, options, IteratorMode::End)
+                .next();
+            if let Some(item) = newest {
+                let (key, _) = item.map_err(|e| self.rocks(e))?;
+                if let Some(seq) = key.get(1..9).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+                    last = last.max(u64::from_be_bytes(seq));
+                }
+            }
+        }
+        Ok(last)
+    }
+
     fn count_rows(&self, table: EventTable) -> Result<u64, StoreError> {
         let cf = self.cf(table.name())?;
         let mut n = 0;
@@ -332,56 +413,119 @@ impl EventStore {
         Ok(n)
     }
 
-    /// Appends rows to one table in one atomic write; returns the number written. Each row gets
-    /// the next sequence number, persisted in the same write.
+    /// Appends rows to one table in one atomic write, in the order given; returns the number
+    /// written. Each row gets the next sequence number, persisted in the same write, and a key
+    /// time that never goes below the previous row's (see the module's notes).
     pub fn append(&self, table: EventTable, rows: &[(u64, Vec<u8>)]) -> Result<u64, StoreError> {
+        self.append_tables(&[(table, rows)], None)
+    }
+
+    /// Appends rows to several tables, and saves `counters` (which must already count these
+    /// rows as stored), in one atomic write: a crash leaves both or neither.
+    pub fn append_tables(
+        &self,
+        batches: &[TableRows<'_>],
+        counters: Option<&Counters>,
+    ) -> Result<u64, StoreError> {
+        let mut tables = self
+            .tables
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut batch = WriteBatch::default();
-        let cf = self.cf(table.name())?;
-        let mut last = 0;
-        for (time_ns, value) in rows {
-            last = self.next_seq.fetch_add(1, Ordering::Relaxed);
-            batch.put_cf(&cf, key::encode(*time_ns, last), value);
-        }
         let meta = self.cf(META_CF)?;
-        batch.put_cf(&meta, META_SEQ, last.to_be_bytes());
+        let mut last = None;
+        let mut updated = Vec::with_capacity(batches.len());
+        let mut written = 0u64;
+        for (table, rows) in batches {
+            let mut state = updated
+                .iter()
+                .rev()
+                .chain(tables.iter())
+                .find(|(t, _)| t == table)
+                .map(|(_, s)| *s)
+                .unwrap_or_default();
+            let lag_before = state.lag_ns;
+            let cf = self.cf(table.name())?;
+            for (time_ns, value) in rows.iter() {
+                let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+                last = Some(seq);
+                state.last_key_time = state.last_key_time.max(*time_ns);
+                state.lag_ns = state.lag_ns.max(state.last_key_time - time_ns);
+                batch.put_cf(&cf, key::encode(state.last_key_time, seq), value);
+            }
+            if state.lag_ns > lag_before {
+                batch.put_cf(&meta, lag_key(*table), state.lag_ns.to_be_bytes());
+            }
+            state.rows = state.rows.saturating_add(rows.len() as u64);
+            written += rows.len() as u64;
+            updated.push((*table, state));
+        }
+        if let Some(last) = last {
+            batch.put_cf(&meta, META_SEQ, last.to_be_bytes());
+        }
+        if let Some(counters) = counters {
+            batch.put_cf(
+                &meta,
+                META_COUNTERS,
+                counters::encode_saved(&counters.saved()),
+            );
+        }
         self.db.write(batch).map_err(|e| self.rocks(e))?;
-        self.adjust_count(table, rows.len() as i64);
-        Ok(rows.len() as u64)
+        for (table, state) in updated {
+            match tables.iter_mut().find(|(t, _)| *t == table) {
+                Some((_, current)) => *current = state,
+                None => tables.push((table, state)),
+            }
+        }
+        Ok(written)
     }
 
     fn adjust_count(&self, table: EventTable, delta: i64) {
-        if let Ok(mut counts) = self.row_counts.lock()
-            && let Some((_, n)) = counts.iter_mut().find(|(t, _)| *t == table)
+        if let Ok(mut tables) = self.tables.lock()
+            && let Some((_, state)) = tables.iter_mut().find(|(t, _)| *t == table)
         {
-            *n = n.saturating_add_signed(delta);
+            state.rows = state.rows.saturating_add_signed(delta);
         }
     }
 
     pub fn row_count(&self, table: EventTable) -> u64 {
-        self.row_counts
+        self.tables
             .lock()
             .ok()
-            .and_then(|c| c.iter().find(|(t, _)| *t == table).map(|(_, n)| *n))
+            .and_then(|t| t.iter().find(|(t, _)| *t == table).map(|(_, s)| s.rows))
             .unwrap_or(0)
     }
 
-    /// Writes a value directly under a key. For tests of corrupted data and for tools only.
+    /// How far above its event time a row's key time may be, at most (0 unless events were
+    /// stored out of time order).
+    pub fn time_lag(&self, table: EventTable) -> Result<u64, StoreError> {
+        if self.is_secondary() {
+            return self.read_lag(table);
+        }
+        Ok(self
+            .tables
+            .lock()
+            .ok()
+            .and_then(|t| t.iter().find(|(t, _)| *t == table).map(|(_, s)| s.lag_ns))
+            .unwrap_or(0))
+    }
+
+    /// Stores a value as it is, without encoding an event. For tests of corrupted data and for
+    /// tools only.
     pub fn put_raw(
         &self,
         table: EventTable,
         time_ns: u64,
         value: &[u8],
     ) -> Result<u64, StoreError> {
-        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
-        let cf = self.cf(table.name())?;
-        self.db
-            .put_cf(&cf, key::encode(time_ns, seq), value)
-            .map_err(|e| self.rocks(e))?;
-        self.adjust_count(table, 1);
-        Ok(seq)
+        self.append(table, &[(time_ns, value.to_vec())])?;
+        Ok(self.next_seq.load(Ordering::Relaxed) - 1)
     }
 
-    /// Iterates the rows of `table` within `range`, in time order. Only that key range is read.
+    /// Iterates, in key order, every row of `table` whose event time may lie within `range`:
+    /// only that key range is read. Rows stored late may come with it (their event time is below
+    /// the range's end by up to the table's lag): callers that need the exact range check each
+    /// row's event time (SQLite does, for SQL).
     pub fn scan(
         &self,
         table: EventTable,
@@ -390,8 +534,9 @@ impl EventStore {
         self.scan_from(table, (range.start_ns, 0), range)
     }
 
-    /// Like [`scan`](Self::scan), starting at the key `(time_ns, seq)` (included): lets a reader
-    /// continue a scan page by page without holding an iterator.
+    /// Like [`scan`](Self::scan), starting at the key `(key time, seq)` (included) when that is
+    /// past the range's start: lets a reader continue page by page, or after the last row it
+    /// read, without holding an iterator.
     pub fn scan_from(
         &self,
         table: EventTable,
@@ -400,8 +545,13 @@ impl EventStore {
     ) -> Result<impl Iterator<Item = Result<StoredRow, StoreError>> + '_, StoreError> {
         let cf = self.cf(table.name())?;
         let mut opts = ReadOptions::default();
-        let start = key::encode(from.0.max(range.start_ns), from.1);
-        if let Some(end) = range.end_ns.checked_add(1) {
+        let start = key::encode(from.0, from.1).max(key::encode(range.start_ns, 0));
+        let lag = if range.end_ns == u64::MAX {
+            0
+        } else {
+            self.time_lag(table)?
+        };
+        if let Some(end) = range.end_ns.checked_add(lag).and_then(|e| e.checked_add(1)) {
             opts.set_iterate_upper_bound(key::encode(end, 0).to_vec());
         }
         let empty = range.is_empty();
@@ -439,30 +589,33 @@ impl EventStore {
             .map(|(removed, _)| removed)
     }
 
-    /// Like [`enforce_retention`](Self::enforce_retention); also returns how many removed rows
-    /// were at or after `unread_from_ns` (events a scheduled query had not read yet).
+    /// Like [`enforce_retention`](Self::enforce_retention), for a table that scheduled queries
+    /// have read up to the key `read_through` (included; `None`: no query holds the table).
+    /// Expiry by age stops there; `max_rows` may go further, and the rows it removes past that
+    /// key (events a scheduled query had not read yet) are counted: returns (removed, unread).
     pub fn enforce_retention_counting(
         &self,
         table: EventTable,
         cutoff_ns: Option<u64>,
         max_rows: Option<u64>,
-        unread_from_ns: Option<u64>,
+        read_through: Option<(u64, u64)>,
     ) -> Result<(u64, u64), StoreError> {
         let cf = self.cf(table.name())?;
         let mut removed = 0u64;
         let mut delete_until: Option<[u8; key::KEY_LEN]> = None;
+        let first_unread = read_through.map(|(time, seq)| match seq.checked_add(1) {
+            Some(next) => key::encode(time, next),
+            None => key::encode(time.saturating_add(1), 0),
+        });
 
         if let Some(cutoff_ns) = cutoff_ns {
-            let end = key::encode(cutoff_ns, 0);
-            let mut opts = ReadOptions::default();
-            opts.set_iterate_upper_bound(end.to_vec());
-            let expired = self
-                .db
-                .iterator_cf_opt(&cf, opts, IteratorMode::Start)
-                .take_while(Result::is_ok)
-                .count() as u64;
-            if expired > 0 {
-                removed += expired;
+            let mut end = key::encode(cutoff_ns, 0);
+            if let Some(first_unread) = first_unread {
+                end = end.min(first_unread);
+            }
+            let count = self.count_keys(&cf, None, Some(end));
+            if count > 0 {
+                removed += count;
                 delete_until = Some(end);
             }
         }
@@ -487,19 +640,12 @@ impl EventStore {
             }
         }
 
-        let mut unread = 0u64;
-        if let (Some(end), Some(from)) = (delete_until, unread_from_ns) {
-            let start = key::encode(from, 0);
-            if start < end {
-                let mut opts = ReadOptions::default();
-                opts.set_iterate_upper_bound(end.to_vec());
-                unread = self
-                    .db
-                    .iterator_cf_opt(&cf, opts, IteratorMode::From(&start, Direction::Forward))
-                    .take_while(Result::is_ok)
-                    .count() as u64;
+        let unread = match (delete_until, first_unread) {
+            (Some(end), Some(first_unread)) if first_unread < end => {
+                self.count_keys(&cf, Some(first_unread), Some(end))
             }
-        }
+            _ => 0,
+        };
         if let Some(end) = delete_until {
             let begin = key::encode(0, 0);
             self.db
@@ -512,22 +658,64 @@ impl EventStore {
         Ok((removed, unread))
     }
 
-    /// Persists the pipeline's counters so readers in other processes can see them.
-    pub fn save_counters(&self, snapshot: &[(String, CounterValues)]) -> Result<(), StoreError> {
+    /// How many keys lie in `[from, until)`.
+    fn count_keys(
+        &self,
+        cf: &std::sync::Arc<rocksdb::BoundColumnFamily<'_>>,
+        from: Option<[u8; key::KEY_LEN]>,
+        until: Option<[u8; key::KEY_LEN]>,
+    ) -> u64 {
+        let mut opts = ReadOptions::default();
+        if let Some(until) = until {
+            opts.set_iterate_upper_bound(until.to_vec());
+        }
+        let mode = match &from {
+            Some(from) => IteratorMode::From(from, Direction::Forward),
+            None => IteratorMode::Start,
+        };
+        self.db
+            .iterator_cf_opt(cf, opts, mode)
+            .take_while(Result::is_ok)
+            .count() as u64
+    }
+
+    /// Persists the pipeline's counters so readers in other processes, and the next worker,
+    /// see them.
+    pub fn save_counters(&self, counters: &Counters) -> Result<(), StoreError> {
         let meta = self.cf(META_CF)?;
         self.db
-            .put_cf(&meta, META_COUNTERS, counters::encode_snapshot(snapshot))
+            .put_cf(
+                &meta,
+                META_COUNTERS,
+                counters::encode_saved(&counters.saved()),
+            )
             .map_err(|e| self.rocks(e))
     }
 
     /// The counters the collecting process saved last, if any.
     pub fn saved_counters(&self) -> Result<Option<counters::Snapshot>, StoreError> {
+        Ok(self.saved()?.map(|saved| saved.tables))
+    }
+
+    /// The counters and source positions the collecting process saved last, if any.
+    pub fn saved(&self) -> Result<Option<counters::Saved>, StoreError> {
         let meta = self.cf(META_CF)?;
-        Ok(self
+        if let Some(bytes) = self
             .db
             .get_cf(&meta, META_COUNTERS)
             .map_err(|e| self.rocks(e))?
-            .and_then(|bytes| counters::decode_snapshot(&bytes)))
+        {
+            return Ok(counters::decode_saved(&bytes));
+        }
+        Ok(self
+            .db
+            .get_cf(&meta, META_COUNTERS_LEGACY)
+            .map_err(|e| self.rocks(e))?
+            .and_then(|bytes| counters::decode_legacy_snapshot(&bytes))
+            .map(|tables| counters::Saved {
+                tables,
+                source_positions: Vec::new(),
+            }))
     }
 
     /// A scheduler state value.
@@ -555,6 +743,10 @@ impl EventStore {
 
     /// Applies state changes and buffers their log lines, atomically.
     pub fn commit_state(&self, batch: StateBatch) -> Result<(), StoreError> {
+        let _commit = self
+            .log_commit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let state = self.cf(STATE_CF)?;
         let logs = self.cf(LOGS_CF)?;
         let meta = self.cf(META_CF)?;

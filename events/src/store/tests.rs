@@ -20,13 +20,72 @@ fn times(store: &EventStore, range: TimeRange) -> Vec<u64> {
         .collect()
 }
 
+/// Event times (from the stored values) of what a scan returns, in scan order.
+fn event_times(store: &EventStore, range: TimeRange) -> Vec<u64> {
+    store
+        .scan(T, range)
+        .expect("scan starts")
+        .map(|r| {
+            let row = r.expect("row reads");
+            crate::codec::decode_process_event(&row.value)
+                .expect("decodes")
+                .time_ns
+        })
+        .collect()
+}
+
 #[test]
-fn rows_come_back_in_time_order_whatever_the_write_order() {
+fn rows_come_back_in_arrival_order_and_a_time_range_finds_late_ones() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = EventStore::open_primary(dir.path()).expect("open");
     store.append(T, &rows(&[30, 10, 20])).expect("append");
     store.append(T, &rows(&[15])).expect("append");
-    assert_eq!(times(&store, TimeRange::ALL), vec![10, 15, 20, 30]);
+    store.append(T, &rows(&[40])).expect("append");
+    assert_eq!(
+        event_times(&store, TimeRange::ALL),
+        vec![30, 10, 20, 15, 40]
+    );
+    // Keys never go back: a reader that resumes after the last key it read misses nothing.
+    let keys: Vec<(u64, u64)> = store
+        .scan(T, TimeRange::ALL)
+        .expect("scan")
+        .map(|r| r.map(|r| (r.time_ns, r.seq)).expect("row"))
+        .collect();
+    assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+    // A time range still finds every row whose event time is in it, stored late or not.
+    let found = event_times(
+        &store,
+        TimeRange {
+            start_ns: 10,
+            end_ns: 16,
+        },
+    );
+    for t in [10, 15] {
+        assert!(found.contains(&t), "{t} in {found:?}");
+    }
+    assert!(!found.contains(&40), "{found:?}");
+    // The lag survives a restart, so a reopened store's ranges still find them.
+    drop(store);
+    let store = EventStore::open_primary(dir.path()).expect("reopen");
+    let found = event_times(
+        &store,
+        TimeRange {
+            start_ns: 10,
+            end_ns: 12,
+        },
+    );
+    assert!(found.contains(&10), "{found:?}");
+    store.append(T, &rows(&[5])).expect("append after reopen");
+    let last = store
+        .scan(T, TimeRange::ALL)
+        .expect("scan")
+        .last()
+        .expect("rows")
+        .expect("row");
+    assert_eq!(
+        last.time_ns, 40,
+        "a reopened store keeps keys in arrival order"
+    );
 }
 
 #[test]
@@ -136,7 +195,7 @@ fn a_secondary_sees_what_a_running_primary_writes_and_counters_it_saved() {
     let counters = crate::Counters::new(&EventTable::names());
     let table = counters.table(T.name()).expect("table");
     TableCounters::add(&table.dropped_channel, 5);
-    primary.save_counters(&counters.snapshot()).expect("save");
+    primary.save_counters(&counters).expect("save");
 
     let secondary = EventStore::open_secondary(dir.path()).expect("secondary");
     assert_eq!(times(&secondary, TimeRange::ALL), vec![1, 2]);
@@ -272,9 +331,9 @@ fn events_max_counts_what_it_removes_before_queries_read_it() {
     store
         .append(T, &rows(&[10, 20, 30, 40, 50]))
         .expect("append");
-    // A query still has to read from 30 on; keeping 1 row removes 30 and 40 unread.
+    // Queries have read up to the row at 20 (seq 2); keeping 1 row removes 30 and 40 unread.
     let (removed, unread) = store
-        .enforce_retention_counting(T, None, Some(1), Some(30))
+        .enforce_retention_counting(T, None, Some(1), Some((20, 2)))
         .expect("retention");
     assert_eq!((removed, unread), (4, 2));
     assert_eq!(times(&store, TimeRange::ALL), vec![50]);
@@ -286,7 +345,8 @@ fn expiry_by_age_stops_at_the_read_floor() {
     let store = Arc::new(EventStore::open_primary(dir.path()).expect("open"));
     store.append(T, &rows(&[10, 20, 30])).expect("append");
     let floor = Arc::new(ReadFloor::default());
-    floor.set_all([(T, 20)].into_iter().collect());
+    // Queries have read the row at 10 (seq 1), not the others.
+    floor.set_all([(T, (10, 1))].into_iter().collect());
     let counters = crate::Counters::new(&EventTable::names());
     let (tx, rx) = crossbeam_channel::bounded::<Event>(1);
     let config = WriterConfig {
@@ -302,4 +362,116 @@ fn expiry_by_age_stops_at_the_read_floor() {
     drop(tx);
     writer.join();
     assert_eq!(times(&store, TimeRange::ALL), vec![20, 30]);
+}
+
+#[test]
+fn a_new_writer_expires_nothing_before_the_scheduler_says_what_was_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(EventStore::open_primary(dir.path()).expect("open"));
+    store.append(T, &rows(&[10, 20, 30])).expect("append");
+    // A worker starts: its read floor is not known yet (the scheduler restores it later).
+    let floor = Arc::new(ReadFloor::default());
+    let counters = crate::Counters::new(&EventTable::names());
+    let (tx, rx) = crossbeam_channel::bounded::<Event>(1);
+    let config = WriterConfig {
+        retention: RetentionPolicy {
+            expiry: Some(Duration::from_nanos(1)),
+            max_rows: None,
+            read_floor: Some(floor.clone()),
+        },
+        ..WriterConfig::default()
+    };
+    let writer =
+        StoreWriter::spawn(store.clone(), rx, counters.clone(), config.clone()).expect("spawn");
+    drop(tx);
+    writer.join();
+    assert_eq!(times(&store, TimeRange::ALL), vec![10, 20, 30]);
+    // Once the scheduler says nothing holds the table, expiry by age applies.
+    floor.release_all();
+    retention_pass(
+        &store,
+        &counters,
+        &config.retention,
+        crate::wall_clock::unix_nanos(),
+    );
+    assert_eq!(times(&store, TimeRange::ALL), Vec::<u64>::new());
+    assert_eq!(counters.table(T.name()).expect("table").values().expired, 3);
+}
+
+#[test]
+fn concurrent_commits_never_reuse_a_waiting_lines_number_after_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    const THREADS: usize = 8;
+    const COMMITS: usize = 300;
+    {
+        let store = Arc::new(EventStore::open_primary(dir.path()).expect("open"));
+        let workers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    for i in 0..COMMITS {
+                        store
+                            .commit_state(StateBatch {
+                                logs: vec![(1, format!("{t}-{i}"))],
+                                ..StateBatch::default()
+                            })
+                            .expect("commit");
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker.join().expect("thread");
+        }
+    }
+    let store = EventStore::open_primary(dir.path()).expect("reopen");
+    store
+        .commit_state(StateBatch {
+            logs: vec![(1, "after".into())],
+            ..StateBatch::default()
+        })
+        .expect("commit");
+    let lines = store
+        .buffered_lines(log_sink::FILESYSTEM, usize::MAX)
+        .expect("lines");
+    assert_eq!(
+        lines.len(),
+        THREADS * COMMITS + 1,
+        "no line was overwritten"
+    );
+    assert_eq!(lines.last().map(|l| l.line.as_str()), Some("after"));
+}
+
+#[test]
+fn a_lost_log_sequence_is_rebuilt_from_the_waiting_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = EventStore::open_primary(dir.path()).expect("open");
+        store
+            .commit_state(StateBatch {
+                logs: vec![(1, "one".into()), (1, "two".into())],
+                ..StateBatch::default()
+            })
+            .expect("commit");
+        // As if the persisted sequence had gone back (older versions could write it so).
+        let meta = store.cf(META_CF).expect("meta");
+        store
+            .db
+            .put_cf(&meta, META_LOG_SEQ, 1u64.to_be_bytes())
+            .expect("rewind");
+    }
+    let store = EventStore::open_primary(dir.path()).expect("reopen");
+    store
+        .commit_state(StateBatch {
+            logs: vec![(1, "three".into())],
+            ..StateBatch::default()
+        })
+        .expect("commit");
+    let lines: Vec<String> = store
+        .buffered_lines(log_sink::FILESYSTEM, 10)
+        .expect("lines")
+        .into_iter()
+        .map(|l| l.line)
+        .collect();
+    assert_eq!(lines, vec!["one", "two", "three"]);
 }

@@ -150,48 +150,64 @@ fn write_pending(
     counters: &Counters,
     pending: &mut HashMap<EventTable, Vec<(u64, Vec<u8>)>>,
 ) {
-    for (table, rows) in pending.iter_mut() {
-        if rows.is_empty() {
-            continue;
+    let batches: Vec<super::TableRows<'_>> = pending
+        .iter()
+        .filter(|(_, rows)| !rows.is_empty())
+        .map(|(table, rows)| (*table, rows.as_slice()))
+        .collect();
+    if batches.is_empty() {
+        return;
+    }
+    // Counted as stored before the write, because the counters are saved in the same write as
+    // the rows: after a crash, the saved counters say exactly which records made it.
+    for (table, rows) in &batches {
+        if let Some(c) = counters.table(table.name()) {
+            TableCounters::add(&c.stored, rows.len() as u64);
+            TableCounters::add(&c.resolved, rows.len() as u64);
         }
-        let table_counters = counters.table(table.name());
-        match store.append(*table, rows) {
-            Ok(n) => {
-                if let Some(c) = table_counters {
-                    TableCounters::add(&c.stored, n);
-                }
-            }
-            Err(error) => {
-                // The batch is lost: count it where it was lost and say why once per batch.
-                tracing::error!(%error, table = table.name(), rows = rows.len(),
-                    "events could not be stored and were dropped");
-                if let Some(c) = table_counters {
-                    TableCounters::add(&c.dropped_store, rows.len() as u64);
-                }
+    }
+    if let Err(error) = store.append_tables(&batches, Some(counters)) {
+        for (table, rows) in &batches {
+            // The batch is lost: count it where it was lost and say why once per batch.
+            tracing::error!(%error, table = table.name(), rows = rows.len(),
+                "events could not be stored and were dropped");
+            if let Some(c) = counters.table(table.name()) {
+                c.stored
+                    .fetch_sub(rows.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                TableCounters::add(&c.dropped_store, rows.len() as u64);
             }
         }
+        save_counters(store, counters);
+    }
+    for rows in pending.values_mut() {
         rows.clear();
     }
-    save_counters(store, counters);
 }
 
 fn save_counters(store: &EventStore, counters: &Counters) {
-    if let Err(error) = store.save_counters(&counters.snapshot()) {
+    if let Err(error) = store.save_counters(counters) {
         tracing::warn!(%error, "saving event counters failed");
     }
 }
 
 fn retention(store: &EventStore, counters: &Counters, policy: &RetentionPolicy) {
+    retention_pass(store, counters, policy, crate::wall_clock::unix_nanos());
+}
+
+/// One retention pass over every table, as if the time were `now_ns`: expiry by age up to what
+/// scheduled queries have read, then `--events_max`, counting what it removes unread.
+pub fn retention_pass(
+    store: &EventStore,
+    counters: &Counters,
+    policy: &RetentionPolicy,
+    now_ns: u64,
+) {
     let expiry_cutoff = policy
         .expiry
-        .map(|expiry| crate::wall_clock::unix_nanos().saturating_sub(expiry.as_nanos() as u64));
+        .map(|expiry| now_ns.saturating_sub(expiry.as_nanos().min(u128::from(u64::MAX)) as u64));
     for table in EventTable::ALL {
         let floor = policy.read_floor.as_ref().and_then(|f| f.get(*table));
-        let cutoff = match (expiry_cutoff, floor) {
-            (Some(cutoff), Some(floor)) => Some(cutoff.min(floor)),
-            (cutoff, _) => cutoff,
-        };
-        match store.enforce_retention_counting(*table, cutoff, policy.max_rows, floor) {
+        match store.enforce_retention_counting(*table, expiry_cutoff, policy.max_rows, floor) {
             Ok((0, _)) => {}
             Ok((removed, unread)) => {
                 if let Some(c) = counters.table(table.name()) {

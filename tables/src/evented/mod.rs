@@ -8,5 +8,5 @@ pub mod scope;
 mod stored;
 
 pub use pages::StoredPages;
-pub use scope::{Cursor, QueryScope};
+pub use scope::{Cursor, QueryScope, ScopeOutcome};
 pub use stored::{RowDecoder, StoredTable};

@@ -24,9 +24,11 @@ pub struct StoredPages {
 }
 
 impl StoredPages {
+    /// Pages through the rows of `range`, from the key `from` (included) on.
     pub fn new(
         store: Arc<EventStore>,
         table: EventTable,
+        from: (u64, u64),
         range: TimeRange,
         visited: Arc<AtomicU64>,
     ) -> Self {
@@ -34,7 +36,7 @@ impl StoredPages {
             store,
             table,
             range,
-            next: Some((range.start_ns, 0)),
+            next: Some(from),
             page: VecDeque::new(),
             visited,
         }

@@ -1,101 +1,180 @@
 //! Exactly-once reads of evented tables for scheduled queries. The scheduler opens a scope before
 //! a query runs, naming where each table's previous run stopped; scans skip what was already read
 //! and note how far they got; the scheduler persists that with the query's results.
+//!
+//! The store keys rows in arrival order (see `vigil_events::store`), so "how far" is one row key:
+//! everything up to it was read, everything after it was not.
 
 use std::{collections::HashMap, sync::Mutex};
 
 use vigil_events::EventTable;
 
-/// How far into an event table a query has read: the newest event time and the highest sequence
-/// number seen. Sequence numbers follow arrival order, so an event stored late with an older
-/// timestamp is still new to the query.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// How far into an event table a query has read: the last row key `(key time, seq)` it read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Cursor {
     pub time_ns: u64,
     pub seq: u64,
 }
 
-/// Events can be stored a little after their timestamp (batching, several CPUs): a scan starts
-/// this far before the cursor's time and skips by sequence number.
-const ARRIVAL_SLACK_NS: u64 = 60 * 1_000_000_000;
+/// Cursors written by earlier versions (16 bytes) named the newest event time and the highest
+/// sequence read, from a store whose keys were not in arrival order; they resume this far back,
+/// skipping by sequence number, as those versions did.
+const LEGACY_ARRIVAL_SLACK_NS: u64 = 60 * 1_000_000_000;
+/// The encoding of [`Cursor`]: a version byte, then the key.
+const CURSOR_V1: u8 = 1;
 
 impl Cursor {
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = self.time_ns.to_be_bytes().to_vec();
+        let mut out = Vec::with_capacity(17);
+        out.push(CURSOR_V1);
+        out.extend_from_slice(&self.time_ns.to_be_bytes());
         out.extend_from_slice(&self.seq.to_be_bytes());
         out
     }
 
     pub fn decode(bytes: &[u8]) -> Option<Self> {
+        let (bytes, legacy) = match bytes.len() {
+            16 => (bytes, true),
+            17 if bytes[0] == CURSOR_V1 => (&bytes[1..], false),
+            _ => return None,
+        };
         let time: [u8; 8] = bytes.get(..8)?.try_into().ok()?;
         let seq: [u8; 8] = bytes.get(8..16)?.try_into().ok()?;
+        let time_ns = u64::from_be_bytes(time);
         Some(Self {
-            time_ns: u64::from_be_bytes(time),
+            time_ns: if legacy {
+                time_ns.saturating_sub(LEGACY_ARRIVAL_SLACK_NS)
+            } else {
+                time_ns
+            },
             seq: u64::from_be_bytes(seq),
         })
     }
 
-    /// Where a scan resumes: the time to start from, and the sequence numbers to skip.
-    pub fn resume(&self) -> (u64, u64) {
-        (self.time_ns.saturating_sub(ARRIVAL_SLACK_NS), self.seq)
+    /// The first key a scan resumes at: just after this one.
+    pub fn next_key(&self) -> (u64, u64) {
+        match self.seq.checked_add(1) {
+            Some(seq) => (self.time_ns, seq),
+            None => (self.time_ns.saturating_add(1), 0),
+        }
     }
+}
+
+/// What a scheduled query's run read.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ScopeOutcome {
+    /// Each evented table the query read, and how far.
+    pub reached: HashMap<EventTable, Cursor>,
+    /// A scan stopped at the row budget with rows left: the query should run again at once to
+    /// read the rest.
+    pub more: bool,
 }
 
 #[derive(Debug, Default)]
 struct Active {
     start: HashMap<EventTable, Cursor>,
-    reached: HashMap<EventTable, Cursor>,
+    outcome: ScopeOutcome,
 }
 
 /// The scheduled query a connection is running, if any.
 #[derive(Debug, Default)]
 pub struct QueryScope {
     active: Mutex<Option<Active>>,
+    /// Rows one scan of an evented table reads at most in a scheduled query (`None`: no limit).
+    /// Bounds the memory a run over a large backlog takes: the rest is read by the next run.
+    row_budget: Option<usize>,
 }
 
 impl QueryScope {
-    /// A scheduled query starts, resuming each table at `start` (tables not named start from the
-    /// beginning of what is buffered).
+    /// A scope whose scans read at most `row_budget` new rows each.
+    pub fn with_row_budget(row_budget: usize) -> Self {
+        Self {
+            active: Mutex::new(None),
+            row_budget: Some(row_budget.max(1)),
+        }
+    }
+
+    /// A scheduled query starts, resuming each table after `start` (tables not named start from
+    /// the beginning of what is buffered).
     pub fn begin(&self, start: HashMap<EventTable, Cursor>) {
         if let Ok(mut active) = self.active.lock() {
             *active = Some(Active {
                 start,
-                reached: HashMap::new(),
+                outcome: ScopeOutcome::default(),
             });
         }
     }
 
-    /// The query ended: each evented table it read, and how far.
-    pub fn finish(&self) -> HashMap<EventTable, Cursor> {
+    /// The query ended: each evented table it read, how far, and whether rows were left.
+    pub fn finish(&self) -> ScopeOutcome {
         self.active
             .lock()
             .ok()
             .and_then(|mut a| a.take())
-            .map(|a| a.reached)
+            .map(|a| a.outcome)
             .unwrap_or_default()
     }
 
-    /// For a scan of `table`: `Some(resume point)` inside a scheduled query (the point may be the
-    /// start of the table), `None` for ad-hoc queries, which see all history.
-    pub(crate) fn scan_start(&self, table: EventTable) -> Option<Cursor> {
+    /// For a scan of `table`: `Some((cursor, budget))` inside a scheduled query (rows up to the
+    /// cursor were read by earlier runs; the cursor may be the start of the table), `None` for
+    /// ad-hoc queries, which see all history.
+    pub(crate) fn scan_start(&self, table: EventTable) -> Option<(Cursor, Option<usize>)> {
         let mut active = self.active.lock().ok()?;
         let active = active.as_mut()?;
         let start = active.start.get(&table).copied().unwrap_or_default();
-        active.reached.entry(table).or_insert(start);
-        Some(start)
+        active.outcome.reached.entry(table).or_insert(start);
+        Some((start, self.row_budget))
     }
 
     pub(crate) fn record(&self, table: EventTable, time_ns: u64, seq: u64) {
         if let Ok(mut active) = self.active.lock()
             && let Some(active) = active.as_mut()
         {
-            let reached = active.reached.entry(table).or_default();
-            if seq > reached.seq {
-                reached.seq = seq;
-            }
-            if time_ns > reached.time_ns {
-                reached.time_ns = time_ns;
-            }
+            let reached = active.outcome.reached.entry(table).or_default();
+            reached.seq = reached.seq.max(seq);
+            reached.time_ns = reached.time_ns.max(time_ns);
         }
+    }
+
+    /// A scan stopped at its budget with rows left.
+    pub(crate) fn note_more(&self) {
+        if let Ok(mut active) = self.active.lock()
+            && let Some(active) = active.as_mut()
+        {
+            active.outcome.more = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_old_ones_resume_with_their_slack() {
+        let cursor = Cursor {
+            time_ns: 90_000_000_000,
+            seq: 7,
+        };
+        assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
+        let mut legacy = 90_000_000_000u64.to_be_bytes().to_vec();
+        legacy.extend_from_slice(&7u64.to_be_bytes());
+        assert_eq!(
+            Cursor::decode(&legacy),
+            Some(Cursor {
+                time_ns: 30_000_000_000,
+                seq: 7
+            })
+        );
+        assert_eq!(Cursor::decode(&[9; 17]), None);
+        assert_eq!(Cursor::decode(&[1; 5]), None);
+        assert_eq!(
+            Cursor {
+                time_ns: 3,
+                seq: u64::MAX
+            }
+            .next_key(),
+            (4, 0)
+        );
     }
 }

@@ -85,31 +85,51 @@ impl Table for StoredTable {
             message: e.to_string(),
         };
         store.catch_up().map_err(fail)?;
-        let mut range = match request.time_ns {
+        let range = match request.time_ns {
             Some((start_ns, end_ns)) => TimeRange { start_ns, end_ns },
             None => TimeRange::ALL,
         };
         let scope = self.scope.clone();
         let resume = scope.as_ref().and_then(|s| s.scan_start(self.table));
-        let skip_up_to = match resume {
-            Some(cursor) => {
-                let (time_ns, seq) = cursor.resume();
-                range.start_ns = range.start_ns.max(time_ns);
-                seq
-            }
-            None => 0,
+        let (from, skip_up_to, budget) = match resume {
+            Some((cursor, budget)) => (cursor.next_key(), cursor.seq, budget),
+            None => ((range.start_ns, 0), 0, None),
         };
         let counters = self.counters.clone();
         let decode = self.decode;
         let table = self.table;
-        let pages = StoredPages::new(store, self.table, range, self.visited.clone());
-        Ok(Box::new(pages.filter_map(move |stored| match stored {
-            Err(e) => Some(Err(fail(e))),
-            Ok(stored) if stored.seq <= skip_up_to => None,
-            Ok(stored) => {
-                if let Some(scope) = &scope {
-                    scope.record(table, stored.time_ns, stored.seq);
+        let mut pages = StoredPages::new(store, self.table, from, range, self.visited.clone());
+        // Inside a scheduled query, a scan reads at most `budget` new rows; if one more is
+        // there, the scheduler runs the query again for the rest.
+        let mut left = budget;
+        let budgeted = std::iter::from_fn(move || {
+            loop {
+                let item = pages.next()?;
+                if let Ok(stored) = &item {
+                    // Rows an earlier run read (older versions' cursors resume early).
+                    if stored.seq <= skip_up_to {
+                        continue;
+                    }
+                    match &mut left {
+                        Some(0) => {
+                            if let Some(scope) = &scope {
+                                scope.note_more();
+                            }
+                            return None;
+                        }
+                        Some(n) => *n -= 1,
+                        None => {}
+                    }
+                    if let Some(scope) = &scope {
+                        scope.record(table, stored.time_ns, stored.seq);
+                    }
                 }
+                return Some(item);
+            }
+        });
+        Ok(Box::new(budgeted.filter_map(move |stored| match stored {
+            Err(e) => Some(Err(fail(e))),
+            Ok(stored) => {
                 match decode(&stored.value, stored.seq) {
                     Ok(row) => Some(Ok(row)),
                     Err(error) => {

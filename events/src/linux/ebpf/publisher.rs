@@ -29,6 +29,7 @@ use super::{
 use crate::{
     counters::{Counters, TableCounters},
     file_filter::{FileFilter, PathPattern},
+    in_flight::InFlightLedger,
     linux::{clock::BootClock, proc_table::ProcessTable},
     tables::{Event, EventTable},
 };
@@ -553,6 +554,8 @@ pub struct EbpfConfig {
     /// Where (in bpffs) the ring buffer, counters and links are pinned so the kernel side outlives
     /// this process until the next one takes it over; `None`: it goes with this process.
     pub pin_dir: Option<std::path::PathBuf>,
+    /// Where each record taken from the kernel is counted at once (see `in_flight`).
+    pub ledger: Option<Arc<InFlightLedger>>,
 }
 
 impl Default for EbpfConfig {
@@ -563,6 +566,7 @@ impl Default for EbpfConfig {
             file_filter: FileFilter::defaults(),
             disabled_tables: Vec::new(),
             pin_dir: None,
+            ledger: None,
         }
     }
 }
@@ -713,11 +717,6 @@ impl EbpfPublisher {
             SocketOffsets::UNRESOLVED
         });
         let (dir_entries, file_filter_mode) = kernel_dir_filter(&config.file_filter);
-        let probe_config = ProbeConfig {
-            agent_tgid: std::process::id(),
-            argv_limit: config.argv_limit,
-            file_filter_mode,
-        };
 
         let layout = fnv1a(&[object, &config.ringbuf_bytes.to_le_bytes()]);
         let mut pins = match config
@@ -732,6 +731,18 @@ impl EbpfPublisher {
             }
             None => None,
         };
+        // A set taken over keeps recording until this one is ready, then they switch at once.
+        let generation = pins
+            .as_ref()
+            .filter(|p| p.reused)
+            .and_then(|p| active_generation(&p.map_path(names::ACTIVE_MAP)))
+            .map_or(1, |active| active.wrapping_add(1).max(1));
+        let probe_config = ProbeConfig {
+            agent_tgid: std::process::id(),
+            argv_limit: config.argv_limit,
+            file_filter_mode,
+            generation,
+        };
         let mut loader = EbpfLoader::new();
         loader
             .override_global(names::CONFIG_GLOBAL, &probe_config, true)
@@ -742,7 +753,11 @@ impl EbpfPublisher {
             // Taken over when a previous worker left them, created and pinned otherwise.
             loader
                 .map_pin_path(names::EVENTS_MAP, pins.map_path(names::EVENTS_MAP))
-                .map_pin_path(names::COUNTERS_MAP, pins.map_path(names::COUNTERS_MAP));
+                .map_pin_path(names::COUNTERS_MAP, pins.map_path(names::COUNTERS_MAP))
+                .map_pin_path(names::ACTIVE_MAP, pins.map_path(names::ACTIVE_MAP));
+            for name in names::PENDING_MAPS {
+                loader.map_pin_path(name, pins.map_path(name));
+            }
         }
         let mut ebpf = loader.load(object)?;
         let mut loaded: Vec<&str> = Vec::new();
@@ -776,12 +791,6 @@ impl EbpfPublisher {
                 None => Attachment::Owned(link),
             });
         }
-        if let Some(pins) = &mut pins {
-            if pins.reused {
-                tracing::info!("took over the previous worker's kernel ring buffer and counters");
-            }
-            pins.detach_predecessors();
-        }
         {
             let map = ebpf
                 .map_mut(names::DIR_FILTER_MAP)
@@ -790,6 +799,21 @@ impl EbpfPublisher {
             for (key, bits) in &dir_entries {
                 dirs.insert(key, bits, 0)?;
             }
+        }
+        // Everything is attached and configured: this set records from now on, and the set it
+        // took over stops, in the same instant.
+        {
+            let map = ebpf
+                .map_mut(names::ACTIVE_MAP)
+                .ok_or(PublisherError::MissingMap(names::ACTIVE_MAP))?;
+            let mut active: aya::maps::Array<_, u32> = aya::maps::Array::try_from(map)?;
+            active.set(0, generation, 0)?;
+        }
+        if let Some(pins) = &mut pins {
+            if pins.reused {
+                tracing::info!("took over the previous worker's kernel ring buffer and counters");
+            }
+            pins.detach_predecessors();
         }
         let ring = RingBuf::try_from(
             ebpf.take_map(names::EVENTS_MAP)
@@ -801,7 +825,19 @@ impl EbpfPublisher {
         )?;
 
         let stop = Arc::new(AtomicBool::new(false));
-        let last_kernel = accounted(&kernel_counters);
+        // Kernel counters survive in pinned maps: a worker that takes them over continues from
+        // the positions saved with the counters (older versions kept them in the map itself);
+        // new maps start at zero.
+        let reused = pins.as_ref().is_some_and(|p| p.reused);
+        let saved = counters.source_positions();
+        let last_kernel = if !reused {
+            [0; counter::COUNT as usize]
+        } else if let Ok(saved) = <[u64; counter::COUNT as usize]>::try_from(saved.as_slice()) {
+            saved
+        } else {
+            accounted(&kernel_counters)
+        };
+        counters.account_source(&last_kernel, || {});
         let reader = Reader {
             kernel_counters,
             sink,
@@ -812,6 +848,8 @@ impl EbpfPublisher {
             processes: ProcessTable::from_proc(),
             clock: BootClock::now(),
             last_kernel,
+            counters: counters.clone(),
+            ledger: config.ledger.clone(),
             stop: stop.clone(),
         };
         let thread = std::thread::Builder::new()
@@ -873,6 +911,14 @@ impl Drop for EbpfPublisher {
     }
 }
 
+/// The generation recording in a pinned program set's switch map, if it can be read.
+fn active_generation(path: &std::path::Path) -> Option<u32> {
+    let map = aya::maps::MapData::from_pin(path).ok()?;
+    let active: aya::maps::Array<_, u32> =
+        aya::maps::Array::try_from(aya::maps::Map::Array(map)).ok()?;
+    active.get(&0, 0).ok()
+}
+
 /// How much of each kernel counter userspace has accounted for: zero for a new map, what the
 /// previous worker reached for a pinned one.
 fn accounted(map: &PerCpuArray<MapData, u64>) -> [u64; counter::COUNT as usize] {
@@ -918,6 +964,8 @@ struct Reader {
     processes: ProcessTable,
     clock: BootClock,
     last_kernel: [u64; counter::COUNT as usize],
+    counters: Counters,
+    ledger: Option<Arc<InFlightLedger>>,
     stop: Arc<AtomicBool>,
 }
 
@@ -996,10 +1044,16 @@ impl Reader {
 
     /// Handles one record; false when the consumer is gone.
     fn handle(&mut self, bytes: &[u8]) -> bool {
+        // Counted before the record leaves the ring buffer: from here until the store has it,
+        // only the ledger remembers it if this process dies.
+        if let Some(ledger) = &self.ledger {
+            ledger.take(decode::record_table(bytes));
+        }
         let mut event = match decode::decode_record(bytes, &self.clock) {
             Ok(event) => event,
             Err(error) => {
                 let counters = self.counters_for(decode::record_table(bytes));
+                TableCounters::add(&counters.resolved, 1);
                 let seen = counters.malformed.fetch_add(1, Ordering::Relaxed);
                 if seen.is_power_of_two() {
                     tracing::warn!(%error, malformed_so_far = seen + 1,
@@ -1020,6 +1074,7 @@ impl Reader {
                     .allows(&file.path, &file.dest_path, read_only)
                 {
                     TableCounters::add(&self.file_counters.filtered, 1);
+                    TableCounters::add(&self.file_counters.resolved, 1);
                     return true;
                 }
                 self.processes.enrich_actor(&mut file.actor);
@@ -1031,6 +1086,7 @@ impl Reader {
             Ok(()) => true,
             Err(TrySendError::Full(_)) => {
                 TableCounters::add(&counters.dropped_channel, 1);
+                TableCounters::add(&counters.resolved, 1);
                 true
             }
             Err(TrySendError::Disconnected(_)) => false,
@@ -1038,6 +1094,8 @@ impl Reader {
     }
 
     fn poll_kernel_counters(&mut self) {
+        let mut deltas = Vec::new();
+        let mut positions = self.last_kernel;
         for index in [
             counter::RINGBUF_FULL_EXEC,
             counter::RINGBUF_FULL_FORK,
@@ -1051,30 +1109,30 @@ impl Reader {
                 continue;
             };
             let total: u64 = values.iter().sum();
-            let last = &mut self.last_kernel[index as usize];
+            let last = &mut positions[index as usize];
             let delta = total.saturating_sub(*last);
             *last = total;
-            if delta == 0 {
-                continue;
+            if delta > 0 {
+                deltas.push((index, delta));
             }
-            // Recorded in the map itself, so a worker that takes it over starts from here.
-            let mut accounted = vec![0u64; values.iter().count()];
-            if let Some(first) = accounted.first_mut() {
-                *first = total;
-            }
-            if let Ok(accounted) = aya::maps::PerCpuValues::try_from(accounted) {
-                let _ = self
-                    .kernel_counters
-                    .set(counter::COUNT + index, accounted, 0);
-            }
-            let target = match index {
-                counter::ARGV_TRUNCATED => &self.process_counters.argv_truncated,
-                counter::RINGBUF_FULL_SOCKET => &self.socket_counters.dropped_ring_buffer,
-                counter::RINGBUF_FULL_FILE => &self.file_counters.dropped_ring_buffer,
-                counter::FILE_FILTERED => &self.file_counters.filtered,
-                _ => &self.process_counters.dropped_ring_buffer,
-            };
-            TableCounters::add(target, delta);
         }
+        if deltas.is_empty() {
+            return;
+        }
+        // The counts and the positions they were read up to change together: saved with the
+        // counters, so a worker that takes the maps over counts each loss once.
+        self.counters.account_source(&positions, || {
+            for (index, delta) in deltas {
+                let target = match index {
+                    counter::ARGV_TRUNCATED => &self.process_counters.argv_truncated,
+                    counter::RINGBUF_FULL_SOCKET => &self.socket_counters.dropped_ring_buffer,
+                    counter::RINGBUF_FULL_FILE => &self.file_counters.dropped_ring_buffer,
+                    counter::FILE_FILTERED => &self.file_counters.filtered,
+                    _ => &self.process_counters.dropped_ring_buffer,
+                };
+                TableCounters::add(target, delta);
+            }
+        });
+        self.last_kernel = positions;
     }
 }

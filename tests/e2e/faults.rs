@@ -1,0 +1,161 @@
+//! Fault injection through the real binary: an exec storm while the worker is killed with
+//! SIGKILL, twice. Every exec is stored once, or counted as lost, and the counters in
+//! `vigil_events` carry on across worker restarts.
+
+use std::{
+    collections::HashMap,
+    process::{Command, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use crate::support::{Daemon, field, marker, poll, query_json};
+
+const WAIT: Duration = Duration::from_secs(90);
+
+fn counter(daemon: &Daemon, column: &str) -> u64 {
+    query_json(
+        &daemon.db(),
+        &format!("SELECT {column} FROM vigil_events WHERE name = 'bpf_process_events'"),
+    )
+    .first()
+    .and_then(|row| field(row, column).parse().ok())
+    .unwrap_or(0)
+}
+
+/// Runs `/bin/true <mark>-<n>` from several threads until `stop`; returns how many ran.
+fn storm(mark: &str, stop: Arc<AtomicBool>) -> Vec<std::thread::JoinHandle<u64>> {
+    (0..4)
+        .map(|thread| {
+            let stop = stop.clone();
+            let mark = mark.to_owned();
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let status = Command::new("/bin/true")
+                        .arg(format!("{mark}-{thread}-{n}"))
+                        .stdout(Stdio::null())
+                        .status()
+                        .expect("/bin/true runs");
+                    assert!(status.success());
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect()
+}
+
+fn kill_worker_and_wait_for_the_next(daemon: &Daemon) {
+    let worker = daemon.worker_pid().expect("a worker");
+    // SAFETY: SIGKILL to the worker of the daemon this test started.
+    unsafe { libc::kill(worker as i32, libc::SIGKILL) };
+    poll("a new worker", WAIT, || {
+        daemon.worker_pid().filter(|pid| *pid != worker)
+    });
+}
+
+#[test]
+fn an_exec_storm_through_worker_kills_stores_each_exec_once_or_counts_it() {
+    // Restarts only: the storm must not be stopped by the CPU limit instead.
+    let daemon = Daemon::start(&["--watchdog_level=-1"]);
+    let mark = marker("kill-storm");
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let threads = storm(&mark, stop.clone());
+    std::thread::sleep(Duration::from_secs(2));
+    let seen_before_kills = counter(&daemon, "seen");
+    kill_worker_and_wait_for_the_next(&daemon);
+    std::thread::sleep(Duration::from_secs(2));
+    kill_worker_and_wait_for_the_next(&daemon);
+    std::thread::sleep(Duration::from_secs(2));
+    stop.store(true, Ordering::Relaxed);
+    let generated: u64 = threads
+        .into_iter()
+        .map(|t| t.join().expect("storm thread"))
+        .sum();
+    let elapsed = started.elapsed();
+    eprintln!(
+        "storm: {generated} execs in {elapsed:?} ({:.0}/s), worker killed twice",
+        generated as f64 / elapsed.as_secs_f64()
+    );
+
+    // A last exec after the storm: once it is stored, the worker has read everything before it.
+    let sentinel = marker("kill-storm-end");
+    let status = Command::new("/bin/true")
+        .arg(&sentinel)
+        .status()
+        .expect("/bin/true runs");
+    assert!(status.success());
+    let hex = |text: &str| -> String { text.bytes().map(|b| format!("{b:02x}")).collect() };
+    let has = |text: &str| {
+        format!(
+            "SELECT cmdline FROM bpf_process_events WHERE syscall = 'execve' \
+             AND instr(cmdline, CAST(unhex('{}') AS TEXT)) > 0",
+            hex(text)
+        )
+    };
+    let deadline = Instant::now() + WAIT;
+    while query_json(&daemon.db(), &has(&sentinel)).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the exec after the storm was not stored within {WAIT:?}; vigil_events: {:?}\n{}",
+            query_json(&daemon.db(), "SELECT * FROM vigil_events"),
+            daemon.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let rows = query_json(&daemon.db(), &has(&mark));
+    let mut stored: HashMap<String, usize> = HashMap::new();
+    for row in &rows {
+        let arg = field(row, "cmdline")
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned();
+        *stored.entry(arg).or_default() += 1;
+    }
+    let twice: Vec<_> = stored.iter().filter(|(_, n)| **n > 1).collect();
+    if !twice.is_empty() {
+        let (arg, _) = twice[0];
+        let rows = query_json(
+            &daemon.db(),
+            &format!(
+                "SELECT eid, pid, ntime, path, syscall FROM bpf_process_events WHERE instr(cmdline, CAST(unhex('{}') AS TEXT)) > 0",
+                hex(arg)
+            ),
+        );
+        panic!(
+            "execs stored more than once: {} of them, e.g. {rows:?}",
+            twice.len()
+        );
+    }
+    let missing = generated - stored.len() as u64;
+    let lost = counter(&daemon, "dropped");
+    eprintln!(
+        "stored {} of {generated}; missing {missing}; counted lost {lost} (in flight {})",
+        stored.len(),
+        counter(&daemon, "lost_in_flight")
+    );
+    assert!(
+        missing <= lost,
+        "{missing} execs are missing but only {lost} process events were counted lost"
+    );
+
+    // Counters are cumulative across the two restarts: every row the table holds was counted
+    // stored, by whichever worker stored it (the count is read first: other processes on the
+    // machine keep adding rows, and the counter only grows).
+    let in_table: u64 = query_json(&daemon.db(), "SELECT count(*) AS n FROM bpf_process_events")
+        .first()
+        .map(|row| field(row, "n").parse().expect("a count"))
+        .expect("a row");
+    let stored_counter = counter(&daemon, "stored");
+    assert!(
+        stored_counter >= in_table,
+        "the table holds {in_table} rows but only {stored_counter} are counted stored"
+    );
+    assert!(counter(&daemon, "seen") >= seen_before_kills);
+}
