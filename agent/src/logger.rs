@@ -73,8 +73,17 @@ fn append(settings: &LoggerSettings, kind: u8, lines: &[&str]) -> std::io::Resul
         text.push_str(line);
         text.push('\n');
     }
-    file.write_all(text.as_bytes())?;
-    file.flush()
+    // A write cut short (a full disk) would leave a torn line, and the retry would write the
+    // lines that did get through a second time: cut the file back to where this write began.
+    let before = file.metadata()?.len();
+    if let Err(error) = file.write_all(text.as_bytes()) {
+        if let Err(truncate) = file.set_len(before) {
+            tracing::error!(%truncate, file = %path.display(),
+                "a partly written log chunk could not be removed; the file may hold a torn line");
+        }
+        return Err(error);
+    }
+    Ok(())
 }
 
 /// Writes what is buffered; returns how many lines were written, or why not all could be.
@@ -259,5 +268,100 @@ mod tests {
                 .expect("lines")
                 .is_empty()
         );
+    }
+
+    /// A tmpfs of `bytes` mounted on a new directory, unmounted on drop.
+    struct SmallDisk {
+        dir: tempfile::TempDir,
+    }
+
+    impl SmallDisk {
+        fn mount(bytes: u64) -> Self {
+            let dir = tempfile::tempdir().expect("dir");
+            let status = std::process::Command::new("mount")
+                .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "vigil-test"])
+                .arg(dir.path())
+                .status()
+                .expect("run mount");
+            assert!(
+                status.success(),
+                "mounting a small tmpfs needs root (CI runs as root)"
+            );
+            Self { dir }
+        }
+    }
+
+    impl Drop for SmallDisk {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(self.dir.path())
+                .status();
+        }
+    }
+
+    #[test]
+    fn a_full_disk_leaves_no_torn_line_and_the_retry_writes_each_line_once() {
+        let disk = SmallDisk::mount(64 * 1024);
+        let dir = tempfile::tempdir().expect("dir");
+        let store = EventStore::open_primary(&dir.path().join("db")).expect("store");
+        let settings = LoggerSettings {
+            path: disk.dir.path().to_path_buf(),
+            mode: 0o640,
+            rotate: false,
+            rotate_size: 0,
+            rotate_max_files: 1,
+        };
+        // Leave less room than the lines need: the write gets part of the way, then ENOSPC.
+        let filler = disk.dir.path().join("filler");
+        let mut fill = std::fs::File::create(&filler).expect("filler");
+        let chunk = vec![b'x'; 4096];
+        while fill.write_all(&chunk).is_ok() {}
+        drop(fill);
+        let size = std::fs::metadata(&filler).expect("stat").len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&filler)
+            .expect("open filler")
+            .set_len(size - 6000)
+            .expect("make room");
+        let lines: Vec<String> = (0..200)
+            .map(|i| format!("{{\"line\":{i:04},\"pad\":\"{}\"}}", "p".repeat(60)))
+            .collect();
+        store
+            .commit_state(StateBatch {
+                logs: lines
+                    .iter()
+                    .map(|l| (line_kind::RESULT, l.clone()))
+                    .collect(),
+                ..StateBatch::default()
+            })
+            .expect("buffer");
+        let results = disk.dir.path().join("vigil.results.log");
+        drain(&store, &settings).expect_err("the disk is full");
+        let partial = std::fs::read_to_string(&results).unwrap_or_default();
+        assert!(
+            partial.is_empty() || partial.ends_with('\n'),
+            "no torn line: {} bytes ending {:?}",
+            partial.len(),
+            partial.chars().rev().take(20).collect::<String>()
+        );
+        assert_eq!(
+            store
+                .buffered_lines(log_sink::FILESYSTEM, usize::MAX)
+                .expect("lines")
+                .len()
+                + partial.lines().count(),
+            200,
+            "every line is written or still waiting"
+        );
+        std::fs::remove_file(&filler).expect("free the disk");
+        drain(&store, &settings).expect("writes once there is room");
+        let written: Vec<String> = std::fs::read_to_string(&results)
+            .expect("read")
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(written, lines, "each line once, in order");
     }
 }
