@@ -6,6 +6,7 @@ pub mod counters;
 pub mod file_filter;
 pub mod fnv;
 pub mod model;
+#[cfg(feature = "store")]
 pub mod store;
 pub mod tables;
 pub mod wall_clock;
@@ -18,5 +19,6 @@ pub use model::{
     Actor, FileEvent, FileOperation, ProcessAction, ProcessEvent, SocketEvent, SocketStatus,
     Syscall, Task,
 };
+#[cfg(feature = "store")]
 pub use store::{EventStore, StoreError, TimeRange};
 pub use tables::{Event, EventTable};
