@@ -5,6 +5,8 @@ pub mod codec;
 pub mod counters;
 pub mod file_filter;
 pub mod fnv;
+#[cfg(all(test, target_os = "linux"))]
+mod fuzz_seeds;
 pub mod model;
 #[cfg(feature = "store")]
 pub mod store;
