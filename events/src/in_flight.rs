@@ -17,7 +17,9 @@ use std::{
     sync::atomic::{AtomicU64, Ordering},
 };
 
-use crate::{Counters, EventStore, StoreError, TableCounters, tables::EventTable};
+use crate::tables::EventTable;
+#[cfg(feature = "store")]
+use crate::{Counters, EventStore, StoreError, TableCounters};
 
 const MAGIC: &[u8; 8] = b"VIGILIF1";
 /// Room for more tables than there are: a table added later finds its slot zero.
@@ -38,6 +40,7 @@ pub enum LedgerError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[cfg(feature = "store")]
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -136,6 +139,7 @@ impl InFlightLedger {
         self.slot(Self::index(table)).load(Ordering::Relaxed)
     }
 
+    #[cfg(feature = "store")]
     fn set_taken(&self, table: EventTable, value: u64) {
         self.slot(Self::index(table))
             .store(value, Ordering::Relaxed);
@@ -151,6 +155,7 @@ impl Drop for InFlightLedger {
     }
 }
 
+#[cfg(feature = "store")]
 /// At a worker's start, before anything reads the kernel: continues the counters from what the
 /// store saved, and counts what the previous worker took from the kernel but never stored.
 /// Returns the ledger for the new reader.
@@ -186,7 +191,7 @@ pub fn settle(store: &EventStore, counters: &Counters) -> Result<InFlightLedger,
     Ok(ledger)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "store"))]
 mod tests {
     use super::*;
 

@@ -5,8 +5,11 @@ pub mod codec;
 pub mod counters;
 pub mod file_filter;
 pub mod fnv;
+#[cfg(all(test, target_os = "linux"))]
+mod fuzz_seeds;
 pub mod in_flight;
 pub mod model;
+#[cfg(feature = "store")]
 pub mod store;
 pub mod tables;
 pub mod wall_clock;
@@ -19,5 +22,6 @@ pub use model::{
     Actor, FileEvent, FileOperation, ProcessAction, ProcessEvent, SocketEvent, SocketStatus,
     Syscall, Task,
 };
+#[cfg(feature = "store")]
 pub use store::{EventStore, StoreError, TimeRange};
 pub use tables::{Event, EventTable};

@@ -74,4 +74,13 @@ impl Event {
             Event::File(e) => codec::encode_file_event(e),
         }
     }
+
+    /// Reads back a row [`Event::encode`] wrote for `table`.
+    pub fn decode(table: EventTable, bytes: &[u8]) -> Result<Event, codec::DecodeError> {
+        match table {
+            EventTable::BpfProcessEvents => codec::decode_process_event(bytes).map(Event::Process),
+            EventTable::BpfSocketEvents => codec::decode_socket_event(bytes).map(Event::Socket),
+            EventTable::BpfFileEvents => codec::decode_file_event(bytes).map(Event::File),
+        }
+    }
 }

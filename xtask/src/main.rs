@@ -1,4 +1,4 @@
-//! Developer commands: `cargo xtask setup | run | test | build`.
+//! Developer commands: `cargo xtask setup | run | test | build | bench | fuzz`.
 //!
 //! `setup` installs, idempotently, what building vigil's eBPF programs needs on a fresh Debian
 //! machine; `run` and `test` call it first, so a clean clone needs no other step.
@@ -10,6 +10,8 @@ use std::{
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
+
+mod fuzz;
 
 /// LLVM that rustc 1.95 / nightly 1.97 use, and that bpf-linker must link against.
 const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
@@ -26,7 +28,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Install what the eBPF build needs (apt packages, rust-src, bpf-linker) and mount tracefs.
+    /// Install what the eBPF build needs (apt packages, rust-src, bpf-linker) and cargo-fuzz, and
+    /// mount tracefs.
     Setup,
     /// Build everything, eBPF programs included.
     Build {
@@ -41,7 +44,15 @@ enum Task {
     },
     /// Run the benchmarks (criterion) and report each against its same-run baseline.
     Bench,
-    /// Set up, then run formatting and lint checks and every test.
+    /// Build the fuzz targets (fuzz/, with nightly and cargo-fuzz) and run each for a bounded
+    /// time from its committed corpus; fails if any target crashes.
+    Fuzz {
+        /// Seconds each target runs.
+        #[arg(long, default_value_t = fuzz::DEFAULT_SECONDS)]
+        seconds: u64,
+    },
+    /// Set up, then run formatting and lint checks, every test, and (without test arguments, as
+    /// in CI) the fuzz targets for a short time each.
     Test {
         /// Arguments for `cargo test` (for example a test name filter).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -165,6 +176,7 @@ fn setup() -> anyhow::Result<()> {
     apt_packages()?;
     rust_src()?;
     bpf_linker()?;
+    fuzz::install_cargo_fuzz()?;
     tracefs()?;
     if !succeeds(Command::new("bpf-linker").arg("--version")) {
         bail!("bpf-linker is installed but does not run; is ~/.cargo/bin on PATH?");
@@ -261,11 +273,23 @@ fn main() -> anyhow::Result<()> {
                 .args(args))
         }
         Task::Bench => bench(),
+        Task::Fuzz { seconds } => {
+            fuzz::install_cargo_fuzz()?;
+            fuzz::run_all(seconds)
+        }
         Task::Test { args } => {
             setup()?;
             run(cargo().args(["fmt", "--all", "--check"]))?;
+            // fuzz/ is a workspace of its own: `--all` does not reach it.
+            run(cargo().args(["fmt", "--manifest-path", "fuzz/Cargo.toml", "--check"]))?;
             run(cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
-            run(cargo().arg("test").args(args))
+            // A filter means a quick local check: the fuzz step is for the whole run (CI).
+            let fuzz_too = args.is_empty();
+            run(cargo().arg("test").args(args))?;
+            if fuzz_too {
+                fuzz::run_all(fuzz::DEFAULT_SECONDS)?;
+            }
+            Ok(())
         }
     }
 }
