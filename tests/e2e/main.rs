@@ -8,6 +8,7 @@ mod daemon_history;
 mod files;
 mod permissions;
 mod query_and_shell;
+mod read_only_sql;
 mod schedule;
 mod snapshot;
 mod sockets;

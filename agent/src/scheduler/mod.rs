@@ -13,7 +13,7 @@ use std::{
 };
 
 use anyhow::Context as _;
-use rusqlite::{Connection, InterruptHandle};
+use rusqlite::InterruptHandle;
 use vigil_events::{
     Counters, EventStore, EventTable,
     store::{ReadFloor, StateBatch},
@@ -180,7 +180,7 @@ struct RunMeasures {
 
 struct Runner {
     store: Arc<EventStore>,
-    conn: Connection,
+    conn: sql::Connection,
     scope: Arc<QueryScope>,
     settings: Settings,
     load_decorations: ResultRow,
@@ -199,7 +199,6 @@ impl Runner {
         settings: Settings,
         read_floor: Arc<ReadFloor>,
     ) -> anyhow::Result<Self> {
-        let conn = Connection::open_in_memory().context("opening the scheduler's SQLite")?;
         let scope = Arc::new(QueryScope::default());
         let tables = vigil_tables::all_tables(TablesContext {
             store: Some(store.clone()),
@@ -212,7 +211,9 @@ impl Runner {
             },
             scope: Some(scope.clone()),
         });
-        vigil_tables::register(&conn, &tables).context("registering tables")?;
+        // Unbounded: the watchdog bounds scheduled queries (and denylists what it stops).
+        let conn = sql::Connection::open(&tables, sql::Limits::NONE)
+            .context("opening the scheduler's SQLite")?;
         Ok(Self {
             store,
             conn,
