@@ -258,14 +258,14 @@ impl Distributed {
         let interrupt = Arc::new(OnceLock::new());
         let interrupt_handle = interrupt.clone();
         let thread = Background::spawn("vigil-distributed", move |stopping| {
-            let session =
-                match Session::open(Events::Shared(store.clone(), counters), settings.limits) {
-                    Ok(session) => session,
-                    Err(error) => {
-                        tracing::error!("distributed queries cannot run: {error:#}");
-                        return;
-                    }
-                };
+            let limits = settings.limits;
+            let session = match Session::open(Events::Shared(store.clone(), counters), limits) {
+                Ok(session) => session,
+                Err(error) => {
+                    tracing::error!("distributed queries cannot run: {error:#}");
+                    return;
+                }
+            };
             let _ = interrupt_handle.set(session.conn.get_interrupt_handle());
             let runner = Runner {
                 remote,
