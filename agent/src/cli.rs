@@ -106,6 +106,22 @@ pub struct EventArgs {
     pub events_channel_size: usize,
 }
 
+/// Bounds on ad-hoc queries (shell, `vigil query`) and distributed queries; a query past one is
+/// stopped with an error naming the flag. Scheduled queries are bounded by the watchdog instead.
+#[derive(Debug, Args, Clone)]
+pub struct QueryLimitArgs {
+    /// Seconds a shell, `vigil query` or distributed query may run before it is stopped (0: no
+    /// limit).
+    #[arg(long = "query_timeout", default_value_t = 300)]
+    pub query_timeout: u64,
+    /// Rows such a query may return (0: no limit).
+    #[arg(long = "query_max_rows", default_value_t = 1_000_000)]
+    pub query_max_rows: u64,
+    /// Bytes of values such a query may return (0: no limit).
+    #[arg(long = "query_max_bytes", default_value_t = 64 * 1024 * 1024)]
+    pub query_max_bytes: u64,
+}
+
 #[derive(Debug, Args)]
 pub struct ShellArgs {
     /// The event database. With events on, this shell collects into it; with events off, it reads
@@ -120,6 +136,8 @@ pub struct ShellArgs {
     pub events: EventArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub limits: QueryLimitArgs,
     /// Where line-editing history is kept (default: ~/.vigil_history).
     #[arg(long = "history_file")]
     pub history_file: Option<PathBuf>,
@@ -132,6 +150,8 @@ pub struct QueryArgs {
     pub database_path: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub limits: QueryLimitArgs,
     /// The SQL to run.
     pub sql: String,
 }
@@ -210,6 +230,8 @@ pub struct DaemonArgs {
     pub watchdog: WatchdogArgs,
     #[command(flatten)]
     pub remote: RemoteArgs,
+    #[command(flatten)]
+    pub limits: QueryLimitArgs,
 }
 
 /// A TLS server speaking osquery's remote API: enrollment, config, logs, distributed queries.

@@ -128,8 +128,14 @@ pub fn expand_flagfiles(args: Vec<OsString>) -> anyhow::Result<Vec<OsString>> {
     Ok(out)
 }
 
+/// Flags a config's `options` (a file's, or a TLS server's) may not set: they lower the daemon's
+/// guard against its own host, so only whoever starts it (the command line, or a flagfile named
+/// there) decides them.
+const COMMAND_LINE_ONLY: &[&str] = &["allow_unsafe"];
+
 /// The config's `options` as arguments for `command`, placed before the command line's so those
-/// win. Options the command does not know are returned as warnings.
+/// win. Options the command does not know, and those only the command line may set, are
+/// returned as warnings.
 pub fn options_as_args(
     options: &BTreeMap<String, Value>,
     command: &clap::Command,
@@ -137,6 +143,13 @@ pub fn options_as_args(
     let mut args = Vec::new();
     let mut warnings = Vec::new();
     for (name, value) in options {
+        if COMMAND_LINE_ONLY.contains(&name.as_str()) {
+            warnings.push(format!(
+                "options.{name}: ignored: --{name} is honoured only on the command line (or in a \
+                 --flagfile named there), never from a config"
+            ));
+            continue;
+        }
         let Some(arg) = command
             .get_arguments()
             .find(|a| a.get_long() == Some(name.as_str()))
@@ -160,8 +173,9 @@ pub fn options_as_args(
 /// `args` with `extra` inserted right after the subcommand `name` (so global flags before the
 /// subcommand stay where they are).
 /// The daemon's command line `args` (flagfiles expanded) with a config's `options` where the
-/// command line is silent, parsed; `None` when the options add nothing. Also what
-/// `vigil_flags` shows from then on. The second value lists options that are not flags.
+/// command line is silent, parsed; `None` when the options add nothing and warn of nothing. Also
+/// what `vigil_flags` shows from then on. The second value lists options that are not flags or
+/// that only the command line may set, ignored.
 pub fn with_options(
     args: &[OsString],
     options: &BTreeMap<String, Value>,
@@ -172,7 +186,7 @@ pub fn with_options(
         return Ok(None);
     };
     let (extra, warnings) = options_as_args(options, subcommand);
-    if extra.is_empty() {
+    if extra.is_empty() && warnings.is_empty() {
         return Ok(None);
     }
     let merged = insert_after_subcommand(args, "daemon", extra);
@@ -291,5 +305,55 @@ mod tests {
             args.disable_events,
             "the option applies where the command line is silent"
         );
+    }
+
+    #[test]
+    fn allow_unsafe_is_never_taken_from_a_configs_options() {
+        let mut options = BTreeMap::new();
+        options.insert("allow_unsafe".to_owned(), Value::Bool(true));
+        options.insert("events_expiry".to_owned(), Value::from(60));
+        let argv = os(&["vigil", "daemon"]);
+        let (cli, warnings) = with_options(&argv, &options)
+            .expect("parses")
+            .expect("events_expiry applies");
+        let crate::cli::Command::Daemon(args) = cli.command else {
+            panic!("daemon");
+        };
+        assert!(
+            !args.watchdog.allow_unsafe,
+            "the config cannot switch it on"
+        );
+        assert_eq!(args.events.events_expiry, 60);
+        assert_eq!(
+            warnings,
+            [
+                "options.allow_unsafe: ignored: --allow_unsafe is honoured only on the command \
+              line (or in a --flagfile named there), never from a config"
+            ]
+        );
+
+        let only = BTreeMap::from([("allow_unsafe".to_owned(), Value::Bool(true))]);
+        let (_, warnings) = with_options(&argv, &only)
+            .expect("parses")
+            .expect("an ignored option is still said");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+
+        // From the command line, and from a flagfile named there, it is honoured.
+        let dir = tempfile::tempdir().expect("dir");
+        let flagfile = dir.path().join("vigil.flags");
+        std::fs::write(&flagfile, "--allow_unsafe\n").expect("flagfile");
+        let argv = expand_flagfiles(os(&[
+            "vigil",
+            "daemon",
+            &format!("--flagfile={}", flagfile.display()),
+        ]))
+        .expect("expands");
+        let (cli, _) = with_options(&argv, &options)
+            .expect("parses")
+            .expect("events_expiry applies");
+        let crate::cli::Command::Daemon(args) = cli.command else {
+            panic!("daemon");
+        };
+        assert!(args.watchdog.allow_unsafe);
     }
 }

@@ -49,7 +49,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 (true, Some(path)) => Events::Follow(path),
                 (true, None) => Events::None,
             };
-            let session = Session::open(events)?;
+            let session = Session::open(events, sql::Limits::from_flags(&args.limits))?;
             let shell = Shell::new(session, args.output.mode(), args.output.logger_numerics);
             shell.run(args.history_file)?;
             Ok(ExitCode::SUCCESS)
@@ -59,7 +59,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(path) => Events::Follow(path),
                 None => Events::None,
             };
-            let session = Session::open(events)?;
+            let session = Session::open(events, sql::Limits::from_flags(&args.limits))?;
             let shell = Shell::new(session, args.output.mode(), args.output.logger_numerics);
             Ok(if shell.execute(&args.sql) {
                 ExitCode::SUCCESS

@@ -4,11 +4,10 @@
 use std::{path::PathBuf, sync::Arc};
 
 use anyhow::Context as _;
-use rusqlite::Connection;
 use vigil_events::{Counters, EventStore, EventTable};
 use vigil_tables::{CounterSource, Table, TablesContext};
 
-use crate::{cli::EventArgs, collector::Collector};
+use crate::{cli::EventArgs, collector::Collector, sql};
 
 /// Where a session's event tables come from.
 pub enum Events {
@@ -23,7 +22,7 @@ pub enum Events {
 }
 
 pub struct Session {
-    pub conn: Connection,
+    pub conn: sql::Connection,
     pub tables: Vec<Arc<dyn Table>>,
     // Field order is drop order: stop collecting before the store and its directory go away.
     collector: Option<Collector>,
@@ -32,7 +31,8 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn open(events: Events) -> anyhow::Result<Self> {
+    /// A session whose queries are bounded by `limits`.
+    pub fn open(events: Events, limits: sql::Limits) -> anyhow::Result<Self> {
         let mut counters = Counters::new(&EventTable::names());
         let mut private_dir = None;
         let (store, source, collect_args) = match events {
@@ -79,7 +79,6 @@ impl Session {
             }
             _ => None,
         };
-        let conn = Connection::open_in_memory().context("opening SQLite")?;
         let tables = vigil_tables::all_tables(TablesContext {
             store: store.clone(),
             counters,
@@ -90,7 +89,7 @@ impl Session {
             },
             scope: None,
         });
-        vigil_tables::register(&conn, &tables).context("registering vigil's tables")?;
+        let conn = sql::Connection::open(&tables, limits).context("opening SQLite")?;
         Ok(Self {
             conn,
             tables,

@@ -1,8 +1,16 @@
 //! Which file events are reported: osquery's `file_paths` (include), `exclude_paths` and
 //! `file_accesses` (read opens), with osquery's patterns: `%` matches within one path component
 //! (a whole component on its own), `%%` at the end matches everything below.
+//!
+//! A path that could not be resolved (`resolved = 0`: a name with `..` after a component that
+//! may be a symlink, or relative to a directory that could not be walked) could be anywhere, so
+//! the filter fails open: such an event is reported unless an exclude pattern covers every path,
+//! whatever `file_paths` says. `..` can make an event reported that its true path would have
+//! excluded; it cannot hide one.
 
 use std::collections::BTreeMap;
+
+use crate::model::{FileEvent, FileOperation};
 
 /// One osquery path pattern, split into components.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +93,17 @@ impl PathPattern {
     pub fn is_plain_prefix(&self) -> bool {
         self.components.iter().all(|c| !c.contains('%'))
     }
+
+    /// Whether the pattern matches every path there is (`/%%`).
+    fn covers_everything(&self) -> bool {
+        self.recursive && self.components.is_empty()
+    }
+}
+
+/// Whether a path from a file event names its file exactly: decode keeps a path it could not
+/// resolve relative, or with its `..` components.
+fn is_exact(path: &str) -> bool {
+    path.starts_with('/') && !path.split('/').any(|c| c == "..")
 }
 
 /// The file-event filter from the configuration.
@@ -146,18 +165,50 @@ impl FileFilter {
         Self::from_config(&BTreeMap::new(), None, &[])
     }
 
-    /// Whether an event on `path` (and `dest_path`, for renames and links) is reported.
-    pub fn allows(&self, path: &str, dest_path: &str, read_only: bool) -> bool {
-        if self.exclude.iter().any(|p| p.matches(path)) {
+    /// Whether `event` is reported, by its path (and its new name, for renames and links; a
+    /// symlink's target is text, matched but never a reason to doubt where the event was).
+    pub fn reports(&self, event: &FileEvent) -> bool {
+        let dest_exact = match event.operation {
+            FileOperation::Symlink => true,
+            _ => event.dest_path.is_empty() || is_exact(&event.dest_path),
+        };
+        self.allows(
+            &event.path,
+            event.path_resolved,
+            &event.dest_path,
+            dest_exact,
+            event.operation == FileOperation::Read,
+        )
+    }
+
+    /// Whether an event on `path` (and `dest_path`, for renames and links) is reported; each
+    /// with whether it names its file exactly.
+    fn allows(
+        &self,
+        path: &str,
+        path_exact: bool,
+        dest_path: &str,
+        dest_exact: bool,
+        read_only: bool,
+    ) -> bool {
+        let excluded = if path_exact {
+            self.exclude.iter().any(|p| p.matches(path))
+        } else {
+            self.exclude.iter().any(PathPattern::covers_everything)
+        };
+        if excluded {
             return false;
         }
+        // Not knowing where the file is, it may be under any pattern.
+        let unsure = !path_exact || !dest_exact;
         let under = |patterns: &[PathPattern]| {
-            patterns
-                .iter()
-                .any(|p| p.matches(path) || (!dest_path.is_empty() && p.matches(dest_path)))
+            unsure
+                || patterns
+                    .iter()
+                    .any(|p| p.matches(path) || (!dest_path.is_empty() && p.matches(dest_path)))
         };
         if read_only {
-            return under(&self.accesses);
+            return !self.accesses.is_empty() && under(&self.accesses);
         }
         self.include.is_empty() || under(&self.include)
     }
@@ -192,6 +243,11 @@ mod tests {
         assert!(!exact.matches("/etc/shadow-"));
     }
 
+    /// `filter.allows` for exact paths.
+    fn allows(filter: &FileFilter, path: &str, dest_path: &str, read_only: bool) -> bool {
+        filter.allows(path, true, dest_path, true, read_only)
+    }
+
     #[test]
     fn include_exclude_and_reads() {
         let mut paths = BTreeMap::new();
@@ -200,22 +256,86 @@ mod tests {
         let mut excludes = BTreeMap::new();
         excludes.insert("etc".to_owned(), vec!["/etc/cache/%%".to_owned()]);
         let filter = FileFilter::from_config(&paths, Some(&excludes), &["web".to_owned()]);
-        assert!(filter.allows("/etc/passwd", "", false));
-        assert!(!filter.allows("/etc/cache/x", "", false));
-        assert!(!filter.allows("/tmp/x", "", false));
+        assert!(allows(&filter, "/etc/passwd", "", false));
+        assert!(!allows(&filter, "/etc/cache/x", "", false));
+        assert!(!allows(&filter, "/tmp/x", "", false));
         assert!(
-            filter.allows("/tmp/x", "/etc/x", false),
+            allows(&filter, "/tmp/x", "/etc/x", false),
             "a rename into a watched directory"
         );
-        assert!(filter.allows("/srv/www/index.html", "", true));
+        assert!(allows(&filter, "/srv/www/index.html", "", true));
         assert!(
-            !filter.allows("/etc/passwd", "", true),
+            !allows(&filter, "/etc/passwd", "", true),
             "reads only where file_accesses says"
         );
 
         let defaults = FileFilter::defaults();
-        assert!(defaults.allows("/tmp/x", "", false));
-        assert!(!defaults.allows("/dev/null", "", false));
-        assert!(!defaults.allows("/tmp/x", "", true));
+        assert!(allows(&defaults, "/tmp/x", "", false));
+        assert!(!allows(&defaults, "/dev/null", "", false));
+        assert!(!allows(&defaults, "/tmp/x", "", true));
+    }
+
+    fn event(operation: FileOperation, path: &str, resolved: bool, dest_path: &str) -> FileEvent {
+        FileEvent {
+            operation,
+            syscall: crate::model::Syscall::Unknown,
+            time_ns: 0,
+            actor: crate::model::Actor::default(),
+            path: path.to_owned(),
+            path_resolved: resolved,
+            dest_path: dest_path.to_owned(),
+            mode: 0,
+            flags: 0,
+            inode: 0,
+            device: 0,
+            fd: -1,
+            result: 0,
+            new_uid: 0,
+            new_gid: 0,
+            size: 0,
+            duration_ns: 0,
+            probe_error: 0,
+        }
+    }
+
+    #[test]
+    fn an_unresolved_path_is_reported_unless_every_path_is_excluded() {
+        let mut paths = BTreeMap::new();
+        paths.insert("etc".to_owned(), vec!["/etc/%%".to_owned()]);
+        let mut excludes = BTreeMap::new();
+        excludes.insert("tmp".to_owned(), vec!["/tmp/%%".to_owned()]);
+        let filter = FileFilter::from_config(&paths, Some(&excludes), &[]);
+        // `/tmp/link` may point into /etc: neither the exclude nor the include can tell.
+        let through_link = event(FileOperation::Unlink, "/tmp/link/../passwd", false, "");
+        assert!(filter.reports(&through_link));
+        let relative = event(FileOperation::Unlink, "passwd", false, "");
+        assert!(filter.reports(&relative));
+        let exact = event(FileOperation::Unlink, "/tmp/passwd", true, "");
+        assert!(!filter.reports(&exact), "an exact path is excluded");
+        let outside = event(FileOperation::Unlink, "/var/passwd", true, "");
+        assert!(!filter.reports(&outside), "an exact path is not included");
+
+        let renamed_in = event(FileOperation::Rename, "/var/x", true, "/var/l/../passwd");
+        assert!(filter.reports(&renamed_in), "the new name may be in /etc");
+        let relative_target = event(FileOperation::Symlink, "/var/l", true, "../lib/x");
+        assert!(
+            !filter.reports(&relative_target),
+            "a symlink's target is text, not a place the event happened"
+        );
+
+        let mut everything = BTreeMap::new();
+        everything.insert("all".to_owned(), vec!["/%%".to_owned()]);
+        let silent = FileFilter::from_config(&paths, Some(&everything), &[]);
+        assert!(!silent.reports(&through_link), "excluded with certainty");
+
+        let mut watched = BTreeMap::new();
+        watched.insert("etc".to_owned(), vec!["/etc/%%".to_owned()]);
+        let reads = FileFilter::from_config(&watched, None, &["etc".to_owned()]);
+        let unresolved_read = event(FileOperation::Read, "/tmp/l/../shadow", false, "");
+        assert!(reads.reports(&unresolved_read));
+        assert!(
+            !FileFilter::defaults().reports(&unresolved_read),
+            "no reads are watched at all"
+        );
     }
 }

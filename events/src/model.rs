@@ -364,8 +364,8 @@ pub struct FileEvent {
     pub syscall: Syscall,
     pub time_ns: u64,
     pub actor: Actor,
-    /// Absolute and normalised; when it could not be resolved, the name as given and
-    /// `path_resolved` false.
+    /// Absolute, exact; when it could not be resolved exactly (a `..` after a component the
+    /// caller named, or a directory not walked), as given or joined and `path_resolved` false.
     pub path: String,
     pub path_resolved: bool,
     /// rename: the new name; link: the new link; symlink: the link's target as written.

@@ -339,3 +339,81 @@ fn reload_moves_the_file_watch(extra: &[&str]) {
         "the old watch is gone: {old_watch:#?}"
     );
 }
+
+#[test]
+fn a_name_through_a_symlink_and_dotdot_is_kept_unresolved_and_cannot_dodge_the_filters() {
+    let (_dir, root) = canonical_tempdir();
+    let dir = root.join("dir");
+    let other = root.join("other");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::create_dir_all(other.join("sub")).expect("other/sub");
+    // dir/link/.. is `other`, not `dir`: the link leads to other/sub.
+    std::os::unix::fs::symlink(other.join("sub"), dir.join("link")).expect("symlink");
+    for name in ["x", "y", "watched"] {
+        std::fs::write(other.join(name), name).expect("file in other");
+    }
+    std::fs::write(dir.join("x"), "decoy").expect("dir/x");
+    std::fs::write(dir.join("plain"), "plain").expect("dir/plain");
+    // Only `other` is watched, and `dir` is excluded: read as text, `dir/link/../x` is
+    // `dir/x`, excluded and not watched, so it would be dropped.
+    let config = root.join("vigil.conf");
+    std::fs::write(
+        &config,
+        serde_json::json!({
+            "file_paths": {"other": [format!("{}/%%", other.display())]},
+            "exclude_paths": {"dir": [format!("{}/%%", dir.display())]}
+        })
+        .to_string(),
+    )
+    .expect("config");
+    let config_arg = format!("--config_path={}", config.display());
+    let daemon = Daemon::start(&[&config_arg]);
+
+    let absolute = format!("{}/link/../x", dir.display());
+    let dir_c = c_path(&dir.to_string_lossy());
+    // SAFETY: plain unlink calls on paths this test made, and a descriptor it closes.
+    unsafe {
+        assert_eq!(libc::unlink(c_path(&absolute).as_ptr()), 0);
+        let dfd = libc::open(dir_c.as_ptr(), libc::O_DIRECTORY | libc::O_RDONLY);
+        assert!(dfd >= 0);
+        assert_eq!(libc::unlinkat(dfd, c_path("link/../y").as_ptr(), 0), 0);
+        libc::close(dfd);
+        assert_eq!(
+            libc::unlink(c_path(&dir.join("plain").to_string_lossy()).as_ptr()),
+            0
+        );
+        assert_eq!(
+            libc::unlink(c_path(&other.join("watched").to_string_lossy()).as_ptr()),
+            0
+        );
+    }
+    assert!(
+        dir.join("x").exists(),
+        "the unlink removed other/x, not dir/x"
+    );
+    assert!(!other.join("x").exists());
+
+    // The exact unlink in `other` came last; the ones before it are stored by then.
+    let rows = poll("the unlink of other/watched", WAIT, || {
+        let rows = rows_under(&daemon, &root, 1);
+        rows.iter()
+            .any(|r| field(r, "path") == other.join("watched").to_string_lossy())
+            .then_some(rows)
+    });
+    let through = find(&rows, "unlink", Path::new(&absolute));
+    assert_eq!(field(through, "resolved"), "0", "not guessed: {through}");
+    assert_eq!(field(through, "success"), "1");
+    let relative = find(&rows, "unlink", &dir.join("link/../y"));
+    assert_eq!(field(relative, "resolved"), "0", "{relative}");
+    let exact = find(&rows, "unlink", &other.join("watched"));
+    assert_eq!(field(exact, "resolved"), "1");
+    for guessed in [dir.join("x"), dir.join("y"), dir.join("plain")] {
+        assert!(
+            !rows
+                .iter()
+                .any(|r| field(r, "path") == guessed.to_string_lossy()),
+            "no row for {}: {rows:#?}",
+            guessed.display()
+        );
+    }
+}

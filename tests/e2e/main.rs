@@ -9,6 +9,7 @@ mod faults;
 mod files;
 mod permissions;
 mod query_and_shell;
+mod read_only_sql;
 mod schedule;
 mod snapshot;
 mod sockets;

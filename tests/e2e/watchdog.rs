@@ -389,23 +389,134 @@ fn a_stopped_daemon_leaves_no_kernel_program_behind() {
 #[test]
 fn an_executable_others_can_write_is_not_run_as_the_worker() {
     let dir = tempfile::tempdir().expect("dir");
-    let copy = dir.path().join("vigil");
-    std::fs::copy(crate::support::VIGIL, &copy).expect("copy the binary");
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o757)).expect("chmod");
-    let out = daemon_in(
-        std::process::Command::new(&copy),
-        dir.path(),
-        &dir.path().join("db"),
-    )
-    .output()
-    .expect("runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("has unsafe permissions"), "{stderr}");
+    let copy = copy_of_vigil(dir.path(), 0o757);
+    let stderr = refused_copy(&copy, dir.path(), &[]);
     assert!(stderr.contains("other users can write it"), "{stderr}");
+}
+
+/// The daemon started from a copy of the binary at `copy` (in `dir`, with `extra` flags):
+/// its stderr, once it has exited, having refused to start a worker. One that keeps running
+/// is stopped, and the test fails.
+fn refused_copy(copy: &Path, dir: &Path, extra: &[String]) -> String {
+    let db = dir.join("db");
+    let stderr_path = dir.join("refused.stderr");
+    let stderr_file = std::fs::File::create(&stderr_path).expect("stderr file");
+    let mut child = daemon_in(std::process::Command::new(copy), dir, &db)
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr_file)
+        .spawn()
+        .expect("runs");
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            // SAFETY: signalling our own child; it stops its worker.
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            let _ = child.wait();
+            panic!(
+                "the daemon ran from an unsafe copy: {}",
+                std::fs::read_to_string(&stderr_path).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("has unsafe permissions"), "{stderr}");
     assert!(!stderr.contains("worker started"), "{stderr}");
-    assert!(!dir.path().join("db").exists(), "nothing ran: {stderr}");
+    assert!(!db.exists(), "nothing ran: {stderr}");
+    stderr
+}
+
+fn copy_of_vigil(dir: &Path, mode: u32) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let copy = dir.join("vigil");
+    std::fs::copy(crate::support::VIGIL, &copy).expect("copy the binary");
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    copy
+}
+
+#[test]
+fn an_executable_its_group_or_an_acl_lets_write_or_in_a_writable_directory_is_not_run() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().expect("dir");
+    let group = copy_of_vigil(dir.path(), 0o775);
+    let stderr = refused_copy(&group, dir.path(), &[]);
+    assert!(stderr.contains("can write it (mode 775)"), "{stderr}");
+
+    // 0755 by its mode, but an ACL lets uid 65534 write it.
+    let acl = copy_of_vigil(dir.path(), 0o755);
+    // The attribute as `setfacl -m u:65534:rwx` writes it: version 2, then (tag, permissions,
+    // id) entries for the owner, uid 65534, the group, the mask and others.
+    let mut value = 2u32.to_le_bytes().to_vec();
+    for (tag, perm, id) in [
+        (1u16, 7u16, u32::MAX),
+        (2, 7, 65534),
+        (4, 5, u32::MAX),
+        (0x10, 7, u32::MAX),
+        (0x20, 5, u32::MAX),
+    ] {
+        value.extend_from_slice(&tag.to_le_bytes());
+        value.extend_from_slice(&perm.to_le_bytes());
+        value.extend_from_slice(&id.to_le_bytes());
+    }
+    let path = std::ffi::CString::new(acl.to_string_lossy().as_bytes()).expect("path");
+    // SAFETY: NUL-terminated path and name, a value valid for its length.
+    let rc = unsafe {
+        libc::setxattr(
+            path.as_ptr(),
+            c"system.posix_acl_access".as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    };
+    assert_eq!(rc, 0, "setxattr: {}", std::io::Error::last_os_error());
+    let stderr = refused_copy(&acl, dir.path(), &[]);
+    assert!(
+        stderr.contains("its ACL (system.posix_acl_access) lets uid 65534 write it"),
+        "{stderr}"
+    );
+
+    // A safe file in a directory its group can change.
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).expect("shared");
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o775)).expect("chmod");
+    let inside = copy_of_vigil(&shared, 0o755);
+    let stderr = refused_copy(&inside, dir.path(), &[]);
+    assert!(
+        stderr.contains(&format!("its directory {} is unsafe", shared.display())),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn allow_unsafe_in_a_configs_options_is_ignored_with_a_warning() {
+    let dir = tempfile::tempdir().expect("dir");
+    let copy = copy_of_vigil(dir.path(), 0o757);
+    let config = dir.path().join("vigil.conf");
+    std::fs::write(
+        &config,
+        json!({"options": {"allow_unsafe": true}}).to_string(),
+    )
+    .expect("config");
+    let stderr = refused_copy(
+        &copy,
+        dir.path(),
+        &[format!("--config_path={}", config.display())],
+    );
+    assert!(stderr.contains("other users can write it"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "options.allow_unsafe: ignored: --allow_unsafe is honoured only on the \
+                         command line"
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]

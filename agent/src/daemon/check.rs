@@ -14,10 +14,10 @@ use crate::{
 /// Every scheduled query and decorator, prepared against vigil's tables: SQL errors named by the
 /// config path of the query.
 fn sql_problems(config: &config::Config) -> anyhow::Result<Vec<String>> {
-    let session = Session::open(Events::None)?;
+    let session = Session::open(Events::None, sql::Limits::NONE)?;
     let mut problems = Vec::new();
-    let mut check = |path: String, sql: &str| {
-        if let Err(error) = session.conn.prepare(sql) {
+    let mut check = |path: String, text: &str| {
+        if let Err(error) = sql::prepare_all(&session.conn, text) {
             problems.push(format!("{path}: {}", sql::message(&error)));
         }
     };

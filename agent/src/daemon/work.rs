@@ -402,6 +402,7 @@ pub fn run(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitCode
                 read_endpoint: args.remote.distributed_tls_read_endpoint.clone(),
                 write_endpoint: args.remote.distributed_tls_write_endpoint.clone(),
                 interval: Duration::from_secs(args.remote.distributed_interval.max(1)),
+                limits: crate::sql::Limits::from_flags(&args.limits),
             },
             worker.as_ref().and_then(|w| w.previous_end.clone()),
         )?);

@@ -29,6 +29,8 @@ pub struct DistributedSettings {
     pub read_endpoint: String,
     pub write_endpoint: String,
     pub interval: Duration,
+    /// `--query_timeout`, `--query_max_rows`, `--query_max_bytes`.
+    pub limits: sql::Limits,
 }
 
 pub struct Distributed {
@@ -256,7 +258,8 @@ impl Distributed {
         let interrupt = Arc::new(OnceLock::new());
         let interrupt_handle = interrupt.clone();
         let thread = Background::spawn("vigil-distributed", move |stopping| {
-            let session = match Session::open(Events::Shared(store.clone(), counters)) {
+            let limits = settings.limits;
+            let session = match Session::open(Events::Shared(store.clone(), counters), limits) {
                 Ok(session) => session,
                 Err(error) => {
                     tracing::error!("distributed queries cannot run: {error:#}");

@@ -15,7 +15,7 @@ use crate::session::{Events, Session};
 /// of each table; `platform_info` has no counterpart here and is left empty).
 pub fn host_details() -> Value {
     let mut details = Map::new();
-    let session = Session::open(Events::None).ok();
+    let session = Session::open(Events::None, crate::sql::Limits::NONE).ok();
     for (key, table) in [
         ("os_version", "os_version"),
         ("osquery_info", "osquery_info"),

@@ -148,8 +148,7 @@ mod tests {
         }
     }
 
-    fn connection() -> Connection {
-        let conn = Connection::open_in_memory().expect("sqlite");
+    fn connection() -> crate::sql::Connection {
         let tables = vigil_tables::all_tables(TablesContext {
             store: None,
             counters: vigil_events::Counters::new(&EventTable::names()),
@@ -157,8 +156,7 @@ mod tests {
             agent: AgentInfo::default(),
             scope: None,
         });
-        vigil_tables::register(&conn, &tables).expect("tables");
-        conn
+        crate::sql::Connection::open(&tables, crate::sql::Limits::NONE).expect("sqlite")
     }
 
     #[test]

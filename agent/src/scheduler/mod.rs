@@ -13,7 +13,7 @@ use std::{
 };
 
 use anyhow::Context as _;
-use rusqlite::{Connection, InterruptHandle};
+use rusqlite::InterruptHandle;
 use vigil_events::{
     Counters, EventStore, EventTable,
     store::{NOTHING_READ, ReadFloor, ReadThrough, StateBatch},
@@ -211,7 +211,7 @@ struct RunMeasures {
 
 struct Runner {
     store: Arc<EventStore>,
-    conn: Connection,
+    conn: sql::Connection,
     scope: Arc<QueryScope>,
     settings: Settings,
     load_decorations: ResultRow,
@@ -233,7 +233,6 @@ impl Runner {
         settings: Settings,
         read_floor: Arc<ReadFloor>,
     ) -> anyhow::Result<Self> {
-        let conn = Connection::open_in_memory().context("opening the scheduler's SQLite")?;
         let scope = Arc::new(QueryScope::with_row_budget(settings.max_event_rows));
         let tables = vigil_tables::all_tables(TablesContext {
             store: Some(store.clone()),
@@ -246,7 +245,9 @@ impl Runner {
             },
             scope: Some(scope.clone()),
         });
-        vigil_tables::register(&conn, &tables).context("registering tables")?;
+        // Unbounded: the watchdog bounds scheduled queries (and denylists what it stops).
+        let conn = sql::Connection::open(&tables, sql::Limits::NONE)
+            .context("opening the scheduler's SQLite")?;
         Ok(Self {
             store,
             conn,

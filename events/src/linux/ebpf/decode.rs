@@ -391,20 +391,30 @@ fn decode_socket(bytes: &[u8], clock: &BootClock) -> Result<SocketEvent, RecordE
     Ok(event)
 }
 
-/// Lexically normalises an absolute path: drops `.` and empty components, resolves `..`
-/// (never above the root).
-pub fn normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
+/// `name` joined to `base`, an absolute directory path the kernel walked (or `/`), and whether
+/// the result names the file exactly. Empty and `.` components are dropped. A `..` that steps
+/// out of `base` is exact (the kernel walked `base` from its dentries: no symlink in it); a
+/// `..` after a component of `name` is not, since that component may be a symlink
+/// (`/a/link/../x` is `x` next to link's target, not `/a/x`): it is kept, as given, and the path
+/// marked unresolved, never guessed.
+pub fn join_name(base: &str, name: &str) -> (String, bool) {
+    let mut parts: Vec<&str> = base.split('/').filter(|c| !c.is_empty()).collect();
+    let mut named = false;
+    let mut exact = true;
+    for part in name.split('/') {
         match part {
             "" | "." => {}
-            ".." => {
+            ".." if !named => {
                 parts.pop();
             }
-            other => parts.push(other),
+            other => {
+                exact &= other != "..";
+                named = true;
+                parts.push(other);
+            }
         }
     }
-    format!("/{}", parts.join("/"))
+    (format!("/{}", parts.join("/")), exact)
 }
 
 /// A (directory, name) pair from a file record as one path, and whether it is fully resolved.
@@ -415,11 +425,11 @@ fn resolve_name(
 ) -> Result<(String, bool), RecordError> {
     let name = text(slot(data, name, "name")?);
     if name.starts_with('/') {
-        return Ok((normalize(&name), true));
+        return Ok(join_name("/", &name));
     }
     let (dir_path, complete) = walked_path(slot(data, dir, "dir")?, dir.flags);
     if complete {
-        Ok((normalize(&format!("{dir_path}/{name}")), true))
+        Ok(join_name(&dir_path, &name))
     } else {
         // Not guessed: the name as the caller gave it, marked unresolved.
         Ok((name, false))
@@ -807,10 +817,28 @@ mod tests {
     }
 
     #[test]
-    fn paths_are_normalised_lexically() {
-        assert_eq!(normalize("/a/./b//c/../d"), "/a/b/d");
-        assert_eq!(normalize("/../.."), "/");
-        assert_eq!(normalize("/tmp/x/"), "/tmp/x");
+    fn names_are_joined_exactly_or_marked() {
+        assert_eq!(join_name("/", "/a/./b//c"), ("/a/b/c".to_owned(), true));
+        assert_eq!(join_name("/", "/../.."), ("/".to_owned(), true));
+        assert_eq!(join_name("/", "/tmp/x/"), ("/tmp/x".to_owned(), true));
+        assert_eq!(
+            join_name("/tmp/work", "../../etc/passwd"),
+            ("/etc/passwd".to_owned(), true),
+            "out of the walked directory: exact"
+        );
+        // `link` may be a symlink: its `..` is not the text's parent.
+        assert_eq!(
+            join_name("/", "/a/link/../x"),
+            ("/a/link/../x".to_owned(), false)
+        );
+        assert_eq!(
+            join_name("/tmp", "dir/link/.././x"),
+            ("/tmp/dir/link/../x".to_owned(), false)
+        );
+        assert_eq!(
+            join_name("/tmp", "../tmp/a/../b"),
+            ("/tmp/a/../b".to_owned(), false)
+        );
     }
 
     #[test]

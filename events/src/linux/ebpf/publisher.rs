@@ -1068,11 +1068,7 @@ impl Reader {
             Event::File(file) => {
                 // Paths named relative to a directory are only known here, once joined: the
                 // kernel could not filter those.
-                let read_only = file.operation == crate::FileOperation::Read;
-                if !self
-                    .file_filter
-                    .allows(&file.path, &file.dest_path, read_only)
-                {
+                if !self.file_filter.reports(file) {
                     TableCounters::add(&self.file_counters.filtered, 1);
                     TableCounters::add(&self.file_counters.resolved, 1);
                     return true;
