@@ -96,7 +96,18 @@ fn parse_cli() -> anyhow::Result<(Cli, Vec<String>)> {
     }
 }
 
+/// glibc gives each thread that allocates its own arena, and keeps what each freed: with a
+/// dozen threads (reader, writer, scheduler, loggers, RocksDB's) that alone is tens of MB of a
+/// worker's resident memory under the watchdog's limit. Two arenas serve them well enough.
+fn limit_malloc_arenas() {
+    // SAFETY: mallopt only changes allocator settings; called first, before other threads exist.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let (cli, warnings) = match parse_cli() {
         Ok(parsed) => parsed,
         Err(error) => {

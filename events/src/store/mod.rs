@@ -192,14 +192,25 @@ fn column_families() -> Vec<String> {
     names
 }
 
-fn base_options() -> Options {
+/// Memory RocksDB may hold for the whole database: the worker runs under the watchdog's memory
+/// limit (200 MB by default), and an event storm must not push it there by itself.
+const MEMTABLE_BUDGET: usize = 48 * 1024 * 1024;
+const BLOCK_CACHE_BYTES: usize = 16 * 1024 * 1024;
+
+fn base_options(block_cache: &rocksdb::Cache) -> Options {
     let mut opts = Options::default();
     opts.create_if_missing(true);
     opts.create_missing_column_families(true);
     opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
-    // Events arrive in bursts of small rows; a modest write buffer keeps memory predictable.
-    opts.set_write_buffer_size(16 * 1024 * 1024);
-    opts.set_max_write_buffer_number(3);
+    // Events arrive in bursts of small rows: modest write buffers per table, and one budget for
+    // all of them (flushed early when the tables together reach it).
+    opts.set_write_buffer_size(8 * 1024 * 1024);
+    opts.set_max_write_buffer_number(2);
+    opts.set_db_write_buffer_size(MEMTABLE_BUDGET);
+    // One block cache shared by every table (RocksDB's default is one per table).
+    let mut table = rocksdb::BlockBasedOptions::default();
+    table.set_block_cache(block_cache);
+    opts.set_block_based_table_factory(&table);
     opts.set_keep_log_file_num(4);
     opts
 }
@@ -223,10 +234,11 @@ impl EventStore {
     /// Opens (creating if needed) the store that collects events.
     pub fn open_primary(path: &Path) -> Result<Self, StoreError> {
         prepare_directory(path)?;
-        let opts = base_options();
+        let block_cache = rocksdb::Cache::new_lru_cache(BLOCK_CACHE_BYTES);
+        let opts = base_options(&block_cache);
         let cfs = column_families()
             .into_iter()
-            .map(|name| ColumnFamilyDescriptor::new(name, base_options()));
+            .map(|name| ColumnFamilyDescriptor::new(name, base_options(&block_cache)));
         let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(|source| {
             if source.to_string().contains("lock") {
                 StoreError::Locked {
