@@ -554,3 +554,49 @@ fn stopping_the_daemon_interrupts_a_distributed_query_and_says_so() {
         write.body
     );
 }
+
+/// Whether the status log says a request to `path` met a redirect, and that it was not followed.
+fn redirect_reported(daemon: &Daemon, path: &str) -> bool {
+    daemon
+        .log("vigil.status.log")
+        .lines()
+        .any(|l| l.contains("HTTP 307") && l.contains(path) && l.contains("follows no redirect"))
+}
+
+#[test]
+fn a_redirect_is_reported_and_never_followed_with_the_secret_or_the_node_key() {
+    let pki = Pki::new();
+    let server = TlsServer::start(&pki, None, false);
+    // Trusted like the real server: a client that followed redirects would talk to it.
+    let elsewhere = TlsServer::start(&pki, None, false);
+    let sent_elsewhere = || elsewhere.with(|s| (s.received.clone(), s.enrollments));
+    server
+        .with(|s| s.path_behavior = Some(("/enroll".into(), Behavior::RedirectTo(elsewhere.port))));
+    let daemon = daemon_against(
+        &server,
+        &pki,
+        &pki.ca_file(),
+        &["--logger_tls_backoff_max=2".to_owned()],
+    );
+    poll("the enrollment's redirect dealt with", WAIT, || {
+        (redirect_reported(&daemon, "/enroll") || sent_elsewhere().1 > 0).then_some(())
+    });
+    assert_eq!(
+        sent_elsewhere().1,
+        0,
+        "the enroll secret went to the redirect's target"
+    );
+
+    // Enrolled, the node key would be next: the log endpoint redirects.
+    server.with(|s| s.path_behavior = Some(("/log".into(), Behavior::RedirectTo(elsewhere.port))));
+    poll("the log request's redirect dealt with", WAIT, || {
+        (server.with(|s| s.enrollments) == 1 && redirect_reported(&daemon, "/log")
+            || !sent_elsewhere().0.is_empty())
+        .then_some(())
+    });
+    let (requests, enrollments) = sent_elsewhere();
+    assert!(
+        requests.is_empty() && enrollments == 0,
+        "the redirect target got the node key: {requests:?}"
+    );
+}

@@ -30,6 +30,16 @@ pub enum RemoteError {
         status: u16,
         body: String,
     },
+    #[error(
+        "POST {url}: the server answered HTTP {status}, a redirect to {location}; vigil follows no \
+         redirect (it would carry the node key or enroll secret elsewhere): point --tls_hostname \
+         and the endpoints at where the server really answers"
+    )]
+    Redirect {
+        url: String,
+        status: u16,
+        location: String,
+    },
     #[error("POST {url}: the answer is not a JSON object ({detail})")]
     BadAnswer { url: String, detail: String },
     #[error("POST {url}: the server says this node's key is invalid; it enrolls again")]
@@ -112,6 +122,9 @@ impl Remote {
         let http = reqwest::blocking::Client::builder()
             .tls_backend_preconfigured(tls)
             .timeout(Duration::from_secs(args.tls_request_timeout.max(1)))
+            // The node key and the enroll secret go to --tls_hostname only: a redirect, to another
+            // host or to plain HTTP, is reported, never followed.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| RemoteSetupError::Client(chain(&e)))?;
         let secret = match (&args.enroll_secret_path, &args.enroll_secret_env) {
@@ -198,6 +211,21 @@ impl Remote {
             .send()
             .map_err(|e| transport(chain(&e)))?;
         let status = response.status();
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .unwrap_or("(no Location)")
+                .chars()
+                .take(200)
+                .collect();
+            return Err(RemoteError::Redirect {
+                url,
+                status: status.as_u16(),
+                location,
+            });
+        }
         let text = response.text().map_err(|e| transport(chain(&e)))?;
         if !status.is_success() {
             return Err(RemoteError::Status {
