@@ -182,12 +182,32 @@ fn parse_events(value: &Value, problems: &mut Problems) -> EventsConfig {
     events
 }
 
-/// A pack: inline, or the path of a JSON file holding one.
-fn load_pack(name: &str, value: &Value, base: &Path, problems: &mut Problems) -> Option<Value> {
+/// Where a config document comes from, which decides what it may name on this host.
+#[derive(Debug, Clone, Copy)]
+pub enum Origin<'a> {
+    /// A local file (`--config_path`): pack file paths resolve against its directory.
+    File { dir: &'a Path },
+    /// The TLS server: it may not make vigil read local files, so packs must be inline.
+    Server,
+}
+
+/// A pack: inline, or (in a local config only) the path of a JSON file holding one.
+fn load_pack(name: &str, value: &Value, origin: Origin, problems: &mut Problems) -> Option<Value> {
     match value {
         Value::Object(_) => Some(value.clone()),
         Value::String(file) => {
-            let path = base.join(file);
+            let Origin::File { dir } = origin else {
+                problems.warn(
+                    &format!("packs.{name}"),
+                    format!(
+                        "a pack file path (`{file}`) from the TLS server is refused: a server may \
+                         not make vigil read local files; the pack is left out (send the pack \
+                         inline, or name the file in a local --config_path)"
+                    ),
+                );
+                return None;
+            };
+            let path = dir.join(file);
             let text = match std::fs::read_to_string(&path) {
                 Ok(text) => text,
                 Err(error) => {
@@ -219,9 +239,13 @@ fn load_pack(name: &str, value: &Value, base: &Path, problems: &mut Problems) ->
     }
 }
 
-/// Parses a config document. `base` resolves relative pack file paths (the config's directory);
-/// `pack_delimiter` joins pack and query names (`--pack_delimiter`).
-pub fn parse(document: &Value, base: &Path, pack_delimiter: &str) -> Result<Config, ConfigError> {
+/// Parses a config document from `origin` (a local file's resolves relative pack file paths
+/// against its directory); `pack_delimiter` joins pack and query names (`--pack_delimiter`).
+pub fn parse(
+    document: &Value,
+    origin: Origin,
+    pack_delimiter: &str,
+) -> Result<Config, ConfigError> {
     let mut problems = Problems::default();
     let Some(top) = document.as_object() else {
         return Err(ConfigError {
@@ -268,7 +292,7 @@ pub fn parse(document: &Value, base: &Path, pack_delimiter: &str) -> Result<Conf
         && let Some(map) = object(value, "packs", &mut problems)
     {
         for (pack_name, pack_value) in map {
-            let Some(pack) = load_pack(pack_name, pack_value, base, &mut problems) else {
+            let Some(pack) = load_pack(pack_name, pack_value, origin, &mut problems) else {
                 continue;
             };
             let pack_path = format!("packs.{pack_name}");
@@ -364,8 +388,8 @@ pub fn load(path: &Path, pack_delimiter: &str) -> Result<Config, ConfigError> {
             path.display()
         )],
     })?;
-    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    parse(&document, &base, pack_delimiter)
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    parse(&document, Origin::File { dir: &dir }, pack_delimiter)
 }
 
 /// The configuration `--config_path` names, if any; warnings are logged.

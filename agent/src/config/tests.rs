@@ -5,7 +5,13 @@ use serde_json::json;
 use super::*;
 
 fn parse_doc(doc: Value) -> Result<Config, ConfigError> {
-    parse(&doc, Path::new("/nonexistent"), "_")
+    parse(
+        &doc,
+        Origin::File {
+            dir: Path::new("/nonexistent"),
+        },
+        "_",
+    )
 }
 
 #[test]
@@ -34,7 +40,7 @@ fn a_full_osquery_config_parses() {
         "events": {"disable_subscribers": ["bpf_file_events"]},
         "some_future_key": 1
     });
-    let config = parse(&doc, dir.path(), "_").expect("valid");
+    let config = parse(&doc, Origin::File { dir: dir.path() }, "_").expect("valid");
     assert_eq!(config.schedule.len(), 4);
     let procs = &config.schedule["procs"];
     assert_eq!(
@@ -94,7 +100,14 @@ fn pack_delimiter_and_platform_filter() {
         "mac": {"query": "SELECT 1", "interval": 10, "platform": "darwin"},
         "all": {"query": "SELECT 1", "interval": 10, "platform": "posix"}
     }}}});
-    let config = parse(&doc, Path::new("/"), "-").expect("valid");
+    let config = parse(
+        &doc,
+        Origin::File {
+            dir: Path::new("/"),
+        },
+        "-",
+    )
+    .expect("valid");
     assert!(!config.schedule["pack-p-mac"].runs_on_linux());
     assert!(config.schedule["pack-p-all"].runs_on_linux());
 }
@@ -103,4 +116,39 @@ fn pack_delimiter_and_platform_filter() {
 fn not_an_object_is_an_error_not_a_panic() {
     assert!(parse_doc(json!([1, 2])).is_err());
     assert!(parse_doc(json!({"schedule": [1]})).is_err());
+}
+
+#[test]
+fn a_server_config_cannot_make_vigil_read_a_local_pack_file() {
+    let dir = tempfile::tempdir().expect("dir");
+    let pack = dir.path().join("pack.conf");
+    std::fs::write(
+        &pack,
+        json!({"queries": {"local": {"query": "SELECT 1", "interval": 10}}}).to_string(),
+    )
+    .expect("pack file");
+    let doc = json!({"packs": {
+        "from_disk": pack.display().to_string(),
+        "inline": {"queries": {"q": {"query": "SELECT 2", "interval": 10}}}
+    }});
+
+    let from_server = parse(&doc, Origin::Server, "_").expect("the rest of the config stands");
+    assert!(
+        !from_server.schedule.contains_key("pack_from_disk_local"),
+        "the local file was read: {:?}",
+        from_server.schedule.keys()
+    );
+    assert!(from_server.schedule.contains_key("pack_inline_q"));
+    assert!(
+        from_server
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("packs.from_disk:") && w.contains("refused")),
+        "{:?}",
+        from_server.warnings
+    );
+
+    // The same document read from a local file may name the pack file.
+    let from_file = parse(&doc, Origin::File { dir: dir.path() }, "_").expect("valid");
+    assert!(from_file.schedule.contains_key("pack_from_disk_local"));
 }

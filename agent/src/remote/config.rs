@@ -3,7 +3,6 @@
 //! `--config_refresh` seconds; a changed config is handed to the daemon to apply.
 
 use std::{
-    path::Path,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -16,7 +15,7 @@ use vigil_events::{EventStore, store::StateBatch};
 use super::client::Remote;
 use crate::{
     background::Background,
-    config::{self, Config},
+    config::{self, Config, Origin},
 };
 
 const BACKUP_KEY: &[u8] = b"config_backup";
@@ -37,7 +36,7 @@ impl TlsConfig {
         answer.remove("node_invalid");
         let document = Value::Object(answer);
         let config =
-            config::parse(&document, Path::new(""), &self.pack_delimiter).map_err(|e| {
+            config::parse(&document, Origin::Server, &self.pack_delimiter).map_err(|e| {
                 anyhow::anyhow!(
                     "the config from the server is not valid: {}",
                     e.errors.join("; ")
@@ -59,7 +58,7 @@ impl TlsConfig {
     fn backup(&self) -> Option<(Config, String)> {
         let bytes = self.store.get_state(BACKUP_KEY).ok().flatten()?;
         let document: Value = serde_json::from_slice(&bytes).ok()?;
-        let config = config::parse(&document, Path::new(""), &self.pack_delimiter).ok()?;
+        let config = config::parse(&document, Origin::Server, &self.pack_delimiter).ok()?;
         Some((config, document.to_string()))
     }
 
