@@ -153,7 +153,10 @@ fn enrolls_takes_its_config_and_ships_logs_with_its_node_key() {
     assert_eq!(server.received("/enroll").len(), 2);
 
     poll("vigil_logger counts what each logger sent", WAIT, || {
-        let rows = query_json(&daemon.db(), "SELECT name, sent FROM vigil_logger");
+        let rows = query_json(
+            &daemon.db(),
+            "SELECT name, sent FROM vigil_logger WHERE name IN ('filesystem', 'tls')",
+        );
         (rows.len() == 2 && rows.iter().all(|r| field(r, "sent") != "0")).then_some(())
     });
 }
@@ -338,6 +341,71 @@ fn distributed_results_kept_at_a_crash_are_sent_after_the_restart() {
             .find(|r| r.accepted)
     });
     assert_eq!(write.body["queries"]["once"], json!([{"answer": "42"}]));
+}
+
+#[test]
+fn a_result_the_server_refuses_holds_no_later_query_back_and_is_dropped_in_the_end() {
+    let pki = Pki::new();
+    let server = TlsServer::start(&pki, None, false);
+    server.with(|s| {
+        s.distributed = Some(json!({"queries": {"poison": "SELECT 1 AS one"}}));
+        s.refuse_result_of = Some("poison".into());
+    });
+    let args = distributed_args(&server, &pki);
+    let daemon = Daemon::start(&args_of(&args));
+    poll("a refused write of the poison result", WAIT, || {
+        server
+            .received("/distributed/write")
+            .iter()
+            .any(|r| !r.accepted && r.body["queries"].get("poison").is_some())
+            .then_some(())
+    });
+
+    server.with(|s| s.distributed = Some(json!({"queries": {"later": "SELECT 2 AS two"}})));
+    let write = poll(
+        "the later query's result, taken by the server",
+        WAIT,
+        || {
+            server
+                .received("/distributed/write")
+                .into_iter()
+                .find(|r| r.accepted && r.body["queries"].get("later").is_some())
+        },
+    );
+    assert_eq!(write.body["queries"]["later"], json!([{"two": "2"}]));
+
+    let row = poll("the poison result dropped and counted", WAIT, || {
+        query_json(
+            &daemon.db(),
+            "SELECT dropped_rejected, dropped, buffered, sent FROM vigil_logger \
+             WHERE name = 'distributed'",
+        )
+        .into_iter()
+        .next()
+        .filter(|r| field(r, "dropped_rejected") == "1")
+    });
+    assert_eq!(field(&row, "dropped"), "1");
+    assert_eq!(field(&row, "buffered"), "0", "nothing else waits");
+    assert_eq!(field(&row, "sent"), "1");
+    poll("a status line saying so", WAIT, || {
+        daemon
+            .log("vigil.status.log")
+            .lines()
+            .any(|l| l.contains("poison") && l.contains("dropped"))
+            .then_some(())
+    });
+    let refused = server
+        .received("/distributed/write")
+        .iter()
+        .filter(|r| r.body["queries"].get("poison").is_some())
+        .count();
+    std::thread::sleep(Duration::from_secs(3));
+    let refused_later = server
+        .received("/distributed/write")
+        .iter()
+        .filter(|r| r.body["queries"].get("poison").is_some())
+        .count();
+    assert_eq!(refused, refused_later, "a dropped result is not sent again");
 }
 
 #[test]

@@ -145,6 +145,8 @@ pub struct State {
     pub config: Value,
     /// Handed out by the next distributed read, once.
     pub distributed: Option<Value>,
+    /// Distributed writes carrying this query's result are answered HTTP 500.
+    pub refuse_result_of: Option<String>,
 }
 
 pub struct TlsServer {
@@ -191,8 +193,14 @@ async fn handle(
     let enroll = path.ends_with("/enroll");
     let behavior = {
         let mut state = state.lock().expect("state");
+        let refused_result = path.ends_with("/distributed/write")
+            && state
+                .refuse_result_of
+                .as_ref()
+                .is_some_and(|id| body["queries"].get(id).is_some());
         let behavior = match &state.path_behavior {
             Some((only, behavior)) if *only == path => *behavior,
+            _ if refused_result => Behavior::Error500,
             _ if enroll => Behavior::Healthy,
             _ => state.behavior,
         };
@@ -308,6 +316,7 @@ impl TlsServer {
                 invalidate_next: false,
                 config: json!({}),
                 distributed: None,
+                refuse_result_of: None,
             })),
             runtime,
             acceptor: TlsAcceptor::from(Arc::new(config)),
