@@ -157,11 +157,11 @@ pub fn options_as_args(
     (args, warnings)
 }
 
-/// `args` with `extra` inserted right after the subcommand `name` (so global flags before the
-/// subcommand stay where they are).
 /// The daemon's command line `args` (flagfiles expanded) with a config's `options` where the
 /// command line is silent, parsed; `None` when the options add nothing. Also what
-/// `vigil_flags` shows from then on. The second value lists options that are not flags.
+/// `vigil_flags` shows from then on. The second value lists the options left out: those that are
+/// not flags, and those whose value the flag does not take (each is checked alone, so one bad
+/// value leaves the others applied).
 pub fn with_options(
     args: &[OsString],
     options: &BTreeMap<String, Value>,
@@ -171,17 +171,40 @@ pub fn with_options(
     let Some(subcommand) = command.find_subcommand("daemon") else {
         return Ok(None);
     };
-    let (extra, warnings) = options_as_args(options, subcommand);
-    if extra.is_empty() {
+    let (extra, mut warnings) = options_as_args(options, subcommand);
+    let mut valid = Vec::new();
+    for arg in extra {
+        let alone = insert_after_subcommand(args, "daemon", vec![arg.clone()]);
+        match crate::cli::Cli::try_parse_from(&alone) {
+            Ok(_) => valid.push(arg),
+            Err(error) => {
+                let option = arg.to_string_lossy();
+                let name = option
+                    .trim_start_matches("--")
+                    .split('=')
+                    .next()
+                    .unwrap_or_default();
+                let reason = error.to_string();
+                let reason = reason.lines().next().unwrap_or_default();
+                warnings.push(format!(
+                    "options.{name}: {}; ignored",
+                    reason.trim_start_matches("error: ")
+                ));
+            }
+        }
+    }
+    if valid.is_empty() {
         return Ok(None);
     }
-    let merged = insert_after_subcommand(args, "daemon", extra);
+    let merged = insert_after_subcommand(args, "daemon", valid);
     let cli = crate::cli::Cli::try_parse_from(&merged)?;
     // The options' values, not the bare command line's, are what runs.
     remember(&merged);
     Ok(Some((cli, warnings)))
 }
 
+/// `args` with `extra` inserted right after the subcommand `name` (so global flags before the
+/// subcommand stay where they are).
 pub fn insert_after_subcommand(
     args: &[OsString],
     name: &str,
@@ -290,6 +313,36 @@ mod tests {
         assert!(
             args.disable_events,
             "the option applies where the command line is silent"
+        );
+    }
+
+    #[test]
+    fn an_option_with_a_bad_value_is_left_out_alone() {
+        let mut options = BTreeMap::new();
+        options.insert("distributed_interval".to_owned(), Value::from(-5));
+        options.insert("logger_tls_period".to_owned(), Value::from("soon"));
+        options.insert("logger_tls_max_lines".to_owned(), Value::from(3));
+        let (cli, warnings) = with_options(&os(&["vigil", "daemon"]), &options)
+            .expect("parses")
+            .expect("an option applies");
+        let crate::cli::Command::Daemon(args) = cli.command else {
+            panic!("daemon");
+        };
+        assert_eq!(
+            args.remote.logger_tls_max_lines, 3,
+            "the good option applies"
+        );
+        assert_eq!(args.remote.distributed_interval, 60, "the default stays");
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("options.distributed_interval: ")
+                && warnings[0].contains("-5")
+                && warnings[0].ends_with("; ignored"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[1].starts_with("options.logger_tls_period: ") && warnings[1].contains("soon"),
+            "{warnings:?}"
         );
     }
 }

@@ -19,6 +19,10 @@ fn args_of(list: &[String]) -> Vec<&str> {
 
 /// A daemon whose config comes from `server` and whose logs go to it (and to files).
 fn remote_daemon(server: &TlsServer, pki: &Pki, extra: &[&str]) -> Daemon {
+    Daemon::start(&args_of(&remote_daemon_args(server, pki, extra)))
+}
+
+fn remote_daemon_args(server: &TlsServer, pki: &Pki, extra: &[&str]) -> Vec<String> {
     let ca = pki.ca_file();
     let mut args = remote_args(server, pki, &ca);
     args.extend(
@@ -36,7 +40,7 @@ fn remote_daemon(server: &TlsServer, pki: &Pki, extra: &[&str]) -> Daemon {
         .map(String::from),
     );
     args.extend(extra.iter().map(|s| s.to_string()));
-    Daemon::start(&args_of(&args))
+    args
 }
 
 fn ticking_schedule() -> Value {
@@ -666,5 +670,128 @@ fn a_redirect_is_reported_and_never_followed_with_the_secret_or_the_node_key() {
     assert!(
         requests.is_empty() && enrollments == 0,
         "the redirect target got the node key: {requests:?}"
+    );
+}
+
+#[test]
+fn numbers_from_the_server_past_their_bounds_are_warned_about_and_panic_nothing() {
+    let pki = Pki::new();
+    let server = TlsServer::start(&pki, None, false);
+    let mut config = ticking_schedule();
+    config["options"] = json!({
+        "config_refresh": u64::MAX,
+        "logger_tls_backoff_max": u64::MAX.to_string(),
+        "logger_tls_period": "soon",
+        "distributed_interval": -5,
+        "schedule_splay_percent": 1e30,
+        "logger_tls_max_lines": 3,
+    });
+    server.with(|s| {
+        s.config = config;
+        s.distributed =
+            Some(json!({"queries": {"first": "SELECT 1 AS one"}, "accelerate": u64::MAX}));
+    });
+    let ca = pki.ca_file();
+    let mut args = remote_args(&server, &pki, &ca);
+    // The numbers above are the server's alone: the command line names none of them.
+    args.extend(
+        [
+            "--disable_events",
+            "--config_plugin=tls",
+            "--config_tls_endpoint=/config",
+            "--logger_plugin=filesystem,tls",
+            "--logger_tls_endpoint=/log",
+            "--disable_distributed=false",
+            "--distributed_tls_read_endpoint=/distributed/read",
+            "--distributed_tls_write_endpoint=/distributed/write",
+        ]
+        .map(String::from),
+    );
+    let daemon = Daemon::start(&args_of(&args));
+    let worker = poll("the worker", WAIT, || daemon.worker_pid());
+    poll("the first distributed result", WAIT, || {
+        server
+            .received("/distributed/write")
+            .iter()
+            .any(|r| r.accepted && r.body["queries"].get("first").is_some())
+            .then_some(())
+    });
+    // Checks are quick while accelerated (every 5 s), not every --distributed_interval (60 s).
+    server.with(|s| {
+        s.distributed = Some(json!({"queries": {"second": "SELECT 2 AS two"}, "accelerate": "-1"}));
+    });
+    poll("the second distributed result", WAIT, || {
+        server
+            .received("/distributed/write")
+            .iter()
+            .any(|r| r.accepted && r.body["queries"].get("second").is_some())
+            .then_some(())
+    });
+    let status = daemon.log("vigil.status.log");
+    assert!(!status.contains("panic"), "{status}");
+    assert_eq!(
+        daemon.worker_pid(),
+        Some(worker),
+        "the worker never restarted"
+    );
+    poll("a warning for each number out of bounds", WAIT, || {
+        let log = daemon.log("vigil.status.log");
+        [
+            "options.logger_tls_period: ",
+            "options.distributed_interval: ",
+            "options.schedule_splay_percent: ",
+            "--config_refresh=18446744073709551615 is more than 604800",
+            "--logger_tls_backoff_max=18446744073709551615 is more than 604800",
+            "`accelerate` 18446744073709551615 is more than 86400",
+            "`accelerate` \\\"-1\\\" is not a number of seconds",
+        ]
+        .iter()
+        .all(|w| log.contains(w))
+        .then_some(())
+    });
+    poll("ticks at the server", WAIT, || {
+        (!server.log_lines("result").is_empty()).then_some(())
+    });
+    assert!(
+        server
+            .received("/log")
+            .iter()
+            .all(|r| r.body["data"].as_array().is_some_and(|d| d.len() <= 3)),
+        "the valid option (logger_tls_max_lines) applies beside the bad ones"
+    );
+}
+
+#[test]
+fn a_panic_in_a_background_part_is_logged_and_the_worker_restarted() {
+    let pki = Pki::new();
+    let server = TlsServer::start(&pki, None, false);
+    server.with(|s| s.config = ticking_schedule());
+    let marker = pki.dir.path().join("panicked");
+    let fault = format!("vigil-tls-logger@{}", marker.display());
+    let args = remote_daemon_args(&server, &pki, &[]);
+    let daemon = Daemon::start_with_env(
+        tempfile::tempdir().expect("dir"),
+        &args_of(&args),
+        &[("VIGIL_FAULT_PANIC", &fault)],
+    );
+    let status = poll("the panic in the status log", WAIT, || {
+        let log = daemon.log("vigil.status.log");
+        log.lines()
+            .find(|l| l.contains("injected by VIGIL_FAULT_PANIC"))
+            .map(str::to_owned)
+    });
+    assert!(status.contains("thread=vigil-tls-logger"), "{status}");
+    assert!(status.contains("\"severity\":2"), "an error: {status}");
+    poll("the restarted worker's logger shipping ticks", WAIT, || {
+        server
+            .log_lines("result")
+            .iter()
+            .any(|l| l["name"] == "tick")
+            .then_some(())
+    });
+    assert!(
+        daemon.stderr().contains("this worker replaces it"),
+        "{}",
+        daemon.stderr()
     );
 }

@@ -146,14 +146,18 @@ fn parse_decorators(value: &Value, problems: &mut Problems) -> Decorators {
                 for (seconds, queries) in intervals {
                     let path = format!("{path}.{seconds}");
                     match seconds.parse::<u64>() {
-                        Ok(s) if s > 0 && s % 60 == 0 => {
+                        Ok(s) if s > 0 && s % 60 == 0 && s <= query::INTERVAL_MAX => {
                             decorators
                                 .interval
                                 .insert(s, string_list(queries, &path, problems));
                         }
                         _ => problems.error(
                             &path,
-                            "expected an interval in seconds that is a multiple of 60",
+                            format!(
+                                "expected an interval in seconds that is a multiple of 60, at \
+                                 most {}",
+                                query::INTERVAL_MAX
+                            ),
                         ),
                     }
                 }

@@ -75,7 +75,7 @@ fn every_error_names_its_json_path() {
             "bad": {"query": "SELECT 1", "interval": 10, "snapshot": "maybe", "shard": 500}
         },
         "packs": {"missing": "no-such-pack.conf", "empty": {"platform": "linux"}},
-        "decorators": {"interval": {"45": ["SELECT 1"]}},
+        "decorators": {"interval": {"45": ["SELECT 1"], "18446744073709551600": ["SELECT 1"]}},
         "options": {"nested": {"a": 1}}
     });
     let error = parse_doc(doc).expect_err("invalid");
@@ -88,6 +88,8 @@ fn every_error_names_its_json_path() {
         "packs.missing: cannot read pack file",
         "packs.empty: a pack needs `queries`",
         "decorators.interval.45: expected an interval in seconds that is a multiple of 60",
+        "decorators.interval.18446744073709551600: expected an interval in seconds that is a \
+         multiple of 60, at most 604800",
         "options.nested: expected a string, number or boolean",
     ] {
         assert!(text.contains(expected), "missing `{expected}` in:\n{text}");

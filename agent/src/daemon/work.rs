@@ -233,7 +233,7 @@ fn remote_needed_for(args: &DaemonArgs, plugins: LogPlugins) -> Option<&'static 
 fn with_remote_options(args: &DaemonArgs, config: &Config) -> DaemonArgs {
     let applied = crate::flags::expand_flagfiles(std::env::args_os().collect())
         .and_then(|argv| crate::flags::with_options(&argv, &config.options));
-    match applied {
+    let mut effective = match applied {
         Ok(Some((cli, warnings))) => {
             for warning in warnings {
                 tracing::warn!("config from the TLS server: {warning}");
@@ -248,7 +248,11 @@ fn with_remote_options(args: &DaemonArgs, config: &Config) -> DaemonArgs {
             tracing::error!("config from the TLS server: its options are ignored: {error:#}");
             args.clone()
         }
+    };
+    for warning in super::bounds::apply(&mut effective) {
+        tracing::warn!("config from the TLS server: {warning}");
     }
+    effective
 }
 
 pub fn run(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitCode> {

@@ -115,6 +115,36 @@ fn refused(error: &RemoteError) -> bool {
     )
 }
 
+/// The longest the server may ask for quick checks at once.
+const ACCELERATE_MAX: u64 = 86_400;
+
+/// A read's `accelerate` (seconds of quick checks), within bounds: a value that is not a
+/// non-negative integer is ignored and one past `ACCELERATE_MAX` brought back to it, with a warning.
+fn accelerate_seconds(value: &Value) -> u64 {
+    let seconds = match value {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        Value::Bool(false) | Value::Null => Some(0),
+        _ => None,
+    };
+    match seconds {
+        Some(s) if s <= ACCELERATE_MAX => s,
+        Some(s) => {
+            tracing::warn!(
+                "distributed read: `accelerate` {s} is more than {ACCELERATE_MAX} s; \
+                 {ACCELERATE_MAX} is used"
+            );
+            ACCELERATE_MAX
+        }
+        None => {
+            tracing::warn!(
+                "distributed read: `accelerate` {value} is not a number of seconds; ignored"
+            );
+            0
+        }
+    }
+}
+
 struct Runner {
     remote: Arc<Remote>,
     store: Arc<EventStore>,
@@ -284,10 +314,7 @@ impl Runner {
                 tracing::error!(id, %error, "a distributed query result could not be kept");
             }
         }
-        Ok(answer
-            .get("accelerate")
-            .and_then(Value::as_u64)
-            .unwrap_or(0))
+        Ok(answer.get("accelerate").map_or(0, accelerate_seconds))
     }
 
     /// A distributed query that was running when the previous worker stopped becomes a failed
@@ -378,6 +405,7 @@ impl Distributed {
             while !stopping.is_set() {
                 let accelerate = runner.round();
                 if accelerate > 0 {
+                    // Bounded by `accelerate_seconds`: the sum cannot overflow.
                     accelerated_until = Instant::now() + Duration::from_secs(accelerate);
                 }
                 // While the server asks for speed, check every few seconds.
@@ -399,5 +427,23 @@ impl Distributed {
     /// Interrupts a running query (reported to the server as interrupted), then stops.
     pub fn stop(self) {
         self.thread.stop_interrupting(&self.interrupt);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn accelerate_is_bounded_whatever_the_server_sends() {
+        assert_eq!(accelerate_seconds(&json!(60)), 60);
+        assert_eq!(accelerate_seconds(&json!("60")), 60);
+        assert_eq!(accelerate_seconds(&json!(u64::MAX)), ACCELERATE_MAX);
+        assert_eq!(accelerate_seconds(&json!(-1)), 0);
+        assert_eq!(accelerate_seconds(&json!(1.5e300)), 0);
+        assert_eq!(accelerate_seconds(&json!("soon")), 0);
+        assert_eq!(accelerate_seconds(&json!({"a": 1})), 0);
     }
 }
