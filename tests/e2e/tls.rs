@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::{
-    support::{Daemon, field, poll, query_json},
+    support::{Daemon, cmdline_has, field, marker, poll, query_json, run_in},
     tls_server::{Behavior, Pki, SECRET, TlsServer, remote_args},
 };
 
@@ -794,4 +794,95 @@ fn a_panic_in_a_background_part_is_logged_and_the_worker_restarted() {
         "{}",
         daemon.stderr()
     );
+}
+
+/// A first start (no node key, no config yet) while `server` is out of reach: an exec is stored
+/// within seconds; once `restore` brings the server back, the daemon enrolls, takes its config
+/// and ships its results.
+fn collects_from_the_start_while_the_server_is_away(
+    mut server: TlsServer,
+    pki: &Pki,
+    restore: impl FnOnce(&mut TlsServer),
+) {
+    let ca = pki.ca_file();
+    let mut args = remote_args(&server, pki, &ca);
+    args.extend(
+        [
+            "--config_plugin=tls",
+            "--config_tls_endpoint=/config",
+            "--config_accelerated_refresh=1",
+            "--logger_plugin=filesystem,tls",
+            "--logger_tls_endpoint=/log",
+            "--logger_tls_period=1",
+            "--logger_tls_backoff_max=2",
+            // Enrollment retried as by default, with short waits between attempts.
+            "--tls_enroll_max_attempts=12",
+            "--tls_enroll_max_interval=2",
+        ]
+        .map(String::from),
+    );
+    let started = Instant::now();
+    let daemon = Daemon::start(&args_of(&args));
+    let workdir = tempfile::tempdir().expect("workdir");
+    let mark = marker("unreachable-server");
+    let (_, out) = run_in(
+        workdir.path(),
+        "/bin/sh",
+        &["-c", &format!("/bin/true {mark}")],
+    );
+    assert!(out.status.success());
+    let sql = format!(
+        "SELECT cmdline FROM bpf_process_events WHERE syscall = 'execve' AND {}",
+        cmdline_has(&mark)
+    );
+    poll("the exec in the daemon's history", WAIT, || {
+        (!query_json(&daemon.db(), &sql).is_empty()).then_some(())
+    });
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(30),
+        "events collected from the start: {took:?}"
+    );
+    assert_eq!(server.with(|s| s.enrollments), 0, "the server was away");
+
+    restore(&mut server);
+    poll(
+        "enrollment, the config and its results at the server",
+        WAIT,
+        || {
+            server
+                .log_lines("result")
+                .iter()
+                .any(|l| l["name"] == "tick")
+                .then_some(())
+        },
+    );
+    assert!(
+        daemon
+            .log("vigil.status.log")
+            .contains("the config could not be fetched at start"),
+        "the status log says why the daemon started without the server's config"
+    );
+}
+
+#[test]
+fn a_server_that_refuses_connections_delays_no_event() {
+    let pki = Pki::new();
+    let mut server = TlsServer::start(&pki, None, false);
+    server.with(|s| s.config = ticking_schedule());
+    server.go_down();
+    collects_from_the_start_while_the_server_is_away(server, &pki, TlsServer::come_back);
+}
+
+#[test]
+fn a_server_that_hangs_delays_no_event() {
+    let pki = Pki::new();
+    let server = TlsServer::start(&pki, None, false);
+    server.with(|s| {
+        s.config = ticking_schedule();
+        s.path_behavior = Some(("/enroll".into(), Behavior::Hang));
+    });
+    collects_from_the_start_while_the_server_is_away(server, &pki, |server| {
+        server.with(|s| s.path_behavior = None)
+    });
 }

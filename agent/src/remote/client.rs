@@ -281,8 +281,9 @@ impl Remote {
         });
     }
 
-    /// The cached node key, or a new one from enrolling.
-    pub fn node_key(&self) -> Result<String, RemoteError> {
+    /// The cached node key, or a new one from enrolling (retried as `--tls_enroll_max_attempts`
+    /// says, or tried once with `retry` false).
+    fn node_key(&self, retry: bool) -> Result<String, RemoteError> {
         let cached = || self.node_key.lock().ok().and_then(|k| k.clone());
         if let Some(key) = cached() {
             return Ok(key);
@@ -291,7 +292,11 @@ impl Remote {
         if let Some(key) = cached() {
             return Ok(key);
         }
-        let key = self.enroll()?;
+        let key = if retry {
+            self.enroll()?
+        } else {
+            self.enroll_once(self.secret.as_deref().ok_or(RemoteError::NoSecret)?)?
+        };
         if let Ok(mut cached) = self.node_key.lock() {
             *cached = Some(key.clone());
         }
@@ -366,10 +371,30 @@ impl Remote {
     pub fn post(
         &self,
         endpoint: &str,
-        mut body: Map<String, Value>,
+        body: Map<String, Value>,
         gzip: bool,
     ) -> Result<Map<String, Value>, RemoteError> {
-        let key = self.node_key()?;
+        self.post_with(endpoint, body, gzip, true)
+    }
+
+    /// As `post`, but an enrollment it needs is tried once, without waiting to retry: for what
+    /// must not hold the daemon's start up.
+    pub fn post_once(
+        &self,
+        endpoint: &str,
+        body: Map<String, Value>,
+    ) -> Result<Map<String, Value>, RemoteError> {
+        self.post_with(endpoint, body, false, false)
+    }
+
+    fn post_with(
+        &self,
+        endpoint: &str,
+        mut body: Map<String, Value>,
+        gzip: bool,
+        retry_enrollment: bool,
+    ) -> Result<Map<String, Value>, RemoteError> {
+        let key = self.node_key(retry_enrollment)?;
         body.insert("node_key".into(), Value::String(key.clone()));
         self.send(endpoint, &Value::Object(body), gzip, Some(&key))
     }
