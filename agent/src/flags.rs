@@ -165,11 +165,11 @@ pub fn options_as_args(
 pub fn with_options(
     args: &[OsString],
     options: &BTreeMap<String, Value>,
-) -> anyhow::Result<Option<(crate::cli::Cli, Vec<String>)>> {
+) -> anyhow::Result<(Option<crate::cli::Cli>, Vec<String>)> {
     use clap::{CommandFactory as _, Parser as _};
     let command = crate::cli::Cli::command();
     let Some(subcommand) = command.find_subcommand("daemon") else {
-        return Ok(None);
+        return Ok((None, Vec::new()));
     };
     let (extra, mut warnings) = options_as_args(options, subcommand);
     let mut valid = Vec::new();
@@ -194,13 +194,13 @@ pub fn with_options(
         }
     }
     if valid.is_empty() {
-        return Ok(None);
+        return Ok((None, warnings));
     }
     let merged = insert_after_subcommand(args, "daemon", valid);
     let cli = crate::cli::Cli::try_parse_from(&merged)?;
     // The options' values, not the bare command line's, are what runs.
     remember(&merged);
-    Ok(Some((cli, warnings)))
+    Ok((Some(cli), warnings))
 }
 
 /// `args` with `extra` inserted right after the subcommand `name` (so global flags before the
@@ -322,9 +322,8 @@ mod tests {
         options.insert("distributed_interval".to_owned(), Value::from(-5));
         options.insert("logger_tls_period".to_owned(), Value::from("soon"));
         options.insert("logger_tls_max_lines".to_owned(), Value::from(3));
-        let (cli, warnings) = with_options(&os(&["vigil", "daemon"]), &options)
-            .expect("parses")
-            .expect("an option applies");
+        let (cli, warnings) = with_options(&os(&["vigil", "daemon"]), &options).expect("parses");
+        let cli = cli.expect("an option applies");
         let crate::cli::Command::Daemon(args) = cli.command else {
             panic!("daemon");
         };
@@ -344,5 +343,32 @@ mod tests {
             warnings[1].starts_with("options.logger_tls_period: ") && warnings[1].contains("soon"),
             "{warnings:?}"
         );
+    }
+
+    #[test]
+    fn a_distributed_plugin_vigil_does_not_have_is_refused_by_name() {
+        use clap::Parser as _;
+        let error =
+            crate::cli::Cli::try_parse_from(["vigil", "daemon", "--distributed_plugin=kafka"])
+                .expect_err("only tls exists");
+        let text = error.to_string();
+        assert!(text.contains("'kafka'") && text.contains("tls"), "{text}");
+        let mut options = BTreeMap::new();
+        options.insert("distributed_plugin".to_owned(), Value::from("kafka"));
+        let (_, warnings) = options_as_args(&options, &daemon_command());
+        assert!(warnings.is_empty(), "a known flag: {warnings:?}");
+        let (cli, warnings) = with_options(&os(&["vigil", "daemon"]), &options).expect("parses");
+        assert!(cli.is_none(), "the option is left out");
+        assert!(
+            warnings.len() == 1 && warnings[0].starts_with("options.distributed_plugin: "),
+            "and said so: {warnings:?}"
+        );
+    }
+
+    fn daemon_command() -> clap::Command {
+        Cli::command()
+            .find_subcommand("daemon")
+            .expect("daemon subcommand")
+            .clone()
     }
 }

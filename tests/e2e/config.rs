@@ -266,3 +266,60 @@ fn each_kind_of_bad_config_gets_its_own_message() {
         );
     }
 }
+
+/// osquery's config hash of a one-source config: SHA-1 (hex) of the SHA-1 (hex) of its text.
+fn osquery_config_hash(text: &str) -> String {
+    use sha1::Digest as _;
+    let hex = |bytes: &[u8]| -> String {
+        sha1::Sha1::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    hex(hex(text.as_bytes()).as_bytes())
+}
+
+#[test]
+fn osquery_info_keeps_its_instance_id_and_names_the_running_config() {
+    let config_dir = tempfile::tempdir().expect("dir");
+    let first = json!({"schedule": {"one": {"query": "SELECT 1", "interval": 60}}});
+    let path = write_config(config_dir.path(), "vigil.conf", &first);
+    let args = [
+        "--disable_events".to_owned(),
+        format!("--config_path={path}"),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let daemon = Daemon::start(&args);
+    let sql = "SELECT instance_id, config_hash, config_valid FROM osquery_info";
+    let info = |db: &Path| query_json(db, sql).into_iter().next().expect("one row");
+    let row = info(&daemon.db());
+    let instance_id = row["instance_id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(instance_id.len(), 36, "a UUID: {row}");
+    assert_eq!(
+        row["config_hash"],
+        osquery_config_hash(&first.to_string()),
+        "{row}"
+    );
+    assert_eq!(row["config_valid"], "1", "{row}");
+
+    let second = json!({"schedule": {"two": {"query": "SELECT 2", "interval": 60}}});
+    // Same length, other text: the reload is noticed by the file's modification time.
+    std::thread::sleep(Duration::from_millis(1100));
+    write_config(config_dir.path(), "vigil.conf", &second);
+    poll(
+        "the reloaded config's hash",
+        Duration::from_secs(30),
+        || {
+            (info(&daemon.db())["config_hash"] == osquery_config_hash(&second.to_string()))
+                .then_some(())
+        },
+    );
+
+    let dir = daemon.kill();
+    let again = Daemon::start_in(dir, &args);
+    assert_eq!(
+        info(&again.db())["instance_id"],
+        instance_id.as_str(),
+        "the instance id is kept across restarts"
+    );
+}

@@ -154,3 +154,88 @@ fn a_server_config_cannot_make_vigil_read_a_local_pack_file() {
     let from_file = parse(&doc, Origin::File { dir: dir.path() }, "_").expect("valid");
     assert!(from_file.schedule.contains_key("pack_from_disk_local"));
 }
+
+#[test]
+fn pack_shard_and_version_and_query_version_apply() {
+    let doc = json!({
+        "schedule": {
+            "old_enough": {"query": "SELECT 1", "interval": 10, "version": "0.0.1"},
+            "too_new": {"query": "SELECT 1", "interval": 10, "version": "99.1.0"}
+        },
+        "packs": {
+            "sharded": {"shard": 20, "queries": {
+                "own_less": {"query": "SELECT 1", "interval": 10, "shard": 5},
+                "own_more": {"query": "SELECT 1", "interval": 10, "shard": 90},
+                "none": {"query": "SELECT 1", "interval": 10}
+            }},
+            "future": {"version": "99.0.0", "queries": {"q": {"query": "SELECT 1", "interval": 10}}},
+            "mixed": {"version": "0.0.0", "queries": {
+                "fits": {"query": "SELECT 1", "interval": 10},
+                "later": {"query": "SELECT 1", "interval": 10, "version": "100"}
+            }}
+        }
+    });
+    let config = parse_doc(doc).expect("valid");
+    let names: Vec<&str> = config.schedule.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        vec![
+            "old_enough",
+            "pack_mixed_fits",
+            "pack_sharded_none",
+            "pack_sharded_own_less",
+            "pack_sharded_own_more"
+        ]
+    );
+    // Both the pack's and the query's shard must fit: the smaller one decides.
+    assert_eq!(config.schedule["pack_sharded_own_less"].shard, Some(5));
+    assert_eq!(config.schedule["pack_sharded_own_more"].shard, Some(20));
+    assert_eq!(config.schedule["pack_sharded_none"].shard, Some(20));
+    for left_out in [
+        "schedule.too_new.version: needs version 99.1.0",
+        "packs.future.version: needs version 99.0.0",
+        "packs.mixed.queries.later.version: needs version 100",
+    ] {
+        assert!(
+            config.warnings.iter().any(|w| w.starts_with(left_out)),
+            "no `{left_out}` in {:?}",
+            config.warnings
+        );
+    }
+
+    let error = parse_doc(json!({"packs": {"p": {"shard": 101, "version": "x.y", "queries": {}}}}))
+        .expect_err("invalid");
+    let text = error.to_string();
+    assert!(
+        text.contains("packs.p.shard: expected a number from 1 to 100"),
+        "{text}"
+    );
+    assert!(
+        text.contains("packs.p.version: `x.y` is not a version"),
+        "{text}"
+    );
+}
+
+#[test]
+fn event_switches_name_vigils_event_tables() {
+    let config = parse_doc(json!({"events": {
+        "enable_subscribers": ["bpf_process_events", "file_events"],
+        "disable_subscribers": ["bpf_socket_events", "bpf_process_events", "yara_events"]
+    }}))
+    .expect("valid");
+    assert!(
+        !config.events.is_enabled("bpf_process_events"),
+        "disable wins over enable"
+    );
+    assert!(!config.events.is_enabled("bpf_socket_events"));
+    assert!(config.events.is_enabled("bpf_file_events"), "on by default");
+    assert_eq!(config.warnings.len(), 2, "{:?}", config.warnings);
+    assert!(
+        config.warnings[0].starts_with(
+            "events.enable_subscribers[1]: `file_events` is not an event table of vigil (bpf_"
+        ),
+        "{:?}",
+        config.warnings
+    );
+    assert!(config.warnings[1].starts_with("events.disable_subscribers[2]: `yara_events`"));
+}

@@ -10,7 +10,7 @@ use vigil_events::{
 };
 
 use super::{
-    host::{host_identifier, hostname, pin_dir, pins_root},
+    host::{host_identifier, hostname, instance_id, pin_dir, pins_root},
     reload::{Reload, run_until_stopped},
 };
 use crate::{
@@ -234,16 +234,15 @@ fn with_remote_options(args: &DaemonArgs, config: &Config) -> DaemonArgs {
     let applied = crate::flags::expand_flagfiles(std::env::args_os().collect())
         .and_then(|argv| crate::flags::with_options(&argv, &config.options));
     let mut effective = match applied {
-        Ok(Some((cli, warnings))) => {
+        Ok((cli, warnings)) => {
             for warning in warnings {
                 tracing::warn!("config from the TLS server: {warning}");
             }
-            match cli.command {
-                crate::cli::Command::Daemon(daemon) => *daemon,
+            match cli.map(|cli| cli.command) {
+                Some(crate::cli::Command::Daemon(daemon)) => *daemon,
                 _ => args.clone(),
             }
         }
-        Ok(None) => args.clone(),
         Err(error) => {
             tracing::error!("config from the TLS server: its options are ignored: {error:#}");
             args.clone()
@@ -253,6 +252,24 @@ fn with_remote_options(args: &DaemonArgs, config: &Config) -> DaemonArgs {
         tracing::warn!("config from the TLS server: {warning}");
     }
     effective
+}
+
+/// What `osquery_info` says of the running config: its hash, and whether a valid one runs.
+fn record_config(store: &EventStore, config: Option<&Config>) {
+    use vigil_tables::agent::vigil_info::{CONFIG_HASH_KEY, CONFIG_VALID_KEY};
+    let (hash, valid) = match config {
+        Some(config) => (config.hash.as_str(), "1"),
+        None => ("", "0"),
+    };
+    if let Err(error) = store.commit_state(vigil_events::store::StateBatch {
+        puts: vec![
+            (CONFIG_HASH_KEY.to_vec(), hash.as_bytes().to_vec()),
+            (CONFIG_VALID_KEY.to_vec(), valid.as_bytes().to_vec()),
+        ],
+        ..Default::default()
+    }) {
+        tracing::warn!(%error, "the running config's hash could not be recorded");
+    }
 }
 
 /// Whether event settings differ in what a running collection was started with.
@@ -339,6 +356,7 @@ pub fn run(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitCode
         )?
     };
     let store = Arc::new(open_store(&args.database_path)?);
+    instance_id(&store).context("keeping this daemon's instance id")?;
     store.set_log_sinks(&plugins.sinks());
     let counters = Counters::new(&EventTable::names());
     let read_floor = Arc::new(ReadFloor::default());
@@ -426,6 +444,7 @@ pub fn run(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitCode
              options); that applies when the daemon (or its worker) starts again"
         );
     }
+    record_config(&store, config.as_ref());
     // Everything from here on runs with the TLS config's options too (the connection and the
     // choice of plugins stay as the command line set them).
     let args = &effective;
@@ -512,6 +531,7 @@ pub fn run(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitCode
             return;
         };
         apply_to_collector(collector.as_mut(), &config);
+        record_config(&store, Some(&config));
     })?;
     match &worker {
         Some(w) if watchdog::worker::watcher_gone(w.watcher) => {

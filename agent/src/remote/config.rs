@@ -39,7 +39,7 @@ impl TlsConfig {
         };
         answer.remove("node_invalid");
         let document = Value::Object(answer);
-        let config =
+        let mut config =
             config::parse(&document, Origin::Server, &self.pack_delimiter).map_err(|e| {
                 anyhow::anyhow!(
                     "the config from the server is not valid: {}",
@@ -49,7 +49,9 @@ impl TlsConfig {
         for warning in &config.warnings {
             tracing::warn!("config from the TLS server: {warning}");
         }
-        Ok((config, document.to_string()))
+        let text = document.to_string();
+        config.hash = config::hash(&text);
+        Ok((config, text))
     }
 
     fn save_backup(&self, text: &str) {
@@ -63,8 +65,10 @@ impl TlsConfig {
     pub fn last_good(&self) -> Option<(Config, String)> {
         let bytes = self.store.get_state(BACKUP_KEY).ok().flatten()?;
         let document: Value = serde_json::from_slice(&bytes).ok()?;
-        let config = config::parse(&document, Origin::Server, &self.pack_delimiter).ok()?;
-        Some((config, document.to_string()))
+        let mut config = config::parse(&document, Origin::Server, &self.pack_delimiter).ok()?;
+        let text = document.to_string();
+        config.hash = config::hash(&text);
+        Some((config, text))
     }
 
     /// One attempt at the server's config, bounded by the request timeout (enrollment included,
