@@ -323,3 +323,83 @@ fn osquery_info_keeps_its_instance_id_and_names_the_running_config() {
         "the instance id is kept across restarts"
     );
 }
+
+#[test]
+fn probes_that_cannot_start_on_a_reload_are_said_so_marked_and_retried() {
+    let config_dir = tempfile::tempdir().expect("dir");
+    let path = write_config(config_dir.path(), "vigil.conf", &json!({}));
+    let failures = config_dir.path().join("probe-failures");
+    let fault = failures.to_string_lossy().into_owned();
+    let daemon = Daemon::start_with_env(
+        tempfile::tempdir().expect("dir"),
+        &[&format!("--config_path={path}")],
+        &[("VIGIL_FAULT_PROBE_FAILURES", &fault)],
+    );
+    let active = |db: &Path| -> Vec<String> {
+        query_json(db, "SELECT active FROM vigil_events")
+            .iter()
+            .map(|r| r["active"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    poll("every event table active", Duration::from_secs(30), || {
+        active(&daemon.db()).iter().all(|a| a == "1").then_some(())
+    });
+
+    // The new probes fail, and so do the previous ones when started again.
+    std::fs::write(&failures, "2").expect("fault");
+    write_config(
+        config_dir.path(),
+        "vigil.conf",
+        &json!({"events": {"disable_subscribers": ["bpf_socket_events"]}}),
+    );
+    let status = poll(
+        "a status line saying collection stopped",
+        Duration::from_secs(30),
+        || {
+            let log = daemon.log("vigil.status.log");
+            log.contains("event collection stopped").then_some(log)
+        },
+    );
+    assert!(
+        !status.contains("the previous ones stay"),
+        "it does not claim the previous probes run: {status}"
+    );
+    assert!(
+        active(&daemon.db()).iter().all(|a| a == "0"),
+        "vigil_events says nothing is collected"
+    );
+    let workdir = tempfile::tempdir().expect("workdir");
+    let during = marker("stalled");
+    let (_, out) = run_in(
+        workdir.path(),
+        "/bin/sh",
+        &["-c", &format!("/bin/true {during}")],
+    );
+    assert!(out.status.success());
+
+    poll("collection resumed", Duration::from_secs(60), || {
+        daemon
+            .log("vigil.status.log")
+            .contains("event collection resumed with the new config's probes")
+            .then_some(())
+    });
+    assert!(active(&daemon.db()).iter().all(|a| a == "1"));
+    let after = marker("resumed");
+    let (_, out) = run_in(
+        workdir.path(),
+        "/bin/sh",
+        &["-c", &format!("/bin/true {after}")],
+    );
+    assert!(out.status.success());
+    for mark in [&after, &during] {
+        let sql = format!(
+            "SELECT cmdline FROM bpf_process_events WHERE syscall = 'execve' AND {}",
+            cmdline_has(mark)
+        );
+        poll(
+            &format!("the exec marked {mark}"),
+            Duration::from_secs(30),
+            || (!query_json(&daemon.db(), &sql).is_empty()).then_some(()),
+        );
+    }
+}

@@ -15,7 +15,7 @@ use super::{
 };
 use crate::{
     cli::DaemonArgs,
-    collector::Collector,
+    collector::{Applied, Collector},
     config::{self, Config},
     logger::{FilesystemLogger, LoggerSettings},
     remote::{
@@ -329,11 +329,15 @@ fn apply_to_collector(collector: Option<&mut Collector>, config: &Config) {
         return;
     };
     match collector.reconfigure(Some(config)) {
-        Ok(true) => tracing::info!("file paths and event switches of the new config apply"),
-        Ok(false) => {}
-        Err(error) => tracing::error!(
+        Applied::New => tracing::info!("file paths and event switches of the new config apply"),
+        Applied::Unchanged => {}
+        Applied::KeptPrevious(error) => tracing::error!(
             "the new config's file paths and event switches could not be applied; the \
              previous ones stay: {error:#}"
+        ),
+        Applied::Stopped(error) => tracing::error!(
+            "event collection stopped: the new config's probes could not be started, {error:#}; \
+             vigil_events.active is 0 until it resumes, tried again every few seconds"
         ),
     }
 }
@@ -527,6 +531,12 @@ pub fn run(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitCode
         _ => args.events.config_path.as_deref(),
     };
     let signal = run_until_stopped(watched_file, remote_configs, |reload| {
+        let Some(reload) = reload else {
+            if let Some(collector) = collector.as_mut() {
+                collector.retry_if_stopped();
+            }
+            return;
+        };
         let Some(config) = schedule.reload(reload, args) else {
             return;
         };
