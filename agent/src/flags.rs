@@ -170,32 +170,54 @@ pub fn options_as_args(
     (args, warnings)
 }
 
-/// `args` with `extra` inserted right after the subcommand `name` (so global flags before the
-/// subcommand stay where they are).
 /// The daemon's command line `args` (flagfiles expanded) with a config's `options` where the
-/// command line is silent, parsed; `None` when the options add nothing and warn of nothing. Also
-/// what `vigil_flags` shows from then on. The second value lists options that are not flags or
-/// that only the command line may set, ignored.
+/// command line is silent, parsed; `None` when the options add nothing. Also what
+/// `vigil_flags` shows from then on. The second value lists the options left out: those that are
+/// not flags, those only the command line may set, and those whose value the flag does not take
+/// (each is checked alone, so one bad value leaves the others applied).
 pub fn with_options(
     args: &[OsString],
     options: &BTreeMap<String, Value>,
-) -> anyhow::Result<Option<(crate::cli::Cli, Vec<String>)>> {
+) -> anyhow::Result<(Option<crate::cli::Cli>, Vec<String>)> {
     use clap::{CommandFactory as _, Parser as _};
     let command = crate::cli::Cli::command();
     let Some(subcommand) = command.find_subcommand("daemon") else {
-        return Ok(None);
+        return Ok((None, Vec::new()));
     };
-    let (extra, warnings) = options_as_args(options, subcommand);
-    if extra.is_empty() && warnings.is_empty() {
-        return Ok(None);
+    let (extra, mut warnings) = options_as_args(options, subcommand);
+    let mut valid = Vec::new();
+    for arg in extra {
+        let alone = insert_after_subcommand(args, "daemon", vec![arg.clone()]);
+        match crate::cli::Cli::try_parse_from(&alone) {
+            Ok(_) => valid.push(arg),
+            Err(error) => {
+                let option = arg.to_string_lossy();
+                let name = option
+                    .trim_start_matches("--")
+                    .split('=')
+                    .next()
+                    .unwrap_or_default();
+                let reason = error.to_string();
+                let reason = reason.lines().next().unwrap_or_default();
+                warnings.push(format!(
+                    "options.{name}: {}; ignored",
+                    reason.trim_start_matches("error: ")
+                ));
+            }
+        }
     }
-    let merged = insert_after_subcommand(args, "daemon", extra);
+    if valid.is_empty() {
+        return Ok((None, warnings));
+    }
+    let merged = insert_after_subcommand(args, "daemon", valid);
     let cli = crate::cli::Cli::try_parse_from(&merged)?;
     // The options' values, not the bare command line's, are what runs.
     remember(&merged);
-    Ok(Some((cli, warnings)))
+    Ok((Some(cli), warnings))
 }
 
+/// `args` with `extra` inserted right after the subcommand `name` (so global flags before the
+/// subcommand stay where they are).
 pub fn insert_after_subcommand(
     args: &[OsString],
     name: &str,
@@ -313,9 +335,8 @@ mod tests {
         options.insert("allow_unsafe".to_owned(), Value::Bool(true));
         options.insert("events_expiry".to_owned(), Value::from(60));
         let argv = os(&["vigil", "daemon"]);
-        let (cli, warnings) = with_options(&argv, &options)
-            .expect("parses")
-            .expect("events_expiry applies");
+        let (cli, warnings) = with_options(&argv, &options).expect("parses");
+        let cli = cli.expect("events_expiry applies");
         let crate::cli::Command::Daemon(args) = cli.command else {
             panic!("daemon");
         };
@@ -333,9 +354,7 @@ mod tests {
         );
 
         let only = BTreeMap::from([("allow_unsafe".to_owned(), Value::Bool(true))]);
-        let (_, warnings) = with_options(&argv, &only)
-            .expect("parses")
-            .expect("an ignored option is still said");
+        let (_, warnings) = with_options(&argv, &only).expect("parses");
         assert_eq!(warnings.len(), 1, "{warnings:?}");
 
         // From the command line, and from a flagfile named there, it is honoured.
@@ -348,12 +367,67 @@ mod tests {
             &format!("--flagfile={}", flagfile.display()),
         ]))
         .expect("expands");
-        let (cli, _) = with_options(&argv, &options)
-            .expect("parses")
-            .expect("events_expiry applies");
+        let (cli, _) = with_options(&argv, &options).expect("parses");
+        let cli = cli.expect("events_expiry applies");
         let crate::cli::Command::Daemon(args) = cli.command else {
             panic!("daemon");
         };
         assert!(args.watchdog.allow_unsafe);
+    }
+
+    #[test]
+    fn an_option_with_a_bad_value_is_left_out_alone() {
+        let mut options = BTreeMap::new();
+        options.insert("distributed_interval".to_owned(), Value::from(-5));
+        options.insert("logger_tls_period".to_owned(), Value::from("soon"));
+        options.insert("logger_tls_max_lines".to_owned(), Value::from(3));
+        let (cli, warnings) = with_options(&os(&["vigil", "daemon"]), &options).expect("parses");
+        let cli = cli.expect("an option applies");
+        let crate::cli::Command::Daemon(args) = cli.command else {
+            panic!("daemon");
+        };
+        assert_eq!(
+            args.remote.logger_tls_max_lines, 3,
+            "the good option applies"
+        );
+        assert_eq!(args.remote.distributed_interval, 60, "the default stays");
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("options.distributed_interval: ")
+                && warnings[0].contains("-5")
+                && warnings[0].ends_with("; ignored"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[1].starts_with("options.logger_tls_period: ") && warnings[1].contains("soon"),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn a_distributed_plugin_vigil_does_not_have_is_refused_by_name() {
+        use clap::Parser as _;
+        let error =
+            crate::cli::Cli::try_parse_from(["vigil", "daemon", "--distributed_plugin=kafka"])
+                .expect_err("only tls exists");
+        let text = error.to_string();
+        assert!(text.contains("'kafka'") && text.contains("tls"), "{text}");
+        let mut options = BTreeMap::new();
+        options.insert("distributed_plugin".to_owned(), Value::from("kafka"));
+        let (_, warnings) = options_as_args(&options, &daemon_command());
+        assert!(warnings.is_empty(), "a known flag: {warnings:?}");
+        let (cli, warnings) = with_options(&os(&["vigil", "daemon"]), &options).expect("parses");
+        assert!(cli.is_none(), "the option is left out");
+        assert!(
+            warnings.len() == 1 && warnings[0].starts_with("options.distributed_plugin: "),
+            "and said so: {warnings:?}"
+        );
+    }
+
+    fn daemon_command() -> clap::Command {
+        Cli::command()
+            .find_subcommand("daemon")
+            .expect("daemon subcommand")
+            .clone()
     }
 }

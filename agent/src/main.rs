@@ -88,12 +88,9 @@ fn parse_cli() -> anyhow::Result<(Cli, Vec<String>)> {
     let Ok(config) = config::load(path, &daemon.events.pack_delimiter) else {
         return Ok((cli, Vec::new()));
     };
-    match flags::with_options(&args, &config.options)
-        .map_err(|e| anyhow::anyhow!("--config_path {}: options: {e:#}", path.display()))?
-    {
-        Some((cli, warnings)) => Ok((cli, warnings)),
-        None => Ok((cli, Vec::new())),
-    }
+    let (with_options, warnings) = flags::with_options(&args, &config.options)
+        .map_err(|e| anyhow::anyhow!("--config_path {}: options: {e:#}", path.display()))?;
+    Ok((with_options.unwrap_or(cli), warnings))
 }
 
 /// glibc gives each thread that allocates its own arena, and keeps what each freed: with a

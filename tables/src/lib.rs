@@ -52,7 +52,10 @@ pub fn all_tables(ctx: TablesContext) -> Vec<Arc<dyn Table>> {
             ctx.counter_source,
         )),
         Arc::new(agent::vigil_flags::VigilFlags::new(ctx.agent.flags.clone())),
-        Arc::new(agent::vigil_info::VigilInfo::new(ctx.agent)),
+        Arc::new(agent::vigil_info::VigilInfo::new(
+            ctx.agent,
+            ctx.store.clone(),
+        )),
         Arc::new(agent::vigil_schedule::VigilSchedule::new(ctx.store.clone())),
         Arc::new(agent::vigil_logger::VigilLogger::new(ctx.store.clone())),
         Arc::new(snapshot::file::File),

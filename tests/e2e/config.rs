@@ -266,3 +266,140 @@ fn each_kind_of_bad_config_gets_its_own_message() {
         );
     }
 }
+
+/// osquery's config hash of a one-source config: SHA-1 (hex) of the SHA-1 (hex) of its text.
+fn osquery_config_hash(text: &str) -> String {
+    use sha1::Digest as _;
+    let hex = |bytes: &[u8]| -> String {
+        sha1::Sha1::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    hex(hex(text.as_bytes()).as_bytes())
+}
+
+#[test]
+fn osquery_info_keeps_its_instance_id_and_names_the_running_config() {
+    let config_dir = tempfile::tempdir().expect("dir");
+    let first = json!({"schedule": {"one": {"query": "SELECT 1", "interval": 60}}});
+    let path = write_config(config_dir.path(), "vigil.conf", &first);
+    let args = [
+        "--disable_events".to_owned(),
+        format!("--config_path={path}"),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let daemon = Daemon::start(&args);
+    let sql = "SELECT instance_id, config_hash, config_valid FROM osquery_info";
+    let info = |db: &Path| query_json(db, sql).into_iter().next().expect("one row");
+    let row = info(&daemon.db());
+    let instance_id = row["instance_id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(instance_id.len(), 36, "a UUID: {row}");
+    assert_eq!(
+        row["config_hash"],
+        osquery_config_hash(&first.to_string()),
+        "{row}"
+    );
+    assert_eq!(row["config_valid"], "1", "{row}");
+
+    let second = json!({"schedule": {"two": {"query": "SELECT 2", "interval": 60}}});
+    // Same length, other text: the reload is noticed by the file's modification time.
+    std::thread::sleep(Duration::from_millis(1100));
+    write_config(config_dir.path(), "vigil.conf", &second);
+    poll(
+        "the reloaded config's hash",
+        Duration::from_secs(30),
+        || {
+            (info(&daemon.db())["config_hash"] == osquery_config_hash(&second.to_string()))
+                .then_some(())
+        },
+    );
+
+    let dir = daemon.kill();
+    let again = Daemon::start_in(dir, &args);
+    assert_eq!(
+        info(&again.db())["instance_id"],
+        instance_id.as_str(),
+        "the instance id is kept across restarts"
+    );
+}
+
+#[test]
+fn probes_that_cannot_start_on_a_reload_are_said_so_marked_and_retried() {
+    let config_dir = tempfile::tempdir().expect("dir");
+    let path = write_config(config_dir.path(), "vigil.conf", &json!({}));
+    let failures = config_dir.path().join("probe-failures");
+    let fault = failures.to_string_lossy().into_owned();
+    let daemon = Daemon::start_with_env(
+        tempfile::tempdir().expect("dir"),
+        &[&format!("--config_path={path}")],
+        &[("VIGIL_FAULT_PROBE_FAILURES", &fault)],
+    );
+    let active = |db: &Path| -> Vec<String> {
+        query_json(db, "SELECT active FROM vigil_events")
+            .iter()
+            .map(|r| r["active"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    poll("every event table active", Duration::from_secs(30), || {
+        active(&daemon.db()).iter().all(|a| a == "1").then_some(())
+    });
+
+    // The new probes fail, and so do the previous ones when started again.
+    std::fs::write(&failures, "2").expect("fault");
+    write_config(
+        config_dir.path(),
+        "vigil.conf",
+        &json!({"events": {"disable_subscribers": ["bpf_socket_events"]}}),
+    );
+    let status = poll(
+        "a status line saying collection stopped",
+        Duration::from_secs(30),
+        || {
+            let log = daemon.log("vigil.status.log");
+            log.contains("event collection stopped").then_some(log)
+        },
+    );
+    assert!(
+        !status.contains("the previous ones stay"),
+        "it does not claim the previous probes run: {status}"
+    );
+    assert!(
+        active(&daemon.db()).iter().all(|a| a == "0"),
+        "vigil_events says nothing is collected"
+    );
+    let workdir = tempfile::tempdir().expect("workdir");
+    let during = marker("stalled");
+    let (_, out) = run_in(
+        workdir.path(),
+        "/bin/sh",
+        &["-c", &format!("/bin/true {during}")],
+    );
+    assert!(out.status.success());
+
+    poll("collection resumed", Duration::from_secs(60), || {
+        daemon
+            .log("vigil.status.log")
+            .contains("event collection resumed with the new config's probes")
+            .then_some(())
+    });
+    assert!(active(&daemon.db()).iter().all(|a| a == "1"));
+    let after = marker("resumed");
+    let (_, out) = run_in(
+        workdir.path(),
+        "/bin/sh",
+        &["-c", &format!("/bin/true {after}")],
+    );
+    assert!(out.status.success());
+    for mark in [&after, &during] {
+        let sql = format!(
+            "SELECT cmdline FROM bpf_process_events WHERE syscall = 'execve' AND {}",
+            cmdline_has(mark)
+        );
+        poll(
+            &format!("the exec marked {mark}"),
+            Duration::from_secs(30),
+            || (!query_json(&daemon.db(), &sql).is_empty()).then_some(()),
+        );
+    }
+}

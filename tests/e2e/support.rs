@@ -90,6 +90,15 @@ impl Daemon {
 
     /// A daemon on an existing directory (its database and logs as an earlier daemon left them).
     pub fn start_in(dir: tempfile::TempDir, extra_args: &[&str]) -> Self {
+        Self::start_with_env(dir, extra_args, &[])
+    }
+
+    /// A daemon with more environment variables (fault injection).
+    pub fn start_with_env(
+        dir: tempfile::TempDir,
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let stderr = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -104,6 +113,7 @@ impl Daemon {
             .arg("--pidfile")
             .arg(dir.path().join("vigil.pid"))
             .args(extra_args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)

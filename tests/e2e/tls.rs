@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::{
-    support::{Daemon, field, poll, query_json},
+    support::{Daemon, cmdline_has, field, marker, poll, query_json, run_in},
     tls_server::{Behavior, Pki, SECRET, TlsServer, remote_args},
 };
 
@@ -19,6 +19,10 @@ fn args_of(list: &[String]) -> Vec<&str> {
 
 /// A daemon whose config comes from `server` and whose logs go to it (and to files).
 fn remote_daemon(server: &TlsServer, pki: &Pki, extra: &[&str]) -> Daemon {
+    Daemon::start(&args_of(&remote_daemon_args(server, pki, extra)))
+}
+
+fn remote_daemon_args(server: &TlsServer, pki: &Pki, extra: &[&str]) -> Vec<String> {
     let ca = pki.ca_file();
     let mut args = remote_args(server, pki, &ca);
     args.extend(
@@ -36,7 +40,7 @@ fn remote_daemon(server: &TlsServer, pki: &Pki, extra: &[&str]) -> Daemon {
         .map(String::from),
     );
     args.extend(extra.iter().map(|s| s.to_string()));
-    Daemon::start(&args_of(&args))
+    args
 }
 
 fn ticking_schedule() -> Value {
@@ -153,7 +157,10 @@ fn enrolls_takes_its_config_and_ships_logs_with_its_node_key() {
     assert_eq!(server.received("/enroll").len(), 2);
 
     poll("vigil_logger counts what each logger sent", WAIT, || {
-        let rows = query_json(&daemon.db(), "SELECT name, sent FROM vigil_logger");
+        let rows = query_json(
+            &daemon.db(),
+            "SELECT name, sent FROM vigil_logger WHERE name IN ('filesystem', 'tls')",
+        );
         (rows.len() == 2 && rows.iter().all(|r| field(r, "sent") != "0")).then_some(())
     });
 }
@@ -338,6 +345,71 @@ fn distributed_results_kept_at_a_crash_are_sent_after_the_restart() {
             .find(|r| r.accepted)
     });
     assert_eq!(write.body["queries"]["once"], json!([{"answer": "42"}]));
+}
+
+#[test]
+fn a_result_the_server_refuses_holds_no_later_query_back_and_is_dropped_in_the_end() {
+    let pki = Pki::new();
+    let server = TlsServer::start(&pki, None, false);
+    server.with(|s| {
+        s.distributed = Some(json!({"queries": {"poison": "SELECT 1 AS one"}}));
+        s.refuse_result_of = Some("poison".into());
+    });
+    let args = distributed_args(&server, &pki);
+    let daemon = Daemon::start(&args_of(&args));
+    poll("a refused write of the poison result", WAIT, || {
+        server
+            .received("/distributed/write")
+            .iter()
+            .any(|r| !r.accepted && r.body["queries"].get("poison").is_some())
+            .then_some(())
+    });
+
+    server.with(|s| s.distributed = Some(json!({"queries": {"later": "SELECT 2 AS two"}})));
+    let write = poll(
+        "the later query's result, taken by the server",
+        WAIT,
+        || {
+            server
+                .received("/distributed/write")
+                .into_iter()
+                .find(|r| r.accepted && r.body["queries"].get("later").is_some())
+        },
+    );
+    assert_eq!(write.body["queries"]["later"], json!([{"two": "2"}]));
+
+    let row = poll("the poison result dropped and counted", WAIT, || {
+        query_json(
+            &daemon.db(),
+            "SELECT dropped_rejected, dropped, buffered, sent FROM vigil_logger \
+             WHERE name = 'distributed'",
+        )
+        .into_iter()
+        .next()
+        .filter(|r| field(r, "dropped_rejected") == "1")
+    });
+    assert_eq!(field(&row, "dropped"), "1");
+    assert_eq!(field(&row, "buffered"), "0", "nothing else waits");
+    assert_eq!(field(&row, "sent"), "1");
+    poll("a status line saying so", WAIT, || {
+        daemon
+            .log("vigil.status.log")
+            .lines()
+            .any(|l| l.contains("poison") && l.contains("dropped"))
+            .then_some(())
+    });
+    let refused = server
+        .received("/distributed/write")
+        .iter()
+        .filter(|r| r.body["queries"].get("poison").is_some())
+        .count();
+    std::thread::sleep(Duration::from_secs(3));
+    let refused_later = server
+        .received("/distributed/write")
+        .iter()
+        .filter(|r| r.body["queries"].get("poison").is_some())
+        .count();
+    assert_eq!(refused, refused_later, "a dropped result is not sent again");
 }
 
 #[test]
@@ -553,4 +625,264 @@ fn stopping_the_daemon_interrupts_a_distributed_query_and_says_so() {
         "{}",
         write.body
     );
+}
+
+/// Whether the status log says a request to `path` met a redirect, and that it was not followed.
+fn redirect_reported(daemon: &Daemon, path: &str) -> bool {
+    daemon
+        .log("vigil.status.log")
+        .lines()
+        .any(|l| l.contains("HTTP 307") && l.contains(path) && l.contains("follows no redirect"))
+}
+
+#[test]
+fn a_redirect_is_reported_and_never_followed_with_the_secret_or_the_node_key() {
+    let pki = Pki::new();
+    let server = TlsServer::start(&pki, None, false);
+    // Trusted like the real server: a client that followed redirects would talk to it.
+    let elsewhere = TlsServer::start(&pki, None, false);
+    let sent_elsewhere = || elsewhere.with(|s| (s.received.clone(), s.enrollments));
+    server
+        .with(|s| s.path_behavior = Some(("/enroll".into(), Behavior::RedirectTo(elsewhere.port))));
+    let daemon = daemon_against(
+        &server,
+        &pki,
+        &pki.ca_file(),
+        &["--logger_tls_backoff_max=2".to_owned()],
+    );
+    poll("the enrollment's redirect dealt with", WAIT, || {
+        (redirect_reported(&daemon, "/enroll") || sent_elsewhere().1 > 0).then_some(())
+    });
+    assert_eq!(
+        sent_elsewhere().1,
+        0,
+        "the enroll secret went to the redirect's target"
+    );
+
+    // Enrolled, the node key would be next: the log endpoint redirects.
+    server.with(|s| s.path_behavior = Some(("/log".into(), Behavior::RedirectTo(elsewhere.port))));
+    poll("the log request's redirect dealt with", WAIT, || {
+        (server.with(|s| s.enrollments) == 1 && redirect_reported(&daemon, "/log")
+            || !sent_elsewhere().0.is_empty())
+        .then_some(())
+    });
+    let (requests, enrollments) = sent_elsewhere();
+    assert!(
+        requests.is_empty() && enrollments == 0,
+        "the redirect target got the node key: {requests:?}"
+    );
+}
+
+#[test]
+fn numbers_from_the_server_past_their_bounds_are_warned_about_and_panic_nothing() {
+    let pki = Pki::new();
+    let server = TlsServer::start(&pki, None, false);
+    let mut config = ticking_schedule();
+    config["options"] = json!({
+        "config_refresh": u64::MAX,
+        "logger_tls_backoff_max": u64::MAX.to_string(),
+        "logger_tls_period": "soon",
+        "distributed_interval": -5,
+        "schedule_splay_percent": 1e30,
+        "logger_tls_max_lines": 3,
+    });
+    server.with(|s| {
+        s.config = config;
+        s.distributed =
+            Some(json!({"queries": {"first": "SELECT 1 AS one"}, "accelerate": u64::MAX}));
+    });
+    let ca = pki.ca_file();
+    let mut args = remote_args(&server, &pki, &ca);
+    // The numbers above are the server's alone: the command line names none of them.
+    args.extend(
+        [
+            "--disable_events",
+            "--config_plugin=tls",
+            "--config_tls_endpoint=/config",
+            "--logger_plugin=filesystem,tls",
+            "--logger_tls_endpoint=/log",
+            "--disable_distributed=false",
+            "--distributed_tls_read_endpoint=/distributed/read",
+            "--distributed_tls_write_endpoint=/distributed/write",
+        ]
+        .map(String::from),
+    );
+    let daemon = Daemon::start(&args_of(&args));
+    let worker = poll("the worker", WAIT, || daemon.worker_pid());
+    poll("the first distributed result", WAIT, || {
+        server
+            .received("/distributed/write")
+            .iter()
+            .any(|r| r.accepted && r.body["queries"].get("first").is_some())
+            .then_some(())
+    });
+    // Checks are quick while accelerated (every 5 s), not every --distributed_interval (60 s).
+    server.with(|s| {
+        s.distributed = Some(json!({"queries": {"second": "SELECT 2 AS two"}, "accelerate": "-1"}));
+    });
+    poll("the second distributed result", WAIT, || {
+        server
+            .received("/distributed/write")
+            .iter()
+            .any(|r| r.accepted && r.body["queries"].get("second").is_some())
+            .then_some(())
+    });
+    let status = daemon.log("vigil.status.log");
+    assert!(!status.contains("panic"), "{status}");
+    assert_eq!(
+        daemon.worker_pid(),
+        Some(worker),
+        "the worker never restarted"
+    );
+    poll("a warning for each number out of bounds", WAIT, || {
+        let log = daemon.log("vigil.status.log");
+        [
+            "options.logger_tls_period: ",
+            "options.distributed_interval: ",
+            "options.schedule_splay_percent: ",
+            "--config_refresh=18446744073709551615 is more than 604800",
+            "--logger_tls_backoff_max=18446744073709551615 is more than 604800",
+            "`accelerate` 18446744073709551615 is more than 86400",
+            "`accelerate` \\\"-1\\\" is not a number of seconds",
+        ]
+        .iter()
+        .all(|w| log.contains(w))
+        .then_some(())
+    });
+    poll("ticks at the server", WAIT, || {
+        (!server.log_lines("result").is_empty()).then_some(())
+    });
+    assert!(
+        server
+            .received("/log")
+            .iter()
+            .all(|r| r.body["data"].as_array().is_some_and(|d| d.len() <= 3)),
+        "the valid option (logger_tls_max_lines) applies beside the bad ones"
+    );
+}
+
+#[test]
+fn a_panic_in_a_background_part_is_logged_and_the_worker_restarted() {
+    let pki = Pki::new();
+    let server = TlsServer::start(&pki, None, false);
+    server.with(|s| s.config = ticking_schedule());
+    let marker = pki.dir.path().join("panicked");
+    let fault = format!("vigil-tls-logger@{}", marker.display());
+    let args = remote_daemon_args(&server, &pki, &[]);
+    let daemon = Daemon::start_with_env(
+        tempfile::tempdir().expect("dir"),
+        &args_of(&args),
+        &[("VIGIL_FAULT_PANIC", &fault)],
+    );
+    let status = poll("the panic in the status log", WAIT, || {
+        let log = daemon.log("vigil.status.log");
+        log.lines()
+            .find(|l| l.contains("injected by VIGIL_FAULT_PANIC"))
+            .map(str::to_owned)
+    });
+    assert!(status.contains("thread=vigil-tls-logger"), "{status}");
+    assert!(status.contains("\"severity\":2"), "an error: {status}");
+    poll("the restarted worker's logger shipping ticks", WAIT, || {
+        server
+            .log_lines("result")
+            .iter()
+            .any(|l| l["name"] == "tick")
+            .then_some(())
+    });
+    assert!(
+        daemon.stderr().contains("this worker replaces it"),
+        "{}",
+        daemon.stderr()
+    );
+}
+
+/// A first start (no node key, no config yet) while `server` is out of reach: an exec is stored
+/// within seconds; once `restore` brings the server back, the daemon enrolls, takes its config
+/// and ships its results.
+fn collects_from_the_start_while_the_server_is_away(
+    mut server: TlsServer,
+    pki: &Pki,
+    restore: impl FnOnce(&mut TlsServer),
+) {
+    let ca = pki.ca_file();
+    let mut args = remote_args(&server, pki, &ca);
+    args.extend(
+        [
+            "--config_plugin=tls",
+            "--config_tls_endpoint=/config",
+            "--config_accelerated_refresh=1",
+            "--logger_plugin=filesystem,tls",
+            "--logger_tls_endpoint=/log",
+            "--logger_tls_period=1",
+            "--logger_tls_backoff_max=2",
+            // Enrollment retried as by default, with short waits between attempts.
+            "--tls_enroll_max_attempts=12",
+            "--tls_enroll_max_interval=2",
+        ]
+        .map(String::from),
+    );
+    let started = Instant::now();
+    let daemon = Daemon::start(&args_of(&args));
+    let workdir = tempfile::tempdir().expect("workdir");
+    let mark = marker("unreachable-server");
+    let (_, out) = run_in(
+        workdir.path(),
+        "/bin/sh",
+        &["-c", &format!("/bin/true {mark}")],
+    );
+    assert!(out.status.success());
+    let sql = format!(
+        "SELECT cmdline FROM bpf_process_events WHERE syscall = 'execve' AND {}",
+        cmdline_has(&mark)
+    );
+    poll("the exec in the daemon's history", WAIT, || {
+        (!query_json(&daemon.db(), &sql).is_empty()).then_some(())
+    });
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(30),
+        "events collected from the start: {took:?}"
+    );
+    assert_eq!(server.with(|s| s.enrollments), 0, "the server was away");
+
+    restore(&mut server);
+    poll(
+        "enrollment, the config and its results at the server",
+        WAIT,
+        || {
+            server
+                .log_lines("result")
+                .iter()
+                .any(|l| l["name"] == "tick")
+                .then_some(())
+        },
+    );
+    assert!(
+        daemon
+            .log("vigil.status.log")
+            .contains("the config could not be fetched at start"),
+        "the status log says why the daemon started without the server's config"
+    );
+}
+
+#[test]
+fn a_server_that_refuses_connections_delays_no_event() {
+    let pki = Pki::new();
+    let mut server = TlsServer::start(&pki, None, false);
+    server.with(|s| s.config = ticking_schedule());
+    server.go_down();
+    collects_from_the_start_while_the_server_is_away(server, &pki, TlsServer::come_back);
+}
+
+#[test]
+fn a_server_that_hangs_delays_no_event() {
+    let pki = Pki::new();
+    let server = TlsServer::start(&pki, None, false);
+    server.with(|s| {
+        s.config = ticking_schedule();
+        s.path_behavior = Some(("/enroll".into(), Behavior::Hang));
+    });
+    collects_from_the_start_while_the_server_is_away(server, &pki, |server| {
+        server.with(|s| s.path_behavior = None)
+    });
 }

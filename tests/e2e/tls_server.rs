@@ -110,7 +110,8 @@ impl Pki {
     }
 }
 
-/// How the server answers (enrollment aside, which always works).
+/// How the server answers. `State::behavior` spares enrollment, which always works;
+/// `State::path_behavior` applies to its path, enrollment's too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Behavior {
     Healthy,
@@ -118,6 +119,8 @@ pub enum Behavior {
     /// Answers after far longer than any request timeout.
     Hang,
     Garbage,
+    /// HTTP 307 to the same path on another port of localhost (another server of the test).
+    RedirectTo(u16),
 }
 
 #[derive(Debug, Clone)]
@@ -142,6 +145,8 @@ pub struct State {
     pub config: Value,
     /// Handed out by the next distributed read, once.
     pub distributed: Option<Value>,
+    /// Distributed writes carrying this query's result are answered HTTP 500.
+    pub refuse_result_of: Option<String>,
 }
 
 pub struct TlsServer {
@@ -188,11 +193,18 @@ async fn handle(
     let enroll = path.ends_with("/enroll");
     let behavior = {
         let mut state = state.lock().expect("state");
+        let refused_result = path.ends_with("/distributed/write")
+            && state
+                .refuse_result_of
+                .as_ref()
+                .is_some_and(|id| body["queries"].get(id).is_some());
         let behavior = match &state.path_behavior {
             Some((only, behavior)) if *only == path => *behavior,
+            _ if refused_result => Behavior::Error500,
+            _ if enroll => Behavior::Healthy,
             _ => state.behavior,
         };
-        if behavior != Behavior::Healthy && !enroll {
+        if behavior != Behavior::Healthy {
             state.received.push(Received {
                 path: path.clone(),
                 authorization: authorization.clone(),
@@ -203,15 +215,22 @@ async fn handle(
         }
         behavior
     };
-    if !enroll {
-        match behavior {
-            Behavior::Healthy => {}
-            Behavior::Error500 => return Ok(respond(500, "internal error".into())),
-            Behavior::Garbage => return Ok(respond(200, "<html>not json{".into())),
-            Behavior::Hang => {
-                tokio::time::sleep(Duration::from_secs(60)).await;
-                return Ok(respond(200, "{}".into()));
-            }
+    match behavior {
+        Behavior::Healthy => {}
+        Behavior::Error500 => return Ok(respond(500, "internal error".into())),
+        Behavior::Garbage => return Ok(respond(200, "<html>not json{".into())),
+        Behavior::Hang => {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            return Ok(respond(200, "{}".into()));
+        }
+        Behavior::RedirectTo(port) => {
+            let mut response = respond(307, String::new());
+            let location = format!("https://localhost:{port}{path}");
+            response.headers_mut().insert(
+                hyper::header::LOCATION,
+                hyper::header::HeaderValue::from_str(&location).expect("a header value"),
+            );
+            return Ok(response);
         }
     }
     let mut state = state.lock().expect("state");
@@ -297,6 +316,7 @@ impl TlsServer {
                 invalidate_next: false,
                 config: json!({}),
                 distributed: None,
+                refuse_result_of: None,
             })),
             runtime,
             acceptor: TlsAcceptor::from(Arc::new(config)),

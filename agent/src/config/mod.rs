@@ -8,6 +8,7 @@
 
 mod file_filter;
 mod query;
+mod version;
 
 use std::{collections::BTreeMap, path::Path};
 
@@ -28,6 +29,21 @@ pub struct Config {
     pub file_keys: Map<String, Value>,
     pub events: EventsConfig,
     pub warnings: Vec<String>,
+    /// `osquery_info.config_hash` of the text it was read from (see `hash`); empty until set.
+    pub hash: String,
+}
+
+/// osquery's config hash: the SHA-1 (hex) of the SHA-1s (hex) of the config's sources, here the one
+/// document's text.
+pub fn hash(text: &str) -> String {
+    use sha1::Digest as _;
+    let hex = |bytes: &[u8]| -> String {
+        sha1::Sha1::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    hex(hex(text.as_bytes()).as_bytes())
 }
 
 /// `decorators`: queries whose columns are added to every result line.
@@ -49,7 +65,9 @@ pub struct EventsConfig {
 }
 
 impl EventsConfig {
-    /// Whether an event table is on: disable wins over enable, as in osquery.
+    /// Whether an event table is on. osquery's rule: `enable_subscribers` turns on a table that
+    /// is off by default, and `disable_subscribers` wins over it. vigil's event tables are all on
+    /// by default, so only `disable_subscribers` turns one off.
     pub fn is_enabled(&self, table: &str) -> bool {
         !self.disable_subscribers.iter().any(|t| t == table)
     }
@@ -146,14 +164,18 @@ fn parse_decorators(value: &Value, problems: &mut Problems) -> Decorators {
                 for (seconds, queries) in intervals {
                     let path = format!("{path}.{seconds}");
                     match seconds.parse::<u64>() {
-                        Ok(s) if s > 0 && s % 60 == 0 => {
+                        Ok(s) if s > 0 && s % 60 == 0 && s <= query::INTERVAL_MAX => {
                             decorators
                                 .interval
                                 .insert(s, string_list(queries, &path, problems));
                         }
                         _ => problems.error(
                             &path,
-                            "expected an interval in seconds that is a multiple of 60",
+                            format!(
+                                "expected an interval in seconds that is a multiple of 60, at \
+                                 most {}",
+                                query::INTERVAL_MAX
+                            ),
                         ),
                     }
                 }
@@ -171,23 +193,57 @@ fn parse_events(value: &Value, problems: &mut Problems) -> EventsConfig {
     };
     for (key, value) in map {
         let path = format!("events.{key}");
-        match key.as_str() {
-            "enable_subscribers" => events.enable_subscribers = string_list(value, &path, problems),
-            "disable_subscribers" => {
-                events.disable_subscribers = string_list(value, &path, problems)
+        let list = match key.as_str() {
+            "enable_subscribers" => &mut events.enable_subscribers,
+            "disable_subscribers" => &mut events.disable_subscribers,
+            _ => {
+                problems.warn(&path, "unknown key, ignored");
+                continue;
             }
-            _ => problems.warn(&path, "unknown key, ignored"),
+        };
+        *list = string_list(value, &path, problems);
+        let tables = vigil_events::EventTable::names();
+        for (i, name) in list.iter().enumerate() {
+            if !tables.iter().any(|t| t == name) {
+                problems.warn(
+                    &format!("{path}[{i}]"),
+                    format!(
+                        "`{name}` is not an event table of vigil ({}); ignored",
+                        tables.join(", ")
+                    ),
+                );
+            }
         }
     }
     events
 }
 
-/// A pack: inline, or the path of a JSON file holding one.
-fn load_pack(name: &str, value: &Value, base: &Path, problems: &mut Problems) -> Option<Value> {
+/// Where a config document comes from, which decides what it may name on this host.
+#[derive(Debug, Clone, Copy)]
+pub enum Origin<'a> {
+    /// A local file (`--config_path`): pack file paths resolve against its directory.
+    File { dir: &'a Path },
+    /// The TLS server: it may not make vigil read local files, so packs must be inline.
+    Server,
+}
+
+/// A pack: inline, or (in a local config only) the path of a JSON file holding one.
+fn load_pack(name: &str, value: &Value, origin: Origin, problems: &mut Problems) -> Option<Value> {
     match value {
         Value::Object(_) => Some(value.clone()),
         Value::String(file) => {
-            let path = base.join(file);
+            let Origin::File { dir } = origin else {
+                problems.warn(
+                    &format!("packs.{name}"),
+                    format!(
+                        "a pack file path (`{file}`) from the TLS server is refused: a server may \
+                         not make vigil read local files; the pack is left out (send the pack \
+                         inline, or name the file in a local --config_path)"
+                    ),
+                );
+                return None;
+            };
+            let path = dir.join(file);
             let text = match std::fs::read_to_string(&path) {
                 Ok(text) => text,
                 Err(error) => {
@@ -219,9 +275,13 @@ fn load_pack(name: &str, value: &Value, base: &Path, problems: &mut Problems) ->
     }
 }
 
-/// Parses a config document. `base` resolves relative pack file paths (the config's directory);
-/// `pack_delimiter` joins pack and query names (`--pack_delimiter`).
-pub fn parse(document: &Value, base: &Path, pack_delimiter: &str) -> Result<Config, ConfigError> {
+/// Parses a config document from `origin` (a local file's resolves relative pack file paths
+/// against its directory); `pack_delimiter` joins pack and query names (`--pack_delimiter`).
+pub fn parse(
+    document: &Value,
+    origin: Origin,
+    pack_delimiter: &str,
+) -> Result<Config, ConfigError> {
     let mut problems = Problems::default();
     let Some(top) = document.as_object() else {
         return Err(ConfigError {
@@ -256,8 +316,9 @@ pub fn parse(document: &Value, base: &Path, pack_delimiter: &str) -> Result<Conf
         && let Some(map) = object(value, "schedule", &mut problems)
     {
         for (name, query) in map {
-            if let Some(q) =
-                ScheduledQuery::parse(query, &format!("schedule.{name}"), &mut problems)
+            let path = format!("schedule.{name}");
+            if let Some(q) = ScheduledQuery::parse(query, &path, &mut problems)
+                && version::applies(query, &path, &mut problems)
             {
                 schedule.insert(name.clone(), q);
             }
@@ -268,7 +329,7 @@ pub fn parse(document: &Value, base: &Path, pack_delimiter: &str) -> Result<Conf
         && let Some(map) = object(value, "packs", &mut problems)
     {
         for (pack_name, pack_value) in map {
-            let Some(pack) = load_pack(pack_name, pack_value, base, &mut problems) else {
+            let Some(pack) = load_pack(pack_name, pack_value, origin, &mut problems) else {
                 continue;
             };
             let pack_path = format!("packs.{pack_name}");
@@ -279,6 +340,24 @@ pub fn parse(document: &Value, base: &Path, pack_delimiter: &str) -> Result<Conf
                 .get("platform")
                 .and_then(Value::as_str)
                 .map(str::to_owned);
+            // osquery leaves out a whole pack whose `version` or `shard` does not fit; the shard
+            // is applied with each query's own (both must fit).
+            let pack_shard = match pack.get("shard") {
+                None => None,
+                Some(value) => match query::number(value) {
+                    Some(0) => None,
+                    Some(s) if s <= 100 => Some(s),
+                    _ => {
+                        problems.error(
+                            &format!("{pack_path}.shard"),
+                            "expected a number from 1 to 100",
+                        );
+                        None
+                    }
+                },
+            };
+            let pack_applies =
+                version::applies(&Value::Object(pack.clone()), &pack_path, &mut problems);
             let discovery = match pack.get("discovery") {
                 Some(value) => string_list(value, &format!("{pack_path}.discovery"), &mut problems),
                 None => Vec::new(),
@@ -302,6 +381,13 @@ pub fn parse(document: &Value, base: &Path, pack_delimiter: &str) -> Result<Conf
             for (query_name, query) in queries {
                 let path = format!("{pack_path}.queries.{query_name}");
                 if let Some(mut q) = ScheduledQuery::parse(query, &path, &mut problems) {
+                    if !pack_applies || !version::applies(query, &path, &mut problems) {
+                        continue;
+                    }
+                    q.shard = match (q.shard, pack_shard) {
+                        (Some(own), Some(pack)) => Some(own.min(pack)),
+                        (own, pack) => own.or(pack),
+                    };
                     if q.platform.is_none() {
                         q.platform.clone_from(&pack_platform);
                     }
@@ -347,6 +433,7 @@ pub fn parse(document: &Value, base: &Path, pack_delimiter: &str) -> Result<Conf
         file_keys,
         events,
         warnings: problems.warnings,
+        hash: String::new(),
     })
 }
 
@@ -364,8 +451,10 @@ pub fn load(path: &Path, pack_delimiter: &str) -> Result<Config, ConfigError> {
             path.display()
         )],
     })?;
-    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    parse(&document, &base, pack_delimiter)
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut config = parse(&document, Origin::File { dir: &dir }, pack_delimiter)?;
+    config.hash = hash(&text);
+    Ok(config)
 }
 
 /// The configuration `--config_path` names, if any; warnings are logged.

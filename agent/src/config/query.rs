@@ -29,7 +29,7 @@ pub struct ScheduledQuery {
 }
 
 /// osquery accepts numbers and booleans as JSON values or as strings.
-fn number(value: &Value) -> Option<u64> {
+pub(super) fn number(value: &Value) -> Option<u64> {
     match value {
         Value::Number(n) => n.as_u64(),
         Value::String(s) => s.trim().parse().ok(),

@@ -5,7 +5,13 @@ use serde_json::json;
 use super::*;
 
 fn parse_doc(doc: Value) -> Result<Config, ConfigError> {
-    parse(&doc, Path::new("/nonexistent"), "_")
+    parse(
+        &doc,
+        Origin::File {
+            dir: Path::new("/nonexistent"),
+        },
+        "_",
+    )
 }
 
 #[test]
@@ -34,7 +40,7 @@ fn a_full_osquery_config_parses() {
         "events": {"disable_subscribers": ["bpf_file_events"]},
         "some_future_key": 1
     });
-    let config = parse(&doc, dir.path(), "_").expect("valid");
+    let config = parse(&doc, Origin::File { dir: dir.path() }, "_").expect("valid");
     assert_eq!(config.schedule.len(), 4);
     let procs = &config.schedule["procs"];
     assert_eq!(
@@ -69,7 +75,7 @@ fn every_error_names_its_json_path() {
             "bad": {"query": "SELECT 1", "interval": 10, "snapshot": "maybe", "shard": 500}
         },
         "packs": {"missing": "no-such-pack.conf", "empty": {"platform": "linux"}},
-        "decorators": {"interval": {"45": ["SELECT 1"]}},
+        "decorators": {"interval": {"45": ["SELECT 1"], "18446744073709551600": ["SELECT 1"]}},
         "options": {"nested": {"a": 1}}
     });
     let error = parse_doc(doc).expect_err("invalid");
@@ -82,6 +88,8 @@ fn every_error_names_its_json_path() {
         "packs.missing: cannot read pack file",
         "packs.empty: a pack needs `queries`",
         "decorators.interval.45: expected an interval in seconds that is a multiple of 60",
+        "decorators.interval.18446744073709551600: expected an interval in seconds that is a \
+         multiple of 60, at most 604800",
         "options.nested: expected a string, number or boolean",
     ] {
         assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
@@ -94,7 +102,14 @@ fn pack_delimiter_and_platform_filter() {
         "mac": {"query": "SELECT 1", "interval": 10, "platform": "darwin"},
         "all": {"query": "SELECT 1", "interval": 10, "platform": "posix"}
     }}}});
-    let config = parse(&doc, Path::new("/"), "-").expect("valid");
+    let config = parse(
+        &doc,
+        Origin::File {
+            dir: Path::new("/"),
+        },
+        "-",
+    )
+    .expect("valid");
     assert!(!config.schedule["pack-p-mac"].runs_on_linux());
     assert!(config.schedule["pack-p-all"].runs_on_linux());
 }
@@ -103,4 +118,124 @@ fn pack_delimiter_and_platform_filter() {
 fn not_an_object_is_an_error_not_a_panic() {
     assert!(parse_doc(json!([1, 2])).is_err());
     assert!(parse_doc(json!({"schedule": [1]})).is_err());
+}
+
+#[test]
+fn a_server_config_cannot_make_vigil_read_a_local_pack_file() {
+    let dir = tempfile::tempdir().expect("dir");
+    let pack = dir.path().join("pack.conf");
+    std::fs::write(
+        &pack,
+        json!({"queries": {"local": {"query": "SELECT 1", "interval": 10}}}).to_string(),
+    )
+    .expect("pack file");
+    let doc = json!({"packs": {
+        "from_disk": pack.display().to_string(),
+        "inline": {"queries": {"q": {"query": "SELECT 2", "interval": 10}}}
+    }});
+
+    let from_server = parse(&doc, Origin::Server, "_").expect("the rest of the config stands");
+    assert!(
+        !from_server.schedule.contains_key("pack_from_disk_local"),
+        "the local file was read: {:?}",
+        from_server.schedule.keys()
+    );
+    assert!(from_server.schedule.contains_key("pack_inline_q"));
+    assert!(
+        from_server
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("packs.from_disk:") && w.contains("refused")),
+        "{:?}",
+        from_server.warnings
+    );
+
+    // The same document read from a local file may name the pack file.
+    let from_file = parse(&doc, Origin::File { dir: dir.path() }, "_").expect("valid");
+    assert!(from_file.schedule.contains_key("pack_from_disk_local"));
+}
+
+#[test]
+fn pack_shard_and_version_and_query_version_apply() {
+    let doc = json!({
+        "schedule": {
+            "old_enough": {"query": "SELECT 1", "interval": 10, "version": "0.0.1"},
+            "too_new": {"query": "SELECT 1", "interval": 10, "version": "99.1.0"}
+        },
+        "packs": {
+            "sharded": {"shard": 20, "queries": {
+                "own_less": {"query": "SELECT 1", "interval": 10, "shard": 5},
+                "own_more": {"query": "SELECT 1", "interval": 10, "shard": 90},
+                "none": {"query": "SELECT 1", "interval": 10}
+            }},
+            "future": {"version": "99.0.0", "queries": {"q": {"query": "SELECT 1", "interval": 10}}},
+            "mixed": {"version": "0.0.0", "queries": {
+                "fits": {"query": "SELECT 1", "interval": 10},
+                "later": {"query": "SELECT 1", "interval": 10, "version": "100"}
+            }}
+        }
+    });
+    let config = parse_doc(doc).expect("valid");
+    let names: Vec<&str> = config.schedule.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        vec![
+            "old_enough",
+            "pack_mixed_fits",
+            "pack_sharded_none",
+            "pack_sharded_own_less",
+            "pack_sharded_own_more"
+        ]
+    );
+    // Both the pack's and the query's shard must fit: the smaller one decides.
+    assert_eq!(config.schedule["pack_sharded_own_less"].shard, Some(5));
+    assert_eq!(config.schedule["pack_sharded_own_more"].shard, Some(20));
+    assert_eq!(config.schedule["pack_sharded_none"].shard, Some(20));
+    for left_out in [
+        "schedule.too_new.version: needs version 99.1.0",
+        "packs.future.version: needs version 99.0.0",
+        "packs.mixed.queries.later.version: needs version 100",
+    ] {
+        assert!(
+            config.warnings.iter().any(|w| w.starts_with(left_out)),
+            "no `{left_out}` in {:?}",
+            config.warnings
+        );
+    }
+
+    let error = parse_doc(json!({"packs": {"p": {"shard": 101, "version": "x.y", "queries": {}}}}))
+        .expect_err("invalid");
+    let text = error.to_string();
+    assert!(
+        text.contains("packs.p.shard: expected a number from 1 to 100"),
+        "{text}"
+    );
+    assert!(
+        text.contains("packs.p.version: `x.y` is not a version"),
+        "{text}"
+    );
+}
+
+#[test]
+fn event_switches_name_vigils_event_tables() {
+    let config = parse_doc(json!({"events": {
+        "enable_subscribers": ["bpf_process_events", "file_events"],
+        "disable_subscribers": ["bpf_socket_events", "bpf_process_events", "yara_events"]
+    }}))
+    .expect("valid");
+    assert!(
+        !config.events.is_enabled("bpf_process_events"),
+        "disable wins over enable"
+    );
+    assert!(!config.events.is_enabled("bpf_socket_events"));
+    assert!(config.events.is_enabled("bpf_file_events"), "on by default");
+    assert_eq!(config.warnings.len(), 2, "{:?}", config.warnings);
+    assert!(
+        config.warnings[0].starts_with(
+            "events.enable_subscribers[1]: `file_events` is not an event table of vigil (bpf_"
+        ),
+        "{:?}",
+        config.warnings
+    );
+    assert!(config.warnings[1].starts_with("events.disable_subscribers[2]: `yara_events`"));
 }

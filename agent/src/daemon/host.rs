@@ -1,6 +1,7 @@
 //! Who this host is, and where its kernel programs are pinned.
 
-use vigil_events::linux::ebpf::pins;
+use vigil_events::{EventStore, linux::ebpf::pins, store::StateBatch};
+use vigil_tables::agent::vigil_info::INSTANCE_ID_KEY;
 
 use crate::cli::DaemonArgs;
 
@@ -38,4 +39,23 @@ pub fn hostname() -> String {
     } else {
         String::new()
     }
+}
+
+/// This daemon's instance id: made once, kept in its database, the same at every start (as
+/// osquery keeps `instance_uuid_v1`).
+pub fn instance_id(store: &EventStore) -> anyhow::Result<String> {
+    if let Some(id) = store.get_state(INSTANCE_ID_KEY)?
+        && !id.is_empty()
+    {
+        return Ok(String::from_utf8_lossy(&id).into_owned());
+    }
+    let id = std::fs::read_to_string("/proc/sys/kernel/random/uuid")
+        .map_err(|e| anyhow::anyhow!("making an instance id: {e}"))?
+        .trim()
+        .to_owned();
+    store.commit_state(StateBatch {
+        puts: vec![(INSTANCE_ID_KEY.to_vec(), id.as_bytes().to_vec())],
+        ..StateBatch::default()
+    })?;
+    Ok(id)
 }

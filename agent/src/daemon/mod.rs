@@ -1,6 +1,7 @@
 //! `vigil daemon`: collect events, run the schedule and ship the results until SIGTERM or SIGINT,
 //! as a watcher and its worker (or one process with `--disable_watchdog`).
 
+mod bounds;
 mod check;
 mod host;
 mod reload;
@@ -14,7 +15,10 @@ use crate::{
     watchdog::{self, worker::Worker},
 };
 
-pub fn run(args: DaemonArgs) -> anyhow::Result<ExitCode> {
+pub fn run(mut args: DaemonArgs) -> anyhow::Result<ExitCode> {
+    for warning in bounds::apply(&mut args) {
+        tracing::warn!("{warning}");
+    }
     if args.config_check || args.config_dump {
         return check::check_or_dump(&args);
     }

@@ -23,11 +23,11 @@ fn modified(path: Option<&std::path::Path>) -> Option<std::time::SystemTime> {
 }
 
 /// Waits for SIGTERM or SIGINT; on SIGHUP, when the config file changes, or when the TLS server
-/// sent a new config, calls `reload`.
+/// sent a new config, calls `reload`; and with `None` every few seconds, to retry what failed.
 pub fn run_until_stopped(
     config_path: Option<&std::path::Path>,
     remote_configs: Option<Receiver<Config>>,
-    mut reload: impl FnMut(Reload),
+    mut reload: impl FnMut(Option<Reload>),
 ) -> anyhow::Result<&'static str> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
@@ -47,17 +47,18 @@ pub fn run_until_stopped(
                 _ = int.recv() => return Ok("SIGINT"),
                 _ = hup.recv() => {
                     seen = modified(config_path);
-                    reload(Reload::File("SIGHUP"));
+                    reload(Some(Reload::File("SIGHUP")));
                 }
                 _ = poll.tick() => {
                     let now = modified(config_path);
                     if now != seen {
                         seen = now;
-                        reload(Reload::File("the config file changed"));
+                        reload(Some(Reload::File("the config file changed")));
                     }
                     if let Some(config) = remote_configs.as_ref().and_then(|r| r.try_recv().ok()) {
-                        reload(Reload::Remote(Box::new(config)));
+                        reload(Some(Reload::Remote(Box::new(config))));
                     }
+                    reload(None);
                 }
             }
         }

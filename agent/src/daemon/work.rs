@@ -10,12 +10,12 @@ use vigil_events::{
 };
 
 use super::{
-    host::{host_identifier, hostname, pin_dir, pins_root},
+    host::{host_identifier, hostname, instance_id, pin_dir, pins_root},
     reload::{Reload, run_until_stopped},
 };
 use crate::{
     cli::DaemonArgs,
-    collector::Collector,
+    collector::{Applied, Collector},
     config::{self, Config},
     logger::{FilesystemLogger, LoggerSettings},
     remote::{
@@ -237,21 +237,112 @@ fn remote_needed_for(args: &DaemonArgs, plugins: LogPlugins) -> Option<&'static 
 fn with_remote_options(args: &DaemonArgs, config: &Config) -> DaemonArgs {
     let applied = crate::flags::expand_flagfiles(std::env::args_os().collect())
         .and_then(|argv| crate::flags::with_options(&argv, &config.options));
-    match applied {
-        Ok(Some((cli, warnings))) => {
+    let mut effective = match applied {
+        Ok((cli, warnings)) => {
             for warning in warnings {
                 tracing::warn!("config from the TLS server: {warning}");
             }
-            match cli.command {
-                crate::cli::Command::Daemon(daemon) => *daemon,
+            match cli.map(|cli| cli.command) {
+                Some(crate::cli::Command::Daemon(daemon)) => *daemon,
                 _ => args.clone(),
             }
         }
-        Ok(None) => args.clone(),
         Err(error) => {
             tracing::error!("config from the TLS server: its options are ignored: {error:#}");
             args.clone()
         }
+    };
+    for warning in super::bounds::apply(&mut effective) {
+        tracing::warn!("config from the TLS server: {warning}");
+    }
+    effective
+}
+
+/// What `osquery_info` says of the running config: its hash, and whether a valid one runs.
+fn record_config(store: &EventStore, config: Option<&Config>) {
+    use vigil_tables::agent::vigil_info::{CONFIG_HASH_KEY, CONFIG_VALID_KEY};
+    let (hash, valid) = match config {
+        Some(config) => (config.hash.as_str(), "1"),
+        None => ("", "0"),
+    };
+    if let Err(error) = store.commit_state(vigil_events::store::StateBatch {
+        puts: vec![
+            (CONFIG_HASH_KEY.to_vec(), hash.as_bytes().to_vec()),
+            (CONFIG_VALID_KEY.to_vec(), valid.as_bytes().to_vec()),
+        ],
+        ..Default::default()
+    }) {
+        tracing::warn!(%error, "the running config's hash could not be recorded");
+    }
+}
+
+/// Whether event settings differ in what a running collection was started with.
+fn collection_differs(a: &crate::cli::EventArgs, b: &crate::cli::EventArgs) -> bool {
+    (
+        a.bpf_ringbuf_size,
+        a.bpf_argv_limit,
+        a.events_channel_size,
+        a.events_expiry,
+        a.events_max,
+    ) != (
+        b.bpf_ringbuf_size,
+        b.bpf_argv_limit,
+        b.events_channel_size,
+        b.events_expiry,
+        b.events_max,
+    )
+}
+
+/// Starts collecting events, unless `--disable_events`.
+fn start_collector(
+    args: &DaemonArgs,
+    config: Option<&Config>,
+    store: &Arc<EventStore>,
+    counters: &Counters,
+    read_floor: &Arc<ReadFloor>,
+    pins: Option<std::path::PathBuf>,
+) -> anyhow::Result<Option<Collector>> {
+    if args.disable_events {
+        tracing::info!("events are disabled (--disable_events)");
+        return Ok(None);
+    }
+    if pins.is_some() {
+        vigil_events::linux::ebpf::pins::sweep_abandoned(&pins_root());
+    }
+    let collector = Collector::start(
+        store.clone(),
+        counters.clone(),
+        &args.events,
+        config,
+        Some(read_floor.clone()),
+        pins.clone(),
+    )?;
+    if let Some(pins) = &pins {
+        let database = args
+            .database_path
+            .canonicalize()
+            .unwrap_or_else(|_| args.database_path.clone());
+        vigil_events::linux::ebpf::pins::mark_database(pins, &database);
+    }
+    Ok(Some(collector))
+}
+
+/// A new config's file paths and event switches, applied to the running collection.
+fn apply_to_collector(collector: Option<&mut Collector>, config: &Config) {
+    let Some(collector) = collector else {
+        return;
+    };
+    match collector.reconfigure(Some(config)) {
+        Applied::New => tracing::info!("file paths and event switches of the new config apply"),
+        Applied::Unchanged => {}
+        Applied::KeptPrevious(error) => tracing::error!(
+            "the new config's file paths and event switches could not be applied; the \
+             previous ones stay: {error:#}"
+        ),
+        Applied::Stopped(error) => tracing::error!(
+            "event collection stopped: the new config's probes could not be started, {error:#}; \
+             vigil_events.active is 0 until it resumes, tried again every few seconds"
+        ),
     }
 }
 
@@ -273,6 +364,7 @@ pub fn run(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitCode
         )?
     };
     let store = Arc::new(open_store(&args.database_path)?);
+    instance_id(&store).context("keeping this daemon's instance id")?;
     store.set_log_sinks(&plugins.sinks());
     let counters = Counters::new(&EventTable::names());
     let read_floor = Arc::new(ReadFloor::default());
@@ -315,16 +407,54 @@ pub fn run(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitCode
         }),
         _ => None,
     };
-    let (config, config_text) = match &tls_config {
-        Some(source) => source.initial(),
+    // Events are collected from the start, whatever the TLS server does: with the last config it
+    // sent (or none yet) until it answers.
+    let (mut config, mut config_text) = match &tls_config {
+        Some(source) => source
+            .last_good()
+            .map_or((None, None), |(c, t)| (Some(c), Some(t))),
         None => (file_config, None),
     };
-    // Everything from here on runs with the TLS config's options too (the connection and the
-    // choice of plugins stay as the command line set them).
-    let effective = match (&tls_config, &config) {
+    let mut effective = match (&tls_config, &config) {
         (Some(_), Some(config)) => with_remote_options(args, config),
         _ => args.clone(),
     };
+    let pins = worker.as_ref().map(|_| pin_dir(&args.database_path));
+    let mut collector = start_collector(
+        &effective,
+        config.as_ref(),
+        &store,
+        &counters,
+        &read_floor,
+        pins,
+    )?;
+    let collected_with = effective.events.clone();
+    // One attempt at the server's config, bounded by --tls_request_timeout; then in the
+    // background.
+    let fetched = match &tls_config {
+        Some(source) => match source.fetch_now() {
+            Some((fresh, text)) => {
+                if config_text.as_deref() != Some(text.as_str()) {
+                    effective = with_remote_options(args, &fresh);
+                    apply_to_collector(collector.as_mut(), &fresh);
+                    config = Some(fresh);
+                    config_text = Some(text);
+                }
+                true
+            }
+            None => false,
+        },
+        None => true,
+    };
+    if collection_differs(&effective.events, &collected_with) {
+        tracing::warn!(
+            "the TLS server's config changes how events are collected (events_*, bpf_* \
+             options); that applies when the daemon (or its worker) starts again"
+        );
+    }
+    record_config(&store, config.as_ref());
+    // Everything from here on runs with the TLS config's options too (the connection and the
+    // choice of plugins stay as the command line set them).
     let args = &effective;
     if let (true, Some(client)) = (plugins.tls, &remote.remote) {
         remote.logger = Some(TlsLogger::spawn(
@@ -342,32 +472,6 @@ pub fn run(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitCode
             },
         )?);
     }
-
-    let pins = worker.as_ref().map(|_| pin_dir(&args.database_path));
-    if pins.is_some() {
-        vigil_events::linux::ebpf::pins::sweep_abandoned(&pins_root());
-    }
-    let mut collector = if args.disable_events {
-        tracing::info!("events are disabled (--disable_events)");
-        None
-    } else {
-        let collector = Collector::start(
-            store.clone(),
-            counters.clone(),
-            &args.events,
-            config.as_ref(),
-            Some(read_floor.clone()),
-            pins.clone(),
-        )?;
-        if let Some(pins) = &pins {
-            let database = args
-                .database_path
-                .canonicalize()
-                .unwrap_or_else(|_| args.database_path.clone());
-            vigil_events::linux::ebpf::pins::mark_database(pins, &database);
-        }
-        Some(collector)
-    };
     let mut schedule = Schedule {
         scheduler: None,
         store: store.clone(),
@@ -409,12 +513,13 @@ pub fn run(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitCode
     }
     let mut remote_configs = None;
     if let Some(source) = tls_config
-        && (args.remote.config_refresh > 0 || config_text.is_none())
+        && (args.remote.config_refresh > 0 || !fetched)
     {
         let (sender, receiver) = crossbeam_channel::bounded(1);
         remote.refresher = Some(ConfigRefresher::spawn(
             source,
             config_text,
+            fetched,
             Duration::from_secs(args.remote.config_refresh),
             Duration::from_secs(args.remote.config_accelerated_refresh.max(1)),
             sender,
@@ -432,19 +537,17 @@ pub fn run(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitCode
         _ => args.events.config_path.as_deref(),
     };
     let signal = run_until_stopped(watched_file, remote_configs, |reload| {
+        let Some(reload) = reload else {
+            if let Some(collector) = collector.as_mut() {
+                collector.retry_if_stopped();
+            }
+            return;
+        };
         let Some(config) = schedule.reload(reload, args) else {
             return;
         };
-        if let Some(collector) = collector.as_mut() {
-            match collector.reconfigure(Some(&config)) {
-                Ok(true) => tracing::info!("file paths and event switches of the new config apply"),
-                Ok(false) => {}
-                Err(error) => tracing::error!(
-                    "the new config's file paths and event switches could not be applied; the \
-                     previous ones stay: {error:#}"
-                ),
-            }
-        }
+        apply_to_collector(collector.as_mut(), &config);
+        record_config(&store, Some(&config));
     })?;
     match &worker {
         Some(w) if watchdog::worker::watcher_gone(w.watcher) => {

@@ -30,6 +30,16 @@ pub enum RemoteError {
         status: u16,
         body: String,
     },
+    #[error(
+        "POST {url}: the server answered HTTP {status}, a redirect to {location}; vigil follows no \
+         redirect (it would carry the node key or enroll secret elsewhere): point --tls_hostname \
+         and the endpoints at where the server really answers"
+    )]
+    Redirect {
+        url: String,
+        status: u16,
+        location: String,
+    },
     #[error("POST {url}: the answer is not a JSON object ({detail})")]
     BadAnswer { url: String, detail: String },
     #[error("POST {url}: the server says this node's key is invalid; it enrolls again")]
@@ -112,6 +122,9 @@ impl Remote {
         let http = reqwest::blocking::Client::builder()
             .tls_backend_preconfigured(tls)
             .timeout(Duration::from_secs(args.tls_request_timeout.max(1)))
+            // The node key and the enroll secret go to --tls_hostname only: a redirect, to another
+            // host or to plain HTTP, is reported, never followed.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| RemoteSetupError::Client(chain(&e)))?;
         let secret = match (&args.enroll_secret_path, &args.enroll_secret_env) {
@@ -198,6 +211,21 @@ impl Remote {
             .send()
             .map_err(|e| transport(chain(&e)))?;
         let status = response.status();
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .unwrap_or("(no Location)")
+                .chars()
+                .take(200)
+                .collect();
+            return Err(RemoteError::Redirect {
+                url,
+                status: status.as_u16(),
+                location,
+            });
+        }
         let text = response.text().map_err(|e| transport(chain(&e)))?;
         if !status.is_success() {
             return Err(RemoteError::Status {
@@ -253,8 +281,9 @@ impl Remote {
         });
     }
 
-    /// The cached node key, or a new one from enrolling.
-    pub fn node_key(&self) -> Result<String, RemoteError> {
+    /// The cached node key, or a new one from enrolling (retried as `--tls_enroll_max_attempts`
+    /// says, or tried once with `retry` false).
+    fn node_key(&self, retry: bool) -> Result<String, RemoteError> {
         let cached = || self.node_key.lock().ok().and_then(|k| k.clone());
         if let Some(key) = cached() {
             return Ok(key);
@@ -263,7 +292,11 @@ impl Remote {
         if let Some(key) = cached() {
             return Ok(key);
         }
-        let key = self.enroll()?;
+        let key = if retry {
+            self.enroll()?
+        } else {
+            self.enroll_once(self.secret.as_deref().ok_or(RemoteError::NoSecret)?)?
+        };
         if let Ok(mut cached) = self.node_key.lock() {
             *cached = Some(key.clone());
         }
@@ -338,10 +371,30 @@ impl Remote {
     pub fn post(
         &self,
         endpoint: &str,
-        mut body: Map<String, Value>,
+        body: Map<String, Value>,
         gzip: bool,
     ) -> Result<Map<String, Value>, RemoteError> {
-        let key = self.node_key()?;
+        self.post_with(endpoint, body, gzip, true)
+    }
+
+    /// As `post`, but an enrollment it needs is tried once, without waiting to retry: for what
+    /// must not hold the daemon's start up.
+    pub fn post_once(
+        &self,
+        endpoint: &str,
+        body: Map<String, Value>,
+    ) -> Result<Map<String, Value>, RemoteError> {
+        self.post_with(endpoint, body, false, false)
+    }
+
+    fn post_with(
+        &self,
+        endpoint: &str,
+        mut body: Map<String, Value>,
+        gzip: bool,
+        retry_enrollment: bool,
+    ) -> Result<Map<String, Value>, RemoteError> {
+        let key = self.node_key(retry_enrollment)?;
         body.insert("node_key".into(), Value::String(key.clone()));
         self.send(endpoint, &Value::Object(body), gzip, Some(&key))
     }

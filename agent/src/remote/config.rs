@@ -1,9 +1,9 @@
-//! The config from the TLS server (`--config_plugin=tls`): fetched at start (the last good one,
-//! kept in the database, stands in when the server cannot be reached) and every
+//! The config from the TLS server (`--config_plugin=tls`): tried once at start, after event
+//! collection started (the last good one, kept in the database, stands in when the server cannot
+//! be reached), then fetched in the background: again and again until it comes, and every
 //! `--config_refresh` seconds; a changed config is handed to the daemon to apply.
 
 use std::{
-    path::Path,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -16,12 +16,10 @@ use vigil_events::{EventStore, store::StateBatch};
 use super::client::Remote;
 use crate::{
     background::Background,
-    config::{self, Config},
+    config::{self, Config, Origin},
 };
 
 const BACKUP_KEY: &[u8] = b"config_backup";
-/// Attempts at start before the backup is used (osquery's `--config_tls_max_attempts`).
-const START_ATTEMPTS: u32 = 3;
 
 pub struct TlsConfig {
     pub remote: Arc<Remote>,
@@ -31,13 +29,18 @@ pub struct TlsConfig {
 }
 
 impl TlsConfig {
-    /// The server's config document, parsed; also its text, to notice changes.
-    fn fetch(&self) -> anyhow::Result<(Config, String)> {
-        let mut answer = self.remote.post(&self.endpoint, Map::new(), false)?;
+    /// The server's config document, parsed; also its text, to notice changes. `once`: an
+    /// enrollment it needs is tried once, without waiting to retry.
+    fn fetch(&self, once: bool) -> anyhow::Result<(Config, String)> {
+        let mut answer = if once {
+            self.remote.post_once(&self.endpoint, Map::new())?
+        } else {
+            self.remote.post(&self.endpoint, Map::new(), false)?
+        };
         answer.remove("node_invalid");
         let document = Value::Object(answer);
-        let config =
-            config::parse(&document, Path::new(""), &self.pack_delimiter).map_err(|e| {
+        let mut config =
+            config::parse(&document, Origin::Server, &self.pack_delimiter).map_err(|e| {
                 anyhow::anyhow!(
                     "the config from the server is not valid: {}",
                     e.errors.join("; ")
@@ -46,7 +49,9 @@ impl TlsConfig {
         for warning in &config.warnings {
             tracing::warn!("config from the TLS server: {warning}");
         }
-        Ok((config, document.to_string()))
+        let text = document.to_string();
+        config.hash = config::hash(&text);
+        Ok((config, text))
     }
 
     fn save_backup(&self, text: &str) {
@@ -56,35 +61,33 @@ impl TlsConfig {
         });
     }
 
-    fn backup(&self) -> Option<(Config, String)> {
+    /// The last config the server sent, kept in the database: what runs until the server answers.
+    pub fn last_good(&self) -> Option<(Config, String)> {
         let bytes = self.store.get_state(BACKUP_KEY).ok().flatten()?;
         let document: Value = serde_json::from_slice(&bytes).ok()?;
-        let config = config::parse(&document, Path::new(""), &self.pack_delimiter).ok()?;
-        Some((config, document.to_string()))
+        let mut config = config::parse(&document, Origin::Server, &self.pack_delimiter).ok()?;
+        let text = document.to_string();
+        config.hash = config::hash(&text);
+        Some((config, text))
     }
 
-    /// The config to start with: the server's, or the last good one, or none (the daemon then
-    /// starts without a schedule and keeps asking).
-    pub fn initial(&self) -> (Option<Config>, Option<String>) {
-        for attempt in 1..=START_ATTEMPTS {
-            match self.fetch() {
-                Ok((config, text)) => {
-                    self.save_backup(&text);
-                    return (Some(config), Some(text));
-                }
-                Err(error) if attempt < START_ATTEMPTS => {
-                    tracing::warn!(attempt, "fetching the config failed: {error:#}");
-                    std::thread::sleep(Duration::from_secs(u64::from(attempt).pow(2)));
-                }
-                Err(error) => tracing::error!("fetching the config failed: {error:#}"),
+    /// One attempt at the server's config, bounded by the request timeout (enrollment included,
+    /// without retries): the daemon's start waits for nothing longer. `None` when it failed; the
+    /// refresher goes on trying in the background.
+    pub fn fetch_now(&self) -> Option<(Config, String)> {
+        match self.fetch(true) {
+            Ok((config, text)) => {
+                self.save_backup(&text);
+                Some((config, text))
             }
-        }
-        match self.backup() {
-            Some((config, text)) => {
-                tracing::warn!("starting with the last config the TLS server sent");
-                (Some(config), Some(text))
+            Err(error) => {
+                tracing::warn!(
+                    "the config could not be fetched at start; the daemon runs with the last \
+                     config the TLS server sent (or none yet) and keeps trying in the \
+                     background: {error:#}"
+                );
+                None
             }
-            None => (None, None),
         }
     }
 }
@@ -92,21 +95,19 @@ impl TlsConfig {
 pub struct ConfigRefresher(Background);
 
 impl ConfigRefresher {
-    /// Fetches every `refresh` (every `accelerated` after a failure) and sends configs that
-    /// changed to `changed`.
+    /// Fetches every `refresh` (every `accelerated` after a failure, and from the start when
+    /// the server did not answer then: `fetched` false) and sends configs that differ from
+    /// `current` to `changed`.
     pub fn spawn(
         source: TlsConfig,
         mut current: Option<String>,
+        fetched: bool,
         refresh: Duration,
         accelerated: Duration,
         changed: Sender<Config>,
     ) -> anyhow::Result<Self> {
         let thread = Background::spawn("vigil-config", move |stopping| {
-            let mut wait = if current.is_some() {
-                refresh
-            } else {
-                accelerated
-            };
+            let mut wait = if fetched { refresh } else { accelerated };
             loop {
                 let until = Instant::now() + wait;
                 while Instant::now() < until {
@@ -115,7 +116,7 @@ impl ConfigRefresher {
                     }
                     std::thread::sleep(Duration::from_millis(100));
                 }
-                match source.fetch() {
+                match source.fetch(false) {
                     Ok((config, text)) => {
                         wait = refresh;
                         if current.as_deref() != Some(text.as_str()) {

@@ -11,6 +11,7 @@ use anyhow::Context as _;
 use rusqlite::InterruptHandle;
 use serde_json::{Map, Value, json};
 use vigil_events::{EventStore, store::StateBatch};
+use vigil_tables::agent::vigil_logger::{DISTRIBUTED_PENDING_PREFIX, LoggerStats, stats_key};
 
 use super::client::{Remote, RemoteError};
 use crate::{
@@ -19,7 +20,7 @@ use crate::{
     sql,
 };
 
-const PENDING_PREFIX: &str = "distributed/";
+const PENDING_PREFIX: &str = DISTRIBUTED_PENDING_PREFIX;
 /// The distributed query running now: if the worker is stopped meanwhile, the next one reports
 /// it as failed instead of leaving the server waiting.
 const EXECUTING_KEY: &[u8] = b"distributed_executing";
@@ -103,11 +104,55 @@ fn discovered(session: &Session, sql_text: &str) -> bool {
         .is_some_and(|r| !r.rows.is_empty())
 }
 
+/// A result the server refused this many times is dropped, with a status line, and counted
+/// (`vigil_logger`, `distributed`): a result it cannot take must not be sent for ever.
+const MAX_REJECTIONS: u64 = 5;
+const STATS_NAME: &str = "distributed";
+
+/// Whether the server answered and refused the request (as opposed to being out of reach).
+fn refused(error: &RemoteError) -> bool {
+    matches!(
+        error,
+        RemoteError::Status { .. } | RemoteError::Server { .. } | RemoteError::BadAnswer { .. }
+    )
+}
+
+/// The longest the server may ask for quick checks at once.
+const ACCELERATE_MAX: u64 = 86_400;
+
+/// A read's `accelerate` (seconds of quick checks), within bounds: a value that is not a
+/// non-negative integer is ignored and one past `ACCELERATE_MAX` brought back to it, with a warning.
+fn accelerate_seconds(value: &Value) -> u64 {
+    let seconds = match value {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        Value::Bool(false) | Value::Null => Some(0),
+        _ => None,
+    };
+    match seconds {
+        Some(s) if s <= ACCELERATE_MAX => s,
+        Some(s) => {
+            tracing::warn!(
+                "distributed read: `accelerate` {s} is more than {ACCELERATE_MAX} s; \
+                 {ACCELERATE_MAX} is used"
+            );
+            ACCELERATE_MAX
+        }
+        None => {
+            tracing::warn!(
+                "distributed read: `accelerate` {value} is not a number of seconds; ignored"
+            );
+            0
+        }
+    }
+}
+
 struct Runner {
     remote: Arc<Remote>,
     store: Arc<EventStore>,
     session: Session,
     settings: DistributedSettings,
+    stats: LoggerStats,
 }
 
 impl Runner {
@@ -123,15 +168,11 @@ impl Runner {
             .collect()
     }
 
-    /// Sends every kept result; forgets them once the server took them.
-    fn write_pending(&self) -> Result<(), RemoteError> {
-        let pending = self.pending();
-        if pending.is_empty() {
-            return Ok(());
-        }
+    /// One write request with `results`; forgets them once the server took them.
+    fn send(&mut self, results: &[(String, Value)]) -> Result<(), RemoteError> {
         let (mut queries, mut statuses, mut messages, mut stats) =
             (Map::new(), Map::new(), Map::new(), Map::new());
-        for (id, outcome) in &pending {
+        for (id, outcome) in results {
             queries.insert(id.clone(), outcome["rows"].clone());
             statuses.insert(id.clone(), outcome["status"].clone());
             if outcome["message"].as_str().is_some_and(|m| !m.is_empty()) {
@@ -144,17 +185,89 @@ impl Runner {
         body.insert("statuses".into(), Value::Object(statuses));
         body.insert("messages".into(), Value::Object(messages));
         body.insert("stats".into(), Value::Object(stats));
-        self.remote
-            .post(&self.settings.write_endpoint, body, false)?;
+        if let Err(error) = self.remote.post(&self.settings.write_endpoint, body, false) {
+            if !matches!(error, RemoteError::Stopping) {
+                self.stats.failed_attempts += 1;
+                self.stats.last_error = error.to_string();
+            }
+            return Err(error);
+        }
         let _ = self.store.commit_state(StateBatch {
-            deletes: pending
+            deletes: results
                 .iter()
                 .map(|(id, _)| format!("{PENDING_PREFIX}{id}").into_bytes())
                 .collect(),
             ..StateBatch::default()
         });
-        tracing::info!(queries = pending.len(), "distributed query results sent");
+        self.stats.sent += results.len() as u64;
+        self.stats.last_error.clear();
+        tracing::info!(queries = results.len(), "distributed query results sent");
         Ok(())
+    }
+
+    /// The server refused `id`'s result (alone in its request): counted, and dropped after
+    /// `MAX_REJECTIONS`.
+    fn rejected(&mut self, id: &str, mut outcome: Value, error: &RemoteError) {
+        let key = format!("{PENDING_PREFIX}{id}").into_bytes();
+        let rejections = outcome["rejections"].as_u64().unwrap_or(0) + 1;
+        if rejections >= MAX_REJECTIONS {
+            self.stats.dropped_rejected += 1;
+            tracing::error!(
+                id,
+                "distributed query result dropped: the server refused it {rejections} times \
+                 (last: {error}); counted in vigil_logger.dropped_rejected"
+            );
+            let _ = self.store.commit_state(StateBatch {
+                deletes: vec![key],
+                ..StateBatch::default()
+            });
+            return;
+        }
+        tracing::warn!(
+            id,
+            "the server refused this distributed query result (refusal {rejections} of \
+             {MAX_REJECTIONS} allowed; it is sent again): {error}"
+        );
+        outcome["rejections"] = Value::from(rejections);
+        let _ = self.store.commit_state(StateBatch {
+            puts: vec![(key, serde_json::to_vec(&outcome).unwrap_or_default())],
+            ..StateBatch::default()
+        });
+    }
+
+    /// Sends every kept result. When the server refuses a request of several, each is sent alone
+    /// so that the one it refuses does not hold the others back.
+    fn write_pending(&mut self) -> Result<(), RemoteError> {
+        let pending = self.pending();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let error = match self.send(&pending) {
+            Ok(()) => return Ok(()),
+            Err(error) if refused(&error) => error,
+            Err(error) => return Err(error),
+        };
+        if let [(id, outcome)] = pending.as_slice() {
+            self.rejected(id, outcome.clone(), &error);
+            return Ok(());
+        }
+        for (id, outcome) in pending {
+            match self.send(std::slice::from_ref(&(id.clone(), outcome.clone()))) {
+                Ok(()) => {}
+                Err(error) if refused(&error) => self.rejected(&id, outcome, &error),
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
+    }
+
+    fn save_stats(&self) {
+        if let Ok(bytes) = serde_json::to_vec(&self.stats) {
+            let _ = self.store.commit_state(StateBatch {
+                puts: vec![(stats_key(STATS_NAME), bytes)],
+                ..StateBatch::default()
+            });
+        }
     }
 
     /// Asks for queries and runs them; returns the seconds the server asked to be quick for.
@@ -203,10 +316,7 @@ impl Runner {
                 tracing::error!(id, %error, "a distributed query result could not be kept");
             }
         }
-        Ok(answer
-            .get("accelerate")
-            .and_then(Value::as_u64)
-            .unwrap_or(0))
+        Ok(answer.get("accelerate").map_or(0, accelerate_seconds))
     }
 
     /// A distributed query that was running when the previous worker stopped becomes a failed
@@ -232,16 +342,29 @@ impl Runner {
         });
     }
 
-    fn round(&self) -> u64 {
-        let mut accelerate = 0;
-        let mut attempt = || -> Result<(), RemoteError> {
-            self.write_pending()?;
-            accelerate = self.read_and_run()?;
-            self.write_pending()
+    /// Sends what waits, asks for new queries, runs them and sends their results. Results that
+    /// could not be sent do not keep new queries from running.
+    fn round(&mut self) -> u64 {
+        let before = self.stats.clone();
+        let report = |error: RemoteError| match error {
+            RemoteError::Stopping => {}
+            error => tracing::warn!("distributed queries: {error}"),
         };
-        match attempt() {
-            Ok(()) | Err(RemoteError::Stopping) => {}
-            Err(error) => tracing::warn!("distributed queries: {error}"),
+        if let Err(error) = self.write_pending() {
+            report(error);
+        }
+        let accelerate = match self.read_and_run() {
+            Ok(accelerate) => accelerate,
+            Err(error) => {
+                report(error);
+                0
+            }
+        };
+        if let Err(error) = self.write_pending() {
+            report(error);
+        }
+        if self.stats != before {
+            self.save_stats();
         }
         accelerate
     }
@@ -267,17 +390,25 @@ impl Distributed {
                 }
             };
             let _ = interrupt_handle.set(session.conn.get_interrupt_handle());
-            let runner = Runner {
+            let stats = store
+                .get_state(&stats_key(STATS_NAME))
+                .ok()
+                .flatten()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default();
+            let mut runner = Runner {
                 remote,
                 store,
                 session,
                 settings,
+                stats,
             };
             runner.settle_interrupted(previous_worker_end.as_deref());
             let mut accelerated_until = Instant::now();
             while !stopping.is_set() {
                 let accelerate = runner.round();
                 if accelerate > 0 {
+                    // Bounded by `accelerate_seconds`: the sum cannot overflow.
                     accelerated_until = Instant::now() + Duration::from_secs(accelerate);
                 }
                 // While the server asks for speed, check every few seconds.
@@ -299,5 +430,23 @@ impl Distributed {
     /// Interrupts a running query (reported to the server as interrupted), then stops.
     pub fn stop(self) {
         self.thread.stop_interrupting(&self.interrupt);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn accelerate_is_bounded_whatever_the_server_sends() {
+        assert_eq!(accelerate_seconds(&json!(60)), 60);
+        assert_eq!(accelerate_seconds(&json!("60")), 60);
+        assert_eq!(accelerate_seconds(&json!(u64::MAX)), ACCELERATE_MAX);
+        assert_eq!(accelerate_seconds(&json!(-1)), 0);
+        assert_eq!(accelerate_seconds(&json!(1.5e300)), 0);
+        assert_eq!(accelerate_seconds(&json!("soon")), 0);
+        assert_eq!(accelerate_seconds(&json!({"a": 1})), 0);
     }
 }

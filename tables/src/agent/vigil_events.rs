@@ -38,6 +38,10 @@ const COLUMNS: &[Column] = &[
     Column::new("source", Text),
 ];
 
+/// Set in the daemon's state while no probes could be started (its value says why):
+/// `active` is 0 meanwhile.
+pub const COLLECTION_STOPPED_KEY: &[u8] = b"events_collection_stopped";
+
 /// Where the collecting counters live.
 pub enum CounterSource {
     /// This process runs the publishers: its own counters.
@@ -100,12 +104,22 @@ impl Table for VigilEvents {
 
     fn scan(&self, _request: &ScanRequest) -> Result<Rows, TableError> {
         let (collected, source) = self.collected()?;
+        let stopped = match &self.store {
+            Some(store) => store
+                .get_state(COLLECTION_STOPPED_KEY)
+                .map_err(|e| TableError::Failed {
+                    table: "vigil_events",
+                    message: e.to_string(),
+                })?
+                .is_some(),
+            None => false,
+        };
         let local = self.counters.snapshot();
         let mut rows: Vec<Result<Row, TableError>> = Vec::new();
         for table in EventTable::ALL {
             let name = table.name();
             let found = collected.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
-            let active = found.is_some();
+            let active = found.is_some() && !stopped;
             let mut values = found.unwrap_or_default();
             // Rows found corrupt by queries in this process count too.
             if !matches!(self.source, CounterSource::Live)

@@ -1,6 +1,10 @@
 //! `vigil_info` (alias `osquery_info`): this agent, with osquery_info's columns so fleet managers'
 //! host-detail queries run unchanged.
 
+use std::sync::Arc;
+
+use vigil_events::EventStore;
+
 use crate::{
     snapshot::util::{host_uuid, rows},
     table::{
@@ -61,13 +65,48 @@ impl Default for AgentInfo {
 /// osquery's platform mask of a Linux host (POSIX | LINUX), also its enrollment `platform_type`.
 pub const PLATFORM_MASK_LINUX: i64 = 9;
 
+/// Where a daemon keeps its instance id in its database (osquery's key), so it stays the same
+/// across restarts.
+pub const INSTANCE_ID_KEY: &[u8] = b"instance_uuid_v1";
+/// The running config's hash (osquery's: SHA-1 of its sources' SHA-1s), empty when no valid config
+/// runs; and `1` or `0`: whether a valid config runs.
+pub const CONFIG_HASH_KEY: &[u8] = b"config_hash";
+pub const CONFIG_VALID_KEY: &[u8] = b"config_valid";
+
 pub struct VigilInfo {
     info: AgentInfo,
+    /// A daemon's database: its instance id and config state, also for `vigil query` reading it.
+    store: Option<Arc<EventStore>>,
 }
 
 impl VigilInfo {
-    pub fn new(info: AgentInfo) -> Self {
-        Self { info }
+    pub fn new(info: AgentInfo, store: Option<Arc<EventStore>>) -> Self {
+        Self { info, store }
+    }
+
+    /// The daemon's state in the database where there is one, this process's otherwise.
+    fn state(&self) -> Result<(String, String, bool), TableError> {
+        let i = &self.info;
+        let own = (i.instance_id.clone(), i.config_hash.clone(), i.config_valid);
+        let Some(store) = super::daemon_state(&self.store, "vigil_info")? else {
+            return Ok(own);
+        };
+        let fail = super::store_failed("vigil_info");
+        let text = |key: &[u8]| -> Result<Option<String>, TableError> {
+            Ok(store
+                .get_state(key)
+                .map_err(fail)?
+                .map(|v| String::from_utf8_lossy(&v).into_owned()))
+        };
+        let Some(instance_id) = text(INSTANCE_ID_KEY)? else {
+            // Not a daemon's database.
+            return Ok(own);
+        };
+        Ok((
+            instance_id,
+            text(CONFIG_HASH_KEY)?.unwrap_or_default(),
+            text(CONFIG_VALID_KEY)?.as_deref() == Some("1"),
+        ))
     }
 }
 
@@ -86,13 +125,14 @@ impl Table for VigilInfo {
 
     fn scan(&self, _request: &ScanRequest) -> Result<Rows, TableError> {
         let i = &self.info;
+        let (instance_id, config_hash, config_valid) = self.state()?;
         Ok(rows(vec![vec![
             std::process::id().into(),
             host_uuid().unwrap_or_default().into(),
-            i.instance_id.as_str().into(),
+            instance_id.into(),
             i.version.into(),
-            i.config_hash.as_str().into(),
-            i.config_valid.into(),
+            config_hash.into(),
+            config_valid.into(),
             "active".into(),
             "linux".into(),
             distro().into(),

@@ -1,5 +1,6 @@
 //! `vigil_logger`: each log sink (filesystem, tls) with the lines waiting for it and what became
-//! of the others: sent, failed attempts, and every line dropped, by reason.
+//! of the others: sent, failed attempts, and every line dropped, by reason; and the same for
+//! distributed query results (`distributed`: results waiting for the server).
 
 use std::sync::Arc;
 
@@ -22,6 +23,7 @@ const COLUMNS: &[Column] = &[
     Column::new("dropped_buffer_max", BigInt),
     Column::new("dropped_oversize", BigInt),
     Column::new("dropped_invalid", BigInt),
+    Column::new("dropped_rejected", BigInt),
     Column::new("failed_attempts", BigInt),
     Column::new("last_error", Text),
 ];
@@ -37,9 +39,14 @@ pub struct LoggerStats {
     pub dropped_oversize: u64,
     /// Lines that were not a JSON object.
     pub dropped_invalid: u64,
+    /// Distributed results the server refused too many times.
+    pub dropped_rejected: u64,
     pub failed_attempts: u64,
     pub last_error: String,
 }
+
+/// Where distributed query results wait for the server, one state key each (`<prefix><id>`).
+pub const DISTRIBUTED_PENDING_PREFIX: &str = "distributed/";
 
 pub fn stats_key(sink: &str) -> Vec<u8> {
     format!("logger_stats/{sink}").into_bytes()
@@ -70,22 +77,37 @@ impl Table for VigilLogger {
         };
         let fail = super::store_failed("vigil_logger");
         let mut out = Vec::new();
-        for (name, sink) in [("filesystem", log_sink::FILESYSTEM), ("tls", log_sink::TLS)] {
+        for (name, sink) in [
+            ("filesystem", Some(log_sink::FILESYSTEM)),
+            ("tls", Some(log_sink::TLS)),
+            ("distributed", None),
+        ] {
+            let buffered = match sink {
+                Some(sink) => store.buffered_count(sink).map_err(fail)?,
+                None => store
+                    .state_with_prefix(DISTRIBUTED_PENDING_PREFIX.as_bytes())
+                    .map_err(fail)?
+                    .len() as u64,
+            };
             let stats: LoggerStats = store
                 .get_state(&stats_key(name))
                 .map_err(fail)?
                 .and_then(|b| serde_json::from_slice(&b).ok())
                 .unwrap_or_default();
             let int = |n: u64| Value::Int(n as i64);
-            let dropped = stats.dropped_buffer_max + stats.dropped_oversize + stats.dropped_invalid;
+            let dropped = stats.dropped_buffer_max
+                + stats.dropped_oversize
+                + stats.dropped_invalid
+                + stats.dropped_rejected;
             out.push(vec![
                 Value::Text(name.to_owned()),
-                int(store.buffered_count(sink).map_err(fail)?),
+                int(buffered),
                 int(stats.sent),
                 int(dropped),
                 int(stats.dropped_buffer_max),
                 int(stats.dropped_oversize),
                 int(stats.dropped_invalid),
+                int(stats.dropped_rejected),
                 int(stats.failed_attempts),
                 Value::Text(stats.last_error),
             ]);
