@@ -1,5 +1,5 @@
-//! `vigil_events` (alias `osquery_events`): per event table, events seen and stored, and every
-//! drop by the stage where it happened.
+//! `vigil_events` (alias `osquery_events`): per event table, events seen and stored, every drop
+//! by the stage where it happened, and whether this kernel can run the table's probes.
 
 use std::sync::Arc;
 
@@ -8,7 +8,7 @@ use vigil_events::{Counters, EventStore, EventTable, Snapshot};
 use crate::table::{
     Column,
     ColumnType::{BigInt, Integer, Text},
-    Row, Rows, ScanRequest, Table, TableError,
+    Row, Rows, ScanRequest, Table, TableError, Value,
 };
 
 const COLUMNS: &[Column] = &[
@@ -35,6 +35,10 @@ const COLUMNS: &[Column] = &[
     Column::new("filtered", BigInt),
     Column::new("buffered", BigInt),
     Column::new("source", Text),
+    // What the kernel allows: 1 when the table's probes run (all or some), 0 when none can;
+    // the reason names what this kernel cannot do (empty when everything runs).
+    Column::new("available", Integer),
+    Column::new("unavailable_reason", Text),
 ];
 
 /// Where the collecting counters live.
@@ -103,8 +107,12 @@ impl Table for VigilEvents {
         let mut rows: Vec<Result<Row, TableError>> = Vec::new();
         for table in EventTable::ALL {
             let name = table.name();
-            let found = collected.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
-            let active = found.is_some();
+            let found = collected
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone());
+            let availability = found.as_ref().and_then(|v| v.availability.clone());
+            let active = found.is_some() && availability.as_ref().is_none_or(|a| a.available);
             let mut values = found.unwrap_or_default();
             // Rows found corrupt by queries in this process count too.
             if !matches!(self.source, CounterSource::Live)
@@ -140,6 +148,10 @@ impl Table for VigilEvents {
                 values.filtered.into(),
                 buffered.into(),
                 source.into(),
+                availability
+                    .as_ref()
+                    .map_or(Value::Null, |a| u32::from(a.available).into()),
+                availability.map_or(Value::Null, |a| a.reason.into()),
             ]));
         }
         Ok(Box::new(rows.into_iter()))
