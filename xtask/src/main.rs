@@ -1,4 +1,4 @@
-//! Developer commands: `cargo xtask setup | run | test | build`.
+//! Developer commands: `cargo xtask setup | run | test | build | bench | kernel-matrix`.
 //!
 //! `setup` installs, idempotently, what building vigil's eBPF programs needs on a fresh Debian
 //! machine; `run` and `test` call it first, so a clean clone needs no other step.
@@ -11,9 +11,21 @@ use std::{
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 
+mod kernel_matrix;
+
 /// LLVM that rustc 1.95 / nightly 1.97 use, and that bpf-linker must link against.
 const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
-const APT_PACKAGES: &[&str] = &["llvm-22-dev", "libpolly-22-dev", "libclang-dev"];
+/// The eBPF build's LLVM, libclang for RocksDB's bindings, and what the kernel matrix boots
+/// guests with (qemu, a static busybox, cpio; objcopy and ldd come with binutils and libc-bin).
+const APT_PACKAGES: &[&str] = &[
+    "llvm-22-dev",
+    "libpolly-22-dev",
+    "libclang-dev",
+    "qemu-system-x86",
+    "busybox-static",
+    "cpio",
+    "binutils",
+];
 const BPF_LINKER_VERSION: &str = "0.13.0";
 const TRACEFS: &str = "/sys/kernel/tracing";
 
@@ -26,7 +38,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Install what the eBPF build needs (apt packages, rust-src, bpf-linker) and mount tracefs.
+    /// Install what the eBPF build and the kernel matrix need (apt packages, rust-src,
+    /// bpf-linker) and mount tracefs.
     Setup,
     /// Build everything, eBPF programs included.
     Build {
@@ -41,12 +54,80 @@ enum Task {
     },
     /// Run the benchmarks (criterion) and report each against its same-run baseline.
     Bench,
-    /// Set up, then run formatting and lint checks and every test.
+    /// Set up, then run formatting and lint checks, every test, and (without test arguments) the
+    /// kernel matrix.
     Test {
         /// Arguments for `cargo test` (for example a test name filter).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Boot each kernel of the matrix under qemu, run vigil's scenario in it, and on the host's
+    /// kernel; print what loaded, attached and reported on each.
+    KernelMatrix {
+        /// Only this kernel (repeatable); every kernel of the matrix when absent.
+        #[arg(long = "kernel")]
+        kernels: Vec<String>,
+        /// Leave out the host's kernel.
+        #[arg(long)]
+        no_host: bool,
+        /// Write the table into README.md's kernel section.
+        #[arg(long)]
+        readme: bool,
+    },
+    /// Run the matrix's scenario on the running kernel (what each guest runs).
+    #[command(hide = true)]
+    KernelScenario {
+        /// The vigil binary to run.
+        #[arg(long)]
+        vigil: PathBuf,
+        /// An empty work directory (removed first if it exists).
+        #[arg(long)]
+        work: Option<PathBuf>,
+        /// Where to write the report line (stdout when absent).
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
+}
+
+/// Nanoseconds since the epoch, for names no earlier run used.
+fn wall_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+fn kernel_scenario(
+    vigil: &Path,
+    work: Option<PathBuf>,
+    report: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let work = work.unwrap_or_else(kernel_matrix::default_work);
+    let outcome = kernel_matrix::scenario::run(vigil, &work);
+    let found = outcome.unwrap_or_else(|error| {
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        kernel_matrix::report::Report::failed(
+            kernel.trim().to_owned(),
+            format!("the scenario failed: {error:#}"),
+        )
+    });
+    let line = format!(
+        "{}{}\n",
+        kernel_matrix::scenario::REPORT_PREFIX,
+        serde_json::to_string(&found)?
+    );
+    match report {
+        Some(path) => {
+            use std::io::Write as _;
+            let mut port = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .with_context(|| format!("opening {}", path.display()))?;
+            port.write_all(line.as_bytes())?;
+            port.flush()?;
+        }
+        None => print!("{line}"),
+    }
+    Ok(())
 }
 
 /// The checkout this xtask runs for. `cargo run` says at run time where the manifest is; the
@@ -265,7 +346,48 @@ fn main() -> anyhow::Result<()> {
             setup()?;
             run(cargo().args(["fmt", "--all", "--check"]))?;
             run(cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
-            run(cargo().arg("test").args(args))
+            let filtered = !args.is_empty();
+            run(cargo().arg("test").args(args))?;
+            if filtered {
+                eprintln!(
+                    "xtask: kernel matrix skipped (cargo test got arguments); run it with \
+                     `cargo xtask kernel-matrix`"
+                );
+                return Ok(());
+            }
+            // The matrix boots the binary the tests used (same profile: nothing rebuilds).
+            run(cargo().args(["build", "--package", "vigil"]))?;
+            kernel_matrix::run(
+                &workspace_root(),
+                &target_dir(),
+                &kernel_matrix::Options {
+                    kernels: Vec::new(),
+                    no_host: false,
+                    readme: false,
+                },
+            )
         }
+        Task::KernelMatrix {
+            kernels,
+            no_host,
+            readme,
+        } => {
+            setup()?;
+            run(cargo().args(["build", "--package", "vigil"]))?;
+            kernel_matrix::run(
+                &workspace_root(),
+                &target_dir(),
+                &kernel_matrix::Options {
+                    kernels,
+                    no_host,
+                    readme,
+                },
+            )
+        }
+        Task::KernelScenario {
+            vigil,
+            work,
+            report,
+        } => kernel_scenario(&vigil, work, report),
     }
 }
