@@ -21,7 +21,7 @@ use vigil_ebpf_common::{
 use crate::{
     kernel::{
         BPF_ANY, CONFIG, EVENTS, OFFSETS, boot_ns, bump, current_ids, current_task, fd_file,
-        fill_header, read_kernel, read_user, skip_event,
+        fill_header, member, member_ptr, read_ptr, read_user, skip_event,
     },
     path::{Target, copy_str, walk},
 };
@@ -95,11 +95,9 @@ fn is_read_only_open(pending: &PendingFile) -> bool {
         && pending.flags & (O_CREAT | O_TRUNC) == 0
 }
 
-/// Syscall argument `n` of a `syscalls:sys_enter_*` tracepoint (8-byte slots from offset 16).
 #[inline(always)]
 fn arg(ctx: &TracePointContext, n: usize) -> u64 {
-    // SAFETY: reads a field of the tracepoint record at its `format` offset.
-    unsafe { ctx.read_at::<u64>(16 + 8 * n) }.unwrap_or(0)
+    crate::kernel::syscall_arg(ctx, n)
 }
 
 /// A dirfd argument: an `int` in an 8-byte slot.
@@ -384,17 +382,19 @@ fn name_and_dir(
         return name_len;
     }
     let offsets = OFFSETS.load();
-    let dir_path = if dirfd == AT_FDCWD {
-        read_kernel::<u64>(current_task() + offsets.task_fs as u64)
-            .filter(|&fs| fs != 0)
-            .map(|fs| fs + offsets.fs_pwd as u64)
+    let (base, offset) = if dirfd == AT_FDCWD {
+        (
+            read_ptr(current_task() + offsets.task_fs as u64),
+            offsets.fs_pwd,
+        )
     } else {
-        fd_file(dirfd).map(|file| file + offsets.file_f_path as u64)
+        (fd_file(dirfd), offsets.file_f_path)
     };
-    let Some(dir_path) = dir_path else {
+    if base == 0 || offsets.valid == 0 {
         dir_slot.flags = vigil_ebpf_common::path_flags::UNREADABLE;
         return name_len;
-    };
+    }
+    let dir_path = base + offset as u64;
     let walked = walk(Target::File, at + name_len, dir_path, &offsets);
     *dir_slot = walked.slot;
     *filter |= walked.filter;
@@ -423,8 +423,7 @@ fn file_exit(ctx: &TracePointContext) -> u32 {
     let Some(scratch) = FILE_SCRATCH.get_ptr_mut(0) else {
         return 0;
     };
-    // SAFETY: tracepoint field at its `format` offset (`long ret`).
-    let ret: i64 = unsafe { ctx.read_at::<i64>(16) }.unwrap_or(0);
+    let ret = crate::kernel::syscall_ret(ctx);
     let offsets = OFFSETS.load();
     // SAFETY: per-CPU scratch, exclusively ours while this program runs.
     unsafe {
@@ -460,18 +459,16 @@ fn file_exit(ctx: &TracePointContext) -> u32 {
             -1
         };
         let mut used: usize = 0;
-        let file = if file_fd >= 0 { fd_file(file_fd) } else { None };
-        if let Some(file) = file {
+        let file = fd_file(file_fd);
+        if file != 0 {
             let walked = walk(Target::File, 0, file + offsets.file_f_path as u64, &offsets);
             record.first_dir = walked.slot;
             record.filter |= walked.filter | file_filter::FROM_FILE;
             used = walked.slot.len as usize & (PATH_CAPACITY * 2 - 1);
-            if let Some(inode) = read_kernel::<u64>(file + offsets.file_f_inode as u64) {
-                record.inode = read_kernel::<u64>(inode + offsets.inode_i_ino as u64).unwrap_or(0);
-                record.dev = read_kernel::<u64>(inode + offsets.inode_i_sb as u64)
-                    .and_then(|sb| read_kernel::<u32>(sb + offsets.super_s_dev as u64))
-                    .unwrap_or(0);
-            }
+            let inode = member_ptr(file, offsets.file_f_inode as u64);
+            record.inode = member::<u64>(inode, offsets.inode_i_ino as u64).0;
+            let sb = member_ptr(inode, offsets.inode_i_sb as u64);
+            record.dev = member::<u32>(sb, offsets.super_s_dev as u64).0;
         } else if pending.first != 0 {
             used = name_and_dir(
                 data,

@@ -4,14 +4,15 @@
 use core::{ffi::c_void, mem::size_of};
 
 use aya_ebpf::{
-    Global,
+    EbpfContext as _, Global,
     helpers::generated as helper,
     macros::map,
     maps::{Array, PerCpuArray, RingBuf},
+    programs::TracePointContext,
 };
 use vigil_ebpf_common::{
-    DEFAULT_ARGV_LIMIT, KernelOffsets, ProbeConfig, RecordHeader, RecordKind, SyscallId, counter,
-    probe_error,
+    DEFAULT_ARGV_LIMIT, KernelOffsets, ProbeConfig, RecordHeader, RecordKind, SyscallId,
+    TracepointFields, counter, probe_error, syscall_record,
 };
 
 #[unsafe(no_mangle)]
@@ -28,6 +29,10 @@ pub(crate) static ACTIVE: Array<u32> = Array::with_max_entries(1, 0);
 
 #[unsafe(no_mangle)]
 pub(crate) static OFFSETS: Global<KernelOffsets> = Global::new(KernelOffsets::UNRESOLVED);
+
+#[unsafe(no_mangle)]
+pub(crate) static TRACEPOINT_FIELDS: Global<TracepointFields> =
+    Global::new(TracepointFields::DEFAULT);
 
 /// Records for userspace. Userspace sets the size at load time (`--bpf_ringbuf_size`).
 #[map]
@@ -46,6 +51,25 @@ pub(crate) fn bump(index: u32) {
         // SAFETY: a per-CPU slot; nothing else on this CPU runs while we hold it.
         unsafe { *slot += 1 };
     }
+}
+
+/// A field of the tracepoint record at `offset` (checked or located in the tracepoint's `format`
+/// by userspace before attaching); zero if it cannot be read.
+#[inline(always)]
+pub(crate) fn read_field<T: Copy>(ctx: &TracePointContext, offset: usize) -> T {
+    read_kernel::<T>(ctx.as_ptr() as u64 + offset as u64).0
+}
+
+/// Syscall argument `n` of a `syscalls:sys_enter_*` record.
+#[inline(always)]
+pub(crate) fn syscall_arg(ctx: &TracePointContext, n: usize) -> u64 {
+    read_field::<u64>(ctx, syscall_record::arg(n))
+}
+
+/// The return value in a `syscalls:sys_exit_*` record.
+#[inline(always)]
+pub(crate) fn syscall_ret(ctx: &TracePointContext) -> i64 {
+    read_field::<i64>(ctx, syscall_record::RET)
 }
 
 #[inline(always)]
@@ -76,26 +100,38 @@ pub(crate) fn boot_ns() -> u64 {
     unsafe { helper::bpf_ktime_get_boot_ns() }
 }
 
-/// Reads a `T` at `addr` with `probe` (the kernel- or user-memory helper); `None` when the read
-/// faults. Generic over the helper so each use compiles to a direct call (BPF has no indirect
-/// calls).
+/// Reads a `T` at `addr` with `probe` (the kernel- or user-memory helper): the value, and whether
+/// the read worked. Generic over the helper so each use compiles to a direct call (BPF has no
+/// indirect calls).
+///
+/// The value is defined whatever the outcome (the helper zeroes its destination when the read
+/// faults; the load is made on both paths), and callers keep it so: LLVM treats a value that
+/// exists on one path only (an `Option`'s payload after `None`) as undefined on the other, and
+/// may then use a register a call clobbered, or a stack slot never written, there (harmless to
+/// it: the value is never looked at). The verifier refuses the first (`R1 !read_ok`), and Linux
+/// 6.1's also the second (`invalid read from stack`, even for root; 6.12's allows it). That is
+/// why kernel memory is read through [`read_ptr`], [`member_ptr`] and [`member`], whose results
+/// are plain values.
 #[inline(always)]
 fn probe_read<T: Copy>(
     probe: impl FnOnce(*mut c_void, u32, *const c_void) -> i64,
     addr: u64,
-) -> Option<T> {
+) -> (T, bool) {
     let mut value = core::mem::MaybeUninit::<T>::uninit();
     let ret = probe(
         value.as_mut_ptr().cast::<c_void>(),
         size_of::<T>() as u32,
         addr as *const c_void,
     );
-    // SAFETY: on success the helper filled every byte.
-    (ret == 0).then(|| unsafe { value.assume_init() })
+    // SAFETY: the helper writes every byte: the value read, or zeroes when the read faults.
+    // Volatile, so the load is made after the call on both paths (never hoisted above it).
+    let value = unsafe { core::ptr::read_volatile(value.as_ptr()) };
+    (value, ret == 0)
 }
 
+/// A `T` at kernel address `addr`, and whether it could be read (zero when not).
 #[inline(always)]
-pub(crate) fn read_kernel<T: Copy>(addr: u64) -> Option<T> {
+pub(crate) fn read_kernel<T: Copy>(addr: u64) -> (T, bool) {
     // SAFETY: the helper writes at most `size` bytes to `dst` and reports faults.
     probe_read(
         |dst, size, src| unsafe { helper::bpf_probe_read_kernel(dst, size, src) },
@@ -103,13 +139,38 @@ pub(crate) fn read_kernel<T: Copy>(addr: u64) -> Option<T> {
     )
 }
 
+/// A kernel pointer at `addr`; 0 (like a NULL pointer) when it cannot be read: the helper zeroes
+/// its destination on failure, so no branch is needed.
+#[inline(always)]
+pub(crate) fn read_ptr(addr: u64) -> u64 {
+    read_kernel::<u64>(addr).0
+}
+
+/// The member at `offset` of the kernel struct at `base`, and whether it was read. No branch on
+/// `base`: when it is 0 the read is made at an address in the first pages, which the kernel's
+/// copy refuses (user range), so it fails and gives zero. Branches are what the verifier pays
+/// for, per iteration, in the path walks' loops.
+#[inline(always)]
+pub(crate) fn member<T: Copy>(base: u64, offset: u64) -> (T, bool) {
+    read_kernel::<T>(base + offset)
+}
+
+/// The pointer member at `offset` of the kernel struct at `base`; 0 when `base` is 0 or the read
+/// faults (the helper zeroes its destination then).
+#[inline(always)]
+pub(crate) fn member_ptr(base: u64, offset: u64) -> u64 {
+    read_ptr(base + offset)
+}
+
+/// A `T` at user address `addr`, when it can be read.
 #[inline(always)]
 pub(crate) fn read_user<T: Copy>(addr: u64) -> Option<T> {
     // SAFETY: as above, for user memory.
-    probe_read(
+    let (value, read) = probe_read(
         |dst, size, src| unsafe { helper::bpf_probe_read_user(dst, size, src) },
         addr,
-    )
+    );
+    read.then_some(value)
 }
 
 #[inline(always)]
@@ -149,34 +210,34 @@ pub(crate) fn fill_header(header: &mut RecordHeader, kind: RecordKind, syscall: 
         return;
     }
     let task = current_task();
-    let parent = read_kernel::<u64>(task + offsets.task_real_parent as u64);
-    let ppid = parent.and_then(|parent| read_kernel::<u32>(parent + offsets.task_tgid as u64));
-    let cred = read_kernel::<u64>(task + offsets.task_cred as u64);
-    let euid = cred.and_then(|cred| read_kernel::<u32>(cred + offsets.cred_euid as u64));
-    let egid = cred.and_then(|cred| read_kernel::<u32>(cred + offsets.cred_egid as u64));
-    match (ppid, euid, egid) {
-        (Some(ppid), Some(euid), Some(egid)) => {
-            header.ppid = ppid;
-            header.euid = euid;
-            header.egid = egid;
-        }
-        _ => header.probe_error |= probe_error::TASK_FIELDS,
+    let parent = read_ptr(task + offsets.task_real_parent as u64);
+    let (ppid, ppid_read) = member::<u32>(parent, offsets.task_tgid as u64);
+    let cred = read_ptr(task + offsets.task_cred as u64);
+    let (euid, euid_read) = member::<u32>(cred, offsets.cred_euid as u64);
+    let (egid, egid_read) = member::<u32>(cred, offsets.cred_egid as u64);
+    if ppid_read && euid_read && egid_read {
+        header.ppid = ppid;
+        header.euid = euid;
+        header.egid = egid;
+    } else {
+        header.probe_error |= probe_error::TASK_FIELDS;
     }
 }
 
-/// The `struct file` behind descriptor `fd` of the current task (`files->fdt->fd[fd]`).
+/// The `struct file` behind descriptor `fd` of the current task (`files->fdt->fd[fd]`); 0 when
+/// there is none or it cannot be read.
 #[inline(always)]
-pub(crate) fn fd_file(fd: i64) -> Option<u64> {
+pub(crate) fn fd_file(fd: i64) -> u64 {
     let offsets = OFFSETS.load();
     if offsets.valid == 0 || fd < 0 {
-        return None;
+        return 0;
     }
-    let files = read_kernel::<u64>(current_task() + offsets.task_files as u64)?;
-    let fdt = read_kernel::<u64>(files + offsets.files_fdt as u64)?;
-    let max_fds = read_kernel::<u32>(fdt + offsets.fdtable_max_fds as u64)?;
+    let files = read_ptr(current_task() + offsets.task_files as u64);
+    let fdt = member_ptr(files, offsets.files_fdt as u64);
+    let (max_fds, _) = member::<u32>(fdt, offsets.fdtable_max_fds as u64);
     if fd as u64 >= max_fds as u64 {
-        return None;
+        return 0;
     }
-    let array = read_kernel::<u64>(fdt + offsets.fdtable_fd as u64)?;
-    read_kernel::<u64>(array + fd as u64 * 8).filter(|&file| file != 0)
+    let array = member_ptr(fdt, offsets.fdtable_fd as u64);
+    member_ptr(array, fd as u64 * 8)
 }

@@ -13,7 +13,7 @@ use vigil_ebpf_common::{
 
 use crate::{
     file::FILE_SCRATCH,
-    kernel::{OFFSETS, read_kernel},
+    kernel::{member, member_ptr, read_ptr},
     process::EXEC_SCRATCH,
 };
 
@@ -45,6 +45,43 @@ pub(crate) struct WalkState {
     flags: u32,
     /// `dir_filter` bits of the configured directories passed so far (file walks only).
     filter: u32,
+    /// The offsets a step uses, copied here once per walk: loading the `OFFSETS` global copies
+    /// all of it, which in every iteration is most of what the verifier goes through.
+    offsets: StepOffsets,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct StepOffsets {
+    vfsmount_root: u32,
+    mount_mnt: u32,
+    mount_parent: u32,
+    mount_mountpoint: u32,
+    dentry_parent: u32,
+    /// `dentry.d_name.name`.
+    dentry_name: u32,
+    dentry_d_inode: u32,
+    dentry_d_sb: u32,
+    inode_i_ino: u32,
+    super_s_dev: u32,
+}
+
+impl StepOffsets {
+    #[inline(always)]
+    fn of(offsets: &KernelOffsets) -> Self {
+        Self {
+            vfsmount_root: offsets.vfsmount_root,
+            mount_mnt: offsets.mount_mnt,
+            mount_parent: offsets.mount_parent,
+            mount_mountpoint: offsets.mount_mountpoint,
+            dentry_parent: offsets.dentry_parent,
+            dentry_name: offsets.dentry_name + offsets.qstr_name,
+            dentry_d_inode: offsets.dentry_d_inode,
+            dentry_d_sb: offsets.dentry_d_sb,
+            inode_i_ino: offsets.inode_i_ino,
+            super_s_dev: offsets.super_s_dev,
+        }
+    }
 }
 
 pub(crate) const LOOP_CONTINUE: i64 = 0;
@@ -52,20 +89,16 @@ pub(crate) const LOOP_BREAK: i64 = 1;
 
 /// Notes whether `dentry` is one of the configured directories.
 #[inline(always)]
-fn check_filter(state: &mut WalkState, offsets: &KernelOffsets) {
+fn check_filter(state: &mut WalkState) {
+    let offsets = state.offsets;
     let dentry = state.dentry;
-    let (Some(inode), Some(sb)) = (
-        read_kernel::<u64>(dentry + offsets.dentry_d_inode as u64),
-        read_kernel::<u64>(dentry + offsets.dentry_d_sb as u64),
-    ) else {
+    let inode = member_ptr(dentry, offsets.dentry_d_inode as u64);
+    let sb = member_ptr(dentry, offsets.dentry_d_sb as u64);
+    let (ino, ino_read) = member::<u64>(inode, offsets.inode_i_ino as u64);
+    let (dev, dev_read) = member::<u32>(sb, offsets.super_s_dev as u64);
+    if !ino_read || !dev_read {
         return;
-    };
-    let (Some(ino), Some(dev)) = (
-        read_kernel::<u64>(inode + offsets.inode_i_ino as u64),
-        read_kernel::<u32>(sb + offsets.super_s_dev as u64),
-    ) else {
-        return;
-    };
+    }
     let key = DirKey { dev, _pad: 0, ino };
     // SAFETY: the value is copied out at once.
     if let Some(bits) = unsafe { DIR_FILTER.get(&key) } {
@@ -117,43 +150,46 @@ extern "C" fn walk_step_file(_index: u64, ctx: *mut c_void) -> i64 {
 /// by a NUL) and moves to the parent dentry.
 #[inline(always)]
 fn walk_step(state: &mut WalkState, target: Target) -> i64 {
-    let offsets = OFFSETS.load();
+    let offsets = state.offsets;
     if target == Target::File {
-        check_filter(state, &offsets);
+        check_filter(state);
     }
-    let Some(mnt_root) = read_kernel::<u64>(state.vfsmount + offsets.vfsmount_root as u64) else {
+    let mnt_root = member_ptr(state.vfsmount, offsets.vfsmount_root as u64);
+    if mnt_root == 0 {
         return LOOP_BREAK;
-    };
+    }
     if state.dentry == mnt_root {
         // The top of this mount: continue from the dentry it is mounted on, in the parent mount,
         // unless this is the root mount (its parent is itself).
         let mount = state.vfsmount - offsets.mount_mnt as u64;
-        let Some(parent) = read_kernel::<u64>(mount + offsets.mount_parent as u64) else {
+        let parent = member_ptr(mount, offsets.mount_parent as u64);
+        if parent == 0 {
             return LOOP_BREAK;
-        };
+        }
         if parent == mount {
             state.flags |= path_flags::COMPLETE;
             return LOOP_BREAK;
         }
-        let Some(mountpoint) = read_kernel::<u64>(mount + offsets.mount_mountpoint as u64) else {
+        let mountpoint = member_ptr(mount, offsets.mount_mountpoint as u64);
+        if mountpoint == 0 {
             return LOOP_BREAK;
-        };
+        }
         state.dentry = mountpoint;
         state.vfsmount = parent + offsets.mount_mnt as u64;
         return LOOP_CONTINUE;
     }
-    let Some(parent) = read_kernel::<u64>(state.dentry + offsets.dentry_parent as u64) else {
+    let parent = member_ptr(state.dentry, offsets.dentry_parent as u64);
+    if parent == 0 {
         return LOOP_BREAK;
-    };
+    }
     if parent == state.dentry {
         state.flags |= path_flags::COMPLETE;
         return LOOP_BREAK;
     }
-    let Some(name) =
-        read_kernel::<u64>(state.dentry + offsets.dentry_name as u64 + offsets.qstr_name as u64)
-    else {
+    let name = member_ptr(state.dentry, offsets.dentry_name as u64);
+    if name == 0 {
         return LOOP_BREAK;
-    };
+    }
     if state.written > (PATH_CAPACITY - COMPONENT_CAPACITY) as u64 {
         state.flags |= path_flags::TRUNCATED;
         return LOOP_BREAK;
@@ -185,13 +221,12 @@ pub(crate) fn walk(target: Target, base: usize, path_addr: u64, offsets: &Kernel
         flags: 0,
         components: 0,
     };
-    let (Some(vfsmount), Some(dentry)) = (
-        read_kernel::<u64>(path_addr + offsets.path_mnt as u64),
-        read_kernel::<u64>(path_addr + offsets.path_dentry as u64),
-    ) else {
+    let vfsmount = read_ptr(path_addr + offsets.path_mnt as u64);
+    let dentry = read_ptr(path_addr + offsets.path_dentry as u64);
+    if vfsmount == 0 || dentry == 0 {
         slot.flags = path_flags::UNREADABLE;
         return Walked { slot, filter: 0 };
-    };
+    }
     let mut state = WalkState {
         base: base as u64,
         written: 0,
@@ -200,6 +235,7 @@ pub(crate) fn walk(target: Target, base: usize, path_addr: u64, offsets: &Kernel
         components: 0,
         flags: 0,
         filter: 0,
+        offsets: StepOffsets::of(offsets),
     };
     // One callback per target: each is verified with its target fixed, which keeps the
     // verifier's work per walk small.

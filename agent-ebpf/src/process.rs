@@ -12,13 +12,14 @@ use aya_ebpf::{
 use vigil_ebpf_common::{
     ARGV_CAPACITY, CLONE_THREAD, EXEC_DATA_CAPACITY, ExecRecord, ExecScratch, ExitRecord,
     FILENAME_CAPACITY, ForkRecord, PATH_CAPACITY, PathSlot, RecordHeader, RecordKind, SyscallId,
-    counter, path_flags, probe_error,
+    counter, exit_mode, path_flags, probe_error,
 };
 
 use crate::{
     kernel::{
-        BPF_ANY, CONFIG, EVENTS, OFFSETS, boot_ns, bump, current_ids, current_task, fill_header,
-        read_kernel, read_user, skip_event,
+        BPF_ANY, CONFIG, EVENTS, OFFSETS, TRACEPOINT_FIELDS, boot_ns, bump, current_ids,
+        current_task, fill_header, member, member_ptr, read_field, read_ptr, read_user, skip_event,
+        syscall_arg, syscall_ret,
     },
     path::{LOOP_BREAK, LOOP_CONTINUE, copy_str, walk_path},
 };
@@ -85,8 +86,8 @@ pub(crate) fn output_exec(scratch: *mut ExecScratch, size: usize) {
 pub(crate) fn exec_enter(
     ctx: &TracePointContext,
     syscall: SyscallId,
-    filename_offset: usize,
-    argv_offset: usize,
+    filename_arg: usize,
+    argv_arg: usize,
 ) -> u32 {
     let (tgid, tid) = current_ids();
     if skip_event(tgid) {
@@ -95,10 +96,8 @@ pub(crate) fn exec_enter(
     let Some(pending) = PENDING_EXEC_SCRATCH.get_ptr_mut(0) else {
         return 0;
     };
-    // SAFETY: tracepoint field at its `format` offset.
-    let filename: u64 = unsafe { ctx.read_at(filename_offset) }.unwrap_or(0);
-    // SAFETY: tracepoint field at its `format` offset.
-    let argv: u64 = unsafe { ctx.read_at(argv_offset) }.unwrap_or(0);
+    let filename = syscall_arg(ctx, filename_arg);
+    let argv = syscall_arg(ctx, argv_arg);
     // SAFETY: per-CPU scratch, exclusively ours while this program runs.
     unsafe {
         (*pending).enter_ns = boot_ns();
@@ -119,12 +118,12 @@ pub(crate) fn exec_enter(
 
 #[tracepoint(category = "syscalls", name = "sys_enter_execve")]
 pub fn vigil_enter_execve(ctx: TracePointContext) -> u32 {
-    exec_enter(&ctx, SyscallId::Execve, 16, 24)
+    exec_enter(&ctx, SyscallId::Execve, 0, 1)
 }
 
 #[tracepoint(category = "syscalls", name = "sys_enter_execveat")]
 pub fn vigil_enter_execveat(ctx: TracePointContext) -> u32 {
-    exec_enter(&ctx, SyscallId::Execveat, 24, 32)
+    exec_enter(&ctx, SyscallId::Execveat, 1, 2)
 }
 
 /// A failed exec: report it with the filename its entry saw. A successful one was reported by
@@ -135,8 +134,7 @@ pub(crate) fn exec_exit(ctx: &TracePointContext) -> u32 {
     if skip_event(tgid) {
         return 0;
     }
-    // SAFETY: tracepoint field at its `format` offset.
-    let ret: i64 = unsafe { ctx.read_at(16) }.unwrap_or(0);
+    let ret = syscall_ret(ctx);
     if ret < 0 {
         report_failed_exec(tid, ret);
     }
@@ -296,13 +294,9 @@ pub fn vigil_sched_process_exec(ctx: TracePointContext) -> u32 {
     let Some(scratch) = EXEC_SCRATCH.get_ptr_mut(0) else {
         return 0;
     };
-    // SAFETY: tracepoint fields at their `format` offsets.
-    let (filename_loc, old_pid) = unsafe {
-        (
-            ctx.read_at::<u32>(8).unwrap_or(0),
-            ctx.read_at::<i32>(16).unwrap_or(0) as u32,
-        )
-    };
+    let fields = TRACEPOINT_FIELDS.load();
+    let filename_loc = read_field::<u32>(&ctx, fields.exec_filename as usize);
+    let old_pid = read_field::<i32>(&ctx, fields.exec_old_pid as usize) as u32;
     let offsets = OFFSETS.load();
     // SAFETY: per-CPU scratch, exclusively ours while this program runs.
     unsafe {
@@ -329,43 +323,35 @@ pub fn vigil_sched_process_exec(ctx: TracePointContext) -> u32 {
         record.argv_full_len = 0;
         let task = current_task();
         let mm = if offsets.valid != 0 {
-            read_kernel::<u64>(task + offsets.task_mm as u64)
+            read_ptr(task + offsets.task_mm as u64)
         } else {
-            None
+            0
         };
-        let arg_area = mm.and_then(|mm| {
-            Some((
-                read_kernel::<u64>(mm + offsets.mm_arg_start as u64)?,
-                read_kernel::<u64>(mm + offsets.mm_arg_end as u64)?,
-            ))
-        });
-        match arg_area {
-            Some((start, end)) if end > start => {
-                let full = end - start;
-                let limit = CONFIG.load().argv_limit as u64;
-                let mut take = if full < limit { full } else { limit };
-                if take > ARGV_CAPACITY as u64 {
-                    take = ARGV_CAPACITY as u64;
-                }
-                if take < full {
-                    bump(counter::ARGV_TRUNCATED);
-                }
-                let take = take as u32 & (ARGV_CAPACITY as u32 * 2 - 1);
-                if take as usize <= ARGV_CAPACITY
-                    && helper::bpf_probe_read_user(
-                        data.cast::<c_void>(),
-                        take,
-                        start as *const c_void,
-                    ) == 0
-                {
-                    record.argv_len = take;
-                    record.argv_full_len = full as u32;
-                    used = take as usize;
-                } else {
-                    record.header.probe_error |= probe_error::ARGV;
-                }
+        let (start, start_read) = member::<u64>(mm, offsets.mm_arg_start as u64);
+        let (end, end_read) = member::<u64>(mm, offsets.mm_arg_end as u64);
+        if start_read && end_read && end > start {
+            let full = end - start;
+            let limit = CONFIG.load().argv_limit as u64;
+            let mut take = if full < limit { full } else { limit };
+            if take > ARGV_CAPACITY as u64 {
+                take = ARGV_CAPACITY as u64;
             }
-            _ => record.header.probe_error |= probe_error::ARGV,
+            if take < full {
+                bump(counter::ARGV_TRUNCATED);
+            }
+            let take = take as u32 & (ARGV_CAPACITY as u32 * 2 - 1);
+            if take as usize <= ARGV_CAPACITY
+                && helper::bpf_probe_read_user(data.cast::<c_void>(), take, start as *const c_void)
+                    == 0
+            {
+                record.argv_len = take;
+                record.argv_full_len = full as u32;
+                used = take as usize;
+            } else {
+                record.header.probe_error |= probe_error::ARGV;
+            }
+        } else {
+            record.header.probe_error |= probe_error::ARGV;
         }
 
         // The filename as given to exec (from the tracepoint's own copy).
@@ -379,34 +365,30 @@ pub fn vigil_sched_process_exec(ctx: TracePointContext) -> u32 {
         used = at + (record.filename.len as usize & (FILENAME_CAPACITY * 2 - 1));
 
         // The executable and the working directory, resolved by walking dentries.
-        let exe_file = mm.and_then(|mm| read_kernel::<u64>(mm + offsets.mm_exe_file as u64));
-        // No masking here: `walk_step` bounds-checks every write against the data area.
+        let exe_file = member_ptr(mm, offsets.mm_exe_file as u64);
+        // No masking nor bound here: `walk_step` bounds-checks every write against the data
+        // area. (A bound the values always meet leaves the verifier a path they do not, and
+        // Linux 6.1's does not see that path is impossible: it refuses the walk's pointer there.)
         let at = used;
-        record.exe = match exe_file {
-            Some(file) if file != 0 && at <= ARGV_CAPACITY + FILENAME_CAPACITY => {
-                walk_path(at, file + offsets.file_f_path as u64, &offsets)
-            }
-            _ => {
-                record.header.probe_error |= probe_error::EXE;
-                PathSlot::default()
-            }
+        record.exe = if exe_file != 0 {
+            walk_path(at, exe_file + offsets.file_f_path as u64, &offsets)
+        } else {
+            record.header.probe_error |= probe_error::EXE;
+            PathSlot::default()
         };
         used = at + (record.exe.len as usize & (PATH_CAPACITY * 2 - 1));
 
         let fs = if offsets.valid != 0 {
-            read_kernel::<u64>(task + offsets.task_fs as u64)
+            read_ptr(task + offsets.task_fs as u64)
         } else {
-            None
+            0
         };
         let at = used;
-        record.cwd = match fs {
-            Some(fs) if fs != 0 && at <= ARGV_CAPACITY + FILENAME_CAPACITY + PATH_CAPACITY * 2 => {
-                walk_path(at, fs + offsets.fs_pwd as u64, &offsets)
-            }
-            _ => {
-                record.header.probe_error |= probe_error::CWD;
-                PathSlot::default()
-            }
+        record.cwd = if fs != 0 {
+            walk_path(at, fs + offsets.fs_pwd as u64, &offsets)
+        } else {
+            record.header.probe_error |= probe_error::CWD;
+            PathSlot::default()
         };
         used = at + (record.cwd.len as usize & (PATH_CAPACITY * 2 - 1));
         if record.exe.flags & path_flags::UNREADABLE != 0 {
@@ -443,17 +425,13 @@ pub(crate) fn fork_enter(syscall: SyscallId, flags: u64) -> u32 {
 
 #[tracepoint(category = "syscalls", name = "sys_enter_clone")]
 pub fn vigil_enter_clone(ctx: TracePointContext) -> u32 {
-    // SAFETY: tracepoint field at its `format` offset.
-    let flags: u64 = unsafe { ctx.read_at(16) }.unwrap_or(0);
-    fork_enter(SyscallId::Clone, flags)
+    fork_enter(SyscallId::Clone, syscall_arg(&ctx, 0))
 }
 
 #[tracepoint(category = "syscalls", name = "sys_enter_clone3")]
 pub fn vigil_enter_clone3(ctx: TracePointContext) -> u32 {
-    // SAFETY: tracepoint field at its `format` offset.
-    let args: u64 = unsafe { ctx.read_at(16) }.unwrap_or(0);
     // `flags` is the first member of `struct clone_args` (uapi).
-    let flags = read_user::<u64>(args).unwrap_or(0);
+    let flags = read_user::<u64>(syscall_arg(&ctx, 0)).unwrap_or(0);
     fork_enter(SyscallId::Clone3, flags)
 }
 
@@ -477,8 +455,9 @@ pub(crate) fn fork_exit(ctx: &TracePointContext) -> u32 {
     let Some(pending) = PENDING_FORK.get_ptr(tid) else {
         return 0;
     };
-    // SAFETY: the entry is only read; tracepoint field at its `format` offset.
-    let (pending, ret) = unsafe { (*pending, ctx.read_at::<i64>(16).unwrap_or(0)) };
+    // SAFETY: the entry is only read.
+    let pending = unsafe { *pending };
+    let ret = syscall_ret(ctx);
     let _ = PENDING_FORK.remove(tid);
     if ret <= 0 || pending.flags & CLONE_THREAD != 0 {
         return 0;
@@ -511,27 +490,67 @@ pub fn vigil_exit_clone(ctx: TracePointContext) -> u32 {
 
 // ---- exit ------------------------------------------------------------------------------------
 
-/// The last thread of a process exits (`group_dead`); `exit_code` is already set by `do_exit`.
+/// Processes whose exit was reported, for [`exit_mode::SIGNAL_LIVE`]: keyed by thread group id
+/// and `signal_struct` address (unique among live processes; both are reused only long after an
+/// LRU entry has aged out), so threads that end together report their process once.
+#[map]
+static EXITED: LruHashMap<ExitedKey, u8> = LruHashMap::with_max_entries(8192, 0);
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct ExitedKey {
+    tgid: u32,
+    _pad: u32,
+    signal: u64,
+}
+
+const BPF_NOEXIST: u64 = 1;
+
+/// Whether the current thread's end is its process's end, by the rule userspace chose for this
+/// kernel.
+#[inline(always)]
+fn process_ends(ctx: &TracePointContext, tgid: u32, tid: u32) -> bool {
+    let fields = TRACEPOINT_FIELDS.load();
+    match fields.exit_mode {
+        exit_mode::GROUP_DEAD => read_field::<u8>(ctx, fields.exit_group_dead as usize) != 0,
+        exit_mode::SIGNAL_LIVE => {
+            let signal = member_ptr(current_task(), fields.task_signal as u64);
+            if signal == 0 {
+                return tid == tgid;
+            }
+            // `atomic_t live`: its counter is the first (only) member.
+            let (live, read) = member::<i32>(signal, fields.signal_live as u64);
+            if !read || live != 0 {
+                return false;
+            }
+            let key = ExitedKey {
+                tgid,
+                _pad: 0,
+                signal,
+            };
+            // Only the first thread to get here reports: the insert fails for the others.
+            EXITED.insert(&key, &1, BPF_NOEXIST).is_ok()
+        }
+        _ => tid == tgid,
+    }
+}
+
+/// The last thread of a process exits; `exit_code` is already set by `do_exit`.
 #[tracepoint(category = "sched", name = "sched_process_exit")]
 pub fn vigil_sched_process_exit(ctx: TracePointContext) -> u32 {
-    let (tgid, _) = current_ids();
+    let (tgid, tid) = current_ids();
     if skip_event(tgid) {
         return 0;
     }
-    // SAFETY: tracepoint field at its `format` offset (`bool group_dead`).
-    let group_dead: u8 = unsafe { ctx.read_at(32) }.unwrap_or(0);
-    if group_dead == 0 {
+    if !process_ends(&ctx, tgid, tid) {
         return 0;
     }
     let offsets = OFFSETS.load();
     let mut header = RecordHeader::default();
     fill_header(&mut header, RecordKind::Exit, SyscallId::Exit);
-    let exit_code = if offsets.valid != 0 {
-        read_kernel::<u32>(current_task() + offsets.task_exit_code as u64)
-    } else {
-        None
-    };
-    if exit_code.is_none() {
+    let (exit_code, read) = member::<u32>(current_task(), offsets.task_exit_code as u64);
+    let read = read && offsets.valid != 0;
+    if !read {
         header.probe_error |= probe_error::TASK_FIELDS;
     }
     let Some(mut entry) = EVENTS.reserve::<ExitRecord>(0) else {
@@ -540,7 +559,7 @@ pub fn vigil_sched_process_exit(ctx: TracePointContext) -> u32 {
     };
     entry.write(ExitRecord {
         header,
-        exit_code: exit_code.unwrap_or(0),
+        exit_code: if read { exit_code } else { 0 },
         _pad: 0,
     });
     entry.submit(0);

@@ -16,8 +16,8 @@ use vigil_ebpf_common::{
 };
 
 use crate::kernel::{
-    BPF_ANY, EVENTS, boot_ns, bump, current_ids, fd_file, fill_header, read_kernel, read_user,
-    skip_event,
+    BPF_ANY, EVENTS, boot_ns, bump, current_ids, fd_file, fill_header, member, member_ptr,
+    read_user, skip_event,
 };
 
 #[unsafe(no_mangle)]
@@ -42,12 +42,9 @@ static PENDING_SOCKET: LruHashMap<u32, PendingSocket> = LruHashMap::with_max_ent
 const ENOTSOCK: i64 = 88;
 const EBADF: i64 = 9;
 
-/// Syscall argument `n` of a `syscalls:sys_enter_*` tracepoint (each is an 8-byte slot from
-/// offset 16, per the tracepoint formats).
 #[inline(always)]
 fn arg(ctx: &TracePointContext, n: usize) -> u64 {
-    // SAFETY: reads a field of the tracepoint record at its `format` offset.
-    unsafe { ctx.read_at::<u64>(16 + 8 * n) }.unwrap_or(0)
+    crate::kernel::syscall_arg(ctx, n)
 }
 
 #[inline(always)]
@@ -102,22 +99,19 @@ fn read_sock(record: &mut SocketRecord, fd: i64) -> bool {
     if net.valid == 0 {
         return false;
     }
-    let Some(file) = fd_file(fd) else {
-        return false;
-    };
+    let file = fd_file(fd);
     let offsets = crate::kernel::OFFSETS.load();
-    let Some(socket) = read_kernel::<u64>(file + offsets.file_private_data as u64) else {
+    let socket = member_ptr(file, offsets.file_private_data as u64);
+    let sk = member_ptr(socket, net.socket_sk as u64);
+    if sk == 0 {
         return false;
-    };
-    let Some(sk) = read_kernel::<u64>(socket + net.socket_sk as u64).filter(|&sk| sk != 0) else {
-        return false;
-    };
+    }
     let common = sk + net.sock_common as u64;
-    record.sock_type = read_kernel::<u16>(socket + net.socket_type as u64).unwrap_or(0);
-    record.sock_protocol = read_kernel::<u16>(sk + net.sock_protocol as u64).unwrap_or(0);
-    record.sock_family = read_kernel::<u16>(common + net.skc_family as u64).unwrap_or(0);
-    record.sock_local_port = read_kernel::<u16>(common + net.skc_num as u64).unwrap_or(0);
-    record.sock_remote_port = read_kernel::<u16>(common + net.skc_dport as u64).unwrap_or(0);
+    record.sock_type = member::<u16>(socket, net.socket_type as u64).0;
+    record.sock_protocol = member::<u16>(sk, net.sock_protocol as u64).0;
+    record.sock_family = member::<u16>(common, net.skc_family as u64).0;
+    record.sock_local_port = member::<u16>(common, net.skc_num as u64).0;
+    record.sock_remote_port = member::<u16>(common, net.skc_dport as u64).0;
     const AF_INET6: u16 = 10;
     let (local, remote) = if record.sock_family == AF_INET6 {
         (net.skc_v6_rcv_saddr, net.skc_v6_daddr)
@@ -125,12 +119,11 @@ fn read_sock(record: &mut SocketRecord, fd: i64) -> bool {
         (net.skc_rcv_saddr, net.skc_daddr)
     };
     if record.sock_family == AF_INET6 {
-        record.sock_local_addr = read_kernel::<[u8; 16]>(common + local as u64).unwrap_or([0; 16]);
-        record.sock_remote_addr =
-            read_kernel::<[u8; 16]>(common + remote as u64).unwrap_or([0; 16]);
+        record.sock_local_addr = member::<[u8; 16]>(common, local as u64).0;
+        record.sock_remote_addr = member::<[u8; 16]>(common, remote as u64).0;
     } else {
-        let l = read_kernel::<[u8; 4]>(common + local as u64).unwrap_or([0; 4]);
-        let r = read_kernel::<[u8; 4]>(common + remote as u64).unwrap_or([0; 4]);
+        let l = member::<[u8; 4]>(common, local as u64).0;
+        let r = member::<[u8; 4]>(common, remote as u64).0;
         record.sock_local_addr[..4].copy_from_slice(&l);
         record.sock_remote_addr[..4].copy_from_slice(&r);
     }
@@ -149,8 +142,7 @@ fn socket_exit(ctx: &TracePointContext) -> u32 {
     // SAFETY: the entry is only read, then removed.
     let pending = unsafe { *pending };
     let _ = PENDING_SOCKET.remove(tid);
-    // SAFETY: tracepoint field at its `format` offset (`long ret`).
-    let ret: i64 = unsafe { ctx.read_at::<i64>(16) }.unwrap_or(0);
+    let ret = crate::kernel::syscall_ret(ctx);
 
     let Some(mut entry) = EVENTS.reserve::<SocketRecord>(0) else {
         bump(counter::RINGBUF_FULL_SOCKET);

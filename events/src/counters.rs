@@ -3,9 +3,18 @@
 //! where: in the kernel, between the reader and the store, in the store, or at query time.
 
 use std::sync::{
-    Arc, Mutex,
+    Arc, Mutex, PoisonError,
     atomic::{AtomicU64, Ordering},
 };
+
+/// Whether a table's kernel probes run on this kernel, as the publisher found when it loaded them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Availability {
+    /// Some or all of the table's probes are loaded and attached: events come.
+    pub available: bool,
+    /// What this kernel cannot do for the table, and why; empty when every probe runs.
+    pub reason: String,
+}
 
 /// The live counters of one event table.
 #[derive(Debug, Default)]
@@ -38,10 +47,12 @@ pub struct TableCounters {
     /// Records taken from the kernel whose fate is recorded (stored, dropped, malformed,
     /// filtered, or lost in flight). Internal: compared with the in-flight ledger at a start.
     pub resolved: AtomicU64,
+    /// Set by the publisher once it knows what this kernel can do; `None` until then.
+    pub availability: Mutex<Option<Availability>>,
 }
 
-/// A copy of one table's counters at a point in time.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+/// A copy of one table's counters (and its availability) at a point in time.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct CounterValues {
     pub seen: u64,
     pub stored: u64,
@@ -56,6 +67,7 @@ pub struct CounterValues {
     pub expired_unread: u64,
     pub lost_in_flight: u64,
     pub resolved: u64,
+    pub availability: Option<Availability>,
 }
 
 impl CounterValues {
@@ -94,6 +106,7 @@ impl CounterValues {
             expired_unread: a[10],
             lost_in_flight: a[11],
             resolved: a[12],
+            availability: None,
         }
     }
 
@@ -129,10 +142,26 @@ impl TableCounters {
             expired_unread: get(&self.expired_unread),
             lost_in_flight: get(&self.lost_in_flight),
             resolved: get(&self.resolved),
+            availability: self.availability(),
         }
     }
 
-    /// Adds saved values (an earlier worker's totals) to these counters.
+    pub fn availability(&self) -> Option<Availability> {
+        self.availability
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn set_availability(&self, availability: Availability) {
+        *self
+            .availability
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(availability);
+    }
+
+    /// Adds saved values (an earlier worker's totals) to these counters. Availability is not
+    /// carried over: each worker finds out what its kernel can do.
     fn add_values(&self, values: &CounterValues) {
         let fields = [
             (&self.seen, values.seen),
@@ -247,21 +276,55 @@ impl Counters {
 
 /// Encodes what is saved for the store, so a reader in another process (`vigil query` against a
 /// running daemon) sees the daemon's counters: the number of fields per table, then per table
-/// its name and its numbers, then the source positions.
+/// its name and its numbers, then the source positions, then each known availability (the
+/// table's name, a flag byte and a length-prefixed reason).
 pub fn encode_saved(saved: &Saved) -> Vec<u8> {
     let mut out = vec![CounterValues::FIELDS as u8, saved.tables.len() as u8];
     for (name, values) in &saved.tables {
-        out.push(name.len() as u8);
-        out.extend_from_slice(name.as_bytes());
+        push_name(&mut out, name);
         for v in values.as_array() {
             out.extend_from_slice(&v.to_be_bytes());
         }
     }
-    out.push(saved.source_positions.len() as u8);
-    for p in &saved.source_positions {
+    out.push(saved.source_positions.len().min(u8::MAX as usize) as u8);
+    for p in saved.source_positions.iter().take(u8::MAX as usize) {
         out.extend_from_slice(&p.to_be_bytes());
     }
+    let known: Vec<_> = saved
+        .tables
+        .iter()
+        .filter_map(|(name, values)| Some((name, values.availability.as_ref()?)))
+        .collect();
+    out.push(known.len() as u8);
+    for (name, availability) in known {
+        push_name(&mut out, name);
+        out.push(u8::from(availability.available));
+        let reason = truncate_utf8(&availability.reason, u16::MAX as usize);
+        out.extend_from_slice(&(reason.len() as u16).to_be_bytes());
+        out.extend_from_slice(reason.as_bytes());
+    }
     out
+}
+
+fn push_name(out: &mut Vec<u8>, name: &str) {
+    let name = truncate_utf8(name, u8::MAX as usize);
+    out.push(name.len() as u8);
+    out.extend_from_slice(name.as_bytes());
+}
+
+fn truncate_utf8(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+fn take_name(bytes: &mut &[u8]) -> Option<String> {
+    let len = usize::from(take_u8(bytes)?);
+    let name = std::str::from_utf8(bytes.get(..len)?).ok()?.to_owned();
+    *bytes = &bytes[len..];
+    Some(name)
 }
 
 fn take_u64(bytes: &mut &[u8]) -> Option<u64> {
@@ -283,9 +346,7 @@ pub fn decode_saved(mut bytes: &[u8]) -> Option<Saved> {
     let tables = take_u8(&mut bytes)?;
     let mut out = Saved::default();
     for _ in 0..tables {
-        let len = usize::from(take_u8(&mut bytes)?);
-        let name = std::str::from_utf8(bytes.get(..len)?).ok()?.to_owned();
-        bytes = &bytes[len..];
+        let name = take_name(&mut bytes)?;
         let mut values = [0u64; CounterValues::FIELDS];
         for i in 0..fields {
             let v = take_u64(&mut bytes)?;
@@ -298,6 +359,17 @@ pub fn decode_saved(mut bytes: &[u8]) -> Option<Saved> {
     let positions = take_u8(&mut bytes)?;
     for _ in 0..positions {
         out.source_positions.push(take_u64(&mut bytes)?);
+    }
+    let known = take_u8(&mut bytes)?;
+    for _ in 0..known {
+        let name = take_name(&mut bytes)?;
+        let available = take_u8(&mut bytes)? != 0;
+        let len = usize::from(u16::from_be_bytes(bytes.get(..2)?.try_into().ok()?));
+        let reason = std::str::from_utf8(bytes.get(2..2 + len)?).ok()?.to_owned();
+        bytes = &bytes[2 + len..];
+        if let Some((_, values)) = out.tables.iter_mut().find(|(n, _)| *n == name) {
+            values.availability = Some(Availability { available, reason });
+        }
     }
     bytes.is_empty().then_some(out)
 }
@@ -336,6 +408,23 @@ mod tests {
         assert_eq!(decode_saved(&bytes), Some(saved.clone()));
         assert_eq!(decode_saved(&bytes[..bytes.len() - 1]), None);
         assert_eq!(saved.tables[0].1.dropped(), 5);
+    }
+
+    #[test]
+    fn availability_round_trips_after_the_counters() {
+        let counters = Counters::new(&["bpf_process_events", "bpf_file_events"]);
+        let process = counters.table("bpf_process_events").expect("table exists");
+        TableCounters::add(&process.seen, 2);
+        process.set_availability(Availability {
+            available: true,
+            reason: "exit: falls back – ünïcode kept".into(),
+        });
+        let saved = counters.saved();
+        let bytes = encode_saved(&saved);
+        let decoded = decode_saved(&bytes).expect("decodes");
+        assert_eq!(decoded, saved);
+        assert_eq!(decoded.tables[1].1.availability, None);
+        assert_eq!(decode_saved(&bytes[..bytes.len() - 1]), None);
     }
 
     #[test]

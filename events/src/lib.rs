@@ -17,7 +17,7 @@ pub mod wall_clock;
 #[cfg(target_os = "linux")]
 pub mod linux;
 
-pub use counters::{CounterValues, Counters, Snapshot, TableCounters};
+pub use counters::{Availability, CounterValues, Counters, Snapshot, TableCounters};
 pub use model::{
     Actor, FileEvent, FileOperation, ProcessAction, ProcessEvent, SocketEvent, SocketStatus,
     Syscall, Task,

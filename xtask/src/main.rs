@@ -1,4 +1,4 @@
-//! Developer commands: `cargo xtask setup | run | test | build | bench | fuzz`.
+//! Developer commands: `cargo xtask setup | run | test | build | bench | fuzz | kernel-matrix`.
 //!
 //! `setup` installs, idempotently, what building vigil's eBPF programs needs on a fresh Debian
 //! machine; `run` and `test` call it first, so a clean clone needs no other step.
@@ -12,10 +12,21 @@ use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 
 mod fuzz;
+mod kernel_matrix;
 
 /// LLVM that rustc 1.95 / nightly 1.97 use, and that bpf-linker must link against.
 const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
-const APT_PACKAGES: &[&str] = &["llvm-22-dev", "libpolly-22-dev", "libclang-dev"];
+/// The eBPF build's LLVM, libclang for RocksDB's bindings, and what the kernel matrix boots
+/// guests with (qemu, a static busybox, cpio; objcopy and ldd come with binutils and libc-bin).
+const APT_PACKAGES: &[&str] = &[
+    "llvm-22-dev",
+    "libpolly-22-dev",
+    "libclang-dev",
+    "qemu-system-x86",
+    "busybox-static",
+    "cpio",
+    "binutils",
+];
 const BPF_LINKER_VERSION: &str = "0.13.0";
 const TRACEFS: &str = "/sys/kernel/tracing";
 
@@ -28,8 +39,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Install what the eBPF build needs (apt packages, rust-src, bpf-linker) and cargo-fuzz, and
-    /// mount tracefs.
+    /// Install what the eBPF build, the fuzz targets and the kernel matrix need (apt packages,
+    /// rust-src, bpf-linker, cargo-fuzz) and mount tracefs.
     Setup,
     /// Build everything, eBPF programs included.
     Build {
@@ -52,12 +63,79 @@ enum Task {
         seconds: u64,
     },
     /// Set up, then run formatting and lint checks, every test, and (without test arguments, as
-    /// in CI) the fuzz targets for a short time each.
+    /// in CI) the fuzz targets for a short time each and the kernel matrix.
     Test {
         /// Arguments for `cargo test` (for example a test name filter).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Boot each kernel of the matrix under qemu, run vigil's scenario in it, and on the host's
+    /// kernel; print what loaded, attached and reported on each.
+    KernelMatrix {
+        /// Only this kernel (repeatable); every kernel of the matrix when absent.
+        #[arg(long = "kernel")]
+        kernels: Vec<String>,
+        /// Leave out the host's kernel.
+        #[arg(long)]
+        no_host: bool,
+        /// Write the table into README.md's kernel section.
+        #[arg(long)]
+        readme: bool,
+    },
+    /// Run the matrix's scenario on the running kernel (what each guest runs).
+    #[command(hide = true)]
+    KernelScenario {
+        /// The vigil binary to run.
+        #[arg(long)]
+        vigil: PathBuf,
+        /// An empty work directory (removed first if it exists).
+        #[arg(long)]
+        work: Option<PathBuf>,
+        /// Where to write the report line (stdout when absent).
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
+}
+
+/// Nanoseconds since the epoch, for names no earlier run used.
+fn wall_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+fn kernel_scenario(
+    vigil: &Path,
+    work: Option<PathBuf>,
+    report: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let work = work.unwrap_or_else(kernel_matrix::default_work);
+    let outcome = kernel_matrix::scenario::run(vigil, &work);
+    let found = outcome.unwrap_or_else(|error| {
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        kernel_matrix::report::Report::failed(
+            kernel.trim().to_owned(),
+            format!("the scenario failed: {error:#}"),
+        )
+    });
+    let line = format!(
+        "{}{}\n",
+        kernel_matrix::scenario::REPORT_PREFIX,
+        serde_json::to_string(&found)?
+    );
+    match report {
+        Some(path) => {
+            use std::io::Write as _;
+            let mut port = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .with_context(|| format!("opening {}", path.display()))?;
+            port.write_all(line.as_bytes())?;
+            port.flush()?;
+        }
+        None => print!("{line}"),
+    }
+    Ok(())
 }
 
 /// The checkout this xtask runs for. `cargo run` says at run time where the manifest is; the
@@ -283,13 +361,51 @@ fn main() -> anyhow::Result<()> {
             // fuzz/ is a workspace of its own: `--all` does not reach it.
             run(cargo().args(["fmt", "--manifest-path", "fuzz/Cargo.toml", "--check"]))?;
             run(cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
-            // A filter means a quick local check: the fuzz step is for the whole run (CI).
-            let fuzz_too = args.is_empty();
+            // A filter means a quick local check: the fuzz step and the kernel matrix are for
+            // the whole run (CI).
+            let filtered = !args.is_empty();
             run(cargo().arg("test").args(args))?;
-            if fuzz_too {
-                fuzz::run_all(fuzz::DEFAULT_SECONDS)?;
+            if filtered {
+                eprintln!(
+                    "xtask: fuzz targets and kernel matrix skipped (cargo test got arguments); \
+                     run them with `cargo xtask fuzz` and `cargo xtask kernel-matrix`"
+                );
+                return Ok(());
             }
-            Ok(())
+            fuzz::run_all(fuzz::DEFAULT_SECONDS)?;
+            // The matrix boots the binary the tests used (same profile: nothing rebuilds).
+            run(cargo().args(["build", "--package", "vigil"]))?;
+            kernel_matrix::run(
+                &workspace_root(),
+                &target_dir(),
+                &kernel_matrix::Options {
+                    kernels: Vec::new(),
+                    no_host: false,
+                    readme: false,
+                },
+            )
         }
+        Task::KernelMatrix {
+            kernels,
+            no_host,
+            readme,
+        } => {
+            setup()?;
+            run(cargo().args(["build", "--package", "vigil"]))?;
+            kernel_matrix::run(
+                &workspace_root(),
+                &target_dir(),
+                &kernel_matrix::Options {
+                    kernels,
+                    no_host,
+                    readme,
+                },
+            )
+        }
+        Task::KernelScenario {
+            vigil,
+            work,
+            report,
+        } => kernel_scenario(&vigil, work, report),
     }
 }

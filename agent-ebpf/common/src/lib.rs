@@ -514,6 +514,68 @@ impl KernelOffsets {
     };
 }
 
+/// Where syscall tracepoints keep their values: a stable ABI (`syscalls:sys_enter_*` records hold
+/// `int __syscall_nr` at 8, then each argument in an 8-byte slot from 16; `sys_exit_*` records
+/// hold `long ret` at 16). Userspace checks every tracepoint vigil attaches to against its
+/// `format` before attaching.
+pub mod syscall_record {
+    /// Offset of the first argument of a `sys_enter_*` record.
+    pub const FIRST_ARG: usize = 16;
+    /// Size of each argument slot.
+    pub const ARG_SIZE: usize = 8;
+    /// Offset of `ret` in a `sys_exit_*` record.
+    pub const RET: usize = 16;
+
+    /// Offset of argument `n` (from 0).
+    pub const fn arg(n: usize) -> usize {
+        FIRST_ARG + ARG_SIZE * n
+    }
+}
+
+/// How the exit probe tells that the last thread of a process ends.
+pub mod exit_mode {
+    /// The tracepoint's own `bool group_dead` field (at [`super::TracepointFields::exit_group_dead`]).
+    pub const GROUP_DEAD: u32 = 1;
+    /// Kernels whose tracepoint has no `group_dead`: `task->signal->live` has reached 0 (it is
+    /// decremented before the tracepoint fires); one report per process is kept by a map, since
+    /// threads exiting together may all see 0.
+    pub const SIGNAL_LIVE: u32 = 2;
+    /// Neither is known (no BTF): the thread group leader's exit stands for the process's.
+    pub const THREAD_LEADER: u32 = 3;
+}
+
+/// Offsets of the `sched:*` tracepoint fields the programs read, located by userspace in the
+/// running kernel's tracefs `format` files (they move between kernels), and how the exit probe
+/// recognises a process's end.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TracepointFields {
+    /// `sched_process_exec`: the `__data_loc char[] filename` field.
+    pub exec_filename: u32,
+    /// `sched_process_exec`: `pid_t old_pid` (the thread that called exec).
+    pub exec_old_pid: u32,
+    /// An [`exit_mode`] value.
+    pub exit_mode: u32,
+    /// `sched_process_exit`: `bool group_dead`, for [`exit_mode::GROUP_DEAD`].
+    pub exit_group_dead: u32,
+    /// `task_struct.signal` and `signal_struct.live`, for [`exit_mode::SIGNAL_LIVE`].
+    pub task_signal: u32,
+    pub signal_live: u32,
+}
+
+impl TracepointFields {
+    /// Until userspace says otherwise: the layout of every kernel since 3.x for exec, and the
+    /// exit rule that needs nothing from the kernel.
+    pub const DEFAULT: Self = Self {
+        exec_filename: 8,
+        exec_old_pid: 16,
+        exit_mode: exit_mode::THREAD_LEADER,
+        exit_group_dead: 0,
+        task_signal: 0,
+        signal_live: 0,
+    };
+}
+
 /// Settings userspace writes into the program's read-only globals before loading.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
@@ -548,6 +610,7 @@ pub mod names {
     pub const CONFIG_GLOBAL: &str = "CONFIG";
     pub const OFFSETS_GLOBAL: &str = "OFFSETS";
     pub const SOCKET_OFFSETS_GLOBAL: &str = "SOCKET_OFFSETS";
+    pub const TRACEPOINT_FIELDS_GLOBAL: &str = "TRACEPOINT_FIELDS";
     pub const DIR_FILTER_MAP: &str = "DIR_FILTER";
     /// One `u32`: the generation of the program set that records (see `ProbeConfig`).
     pub const ACTIVE_MAP: &str = "ACTIVE";
@@ -574,4 +637,6 @@ mod user {
     unsafe impl aya::Pod for super::SocketOffsets {}
     // SAFETY: as above.
     unsafe impl aya::Pod for super::DirKey {}
+    // SAFETY: as above.
+    unsafe impl aya::Pod for super::TracepointFields {}
 }

@@ -1,5 +1,5 @@
-//! `vigil_events` (alias `osquery_events`): per event table, events seen and stored, and every
-//! drop by the stage where it happened.
+//! `vigil_events` (alias `osquery_events`): per event table, events seen and stored, every drop
+//! by the stage where it happened, and whether this kernel can run the table's probes.
 
 use std::sync::Arc;
 
@@ -8,7 +8,7 @@ use vigil_events::{Counters, EventStore, EventTable, Snapshot};
 use crate::table::{
     Column,
     ColumnType::{BigInt, Integer, Text},
-    Row, Rows, ScanRequest, Table, TableError,
+    Row, Rows, ScanRequest, Table, TableError, Value,
 };
 
 const COLUMNS: &[Column] = &[
@@ -36,6 +36,10 @@ const COLUMNS: &[Column] = &[
     Column::new("filtered", BigInt),
     Column::new("buffered", BigInt),
     Column::new("source", Text),
+    // What the kernel allows: 1 when the table's probes run (all or some), 0 when none can;
+    // the reason names what this kernel cannot do (empty when everything runs).
+    Column::new("available", Integer),
+    Column::new("unavailable_reason", Text),
 ];
 
 /// Set in the daemon's state while no probes could be started (its value says why):
@@ -118,8 +122,13 @@ impl Table for VigilEvents {
         let mut rows: Vec<Result<Row, TableError>> = Vec::new();
         for table in EventTable::ALL {
             let name = table.name();
-            let found = collected.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
-            let active = found.is_some() && !stopped;
+            let found = collected
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone());
+            let availability = found.as_ref().and_then(|v| v.availability.clone());
+            let active =
+                found.is_some() && !stopped && availability.as_ref().is_none_or(|a| a.available);
             let mut values = found.unwrap_or_default();
             // Rows found corrupt by queries in this process count too.
             if !matches!(self.source, CounterSource::Live)
@@ -156,6 +165,10 @@ impl Table for VigilEvents {
                 values.filtered.into(),
                 buffered.into(),
                 source.into(),
+                availability
+                    .as_ref()
+                    .map_or(Value::Null, |a| u32::from(a.available).into()),
+                availability.map_or(Value::Null, |a| a.reason.into()),
             ]));
         }
         Ok(Box::new(rows.into_iter()))

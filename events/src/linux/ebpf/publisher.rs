@@ -12,7 +12,6 @@ use std::{
 use aya::{
     EbpfLoader,
     maps::{MapData, PerCpuArray, RingBuf},
-    programs::TracePoint,
 };
 use crossbeam_channel::{Sender, TrySendError};
 use tokio::io::{Interest, unix::AsyncFd};
@@ -22,479 +21,19 @@ use vigil_ebpf_common::{
 };
 
 use super::{
+    attach::{self, ProgramReport},
     btf::Btf,
-    decode, offsets,
-    pins::{Attachment, PinError, Pins, detach_all, fnv1a},
+    decode, layout, offsets,
+    pins::{Attachment, Pins, detach_all, fnv1a},
+    probes::FEATURES,
 };
 use crate::{
-    counters::{Counters, TableCounters},
+    counters::{Availability, Counters, TableCounters},
     file_filter::{FileFilter, PathPattern},
     in_flight::InFlightLedger,
     linux::{clock::BootClock, proc_table::ProcessTable},
     tables::{Event, EventTable},
 };
-
-/// (table, program, tracepoint category, tracepoint name). Every one is required: a kernel without one of
-/// these tracepoints would silently miss a kind of event. A program listed more than once is
-/// loaded (and verified) once and attached at each place: the exit halves are shared.
-const PROGRAMS: &[(EventTable, &str, &str, &str)] = &[
-    (
-        EventTable::BpfProcessEvents,
-        "vigil_enter_execve",
-        "syscalls",
-        "sys_enter_execve",
-    ),
-    (
-        EventTable::BpfProcessEvents,
-        "vigil_enter_execveat",
-        "syscalls",
-        "sys_enter_execveat",
-    ),
-    (
-        EventTable::BpfProcessEvents,
-        "vigil_exit_execve",
-        "syscalls",
-        "sys_exit_execve",
-    ),
-    (
-        EventTable::BpfProcessEvents,
-        "vigil_exit_execve",
-        "syscalls",
-        "sys_exit_execveat",
-    ),
-    (
-        EventTable::BpfProcessEvents,
-        "vigil_sched_process_exec",
-        "sched",
-        "sched_process_exec",
-    ),
-    (
-        EventTable::BpfProcessEvents,
-        "vigil_enter_clone",
-        "syscalls",
-        "sys_enter_clone",
-    ),
-    (
-        EventTable::BpfProcessEvents,
-        "vigil_enter_clone3",
-        "syscalls",
-        "sys_enter_clone3",
-    ),
-    (
-        EventTable::BpfProcessEvents,
-        "vigil_enter_fork",
-        "syscalls",
-        "sys_enter_fork",
-    ),
-    (
-        EventTable::BpfProcessEvents,
-        "vigil_enter_vfork",
-        "syscalls",
-        "sys_enter_vfork",
-    ),
-    (
-        EventTable::BpfProcessEvents,
-        "vigil_exit_clone",
-        "syscalls",
-        "sys_exit_clone",
-    ),
-    (
-        EventTable::BpfProcessEvents,
-        "vigil_exit_clone",
-        "syscalls",
-        "sys_exit_clone3",
-    ),
-    (
-        EventTable::BpfProcessEvents,
-        "vigil_exit_clone",
-        "syscalls",
-        "sys_exit_fork",
-    ),
-    (
-        EventTable::BpfProcessEvents,
-        "vigil_exit_clone",
-        "syscalls",
-        "sys_exit_vfork",
-    ),
-    (
-        EventTable::BpfProcessEvents,
-        "vigil_sched_process_exit",
-        "sched",
-        "sched_process_exit",
-    ),
-    (
-        EventTable::BpfSocketEvents,
-        "vigil_enter_connect",
-        "syscalls",
-        "sys_enter_connect",
-    ),
-    (
-        EventTable::BpfSocketEvents,
-        "vigil_exit_socket",
-        "syscalls",
-        "sys_exit_connect",
-    ),
-    (
-        EventTable::BpfSocketEvents,
-        "vigil_enter_accept",
-        "syscalls",
-        "sys_enter_accept",
-    ),
-    (
-        EventTable::BpfSocketEvents,
-        "vigil_exit_socket",
-        "syscalls",
-        "sys_exit_accept",
-    ),
-    (
-        EventTable::BpfSocketEvents,
-        "vigil_enter_accept4",
-        "syscalls",
-        "sys_enter_accept4",
-    ),
-    (
-        EventTable::BpfSocketEvents,
-        "vigil_exit_socket",
-        "syscalls",
-        "sys_exit_accept4",
-    ),
-    (
-        EventTable::BpfSocketEvents,
-        "vigil_enter_bind",
-        "syscalls",
-        "sys_enter_bind",
-    ),
-    (
-        EventTable::BpfSocketEvents,
-        "vigil_exit_socket",
-        "syscalls",
-        "sys_exit_bind",
-    ),
-    (
-        EventTable::BpfSocketEvents,
-        "vigil_enter_listen",
-        "syscalls",
-        "sys_enter_listen",
-    ),
-    (
-        EventTable::BpfSocketEvents,
-        "vigil_exit_socket",
-        "syscalls",
-        "sys_exit_listen",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_enter_open",
-        "syscalls",
-        "sys_enter_open",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_exit_file",
-        "syscalls",
-        "sys_exit_open",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_enter_openat",
-        "syscalls",
-        "sys_enter_openat",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_exit_file",
-        "syscalls",
-        "sys_exit_openat",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_enter_openat2",
-        "syscalls",
-        "sys_enter_openat2",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_exit_file",
-        "syscalls",
-        "sys_exit_openat2",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_enter_creat",
-        "syscalls",
-        "sys_enter_creat",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_exit_file",
-        "syscalls",
-        "sys_exit_creat",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_enter_unlink",
-        "syscalls",
-        "sys_enter_unlink",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_exit_file",
-        "syscalls",
-        "sys_exit_unlink",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_enter_unlinkat",
-        "syscalls",
-        "sys_enter_unlinkat",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_exit_file",
-        "syscalls",
-        "sys_exit_unlinkat",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_enter_rmdir",
-        "syscalls",
-        "sys_enter_rmdir",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_exit_file",
-        "syscalls",
-        "sys_exit_rmdir",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_enter_rename",
-        "syscalls",
-        "sys_enter_rename",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_exit_file",
-        "syscalls",
-        "sys_exit_rename",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_enter_renameat",
-        "syscalls",
-        "sys_enter_renameat",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_exit_file",
-        "syscalls",
-        "sys_exit_renameat",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_enter_renameat2",
-        "syscalls",
-        "sys_enter_renameat2",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_exit_file",
-        "syscalls",
-        "sys_exit_renameat2",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_enter_chmod",
-        "syscalls",
-        "sys_enter_chmod",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_exit_file",
-        "syscalls",
-        "sys_exit_chmod",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_enter_fchmod",
-        "syscalls",
-        "sys_enter_fchmod",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_exit_file",
-        "syscalls",
-        "sys_exit_fchmod",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_enter_fchmodat",
-        "syscalls",
-        "sys_enter_fchmodat",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_exit_file",
-        "syscalls",
-        "sys_exit_fchmodat",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_enter_fchmodat2",
-        "syscalls",
-        "sys_enter_fchmodat2",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_exit_file",
-        "syscalls",
-        "sys_exit_fchmodat2",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_enter_chown",
-        "syscalls",
-        "sys_enter_chown",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_exit_file",
-        "syscalls",
-        "sys_exit_chown",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_enter_lchown",
-        "syscalls",
-        "sys_enter_lchown",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_exit_file",
-        "syscalls",
-        "sys_exit_lchown",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_enter_fchown",
-        "syscalls",
-        "sys_enter_fchown",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_exit_file",
-        "syscalls",
-        "sys_exit_fchown",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_enter_fchownat",
-        "syscalls",
-        "sys_enter_fchownat",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_exit_file",
-        "syscalls",
-        "sys_exit_fchownat",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_enter_truncate",
-        "syscalls",
-        "sys_enter_truncate",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_exit_file",
-        "syscalls",
-        "sys_exit_truncate",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_enter_ftruncate",
-        "syscalls",
-        "sys_enter_ftruncate",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_exit_file",
-        "syscalls",
-        "sys_exit_ftruncate",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_enter_link",
-        "syscalls",
-        "sys_enter_link",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_exit_file",
-        "syscalls",
-        "sys_exit_link",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_enter_linkat",
-        "syscalls",
-        "sys_enter_linkat",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_exit_file",
-        "syscalls",
-        "sys_exit_linkat",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_enter_symlink",
-        "syscalls",
-        "sys_enter_symlink",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_exit_file",
-        "syscalls",
-        "sys_exit_symlink",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_enter_symlinkat",
-        "syscalls",
-        "sys_enter_symlinkat",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_exit_file",
-        "syscalls",
-        "sys_exit_symlinkat",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_enter_mkdir",
-        "syscalls",
-        "sys_enter_mkdir",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_exit_file",
-        "syscalls",
-        "sys_exit_mkdir",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_enter_mkdirat",
-        "syscalls",
-        "sys_enter_mkdirat",
-    ),
-    (
-        EventTable::BpfFileEvents,
-        "vigil_exit_file",
-        "syscalls",
-        "sys_exit_mkdirat",
-    ),
-];
 
 const TRACEFS: &str = "/sys/kernel/tracing";
 
@@ -515,29 +54,12 @@ pub enum PublisherError {
     RingBufferSize(u32),
     #[error("--bpf_argv_limit must be from 1 to {ARGV_CAPACITY} bytes, got {0}")]
     ArgvLimit(u32),
-    #[error("cannot read this kernel's BTF (/sys/kernel/btf/vmlinux): {0}")]
-    Btf(String),
-    #[error("loading the eBPF object failed: {0}")]
-    Load(#[from] aya::EbpfError),
-    #[error("the eBPF object has no program `{0}`")]
-    MissingProgram(&'static str),
     #[error("the eBPF object has no map `{0}`")]
     MissingMap(&'static str),
-    #[error(
-        "eBPF program `{program}` failed to load or attach to {category}:{tracepoint}: {detail}"
-    )]
-    Program {
-        program: &'static str,
-        category: &'static str,
-        tracepoint: &'static str,
-        detail: String,
-    },
     #[error("eBPF map setup failed: {0}")]
     Map(#[from] aya::maps::MapError),
     #[error("starting the reader thread failed: {0}")]
     Thread(std::io::Error),
-    #[error("keeping the kernel programs across worker restarts: {0}")]
-    Pin(#[from] PinError),
 }
 
 /// Settings of the eBPF publisher.
@@ -628,6 +150,37 @@ fn kernel_dir_filter(filter: &FileFilter) -> (Vec<(DirKey, u32)>, u32) {
     (entries, mode)
 }
 
+/// The running kernel's BTF, or, without it, what each table loses.
+fn kernel_types(disabled: &[EventTable]) -> (Option<Btf>, Vec<(EventTable, String)>) {
+    let problem = match Btf::from_sys_fs() {
+        Ok(Ok(btf)) => return (Some(btf), Vec::new()),
+        Ok(Err(error)) => format!("the kernel's BTF does not parse ({error})"),
+        Err(error) => {
+            format!("the kernel has no readable BTF at /sys/kernel/btf/vmlinux ({error})")
+        }
+    };
+    tracing::warn!(
+        problem,
+        "kernel struct offsets are unknown: events come without the fields \
+        read from kernel structures"
+    );
+    let lost = |table: EventTable| match table {
+        EventTable::BpfProcessEvents => {
+            "parent, effective ids, argv, cwd, executable and exit codes"
+        }
+        EventTable::BpfSocketEvents => "parent, effective ids and the addresses read from sockets",
+        EventTable::BpfFileEvents => {
+            "parent, effective ids, and paths not given in full by the caller"
+        }
+    };
+    let notes = EventTable::ALL
+        .iter()
+        .filter(|table| !disabled.contains(table))
+        .map(|&table| (table, format!("{problem}: no {}", lost(table))))
+        .collect();
+    (None, notes)
+}
+
 impl EbpfConfig {
     fn validate(&self) -> Result<(), PublisherError> {
         if self.ringbuf_bytes < 4096 || !self.ringbuf_bytes.is_power_of_two() {
@@ -683,6 +236,7 @@ pub struct EbpfPublisher {
     thread: Option<JoinHandle<()>>,
     pins: Option<Pins>,
     links: Vec<Attachment>,
+    programs: Vec<ProgramReport>,
 }
 
 impl EbpfPublisher {
@@ -701,29 +255,50 @@ impl EbpfPublisher {
         ensure_tracefs()?;
         raise_memlock_limit();
 
-        let btf = Btf::from_sys_fs()
-            .map_err(|e| PublisherError::Btf(e.to_string()))?
-            .map_err(|e| PublisherError::Btf(e.to_string()))?;
-        let offsets: KernelOffsets = offsets::resolve(&btf).unwrap_or_else(|error| {
-            // Degrade rather than refuse: events still flow, without the fields that need them,
-            // and each record says what it lacks (probe_error).
-            tracing::warn!(%error, "kernel struct layout not understood; parent, euid, argv, cwd \
-                and exit codes will be missing from process events");
-            KernelOffsets::UNRESOLVED
-        });
-        let socket_offsets: SocketOffsets = offsets::resolve_socket(&btf).unwrap_or_else(|error| {
-            tracing::warn!(%error, "kernel socket layout not understood; socket events will lack \
-                addresses read from the kernel");
-            SocketOffsets::UNRESOLVED
-        });
+        let (btf, notes) = kernel_types(&config.disabled_tables);
+        let offsets: KernelOffsets = btf
+            .as_ref()
+            .and_then(|btf| {
+                offsets::resolve(btf)
+                    .inspect_err(|error| {
+                        // Degrade rather than refuse: events still flow, without the fields that
+                        // need them, and each record says what it lacks (probe_error).
+                        tracing::warn!(%error, "kernel struct layout not understood; parent, \
+                            euid, argv, cwd, paths and exit codes will be missing from events");
+                    })
+                    .ok()
+            })
+            .unwrap_or(KernelOffsets::UNRESOLVED);
+        let socket_offsets: SocketOffsets = btf
+            .as_ref()
+            .and_then(|btf| {
+                offsets::resolve_socket(btf)
+                    .inspect_err(|error| {
+                        tracing::warn!(%error, "kernel socket layout not understood; socket \
+                            events will lack addresses read from the kernel");
+                    })
+                    .ok()
+            })
+            .unwrap_or(SocketOffsets::UNRESOLVED);
+        let layout = layout::plan(std::path::Path::new(TRACEFS), btf.as_ref(), FEATURES);
+        // The parsed BTF is tens of megabytes: not kept past what needs it.
+        drop(btf);
         let (dir_entries, file_filter_mode) = kernel_dir_filter(&config.file_filter);
 
-        let layout = fnv1a(&[object, &config.ringbuf_bytes.to_le_bytes()]);
-        let mut pins = match config
-            .pin_dir
-            .as_deref()
-            .map(|dir| Pins::prepare(dir, layout))
-        {
+        let layout_hash = fnv1a(&[object, &config.ringbuf_bytes.to_le_bytes()]);
+        let pin_dir = config.pin_dir.as_deref().filter(|_| {
+            // Kernels before 5.15 attach tracepoints without BPF links, which cannot be pinned.
+            let links = aya::features().bpf_perf_link();
+            if !links {
+                tracing::warn!(
+                    "this kernel attaches tracepoint programs without BPF links \
+                    (before Linux 5.15): they cannot be pinned, so events during a worker \
+                    restart will be missed"
+                );
+            }
+            links
+        });
+        let mut pins = match pin_dir.map(|dir| Pins::prepare(dir, layout_hash)) {
             Some(Ok(pins)) => Some(pins),
             Some(Err(error)) => {
                 tracing::warn!(%error, "events during a worker restart will be missed");
@@ -748,6 +323,7 @@ impl EbpfPublisher {
             .override_global(names::CONFIG_GLOBAL, &probe_config, true)
             .override_global(names::OFFSETS_GLOBAL, &offsets, true)
             .override_global(names::SOCKET_OFFSETS_GLOBAL, &socket_offsets, true)
+            .override_global(names::TRACEPOINT_FIELDS_GLOBAL, &layout.fields, true)
             .map_max_entries(names::EVENTS_MAP, config.ringbuf_bytes);
         if let Some(pins) = &pins {
             // Taken over when a previous worker left them, created and pinned otherwise.
@@ -759,38 +335,42 @@ impl EbpfPublisher {
                 loader.map_pin_path(name, pins.map_path(name));
             }
         }
-        let mut ebpf = loader.load(object)?;
-        let mut loaded: Vec<&str> = Vec::new();
-        let mut links = Vec::new();
-        for &(table, program, category, tracepoint) in PROGRAMS {
-            if config.disabled_tables.contains(&table) {
-                continue;
+        let mut ebpf = match loader.load(object) {
+            Ok(ebpf) => ebpf,
+            Err(error) => {
+                // No map could be made (ring buffers need Linux 5.8): no table gets events, and
+                // each says why; the rest of vigil runs on.
+                let reason = format!("the kernel cannot load vigil's eBPF object: {error}");
+                for table in EventTable::ALL {
+                    if !config.disabled_tables.contains(table) {
+                        table_counters(&counters, *table).set_availability(Availability {
+                            available: false,
+                            reason: reason.clone(),
+                        });
+                    }
+                }
+                tracing::error!(%error, "no kernel events on this kernel: loading the eBPF \
+                    object failed");
+                return Ok(Self {
+                    stop: Arc::new(AtomicBool::new(false)),
+                    thread: None,
+                    pins: None,
+                    links: Vec::new(),
+                    programs: Vec::new(),
+                });
             }
-            let fail = |detail: String| PublisherError::Program {
-                program,
-                category,
-                tracepoint,
-                detail,
-            };
-            let prog: &mut TracePoint = ebpf
-                .program_mut(program)
-                .ok_or(PublisherError::MissingProgram(program))?
-                .try_into()
-                .map_err(|e: aya::programs::ProgramError| fail(e.to_string()))?;
-            if !loaded.contains(&program) {
-                prog.load().map_err(|e| fail(format!("{e:?}")))?;
-                loaded.push(program);
-            }
-            let link = prog
-                .attach(category, tracepoint)
-                .map_err(|e| fail(e.to_string()))?;
-            // Held here rather than by the program, so stopping can detach them all at once.
-            let link = prog.take_link(link).map_err(|e| fail(e.to_string()))?;
-            links.push(match &mut pins {
-                Some(pins) => Attachment::Pinned(pins.pin_link(link, tracepoint)?),
-                None => Attachment::Owned(link),
-            });
+        };
+        let attached = attach::attach_features(
+            &mut ebpf,
+            &layout,
+            &config.disabled_tables,
+            pins.as_mut(),
+            &notes,
+        );
+        for (table, availability) in attached.tables {
+            table_counters(&counters, table).set_availability(availability);
         }
+        let links = attached.links;
         {
             let map = ebpf
                 .map_mut(names::DIR_FILTER_MAP)
@@ -865,6 +445,7 @@ impl EbpfPublisher {
             thread: Some(thread),
             pins,
             links,
+            programs: attached.programs,
         })
     }
 
@@ -882,6 +463,11 @@ impl EbpfPublisher {
                 .spawn(move || detach_all(links))
                 .ok(),
         )
+    }
+
+    /// What each program did on this kernel: verified, attached where, or why not.
+    pub fn programs(&self) -> &[ProgramReport] {
+        &self.programs
     }
 
     /// Whether the probes are pinned (they outlive this publisher until another takes over).
