@@ -573,10 +573,12 @@ fn probes_left_for_a_database_that_is_gone_are_swept() {
 #[test]
 fn a_worker_that_does_not_stop_is_killed_after_the_forced_shutdown_delay() {
     // Every worker is over a 1 MB limit once the grace ends; this one is frozen (SIGSTOP), so it
-    // cannot act on SIGTERM and only SIGKILL ends it.
+    // cannot act on SIGTERM and only SIGKILL ends it. The grace is long enough for a worker to
+    // start on a busy machine (with 3 s, four workers in a row were stopped before they said they
+    // were running, and the daemon gave up).
     let daemon = Daemon::start(&[
         "--watchdog_memory_limit=1",
-        "--watchdog_delay=3",
+        "--watchdog_delay=10",
         "--watchdog_forced_shutdown_delay=1",
     ]);
     let frozen = daemon.worker_pid().expect("a worker");
