@@ -4,9 +4,10 @@
 use std::{os::unix::fs::DirBuilderExt, process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::{Context as _, bail};
-use vigil_events::{
-    Counters, EventStore, EventTable,
-    store::{ReadFloor, log_sink},
+use vigil_events::{Counters, EventStore, EventTable, store::ReadFloor};
+use vigil_state::{
+    Commit, daemon,
+    logs::{self, Sink},
 };
 
 use super::{
@@ -77,13 +78,13 @@ impl LogPlugins {
         Ok(plugins)
     }
 
-    fn sinks(self) -> Vec<u8> {
+    fn sinks(self) -> Vec<Sink> {
         let mut sinks = Vec::new();
         if self.filesystem {
-            sinks.push(log_sink::FILESYSTEM);
+            sinks.push(Sink::Filesystem);
         }
         if self.tls {
-            sinks.push(log_sink::TLS);
+            sinks.push(Sink::Tls);
         }
         sinks
     }
@@ -260,18 +261,13 @@ fn with_remote_options(args: &DaemonArgs, config: &Config) -> DaemonArgs {
 
 /// What `osquery_info` says of the running config: its hash, and whether a valid one runs.
 fn record_config(store: &EventStore, config: Option<&Config>) {
-    use vigil_tables::agent::vigil_info::{CONFIG_HASH_KEY, CONFIG_VALID_KEY};
-    let (hash, valid) = match config {
-        Some(config) => (config.hash.as_str(), "1"),
-        None => ("", "0"),
-    };
-    if let Err(error) = store.commit_state(vigil_events::store::StateBatch {
-        puts: vec![
-            (CONFIG_HASH_KEY.to_vec(), hash.as_bytes().to_vec()),
-            (CONFIG_VALID_KEY.to_vec(), valid.as_bytes().to_vec()),
-        ],
-        ..Default::default()
-    }) {
+    let mut commit = Commit::default();
+    commit.put(
+        &daemon::CONFIG_HASH,
+        &config.map(|c| c.hash.clone()).unwrap_or_default(),
+    );
+    commit.put(&daemon::CONFIG_VALID, &config.is_some());
+    if let Err(error) = commit.apply(store) {
         tracing::warn!(%error, "the running config's hash could not be recorded");
     }
 }
@@ -365,7 +361,7 @@ pub fn run(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitCode
     };
     let store = Arc::new(open_store(&args.database_path)?);
     instance_id(&store).context("keeping this daemon's instance id")?;
-    store.set_log_sinks(&plugins.sinks());
+    logs::set_sinks(&store, &plugins.sinks());
     let counters = Counters::new(&EventTable::names());
     let read_floor = Arc::new(ReadFloor::default());
     let logger = plugins
@@ -587,10 +583,10 @@ mod tests {
     #[test]
     fn logger_plugins_are_a_comma_list_of_known_names() {
         let both = LogPlugins::parse("filesystem,tls").expect("both");
-        assert_eq!(both.sinks(), vec![log_sink::FILESYSTEM, log_sink::TLS]);
+        assert_eq!(both.sinks(), vec![Sink::Filesystem, Sink::Tls]);
         assert_eq!(
             LogPlugins::parse(" tls ").expect("tls").sinks(),
-            vec![log_sink::TLS]
+            vec![Sink::Tls]
         );
         let unknown = LogPlugins::parse("filesystem,kafka").expect_err("unknown");
         assert!(unknown.to_string().contains("`kafka`"), "{unknown}");
