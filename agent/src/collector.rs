@@ -12,10 +12,10 @@ use vigil_events::{
     file_filter::FileFilter,
     in_flight::{self, InFlightLedger},
     linux::ebpf::{Detaching, EbpfConfig, EbpfPublisher},
-    store::{ReadFloor, RetentionPolicy, StateBatch, StoreWriter, WriterConfig},
+    store::{ReadFloor, RetentionPolicy, StoreWriter, WriterConfig},
     tables::Event,
 };
-use vigil_tables::agent::vigil_events::COLLECTION_STOPPED_KEY;
+use vigil_state::daemon::COLLECTION_STOPPED;
 
 use crate::{cli::EventArgs, config::Config, probes::PROCESS_PROBES};
 
@@ -366,17 +366,11 @@ impl Collector {
 
 /// Records whether events are collected (`vigil_events.active`): `stopped` says why not.
 fn mark_collecting(store: &EventStore, stopped: Option<&str>) {
-    let batch = match stopped {
-        Some(reason) => StateBatch {
-            puts: vec![(COLLECTION_STOPPED_KEY.to_vec(), reason.as_bytes().to_vec())],
-            ..StateBatch::default()
-        },
-        None => StateBatch {
-            deletes: vec![COLLECTION_STOPPED_KEY.to_vec()],
-            ..StateBatch::default()
-        },
+    let recorded = match stopped {
+        Some(reason) => COLLECTION_STOPPED.set(store, &reason.to_owned()),
+        None => COLLECTION_STOPPED.remove(store),
     };
-    if let Err(error) = store.commit_state(batch) {
+    if let Err(error) = recorded {
         tracing::warn!(%error, "whether events are collected could not be recorded");
     }
 }

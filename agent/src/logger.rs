@@ -12,13 +12,10 @@ use std::{
 };
 
 use anyhow::Context as _;
-use vigil_events::{
-    EventStore,
-    store::{StateBatch, log_sink},
-};
-use vigil_tables::agent::vigil_logger::{LoggerStats, stats_key};
+use vigil_events::EventStore;
+use vigil_state::logs::{self, LineKind, Logger, LoggerStats, Sink};
 
-use crate::{background::Background, scheduler::line_kind};
+use crate::background::Background;
 
 #[derive(Debug, Clone)]
 pub struct LoggerSettings {
@@ -33,11 +30,11 @@ pub struct LoggerSettings {
 
 pub struct FilesystemLogger(Background);
 
-fn file_name(kind: u8) -> &'static str {
+fn file_name(kind: LineKind) -> &'static str {
     match kind {
-        line_kind::SNAPSHOT => "vigil.snapshots.log",
-        line_kind::STATUS => "vigil.status.log",
-        _ => "vigil.results.log",
+        LineKind::Result => "vigil.results.log",
+        LineKind::Snapshot => "vigil.snapshots.log",
+        LineKind::Status => "vigil.status.log",
     }
 }
 
@@ -53,7 +50,7 @@ fn rotate(path: &Path, max_files: u32) -> std::io::Result<()> {
     std::fs::rename(path, numbered(1))
 }
 
-fn append(settings: &LoggerSettings, kind: u8, lines: &[&str]) -> std::io::Result<()> {
+fn append(settings: &LoggerSettings, kind: LineKind, lines: &[&str]) -> std::io::Result<()> {
     let path = settings.path.join(file_name(kind));
     let incoming: u64 = lines.iter().map(|l| l.len() as u64 + 1).sum();
     if settings.rotate
@@ -90,7 +87,7 @@ fn append(settings: &LoggerSettings, kind: u8, lines: &[&str]) -> std::io::Resul
 fn drain(store: &EventStore, settings: &LoggerSettings) -> anyhow::Result<u64> {
     let mut total = 0;
     loop {
-        let lines = store.buffered_lines(log_sink::FILESYSTEM, 1024)?;
+        let lines = logs::waiting(store, Sink::Filesystem, 1024)?;
         if lines.is_empty() {
             return Ok(total);
         }
@@ -105,7 +102,7 @@ fn drain(store: &EventStore, settings: &LoggerSettings) -> anyhow::Result<u64> {
                 .map_or(lines.len(), |i| start + i);
             let chunk: Vec<&str> = lines[start..end].iter().map(|l| l.line.as_str()).collect();
             if let Err(error) = append(settings, kind, &chunk) {
-                store.delete_lines(&written)?;
+                logs::forget(store, &written)?;
                 return Err(error).with_context(|| {
                     format!("writing {} in {}", file_name(kind), settings.path.display())
                 });
@@ -113,7 +110,7 @@ fn drain(store: &EventStore, settings: &LoggerSettings) -> anyhow::Result<u64> {
             written.extend(lines[start..end].iter().map(|l| l.key));
             start = end;
         }
-        store.delete_lines(&written)?;
+        logs::forget(store, &written)?;
         total += written.len() as u64;
     }
 }
@@ -122,12 +119,8 @@ impl FilesystemLogger {
     pub fn spawn(store: Arc<EventStore>, settings: LoggerSettings) -> anyhow::Result<Self> {
         let thread = Background::spawn("vigil-logger", move |stopping| {
             let mut failing = false;
-            let mut stats: LoggerStats = store
-                .get_state(&stats_key("filesystem"))
-                .ok()
-                .flatten()
-                .and_then(|b| serde_json::from_slice(&b).ok())
-                .unwrap_or_default();
+            let stats_key = logs::stats(Logger::Filesystem);
+            let mut stats: LoggerStats = stats_key.get(&store).ok().flatten().unwrap_or_default();
             loop {
                 let last_round = stopping.is_set();
                 let before = stats.clone();
@@ -151,13 +144,8 @@ impl FilesystemLogger {
                         }
                     }
                 }
-                if stats != before
-                    && let Ok(bytes) = serde_json::to_vec(&stats)
-                {
-                    let _ = store.commit_state(StateBatch {
-                        puts: vec![(stats_key("filesystem"), bytes)],
-                        ..StateBatch::default()
-                    });
+                if stats != before {
+                    let _ = stats_key.set(&store, &stats);
                 }
                 if last_round {
                     break;
@@ -179,7 +167,18 @@ impl FilesystemLogger {
 mod tests {
     use std::os::unix::fs::PermissionsExt as _;
 
+    use vigil_state::Commit;
+
     use super::*;
+
+    /// Queues `lines` as the scheduler does.
+    fn buffer(store: &EventStore, lines: impl IntoIterator<Item = (LineKind, String)>) {
+        let mut commit = Commit::default();
+        for (kind, line) in lines {
+            commit.log(kind, line);
+        }
+        commit.apply(store).expect("buffer");
+    }
 
     #[test]
     fn lines_go_to_their_files_with_0640_and_rotate() {
@@ -192,20 +191,17 @@ mod tests {
             rotate_size: 20,
             rotate_max_files: 2,
         };
-        store
-            .commit_state(StateBatch {
-                logs: vec![
-                    (line_kind::RESULT, "r1-0123456789".into()),
-                    (line_kind::SNAPSHOT, "s1".into()),
-                    (line_kind::RESULT, "r2-0123456789".into()),
-                ],
-                ..StateBatch::default()
-            })
-            .expect("buffer");
+        buffer(
+            &store,
+            [
+                (LineKind::Result, "r1-0123456789".into()),
+                (LineKind::Snapshot, "s1".into()),
+                (LineKind::Result, "r2-0123456789".into()),
+            ],
+        );
         drain(&store, &settings).expect("drain");
         assert!(
-            store
-                .buffered_lines(log_sink::FILESYSTEM, 10)
+            logs::waiting(&store, Sink::Filesystem, 10)
                 .expect("lines")
                 .is_empty(),
             "written lines are forgotten"
@@ -241,20 +237,14 @@ mod tests {
             rotate_size: 0,
             rotate_max_files: 1,
         };
-        store
-            .commit_state(StateBatch {
-                logs: vec![(line_kind::RESULT, "kept".into())],
-                ..StateBatch::default()
-            })
-            .expect("buffer");
+        buffer(&store, [(LineKind::Result, "kept".into())]);
         let error = drain(&store, &settings).expect_err("no such directory");
         assert!(
             format!("{error:#}").contains("vigil.results.log"),
             "{error:#}"
         );
         assert_eq!(
-            store
-                .buffered_lines(log_sink::FILESYSTEM, 10)
+            logs::waiting(&store, Sink::Filesystem, 10)
                 .expect("lines")
                 .len(),
             1,
@@ -263,8 +253,7 @@ mod tests {
         std::fs::create_dir(dir.path().join("missing-dir")).expect("mkdir");
         drain(&store, &settings).expect("writes once it can");
         assert!(
-            store
-                .buffered_lines(log_sink::FILESYSTEM, 10)
+            logs::waiting(&store, Sink::Filesystem, 10)
                 .expect("lines")
                 .is_empty()
         );
@@ -328,15 +317,7 @@ mod tests {
         let lines: Vec<String> = (0..200)
             .map(|i| format!("{{\"line\":{i:04},\"pad\":\"{}\"}}", "p".repeat(60)))
             .collect();
-        store
-            .commit_state(StateBatch {
-                logs: lines
-                    .iter()
-                    .map(|l| (line_kind::RESULT, l.clone()))
-                    .collect(),
-                ..StateBatch::default()
-            })
-            .expect("buffer");
+        buffer(&store, lines.iter().map(|l| (LineKind::Result, l.clone())));
         let results = disk.dir.path().join("vigil.results.log");
         drain(&store, &settings).expect_err("the disk is full");
         let partial = std::fs::read_to_string(&results).unwrap_or_default();
@@ -347,8 +328,7 @@ mod tests {
             partial.chars().rev().take(20).collect::<String>()
         );
         assert_eq!(
-            store
-                .buffered_lines(log_sink::FILESYSTEM, usize::MAX)
+            logs::waiting(&store, Sink::Filesystem, usize::MAX)
                 .expect("lines")
                 .len()
                 + partial.lines().count(),

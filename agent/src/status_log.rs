@@ -10,9 +10,10 @@ use std::{
 
 use tracing::{Event, Level, Subscriber, field::Visit};
 use tracing_subscriber::{Layer, layer::Context};
-use vigil_events::{EventStore, store::StateBatch};
+use vigil_events::EventStore;
+use vigil_state::{Commit, logs::LineKind};
 
-use crate::scheduler::{line_kind, results::calendar_time};
+use crate::scheduler::results::calendar_time;
 
 struct Sink {
     store: Arc<EventStore>,
@@ -90,10 +91,9 @@ impl<S: Subscriber> Layer<S> for StatusLayer {
             "version": env!("CARGO_PKG_VERSION"),
         });
         STORING.with(|s| s.set(true));
-        let _ = sink.store.commit_state(StateBatch {
-            logs: vec![(line_kind::STATUS, line.to_string())],
-            ..StateBatch::default()
-        });
+        let mut commit = Commit::default();
+        commit.log(LineKind::Status, line.to_string());
+        let _ = commit.apply(&sink.store);
         STORING.with(|s| s.set(false));
     }
 }

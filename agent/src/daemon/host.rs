@@ -1,7 +1,7 @@
 //! Who this host is, and where its kernel programs are pinned.
 
-use vigil_events::{EventStore, linux::ebpf::pins, store::StateBatch};
-use vigil_tables::agent::vigil_info::INSTANCE_ID_KEY;
+use vigil_events::{EventStore, linux::ebpf::pins};
+use vigil_state::daemon::INSTANCE_ID;
 
 use crate::cli::DaemonArgs;
 
@@ -44,18 +44,15 @@ pub fn hostname() -> String {
 /// This daemon's instance id: made once, kept in its database, the same at every start (as
 /// osquery keeps `instance_uuid_v1`).
 pub fn instance_id(store: &EventStore) -> anyhow::Result<String> {
-    if let Some(id) = store.get_state(INSTANCE_ID_KEY)?
+    if let Some(id) = INSTANCE_ID.get(store)?
         && !id.is_empty()
     {
-        return Ok(String::from_utf8_lossy(&id).into_owned());
+        return Ok(id);
     }
     let id = std::fs::read_to_string("/proc/sys/kernel/random/uuid")
         .map_err(|e| anyhow::anyhow!("making an instance id: {e}"))?
         .trim()
         .to_owned();
-    store.commit_state(StateBatch {
-        puts: vec![(INSTANCE_ID_KEY.to_vec(), id.as_bytes().to_vec())],
-        ..StateBatch::default()
-    })?;
+    INSTANCE_ID.set(store, &id)?;
     Ok(id)
 }

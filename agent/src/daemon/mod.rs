@@ -4,7 +4,10 @@
 mod bounds;
 mod check;
 mod host;
+mod log_plugins;
 mod reload;
+mod remote_parts;
+mod schedule;
 mod work;
 
 use std::process::ExitCode;

@@ -1,30 +1,28 @@
 //! The daemon's work, in the worker: store, loggers, remote parts, collector and schedule, until
-//! stopped.
+//! stopped. [`Parts::start`] starts them in order and [`Parts::stop`] stops them in the order
+//! that loses nothing; the two sit side by side, each step a function.
 
 use std::{os::unix::fs::DirBuilderExt, process::ExitCode, sync::Arc, time::Duration};
 
-use anyhow::{Context as _, bail};
-use vigil_events::{
-    Counters, EventStore, EventTable,
-    store::{ReadFloor, log_sink},
-};
+use anyhow::Context as _;
+use crossbeam_channel::Receiver;
+use vigil_events::{Counters, EventStore, EventTable, linux::ebpf::Detaching, store::ReadFloor};
+use vigil_state::{Commit, daemon, logs};
 
 use super::{
     host::{host_identifier, hostname, instance_id, pin_dir, pins_root},
-    reload::{Reload, run_until_stopped},
+    log_plugins::LogPlugins,
+    reload::run_until_stopped,
+    remote_parts::RemoteParts,
+    schedule::Schedule,
 };
 use crate::{
     cli::DaemonArgs,
     collector::{Applied, Collector},
     config::{self, Config},
     logger::{FilesystemLogger, LoggerSettings},
-    remote::{
-        client::Remote,
-        config::{ConfigRefresher, TlsConfig},
-        distributed::{Distributed, DistributedSettings},
-        logger::{TlsLogger, TlsLoggerSettings},
-    },
-    scheduler::{Scheduler, Settings},
+    remote::config::TlsConfig,
+    scheduler::Settings,
     status_log,
     watchdog::{self, worker::Worker},
 };
@@ -45,190 +43,6 @@ fn open_store(path: &std::path::Path) -> anyhow::Result<EventStore> {
             }
             other => return Ok(other?),
         }
-    }
-}
-
-/// `--logger_plugin`: which sinks get result and status lines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct LogPlugins {
-    filesystem: bool,
-    tls: bool,
-}
-
-impl LogPlugins {
-    fn parse(text: &str) -> anyhow::Result<Self> {
-        let mut plugins = Self {
-            filesystem: false,
-            tls: false,
-        };
-        for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            match name {
-                "filesystem" => plugins.filesystem = true,
-                "tls" => plugins.tls = true,
-                other => bail!(
-                    "--logger_plugin: unknown plugin `{other}`; vigil has `filesystem` and `tls` \
-                     (both: `filesystem,tls`)"
-                ),
-            }
-        }
-        if !plugins.filesystem && !plugins.tls {
-            bail!("--logger_plugin is empty; give `filesystem`, `tls` or `filesystem,tls`");
-        }
-        Ok(plugins)
-    }
-
-    fn sinks(self) -> Vec<u8> {
-        let mut sinks = Vec::new();
-        if self.filesystem {
-            sinks.push(log_sink::FILESYSTEM);
-        }
-        if self.tls {
-            sinks.push(log_sink::TLS);
-        }
-        sinks
-    }
-}
-
-/// The scheduler of the config that is running, replaced when a new config arrives.
-struct Schedule {
-    scheduler: Option<Scheduler>,
-    store: Arc<EventStore>,
-    counters: Counters,
-    read_floor: Arc<ReadFloor>,
-    settings: Settings,
-    /// The running config's `options`: flags are set at start, so changes wait for the next.
-    options: std::collections::BTreeMap<String, serde_json::Value>,
-}
-
-impl Schedule {
-    fn start(&mut self, config: Option<&Config>) -> anyhow::Result<()> {
-        if let Some(old) = self.scheduler.take() {
-            old.stop();
-        }
-        self.scheduler = match config {
-            Some(config) if !config.schedule.is_empty() => Some(Scheduler::spawn(
-                self.store.clone(),
-                self.counters.clone(),
-                self.read_floor.clone(),
-                config,
-                self.settings.clone(),
-            )?),
-            _ => {
-                // Nothing reads event tables: expiry by age applies to all of them.
-                self.read_floor.release_all();
-                None
-            }
-        };
-        Ok(())
-    }
-
-    /// Runs `config` from now on; a config that does not load leaves the running one. Returns
-    /// the config now running, if it changed.
-    fn reload(&mut self, reload: Reload, args: &DaemonArgs) -> Option<Config> {
-        let (config, why) = match reload {
-            Reload::Remote(config) => (*config, "the TLS server sent a new config"),
-            Reload::File(why) => {
-                if args.remote.config_plugin == "tls" {
-                    return None;
-                }
-                let path = args.events.config_path.as_deref()?;
-                match config::load(path, &args.events.pack_delimiter) {
-                    Ok(config) => {
-                        for warning in &config.warnings {
-                            tracing::warn!("config {}: {warning}", path.display());
-                        }
-                        (config, why)
-                    }
-                    Err(error) => {
-                        tracing::error!(
-                            reason = why,
-                            "config reload rejected, the previous config keeps running: {}",
-                            error.errors.join("; ")
-                        );
-                        return None;
-                    }
-                }
-            }
-        };
-        if let Err(error) = self.start(Some(&config)) {
-            tracing::error!(%error, "the scheduler could not restart");
-        }
-        let changed: Vec<&String> = config
-            .options
-            .iter()
-            .filter(|(key, value)| self.options.get(*key) != Some(value))
-            .map(|(key, _)| key)
-            .chain(
-                self.options
-                    .keys()
-                    .filter(|k| !config.options.contains_key(*k)),
-            )
-            .collect();
-        if !changed.is_empty() {
-            tracing::warn!(
-                "config options changed ({}); flags are read at start, so they apply when the \
-                 daemon (or its worker) starts again",
-                changed
-                    .iter()
-                    .map(|k| k.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
-        tracing::info!(
-            reason = why,
-            queries = config.schedule.len(),
-            "config reloaded"
-        );
-        Some(config)
-    }
-
-    fn stop(self) {
-        if let Some(scheduler) = self.scheduler {
-            scheduler.stop();
-        }
-    }
-}
-
-/// The parts that talk to the TLS server.
-#[derive(Default)]
-struct RemoteParts {
-    remote: Option<Arc<Remote>>,
-    logger: Option<TlsLogger>,
-    distributed: Option<Distributed>,
-    refresher: Option<ConfigRefresher>,
-}
-
-impl RemoteParts {
-    fn stop_fetching(&mut self) {
-        if let Some(remote) = &self.remote {
-            remote.stop();
-        }
-        if let Some(refresher) = self.refresher.take() {
-            refresher.stop();
-        }
-        if let Some(distributed) = self.distributed.take() {
-            distributed.stop();
-        }
-    }
-
-    /// Last: the TLS logger tries once more to send what the others left.
-    fn stop_logger(&mut self) {
-        if let Some(logger) = self.logger.take() {
-            logger.stop();
-        }
-    }
-}
-
-fn remote_needed_for(args: &DaemonArgs, plugins: LogPlugins) -> Option<&'static str> {
-    if plugins.tls {
-        Some("logger (--logger_plugin=tls)")
-    } else if args.remote.config_plugin == "tls" {
-        Some("config (--config_plugin=tls)")
-    } else if !args.remote.disable_distributed {
-        Some("distributed queries (--disable_distributed=false)")
-    } else {
-        None
     }
 }
 
@@ -260,18 +74,13 @@ fn with_remote_options(args: &DaemonArgs, config: &Config) -> DaemonArgs {
 
 /// What `osquery_info` says of the running config: its hash, and whether a valid one runs.
 fn record_config(store: &EventStore, config: Option<&Config>) {
-    use vigil_tables::agent::vigil_info::{CONFIG_HASH_KEY, CONFIG_VALID_KEY};
-    let (hash, valid) = match config {
-        Some(config) => (config.hash.as_str(), "1"),
-        None => ("", "0"),
-    };
-    if let Err(error) = store.commit_state(vigil_events::store::StateBatch {
-        puts: vec![
-            (CONFIG_HASH_KEY.to_vec(), hash.as_bytes().to_vec()),
-            (CONFIG_VALID_KEY.to_vec(), valid.as_bytes().to_vec()),
-        ],
-        ..Default::default()
-    }) {
+    let mut commit = Commit::default();
+    commit.put(
+        &daemon::CONFIG_HASH,
+        &config.map(|c| c.hash.clone()).unwrap_or_default(),
+    );
+    commit.put(&daemon::CONFIG_VALID, &config.is_some());
+    if let Err(error) = commit.apply(store) {
         tracing::warn!(%error, "the running config's hash could not be recorded");
     }
 }
@@ -347,209 +156,266 @@ fn apply_to_collector(collector: Option<&mut Collector>, config: &Config) {
 }
 
 pub fn run(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitCode> {
-    let plugins = LogPlugins::parse(&args.remote.logger_plugin)?;
+    let mut parts = Parts::start(args, worker.as_ref())?;
+    let signal = parts.run_until_stopped()?;
+    parts.stop(worker.as_ref(), signal);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The worker's running parts. Dropped without [`stop`](Parts::stop) (an error), they go in
+/// the reverse of their start order, as declared here.
+struct Parts {
+    /// New configs from the TLS server's refresher.
+    remote_configs: Option<Receiver<Config>>,
+    schedule: Schedule,
+    collector: Option<Collector>,
+    remote: RemoteParts,
+    logger: Option<FilesystemLogger>,
+    store: Arc<EventStore>,
+    /// The flags with the running TLS config's options (the connection and the choice of
+    /// plugins stay as the command line set them).
+    args: DaemonArgs,
+}
+
+impl Parts {
+    /// Each part starts after what it needs: the store; the loggers before anything that logs;
+    /// event collection before the TLS server is asked for a config (events are collected
+    /// from the start, whatever the server does); the schedule, distributed queries and config
+    /// refreshes last.
+    fn start(cli: &DaemonArgs, worker: Option<&Worker>) -> anyhow::Result<Self> {
+        let plugins = LogPlugins::parse(&cli.remote.logger_plugin)?;
+        let logger_settings = prepare_logger_path(cli)?;
+        let file_config = load_file_config(cli)?;
+        let store = open_database(cli, plugins)?;
+        let logger = start_filesystem_logger(&store, plugins, logger_settings)?;
+        start_status_log(&store, cli, worker);
+        let mut remote = RemoteParts::connect(cli, plugins, &store)?;
+        let tls_config = remote.config_source(cli, &store);
+        let mut running = RunningConfig::before_server(cli, tls_config.as_ref(), file_config);
+        let counters = Counters::new(&EventTable::names());
+        let read_floor = Arc::new(ReadFloor::default());
+        let pins = worker.map(|_| pin_dir(&cli.database_path));
+        let mut collector = start_collector(
+            &running.args,
+            running.config.as_ref(),
+            &store,
+            &counters,
+            &read_floor,
+            pins,
+        )?;
+        let fetched = running.ask_server(cli, tls_config.as_ref(), collector.as_mut());
+        record_config(&store, running.config.as_ref());
+        let args = running.args;
+        remote.start_logger(&args, plugins, &store)?;
+        let mut schedule = Schedule::new(
+            store.clone(),
+            counters.clone(),
+            read_floor,
+            scheduler_settings(&args, worker),
+            running.config.as_ref(),
+        );
+        schedule.start(running.config.as_ref())?;
+        remote.start_distributed(&args, &store, counters, worker)?;
+        let remote_configs = remote.start_refresher(&args, tls_config, running.text, fetched)?;
+        tracing::info!(
+            database = %args.database_path.display(),
+            pid = std::process::id(),
+            "vigil daemon running"
+        );
+        Ok(Self {
+            remote_configs,
+            schedule,
+            collector,
+            remote,
+            logger,
+            store,
+            args,
+        })
+    }
+
+    /// Nothing new is fetched or run first; then the collector stops (the kernel side is kept
+    /// for the next worker when the watchdog restarts this one); the loggers write what is
+    /// left before the kernel detaches the probes, which can be slow.
+    fn stop(mut self, worker: Option<&Worker>, signal: &str) {
+        say_why_stopping(worker, signal);
+        self.remote.stop_fetching();
+        self.schedule.stop();
+        let detaching = stop_collector(self.collector);
+        self.remote.stop_logger();
+        if let Some(logger) = self.logger {
+            logger.stop();
+        }
+        if let Some(detaching) = detaching {
+            detaching.wait();
+        }
+    }
+
+    /// Until SIGTERM or SIGINT (returned): reloads the config on SIGHUP, when its file changes
+    /// or the TLS server sends another, and retries a collection that stopped.
+    fn run_until_stopped(&mut self) -> anyhow::Result<&'static str> {
+        let watched_file = match self.args.remote.config_plugin.as_str() {
+            "tls" => None,
+            _ => self.args.events.config_path.as_deref(),
+        };
+        run_until_stopped(watched_file, self.remote_configs.take(), |reload| {
+            let Some(reload) = reload else {
+                if let Some(collector) = self.collector.as_mut() {
+                    collector.retry_if_stopped();
+                }
+                return;
+            };
+            let Some(config) = self.schedule.reload(reload, &self.args) else {
+                return;
+            };
+            apply_to_collector(self.collector.as_mut(), &config);
+            record_config(&self.store, Some(&config));
+        })
+    }
+}
+
+// The start steps.
+
+/// Creates `--logger_path`; the settings of the filesystem logger.
+fn prepare_logger_path(args: &DaemonArgs) -> anyhow::Result<LoggerSettings> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o750)
         .create(&args.logger_path)
         .with_context(|| format!("creating --logger_path {}", args.logger_path.display()))?;
-    let logger_mode = u32::from_str_radix(args.logger_mode.trim_start_matches("0o"), 8)
+    let mode = u32::from_str_radix(args.logger_mode.trim_start_matches("0o"), 8)
         .with_context(|| format!("--logger_mode `{}` is not an octal mode", args.logger_mode))?;
-    let file_config = if args.remote.config_plugin == "tls" {
-        None
-    } else {
-        config::load_optional(
-            args.events.config_path.as_deref(),
-            &args.events.pack_delimiter,
-        )?
-    };
+    Ok(LoggerSettings {
+        path: args.logger_path.clone(),
+        mode,
+        rotate: args.logger_rotate,
+        rotate_size: args.logger_rotate_size,
+        rotate_max_files: args.logger_rotate_max_files,
+    })
+}
+
+/// `--config_path`'s config (none with `--config_plugin=tls`).
+fn load_file_config(args: &DaemonArgs) -> anyhow::Result<Option<Config>> {
+    if args.remote.config_plugin == "tls" {
+        return Ok(None);
+    }
+    Ok(config::load_optional(
+        args.events.config_path.as_deref(),
+        &args.events.pack_delimiter,
+    )?)
+}
+
+/// The store, with this daemon's instance id, queuing lines for the loggers that are on.
+fn open_database(args: &DaemonArgs, plugins: LogPlugins) -> anyhow::Result<Arc<EventStore>> {
     let store = Arc::new(open_store(&args.database_path)?);
     instance_id(&store).context("keeping this daemon's instance id")?;
-    store.set_log_sinks(&plugins.sinks());
-    let counters = Counters::new(&EventTable::names());
-    let read_floor = Arc::new(ReadFloor::default());
-    let logger = plugins
+    logs::set_sinks(&store, &plugins.sinks());
+    Ok(store)
+}
+
+fn start_filesystem_logger(
+    store: &Arc<EventStore>,
+    plugins: LogPlugins,
+    settings: LoggerSettings,
+) -> anyhow::Result<Option<FilesystemLogger>> {
+    plugins
         .filesystem
-        .then(|| {
-            FilesystemLogger::spawn(
-                store.clone(),
-                LoggerSettings {
-                    path: args.logger_path.clone(),
-                    mode: logger_mode,
-                    rotate: args.logger_rotate,
-                    rotate_size: args.logger_rotate_size,
-                    rotate_max_files: args.logger_rotate_max_files,
-                },
-            )
-        })
-        .transpose()?;
+        .then(|| FilesystemLogger::spawn(store.clone(), settings))
+        .transpose()
+}
+
+/// From now on, the daemon's own messages are status lines too.
+fn start_status_log(store: &Arc<EventStore>, args: &DaemonArgs, worker: Option<&Worker>) {
     status_log::start(store.clone(), host_identifier(args));
-    if let Some(end) = worker.as_ref().and_then(|w| w.previous_end.as_deref()) {
+    if let Some(end) = worker.and_then(|w| w.previous_end.as_deref()) {
         tracing::warn!("watchdog: {end}; this worker replaces it");
     }
+}
 
-    let mut remote = RemoteParts::default();
-    if let Some(needed_for) = remote_needed_for(args, plugins) {
-        remote.remote = Some(Arc::new(Remote::new(
-            &args.remote,
-            needed_for,
-            store.clone(),
-            host_identifier(args),
-            Box::new(crate::remote::host_details),
-        )?));
+/// The config that runs, and the flags it gives.
+struct RunningConfig {
+    config: Option<Config>,
+    /// The TLS server's text of it, to notice changes.
+    text: Option<String>,
+    /// The flags with a TLS config's options applied.
+    args: DaemonArgs,
+}
+
+impl RunningConfig {
+    /// What runs until the TLS server answers: the last config it sent (or none yet), or the
+    /// config file's.
+    fn before_server(
+        cli: &DaemonArgs,
+        tls_config: Option<&TlsConfig>,
+        file_config: Option<Config>,
+    ) -> Self {
+        let (config, text) = match tls_config {
+            Some(source) => source
+                .last_good()
+                .map_or((None, None), |(c, t)| (Some(c), Some(t))),
+            None => (file_config, None),
+        };
+        let args = match (tls_config, &config) {
+            (Some(_), Some(config)) => with_remote_options(cli, config),
+            _ => cli.clone(),
+        };
+        Self { config, text, args }
     }
-    let tls_config = match (&remote.remote, args.remote.config_plugin.as_str()) {
-        (Some(client), "tls") => Some(TlsConfig {
-            remote: client.clone(),
-            store: store.clone(),
-            endpoint: args.remote.config_tls_endpoint.clone(),
-            pack_delimiter: args.events.pack_delimiter.clone(),
-        }),
-        _ => None,
-    };
-    // Events are collected from the start, whatever the TLS server does: with the last config it
-    // sent (or none yet) until it answers.
-    let (mut config, mut config_text) = match &tls_config {
-        Some(source) => source
-            .last_good()
-            .map_or((None, None), |(c, t)| (Some(c), Some(t))),
-        None => (file_config, None),
-    };
-    let mut effective = match (&tls_config, &config) {
-        (Some(_), Some(config)) => with_remote_options(args, config),
-        _ => args.clone(),
-    };
-    let pins = worker.as_ref().map(|_| pin_dir(&args.database_path));
-    let mut collector = start_collector(
-        &effective,
-        config.as_ref(),
-        &store,
-        &counters,
-        &read_floor,
-        pins,
-    )?;
-    let collected_with = effective.events.clone();
-    // One attempt at the server's config, bounded by --tls_request_timeout; then in the
-    // background.
-    let fetched = match &tls_config {
-        Some(source) => match source.fetch_now() {
-            Some((fresh, text)) => {
-                if config_text.as_deref() != Some(text.as_str()) {
-                    effective = with_remote_options(args, &fresh);
-                    apply_to_collector(collector.as_mut(), &fresh);
-                    config = Some(fresh);
-                    config_text = Some(text);
+
+    /// One attempt at the server's config, bounded by --tls_request_timeout (then in the
+    /// background); a new one applies to the collection's file paths and event switches.
+    /// Returns whether the server answered (true without a server).
+    fn ask_server(
+        &mut self,
+        cli: &DaemonArgs,
+        tls_config: Option<&TlsConfig>,
+        collector: Option<&mut Collector>,
+    ) -> bool {
+        let collected_with = self.args.events.clone();
+        let fetched = match tls_config {
+            Some(source) => match source.fetch_now() {
+                Some((fresh, text)) => {
+                    if self.text.as_deref() != Some(text.as_str()) {
+                        self.args = with_remote_options(cli, &fresh);
+                        apply_to_collector(collector, &fresh);
+                        self.config = Some(fresh);
+                        self.text = Some(text);
+                    }
+                    true
                 }
-                true
-            }
-            None => false,
-        },
-        None => true,
-    };
-    if collection_differs(&effective.events, &collected_with) {
-        tracing::warn!(
-            "the TLS server's config changes how events are collected (events_*, bpf_* \
-             options); that applies when the daemon (or its worker) starts again"
-        );
-    }
-    record_config(&store, config.as_ref());
-    // Everything from here on runs with the TLS config's options too (the connection and the
-    // choice of plugins stay as the command line set them).
-    let args = &effective;
-    if let (true, Some(client)) = (plugins.tls, &remote.remote) {
-        remote.logger = Some(TlsLogger::spawn(
-            client.clone(),
-            store.clone(),
-            TlsLoggerSettings {
-                endpoint: args.remote.logger_tls_endpoint.clone(),
-                period: Duration::from_secs(args.remote.logger_tls_period.max(1)),
-                max_lines: args.remote.logger_tls_max_lines,
-                max_linesize: args.remote.logger_tls_max_linesize,
-                compress: args.remote.logger_tls_compress,
-                backoff_max: Duration::from_secs(args.remote.logger_tls_backoff_max),
-                buffered_max: args.remote.buffered_log_max,
-                send_status: !args.remote.tls_disable_status_log,
+                None => false,
             },
-        )?);
-    }
-    let mut schedule = Schedule {
-        scheduler: None,
-        store: store.clone(),
-        counters: counters.clone(),
-        read_floor,
-        settings: Settings {
-            host_identifier: host_identifier(args),
-            hostname: hostname(),
-            numerics: args.logger_numerics,
-            event_format: args.logger_event_type,
-            snapshot_event_format: args.logger_snapshot_event_type,
-            epoch: args.schedule_epoch,
-            splay_percent: args.schedule_splay_percent,
-            decorations_top_level: args.decorations_top_level,
-            watcher: worker.as_ref().map(|w| w.watcher),
-            previous_worker_end: worker.as_ref().and_then(|w| w.previous_end.clone()),
-            max_event_rows: usize::try_from(args.schedule_max_event_rows).unwrap_or(usize::MAX),
-        },
-        options: config
-            .as_ref()
-            .map(|c| c.options.clone())
-            .unwrap_or_default(),
-    };
-    schedule.start(config.as_ref())?;
-
-    if let (false, Some(client)) = (args.remote.disable_distributed, &remote.remote) {
-        remote.distributed = Some(Distributed::spawn(
-            client.clone(),
-            store.clone(),
-            counters,
-            DistributedSettings {
-                read_endpoint: args.remote.distributed_tls_read_endpoint.clone(),
-                write_endpoint: args.remote.distributed_tls_write_endpoint.clone(),
-                interval: Duration::from_secs(args.remote.distributed_interval.max(1)),
-                limits: crate::sql::Limits::from_flags(&args.limits),
-            },
-            worker.as_ref().and_then(|w| w.previous_end.clone()),
-        )?);
-    }
-    let mut remote_configs = None;
-    if let Some(source) = tls_config
-        && (args.remote.config_refresh > 0 || !fetched)
-    {
-        let (sender, receiver) = crossbeam_channel::bounded(1);
-        remote.refresher = Some(ConfigRefresher::spawn(
-            source,
-            config_text,
-            fetched,
-            Duration::from_secs(args.remote.config_refresh),
-            Duration::from_secs(args.remote.config_accelerated_refresh.max(1)),
-            sender,
-        )?);
-        remote_configs = Some(receiver);
-    }
-
-    tracing::info!(
-        database = %args.database_path.display(),
-        pid = std::process::id(),
-        "vigil daemon running"
-    );
-    let watched_file = match args.remote.config_plugin.as_str() {
-        "tls" => None,
-        _ => args.events.config_path.as_deref(),
-    };
-    let signal = run_until_stopped(watched_file, remote_configs, |reload| {
-        let Some(reload) = reload else {
-            if let Some(collector) = collector.as_mut() {
-                collector.retry_if_stopped();
-            }
-            return;
+            None => true,
         };
-        let Some(config) = schedule.reload(reload, args) else {
-            return;
-        };
-        apply_to_collector(collector.as_mut(), &config);
-        record_config(&store, Some(&config));
-    })?;
-    match &worker {
+        if collection_differs(&self.args.events, &collected_with) {
+            tracing::warn!(
+                "the TLS server's config changes how events are collected (events_*, bpf_* \
+                 options); that applies when the daemon (or its worker) starts again"
+            );
+        }
+        fetched
+    }
+}
+
+fn scheduler_settings(args: &DaemonArgs, worker: Option<&Worker>) -> Settings {
+    Settings {
+        host_identifier: host_identifier(args),
+        hostname: hostname(),
+        numerics: args.logger_numerics,
+        event_format: args.logger_event_type,
+        snapshot_event_format: args.logger_snapshot_event_type,
+        epoch: args.schedule_epoch,
+        splay_percent: args.schedule_splay_percent,
+        decorations_top_level: args.decorations_top_level,
+        watcher: worker.map(|w| w.watcher),
+        previous_worker_end: worker.and_then(|w| w.previous_end.clone()),
+        max_event_rows: usize::try_from(args.schedule_max_event_rows).unwrap_or(usize::MAX),
+    }
+}
+
+// The stop steps.
+
+fn say_why_stopping(worker: Option<&Worker>, signal: &str) {
+    match worker {
         Some(w) if watchdog::worker::watcher_gone(w.watcher) => {
             tracing::error!(
                 watcher = w.watcher,
@@ -558,42 +424,16 @@ pub fn run(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitCode
         }
         _ => tracing::info!(signal, "stopping"),
     }
-    remote.stop_fetching();
-    schedule.stop();
-    let detaching = collector.and_then(|collector| {
-        if watchdog::worker::blamed() {
-            // The watcher restarts this worker: the kernel side keeps recording meanwhile.
-            collector.stop_keeping_kernel_side();
-            None
-        } else {
-            collector.stop()
-        }
-    });
-    // Lines are written before waiting for the kernel to detach the probes, which can be slow.
-    remote.stop_logger();
-    if let Some(logger) = logger {
-        logger.stop();
-    }
-    if let Some(detaching) = detaching {
-        detaching.wait();
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn logger_plugins_are_a_comma_list_of_known_names() {
-        let both = LogPlugins::parse("filesystem,tls").expect("both");
-        assert_eq!(both.sinks(), vec![log_sink::FILESYSTEM, log_sink::TLS]);
-        assert_eq!(
-            LogPlugins::parse(" tls ").expect("tls").sinks(),
-            vec![log_sink::TLS]
-        );
-        let unknown = LogPlugins::parse("filesystem,kafka").expect_err("unknown");
-        assert!(unknown.to_string().contains("`kafka`"), "{unknown}");
-        assert!(LogPlugins::parse("").is_err());
+/// Stops collecting; returns the kernel side's detaching to wait for, unless the watcher
+/// restarts this worker (the kernel side keeps recording for the next one meanwhile).
+fn stop_collector(collector: Option<Collector>) -> Option<Detaching> {
+    let collector = collector?;
+    if watchdog::worker::blamed() {
+        collector.stop_keeping_kernel_side();
+        None
+    } else {
+        collector.stop()
     }
 }

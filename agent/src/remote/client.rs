@@ -12,13 +12,11 @@ use std::{
 };
 
 use serde_json::{Map, Value, json};
-use vigil_events::{EventStore, store::StateBatch};
+use vigil_events::EventStore;
+use vigil_state::{Commit, remote};
 
 use super::tls::{TlsSetupError, client_config};
 use crate::cli::RemoteArgs;
-
-const NODE_KEY: &[u8] = b"node_key";
-const NODE_KEY_TIME: &[u8] = b"node_key_time";
 
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
@@ -140,11 +138,10 @@ impl Remote {
             (None, Some(var)) => std::env::var(var).ok().map(|s| s.trim().to_owned()),
             (None, None) => None,
         };
-        let node_key = store
-            .get_state(NODE_KEY)
+        let node_key = remote::NODE_KEY
+            .get(&store)
             .ok()
             .flatten()
-            .map(|k| String::from_utf8_lossy(&k).into_owned())
             .filter(|k| !k.is_empty());
         Ok(Self {
             http,
@@ -275,10 +272,9 @@ impl Remote {
             }
             *key = None;
         }
-        let _ = self.store.commit_state(StateBatch {
-            deletes: vec![NODE_KEY.to_vec(), NODE_KEY_TIME.to_vec()],
-            ..StateBatch::default()
-        });
+        let mut forget = Commit::default();
+        remote::forget_node_key(&mut forget);
+        let _ = forget.apply(&self.store);
     }
 
     /// The cached node key, or a new one from enrolling (retried as `--tls_enroll_max_attempts`
@@ -351,18 +347,13 @@ impl Remote {
                 url: self.url(&self.enroll_endpoint),
             })?
             .to_owned();
-        let _ = self.store.commit_state(StateBatch {
-            puts: vec![
-                (NODE_KEY.to_vec(), key.as_bytes().to_vec()),
-                (
-                    NODE_KEY_TIME.to_vec(),
-                    vigil_events::wall_clock::unix_seconds()
-                        .to_string()
-                        .into_bytes(),
-                ),
-            ],
-            ..StateBatch::default()
-        });
+        let mut enrolled = Commit::default();
+        remote::enrolled(
+            &mut enrolled,
+            &key,
+            vigil_events::wall_clock::unix_seconds(),
+        );
+        let _ = enrolled.apply(&self.store);
         tracing::info!(url = %self.url(&self.enroll_endpoint), "enrolled with the TLS server");
         Ok(key)
     }

@@ -11,15 +11,14 @@ use std::{
 use anyhow::Context as _;
 use crossbeam_channel::Sender;
 use serde_json::{Map, Value};
-use vigil_events::{EventStore, store::StateBatch};
+use vigil_events::EventStore;
+use vigil_state::remote::CONFIG_BACKUP;
 
 use super::client::Remote;
 use crate::{
     background::Background,
     config::{self, Config, Origin},
 };
-
-const BACKUP_KEY: &[u8] = b"config_backup";
 
 pub struct TlsConfig {
     pub remote: Arc<Remote>,
@@ -55,16 +54,13 @@ impl TlsConfig {
     }
 
     fn save_backup(&self, text: &str) {
-        let _ = self.store.commit_state(StateBatch {
-            puts: vec![(BACKUP_KEY.to_vec(), text.as_bytes().to_vec())],
-            ..StateBatch::default()
-        });
+        let _ = CONFIG_BACKUP.set(&self.store, &text.to_owned());
     }
 
     /// The last config the server sent, kept in the database: what runs until the server answers.
     pub fn last_good(&self) -> Option<(Config, String)> {
-        let bytes = self.store.get_state(BACKUP_KEY).ok().flatten()?;
-        let document: Value = serde_json::from_slice(&bytes).ok()?;
+        let text = CONFIG_BACKUP.get(&self.store).ok().flatten()?;
+        let document: Value = serde_json::from_str(&text).ok()?;
         let mut config = config::parse(&document, Origin::Server, &self.pack_delimiter).ok()?;
         let text = document.to_string();
         config.hash = config::hash(&text);

@@ -10,8 +10,12 @@ use std::{
 use anyhow::Context as _;
 use rusqlite::InterruptHandle;
 use serde_json::{Map, Value, json};
-use vigil_events::{EventStore, store::StateBatch};
-use vigil_tables::agent::vigil_logger::{DISTRIBUTED_PENDING_PREFIX, LoggerStats, stats_key};
+use vigil_events::EventStore;
+use vigil_state::{
+    Commit,
+    distributed::{EXECUTING, PENDING},
+    logs::{self, Logger, LoggerStats},
+};
 
 use super::client::{Remote, RemoteError};
 use crate::{
@@ -19,11 +23,6 @@ use crate::{
     session::{Events, Session},
     sql,
 };
-
-const PENDING_PREFIX: &str = DISTRIBUTED_PENDING_PREFIX;
-/// The distributed query running now: if the worker is stopped meanwhile, the next one reports
-/// it as failed instead of leaving the server waiting.
-const EXECUTING_KEY: &[u8] = b"distributed_executing";
 
 #[derive(Debug, Clone)]
 pub struct DistributedSettings {
@@ -107,7 +106,6 @@ fn discovered(session: &Session, sql_text: &str) -> bool {
 /// A result the server refused this many times is dropped, with a status line, and counted
 /// (`vigil_logger`, `distributed`): a result it cannot take must not be sent for ever.
 const MAX_REJECTIONS: u64 = 5;
-const STATS_NAME: &str = "distributed";
 
 /// Whether the server answered and refused the request (as opposed to being out of reach).
 fn refused(error: &RemoteError) -> bool {
@@ -157,15 +155,7 @@ struct Runner {
 
 impl Runner {
     fn pending(&self) -> Vec<(String, Value)> {
-        self.store
-            .state_with_prefix(PENDING_PREFIX.as_bytes())
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|(key, value)| {
-                let id = String::from_utf8_lossy(&key[PENDING_PREFIX.len()..]).into_owned();
-                Some((id, serde_json::from_slice(&value).ok()?))
-            })
-            .collect()
+        PENDING.all(&self.store).unwrap_or_default()
     }
 
     /// One write request with `results`; forgets them once the server took them.
@@ -192,13 +182,11 @@ impl Runner {
             }
             return Err(error);
         }
-        let _ = self.store.commit_state(StateBatch {
-            deletes: results
-                .iter()
-                .map(|(id, _)| format!("{PENDING_PREFIX}{id}").into_bytes())
-                .collect(),
-            ..StateBatch::default()
-        });
+        let mut sent = Commit::default();
+        for (id, _) in results {
+            sent.delete(&PENDING.key(id));
+        }
+        let _ = sent.apply(&self.store);
         self.stats.sent += results.len() as u64;
         self.stats.last_error.clear();
         tracing::info!(queries = results.len(), "distributed query results sent");
@@ -208,7 +196,7 @@ impl Runner {
     /// The server refused `id`'s result (alone in its request): counted, and dropped after
     /// `MAX_REJECTIONS`.
     fn rejected(&mut self, id: &str, mut outcome: Value, error: &RemoteError) {
-        let key = format!("{PENDING_PREFIX}{id}").into_bytes();
+        let key = PENDING.key(id);
         let rejections = outcome["rejections"].as_u64().unwrap_or(0) + 1;
         if rejections >= MAX_REJECTIONS {
             self.stats.dropped_rejected += 1;
@@ -217,10 +205,7 @@ impl Runner {
                 "distributed query result dropped: the server refused it {rejections} times \
                  (last: {error}); counted in vigil_logger.dropped_rejected"
             );
-            let _ = self.store.commit_state(StateBatch {
-                deletes: vec![key],
-                ..StateBatch::default()
-            });
+            let _ = key.remove(&self.store);
             return;
         }
         tracing::warn!(
@@ -229,10 +214,7 @@ impl Runner {
              {MAX_REJECTIONS} allowed; it is sent again): {error}"
         );
         outcome["rejections"] = Value::from(rejections);
-        let _ = self.store.commit_state(StateBatch {
-            puts: vec![(key, serde_json::to_vec(&outcome).unwrap_or_default())],
-            ..StateBatch::default()
-        });
+        let _ = key.set(&self.store, &outcome);
     }
 
     /// Sends every kept result. When the server refuses a request of several, each is sent alone
@@ -262,12 +244,7 @@ impl Runner {
     }
 
     fn save_stats(&self) {
-        if let Ok(bytes) = serde_json::to_vec(&self.stats) {
-            let _ = self.store.commit_state(StateBatch {
-                puts: vec![(stats_key(STATS_NAME), bytes)],
-                ..StateBatch::default()
-            });
-        }
+        let _ = logs::stats(Logger::Distributed).set(&self.store, &self.stats);
     }
 
     /// Asks for queries and runs them; returns the seconds the server asked to be quick for.
@@ -294,10 +271,7 @@ impl Runner {
             {
                 continue;
             }
-            if let Err(error) = self.store.commit_state(StateBatch {
-                puts: vec![(EXECUTING_KEY.to_vec(), id.as_bytes().to_vec())],
-                ..StateBatch::default()
-            }) {
+            if let Err(error) = EXECUTING.set(&self.store, id) {
                 tracing::error!(id, %error, "the running distributed query could not be recorded");
             }
             let (result, interrupted) = outcome(&self.session, sql_text);
@@ -307,12 +281,10 @@ impl Runner {
                 return Err(RemoteError::Stopping);
             }
             // Kept before it is sent: a crash from here on loses nothing.
-            let bytes = serde_json::to_vec(&result).unwrap_or_default();
-            if let Err(error) = self.store.commit_state(StateBatch {
-                puts: vec![(format!("{PENDING_PREFIX}{id}").into_bytes(), bytes)],
-                deletes: vec![EXECUTING_KEY.to_vec()],
-                ..StateBatch::default()
-            }) {
+            let mut kept = Commit::default();
+            kept.put(&PENDING.key(id), &result);
+            kept.delete(&EXECUTING);
+            if let Err(error) = kept.apply(&self.store) {
                 tracing::error!(id, %error, "a distributed query result could not be kept");
             }
         }
@@ -322,24 +294,19 @@ impl Runner {
     /// A distributed query that was running when the previous worker stopped becomes a failed
     /// result (it is not run again: it may be what stopped the worker).
     fn settle_interrupted(&self, previous_end: Option<&str>) {
-        let Some(id) = self.store.get_state(EXECUTING_KEY).ok().flatten() else {
+        let Some(id) = EXECUTING.get(&self.store).ok().flatten() else {
             return;
         };
-        let id = String::from_utf8_lossy(&id).into_owned();
         let message = match previous_end {
             Some(end) => format!("the query was running when the worker stopped: {end}"),
             None => "the query was running when the daemon stopped".to_owned(),
         };
         tracing::warn!(id, "distributed query reported as failed: {message}");
         let result = json!({"rows": [], "status": 1, "message": message, "stats": {}});
-        let _ = self.store.commit_state(StateBatch {
-            puts: vec![(
-                format!("{PENDING_PREFIX}{id}").into_bytes(),
-                serde_json::to_vec(&result).unwrap_or_default(),
-            )],
-            deletes: vec![EXECUTING_KEY.to_vec()],
-            ..StateBatch::default()
-        });
+        let mut failed = Commit::default();
+        failed.put(&PENDING.key(&id), &result);
+        failed.delete(&EXECUTING);
+        let _ = failed.apply(&self.store);
     }
 
     /// Sends what waits, asks for new queries, runs them and sends their results. Results that
@@ -390,11 +357,10 @@ impl Distributed {
                 }
             };
             let _ = interrupt_handle.set(session.conn.get_interrupt_handle());
-            let stats = store
-                .get_state(&stats_key(STATS_NAME))
+            let stats = logs::stats(Logger::Distributed)
+                .get(&store)
                 .ok()
                 .flatten()
-                .and_then(|b| serde_json::from_slice(&b).ok())
                 .unwrap_or_default();
             let mut runner = Runner {
                 remote,

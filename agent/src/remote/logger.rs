@@ -10,17 +10,11 @@ use std::{
 
 use anyhow::Context as _;
 use serde_json::{Map, Value, json};
-use vigil_events::{
-    EventStore,
-    store::{BufferedLine, LineKey, StateBatch, log_sink},
-};
-use vigil_tables::agent::vigil_logger::{LoggerStats, stats_key};
+use vigil_events::EventStore;
+use vigil_state::logs::{self, Line, LineKey, LineKind, Logger, LoggerStats, Sink};
 
 use super::client::{Remote, RemoteError};
-use crate::{
-    background::{Background, StopFlag},
-    scheduler::line_kind,
-};
+use crate::background::{Background, StopFlag};
 
 #[derive(Debug, Clone)]
 pub struct TlsLoggerSettings {
@@ -58,10 +52,10 @@ struct Batch {
 }
 
 impl Forwarder {
-    fn sort(&mut self, lines: Vec<BufferedLine>) -> Batch {
+    fn sort(&mut self, lines: Vec<Line>) -> Batch {
         let mut batch = Batch::default();
         for line in lines {
-            if line.kind == line_kind::STATUS && !self.settings.send_status {
+            if line.kind == LineKind::Status && !self.settings.send_status {
                 batch.unsendable.push(line.key);
                 continue;
             }
@@ -75,7 +69,7 @@ impl Forwarder {
                 batch.unsendable.push(line.key);
                 continue;
             };
-            if line.kind == line_kind::STATUS {
+            if line.kind == LineKind::Status {
                 batch.statuses.push((line.key, value));
             } else {
                 batch.results.push((line.key, value));
@@ -94,7 +88,7 @@ impl Forwarder {
         body.insert("data".into(), Value::Array(data));
         self.remote
             .post(&self.settings.endpoint, body, self.settings.compress)?;
-        if let Err(error) = self.store.delete_lines(&keys) {
+        if let Err(error) = logs::forget(&self.store, &keys) {
             // Sent but not forgotten: they go again (at least once, never lost).
             tracing::error!(%error, "sent log lines could not be removed from the buffer");
         }
@@ -104,17 +98,17 @@ impl Forwarder {
 
     /// Sends one batch; returns how many lines it took from the buffer.
     fn forward_once(&mut self) -> Result<usize, RemoteError> {
-        let lines = self
-            .store
-            .buffered_lines(log_sink::TLS, self.settings.max_lines.max(1))
-            .map_err(|e| RemoteError::Transport {
-                url: self.settings.endpoint.clone(),
-                detail: format!("reading the log buffer: {e}"),
+        let lines =
+            logs::waiting(&self.store, Sink::Tls, self.settings.max_lines.max(1)).map_err(|e| {
+                RemoteError::Transport {
+                    url: self.settings.endpoint.clone(),
+                    detail: format!("reading the log buffer: {e}"),
+                }
             })?;
         let taken = lines.len();
         let batch = self.sort(lines);
         if !batch.unsendable.is_empty() {
-            let _ = self.store.delete_lines(&batch.unsendable);
+            let _ = logs::forget(&self.store, &batch.unsendable);
         }
         self.send("result", batch.results)?;
         self.send("status", batch.statuses)?;
@@ -126,12 +120,12 @@ impl Forwarder {
     /// and, while a backlog drains, at most once a minute. Returns the lines left, when counted.
     fn enforce_buffer_limit(&mut self) -> Option<u64> {
         self.last_count = Instant::now();
-        let count = self.store.buffered_count(log_sink::TLS).ok()?;
+        let count = logs::waiting_count(&self.store, Sink::Tls).ok()?;
         if self.settings.buffered_max == 0 || count <= self.settings.buffered_max {
             return Some(count);
         }
         let over = count - self.settings.buffered_max;
-        let dropped = self.store.drop_oldest_lines(log_sink::TLS, over).ok()?;
+        let dropped = logs::drop_oldest(&self.store, Sink::Tls, over).ok()?;
         self.stats.dropped_buffer_max += dropped;
         tracing::warn!(
             dropped,
@@ -143,12 +137,7 @@ impl Forwarder {
     }
 
     fn save_stats(&self) {
-        if let Ok(bytes) = serde_json::to_vec(&self.stats) {
-            let _ = self.store.commit_state(StateBatch {
-                puts: vec![(stats_key("tls"), bytes)],
-                ..StateBatch::default()
-            });
-        }
+        let _ = logs::stats(Logger::Tls).set(&self.store, &self.stats);
     }
 
     fn run(mut self, stopping: StopFlag) {
@@ -214,11 +203,10 @@ impl TlsLogger {
         store: Arc<EventStore>,
         settings: TlsLoggerSettings,
     ) -> anyhow::Result<Self> {
-        let stats = store
-            .get_state(&stats_key("tls"))
+        let stats = logs::stats(Logger::Tls)
+            .get(&store)
             .ok()
             .flatten()
-            .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
         let forwarder = Forwarder {
             remote,

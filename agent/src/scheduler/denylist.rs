@@ -5,25 +5,21 @@
 use std::collections::BTreeMap;
 
 use rusqlite::{Batch, Connection, fallible_iterator::FallibleIterator as _};
-use vigil_events::{EventStore, EventTable, store::StateBatch};
-use vigil_tables::agent::vigil_schedule::{DENYLIST_PREFIX, STATS_PREFIX, denylisted_until};
+use vigil_events::{EventStore, EventTable};
+use vigil_state::{
+    Commit,
+    schedule::{self, QueryStats},
+};
 
 use crate::config::ScheduledQuery;
-
-/// The state key naming the query that is running now.
-pub const EXECUTING_KEY: &[u8] = b"executing_query";
 
 /// How long a blamed query stays denylisted (osquery's day).
 pub const DURATION_SECONDS: i64 = 86_400;
 
-pub fn denylist_key(name: &str) -> Vec<u8> {
-    format!("{DENYLIST_PREFIX}{name}").into_bytes()
-}
-
 /// Until when `name` is denylisted, if it is now.
 pub fn active_until(store: &EventStore, name: &str, now: i64) -> Option<i64> {
-    let value = store.get_state(&denylist_key(name)).ok().flatten()?;
-    denylisted_until(&value).filter(|&until| until > now)
+    let until = schedule::DENYLIST.key(name).get(store).ok().flatten()?;
+    (until > now).then_some(until)
 }
 
 /// The tables `sql` reads: those SQLite plans a scan of while preparing it.
@@ -67,12 +63,9 @@ impl Blame<'_> {
     /// Looks for a query left running; denylists it unless exempt. Returns its name when it was
     /// denylisted.
     pub fn settle(&self, conn: &Connection) -> Option<String> {
-        let name = self.store.get_state(EXECUTING_KEY).ok().flatten()?;
-        let name = String::from_utf8_lossy(&name).into_owned();
-        let mut batch = StateBatch {
-            deletes: vec![EXECUTING_KEY.to_vec()],
-            ..StateBatch::default()
-        };
+        let name = schedule::EXECUTING.get(self.store).ok().flatten()?;
+        let mut commit = Commit::default();
+        commit.delete(&schedule::EXECUTING);
         let cause = match self.previous_end {
             Some(end) => format!(" ({end})"),
             None => String::new(),
@@ -104,18 +97,17 @@ impl Blame<'_> {
                     }
                     None => {
                         let until = self.now + DURATION_SECONDS;
-                        batch
-                            .puts
-                            .push((denylist_key(&name), until.to_be_bytes().to_vec()));
-                        let stats_key = format!("{STATS_PREFIX}{name}").into_bytes();
-                        if self.store.get_state(&stats_key).ok().flatten().is_none() {
+                        commit.put(&schedule::DENYLIST.key(&name), &until);
+                        let stats = schedule::STATS.key(&name);
+                        if !stats.exists(self.store).unwrap_or(false) {
                             // vigil_schedule lists queries by their statistics: a query that
                             // never finished a run has none yet.
-                            let stats = serde_json::json!({
-                                "query": query.query,
-                                "interval": query.interval,
-                            });
-                            batch.puts.push((stats_key, stats.to_string().into_bytes()));
+                            let first = QueryStats {
+                                query: query.query.clone(),
+                                interval: query.interval,
+                                ..QueryStats::default()
+                            };
+                            commit.put(&stats, &first);
                         }
                         tracing::warn!(
                             "scheduled query {name} is denylisted for {} h, until {}: it was \
@@ -128,7 +120,7 @@ impl Blame<'_> {
                 }
             }
         };
-        if let Err(error) = self.store.commit_state(batch) {
+        if let Err(error) = commit.apply(self.store) {
             tracing::error!(%error, "the denylist could not be stored");
             return None;
         }
@@ -206,11 +198,8 @@ mod tests {
         ]
         .into();
         let mark_running = |name: &str| {
-            store
-                .commit_state(StateBatch {
-                    puts: vec![(EXECUTING_KEY.to_vec(), name.as_bytes().to_vec())],
-                    ..StateBatch::default()
-                })
+            schedule::EXECUTING
+                .set(&store, &name.to_owned())
                 .expect("commit");
         };
         let blame = |watchdog: bool| Blame {
@@ -223,7 +212,7 @@ mod tests {
         mark_running("hog");
         assert_eq!(blame(false).settle(&conn), None, "no watchdog, no denylist");
         assert_eq!(active_until(&store, "hog", 1000), None);
-        assert_eq!(store.get_state(EXECUTING_KEY).expect("read"), None);
+        assert_eq!(schedule::EXECUTING.get(&store).expect("read"), None);
 
         mark_running("hog");
         assert_eq!(blame(true).settle(&conn).as_deref(), Some("hog"));
@@ -236,11 +225,12 @@ mod tests {
             None,
             "expires"
         );
-        let stats = store
-            .get_state(format!("{STATS_PREFIX}hog").as_bytes())
+        let stats = schedule::STATS
+            .key("hog")
+            .get(&store)
             .expect("read")
             .expect("a vigil_schedule row for the query");
-        assert!(String::from_utf8_lossy(&stats).contains("processes"));
+        assert!(stats.query.contains("processes"));
         assert_eq!(blame(true).settle(&conn), None, "settled once");
 
         mark_running("evs");

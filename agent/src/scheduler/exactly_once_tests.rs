@@ -15,10 +15,11 @@ use std::{
 use proptest::prelude::*;
 use vigil_events::{
     Counters, Event, EventStore, EventTable, ProcessAction, ProcessEvent, Syscall, Task,
-    store::{ReadFloor, RetentionPolicy, log_sink, retention_pass},
+    store::{ReadFloor, RetentionPolicy, retention_pass},
 };
+use vigil_state::logs::{self, Sink};
 
-use super::{Runner, Settings};
+use super::{Settings, runner::Runner};
 use crate::config::ScheduledQuery;
 
 const SEC: u64 = 1_000_000_000;
@@ -205,10 +206,7 @@ impl World {
     /// Every (query, eid) delivered so far, with how often.
     fn deliveries(&self) -> HashMap<(String, u64), usize> {
         let mut out = HashMap::new();
-        let lines = self
-            .store()
-            .buffered_lines(log_sink::FILESYSTEM, usize::MAX)
-            .expect("lines");
+        let lines = logs::waiting(&self.store(), Sink::Filesystem, usize::MAX).expect("lines");
         for line in lines {
             let value: serde_json::Value = serde_json::from_str(&line.line).expect("json line");
             let Some(eid) = value["columns"]["eid"].as_str() else {

@@ -5,8 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::sql::{Cell, ResultSet};
 
-/// One result row: columns in the query's order.
-pub type ResultRow = Map<String, Value>;
+pub use vigil_state::schedule::ResultRow;
 
 /// Rows as JSON objects; integers and reals become numbers with `numerics`, else strings (the
 /// default, as osquery's `--logger_numerics=false`).

@@ -11,16 +11,21 @@
 //! A store is opened either as the primary (the process that collects events) or as a read-only
 //! secondary that follows the primary's files, so `vigil query` can read a running daemon's
 //! history without disturbing it.
+//!
+//! Beside the events, the database holds a state area ([`state`]): a key-value area and a queue of
+//! lines, for whoever runs on the store, given no meaning here.
 
 pub mod key;
 mod read_floor;
+mod retention;
+pub mod state;
 mod writer;
 
 use std::{
     os::unix::fs::{DirBuilderExt, PermissionsExt},
     path::{Path, PathBuf},
     sync::{
-        Mutex, RwLock,
+        Mutex,
         atomic::{AtomicU64, Ordering},
     },
 };
@@ -29,6 +34,7 @@ pub use read_floor::{NOTHING_READ, ReadFloor, ReadThrough};
 use rocksdb::{
     ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, ReadOptions, WriteBatch,
 };
+pub use state::{DEFAULT_LINE_READER, LineKey, QueuedLine, StateBatch, StateEntry};
 pub use writer::{RetentionPolicy, StoreWriter, WriterConfig, retention_pass};
 
 use crate::{
@@ -37,29 +43,6 @@ use crate::{
 };
 
 const META_CF: &str = "vigil_meta";
-/// Scheduler state: previous results, counters, evented-table cursors.
-const STATE_CF: &str = "vigil_state";
-/// Result and status lines waiting for a logger, in the order they were produced: one copy per
-/// log sink, keyed `[sink][seq]`.
-const LOGS_CF: &str = "vigil_logs";
-
-/// Who reads buffered log lines. Each line is buffered once per enabled sink, and each sink
-/// forgets its copy once it has delivered it.
-pub mod log_sink {
-    pub const FILESYSTEM: u8 = 1;
-    pub const TLS: u8 = 2;
-}
-
-/// A buffered line's key: its sink, then its sequence number (big-endian, so keys sort in order).
-pub type LineKey = [u8; 9];
-
-fn line_key(sink: u8, seq: u64) -> LineKey {
-    let mut key = [0u8; 9];
-    key[0] = sink;
-    key[1..].copy_from_slice(&seq.to_be_bytes());
-    key
-}
-const META_LOG_SEQ: &[u8] = b"log_seq";
 /// Per table, the largest amount by which a row's key time exceeds its event time.
 fn lag_key(table: EventTable) -> Vec<u8> {
     format!("lag/{}", table.name()).into_bytes()
@@ -129,30 +112,8 @@ enum Role {
     },
 }
 
-/// Changes to scheduler state and the log lines they produced, written in one atomic batch: a
-/// crash leaves either both or neither (a query's cursor never moves past events whose result
-/// lines were lost).
-#[derive(Debug, Default)]
-pub struct StateBatch {
-    pub puts: Vec<(Vec<u8>, Vec<u8>)>,
-    pub deletes: Vec<Vec<u8>>,
-    /// (kind, line): kind is what the logger uses to pick a file (`result`, `snapshot`, `status`).
-    pub logs: Vec<(u8, String)>,
-}
-
 /// Rows for one table: (event time ns, encoded value), in arrival order.
 pub type TableRows<'a> = (EventTable, &'a [(u64, Vec<u8>)]);
-
-/// A scheduler state key and its value.
-pub type StateEntry = (Vec<u8>, Vec<u8>);
-
-/// A buffered log line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BufferedLine {
-    pub key: LineKey,
-    pub kind: u8,
-    pub line: String,
-}
 
 /// What the primary keeps in memory about each table's rows.
 #[derive(Debug, Clone, Copy, Default)]
@@ -167,12 +128,8 @@ struct TableState {
 
 pub struct EventStore {
     db: DB,
-    /// Held while log sequence numbers are taken and their lines written: the persisted last
-    /// sequence only ever grows, and no two commits interleave.
-    log_commit: Mutex<()>,
-    next_log_seq: AtomicU64,
-    /// The sinks each new log line is buffered for.
-    log_sinks: RwLock<Vec<u8>>,
+    /// The state area's line queue (see [`state`]).
+    lines: state::LineQueue,
     path: PathBuf,
     role: Role,
     next_seq: AtomicU64,
@@ -187,8 +144,8 @@ fn column_families() -> Vec<String> {
         .map(|t| t.name().to_owned())
         .collect();
     names.push(META_CF.to_owned());
-    names.push(STATE_CF.to_owned());
-    names.push(LOGS_CF.to_owned());
+    names.push(state::STATE_CF.to_owned());
+    names.push(state::LINES_CF.to_owned());
     names
 }
 
@@ -253,9 +210,7 @@ impl EventStore {
         })?;
         let mut store = Self {
             db,
-            log_commit: Mutex::new(()),
-            next_log_seq: AtomicU64::new(1),
-            log_sinks: RwLock::new(vec![log_sink::FILESYSTEM]),
+            lines: state::LineQueue::primary(1),
             path: path.to_owned(),
             role: Role::Primary,
             next_seq: AtomicU64::new(1),
@@ -263,7 +218,7 @@ impl EventStore {
         };
         let last_seq = store.last_seq()?;
         store.next_seq = AtomicU64::new(last_seq + 1);
-        store.next_log_seq = AtomicU64::new(store.last_log_seq()? + 1);
+        store.lines = state::LineQueue::primary(store.last_line_seq()? + 1);
         let mut tables = Vec::new();
         for table in EventTable::ALL {
             let state = TableState {
@@ -302,9 +257,7 @@ impl EventStore {
         )?;
         Ok(Self {
             db,
-            log_commit: Mutex::new(()),
-            next_log_seq: AtomicU64::new(0),
-            log_sinks: RwLock::new(Vec::new()),
+            lines: state::LineQueue::secondary(),
             path: path.to_owned(),
             role: Role::Secondary { _own_dir: own_dir },
             next_seq: AtomicU64::new(0),
@@ -381,38 +334,6 @@ impl EventStore {
             .map_err(|e| self.rocks(e))?
             .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
             .map_or(0, u64::from_be_bytes))
-    }
-
-    /// The last log line sequence number used: the persisted one, or a buffered line's if one
-    /// is higher (lines are the ground truth: a new line must never overwrite a waiting one).
-    fn last_log_seq(&self) -> Result<u64, StoreError> {
-        let meta = self.cf(META_CF)?;
-        let mut last = self
-            .db
-            .get_cf(&meta, META_LOG_SEQ)
-            .map_err(|e| self.rocks(e))?
-            .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
-            .map_or(0, u64::from_be_bytes);
-        drop(meta);
-        let logs = self.cf(LOGS_CF)?;
-        for sink in 0..=u8::MAX {
-            let mut options = ReadOptions::default();
-            options.set_iterate_lower_bound(vec![sink]);
-            if let Some(next) = sink.checked_add(1) {
-                options.set_iterate_upper_bound(vec![next]);
-            }
-            let newest = self
-                .db
-                .iterator_cf_opt(&logs, options, IteratorMode::End)
-                .next();
-            if let Some(item) = newest {
-                let (key, _) = item.map_err(|e| self.rocks(e))?;
-                if let Some(seq) = key.get(1..9).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
-                    last = last.max(u64::from_be_bytes(seq));
-                }
-            }
-        }
-        Ok(last)
     }
 
     fn count_rows(&self, table: EventTable) -> Result<u64, StoreError> {
@@ -588,109 +509,6 @@ impl EventStore {
             }))
     }
 
-    /// Deletes rows older than `cutoff_ns` and, beyond that, the oldest rows over `max_rows`.
-    /// Returns how many rows were removed. Uses range deletes, then compacts the deleted range so
-    /// the space is given back.
-    pub fn enforce_retention(
-        &self,
-        table: EventTable,
-        cutoff_ns: Option<u64>,
-        max_rows: Option<u64>,
-    ) -> Result<u64, StoreError> {
-        self.enforce_retention_counting(table, cutoff_ns, max_rows, None)
-            .map(|(removed, _)| removed)
-    }
-
-    /// Like [`enforce_retention`](Self::enforce_retention), for a table that scheduled queries
-    /// have read up to the key `read_through` (included; `None`: no query holds the table).
-    /// Expiry by age stops there; `max_rows` may go further, and the rows it removes past that
-    /// key (events a scheduled query had not read yet) are counted: returns (removed, unread).
-    pub fn enforce_retention_counting(
-        &self,
-        table: EventTable,
-        cutoff_ns: Option<u64>,
-        max_rows: Option<u64>,
-        read_through: Option<(u64, u64)>,
-    ) -> Result<(u64, u64), StoreError> {
-        let cf = self.cf(table.name())?;
-        let mut removed = 0u64;
-        let mut delete_until: Option<[u8; key::KEY_LEN]> = None;
-        let first_unread = read_through.map(|(time, seq)| match seq.checked_add(1) {
-            Some(next) => key::encode(time, next),
-            None => key::encode(time.saturating_add(1), 0),
-        });
-
-        if let Some(cutoff_ns) = cutoff_ns {
-            let mut end = key::encode(cutoff_ns, 0);
-            if let Some(first_unread) = first_unread {
-                end = end.min(first_unread);
-            }
-            let count = self.count_keys(&cf, None, Some(end));
-            if count > 0 {
-                removed += count;
-                delete_until = Some(end);
-            }
-        }
-
-        let remaining = self.row_count(table).saturating_sub(removed);
-        if let Some(max_rows) = max_rows
-            && remaining > max_rows
-        {
-            let excess = remaining - max_rows;
-            let start = delete_until.unwrap_or(key::encode(0, 0));
-            let mut iter = self
-                .db
-                .iterator_cf(&cf, IteratorMode::From(&start, Direction::Forward))
-                .skip(excess as usize);
-            let boundary = match iter.next() {
-                Some(Ok((key, _))) => <[u8; key::KEY_LEN]>::try_from(&key[..]).ok(),
-                _ => None,
-            };
-            if let Some(boundary) = boundary {
-                removed += excess;
-                delete_until = Some(boundary);
-            }
-        }
-
-        let unread = match (delete_until, first_unread) {
-            (Some(end), Some(first_unread)) if first_unread < end => {
-                self.count_keys(&cf, Some(first_unread), Some(end))
-            }
-            _ => 0,
-        };
-        if let Some(end) = delete_until {
-            let begin = key::encode(0, 0);
-            self.db
-                .delete_range_cf(&cf, begin, end)
-                .map_err(|e| self.rocks(e))?;
-            self.db
-                .compact_range_cf(&cf, Some(&begin[..]), Some(&end[..]));
-            self.adjust_count(table, -(removed as i64));
-        }
-        Ok((removed, unread))
-    }
-
-    /// How many keys lie in `[from, until)`.
-    fn count_keys(
-        &self,
-        cf: &std::sync::Arc<rocksdb::BoundColumnFamily<'_>>,
-        from: Option<[u8; key::KEY_LEN]>,
-        until: Option<[u8; key::KEY_LEN]>,
-    ) -> u64 {
-        let mut opts = ReadOptions::default();
-        if let Some(until) = until {
-            opts.set_iterate_upper_bound(until.to_vec());
-        }
-        let mode = match &from {
-            Some(from) => IteratorMode::From(from, Direction::Forward),
-            None => IteratorMode::Start,
-        };
-        self.db
-            .iterator_cf_opt(cf, opts, mode)
-            .take_while(Result::is_ok)
-            .count() as u64
-    }
-
     /// Persists the pipeline's counters so readers in other processes, and the next worker,
     /// see them.
     pub fn save_counters(&self, counters: &Counters) -> Result<(), StoreError> {
@@ -728,132 +546,6 @@ impl EventStore {
                 tables,
                 source_positions: Vec::new(),
             }))
-    }
-
-    /// A scheduler state value.
-    pub fn get_state(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let cf = self.cf(STATE_CF)?;
-        self.db.get_cf(&cf, key).map_err(|e| self.rocks(e))
-    }
-
-    /// Every scheduler state entry whose key starts with `prefix`.
-    pub fn state_with_prefix(&self, prefix: &[u8]) -> Result<Vec<StateEntry>, StoreError> {
-        let cf = self.cf(STATE_CF)?;
-        let mut out = Vec::new();
-        for item in self
-            .db
-            .iterator_cf(&cf, IteratorMode::From(prefix, Direction::Forward))
-        {
-            let (key, value) = item.map_err(|e| self.rocks(e))?;
-            if !key.starts_with(prefix) {
-                break;
-            }
-            out.push((key.to_vec(), value.to_vec()));
-        }
-        Ok(out)
-    }
-
-    /// Applies state changes and buffers their log lines, atomically.
-    pub fn commit_state(&self, batch: StateBatch) -> Result<(), StoreError> {
-        let _commit = self
-            .log_commit
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let state = self.cf(STATE_CF)?;
-        let logs = self.cf(LOGS_CF)?;
-        let meta = self.cf(META_CF)?;
-        let mut write = WriteBatch::default();
-        for (key, value) in &batch.puts {
-            write.put_cf(&state, key, value);
-        }
-        for key in &batch.deletes {
-            write.delete_cf(&state, key);
-        }
-        let mut last = None;
-        let sinks = self.log_sinks.read().map(|s| s.clone()).unwrap_or_default();
-        for (kind, line) in &batch.logs {
-            let seq = self.next_log_seq.fetch_add(1, Ordering::Relaxed);
-            let mut value = Vec::with_capacity(line.len() + 1);
-            value.push(*kind);
-            value.extend_from_slice(line.as_bytes());
-            for &sink in &sinks {
-                write.put_cf(&logs, line_key(sink, seq), &value);
-            }
-            last = Some(seq);
-        }
-        if let Some(last) = last {
-            write.put_cf(&meta, META_LOG_SEQ, last.to_be_bytes());
-        }
-        self.db.write(write).map_err(|e| self.rocks(e))
-    }
-
-    /// From now on, new log lines are buffered for these sinks.
-    pub fn set_log_sinks(&self, sinks: &[u8]) {
-        if let Ok(mut current) = self.log_sinks.write() {
-            *current = sinks.to_vec();
-        }
-    }
-
-    fn sink_lines(
-        &self,
-        sink: u8,
-    ) -> Result<rocksdb::DBIteratorWithThreadMode<'_, DB>, StoreError> {
-        let cf = self.cf(LOGS_CF)?;
-        let mut options = ReadOptions::default();
-        options.set_iterate_lower_bound(vec![sink]);
-        options.set_iterate_upper_bound(vec![sink.wrapping_add(1)]);
-        Ok(self.db.iterator_cf_opt(&cf, options, IteratorMode::Start))
-    }
-
-    /// Up to `limit` lines buffered for `sink`, oldest first.
-    pub fn buffered_lines(&self, sink: u8, limit: usize) -> Result<Vec<BufferedLine>, StoreError> {
-        let mut out = Vec::new();
-        for item in self.sink_lines(sink)?.take(limit) {
-            let (key, value) = item.map_err(|e| self.rocks(e))?;
-            let (Ok(key), Some((&kind, line))) = (LineKey::try_from(&key[..]), value.split_first())
-            else {
-                continue;
-            };
-            out.push(BufferedLine {
-                key,
-                kind,
-                line: String::from_utf8_lossy(line).into_owned(),
-            });
-        }
-        Ok(out)
-    }
-
-    /// How many lines wait for `sink`.
-    pub fn buffered_count(&self, sink: u8) -> Result<u64, StoreError> {
-        let mut count = 0;
-        for item in self.sink_lines(sink)? {
-            item.map_err(|e| self.rocks(e))?;
-            count += 1;
-        }
-        Ok(count)
-    }
-
-    /// Forgets the `n` oldest lines waiting for `sink`; returns how many there were.
-    pub fn drop_oldest_lines(&self, sink: u8, n: u64) -> Result<u64, StoreError> {
-        let mut keys = Vec::new();
-        for item in self.sink_lines(sink)?.take(n as usize) {
-            let (key, _) = item.map_err(|e| self.rocks(e))?;
-            if let Ok(key) = LineKey::try_from(&key[..]) {
-                keys.push(key);
-            }
-        }
-        self.delete_lines(&keys)?;
-        Ok(keys.len() as u64)
-    }
-
-    /// Forgets lines a logger has delivered.
-    pub fn delete_lines(&self, keys: &[LineKey]) -> Result<(), StoreError> {
-        let cf = self.cf(LOGS_CF)?;
-        let mut write = WriteBatch::default();
-        for key in keys {
-            write.delete_cf(&cf, key);
-        }
-        self.db.write(write).map_err(|e| self.rocks(e))
     }
 
     /// Makes everything written so far durable in SST files (used at shutdown).

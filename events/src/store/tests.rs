@@ -257,12 +257,10 @@ fn state_and_log_lines_commit_together_and_drain_in_order() {
             .commit_state(StateBatch {
                 puts: vec![(b"cursor".to_vec(), b"42".to_vec())],
                 deletes: vec![],
-                logs: vec![(1, "first".into()), (1, "second".into())],
+                lines: vec![(1, "first".into()), (1, "second".into())],
             })
             .expect("commit");
-        let lines = store
-            .buffered_lines(log_sink::FILESYSTEM, 10)
-            .expect("lines");
+        let lines = store.queued_lines(DEFAULT_LINE_READER, 10).expect("lines");
         assert_eq!(lines.len(), 2);
         store.delete_lines(&[lines[0].key]).expect("delete");
     }
@@ -273,12 +271,12 @@ fn state_and_log_lines_commit_together_and_drain_in_order() {
     );
     store
         .commit_state(StateBatch {
-            logs: vec![(2, "third".into())],
+            lines: vec![(2, "third".into())],
             ..StateBatch::default()
         })
         .expect("commit");
     let lines: Vec<String> = store
-        .buffered_lines(log_sink::FILESYSTEM, 10)
+        .queued_lines(DEFAULT_LINE_READER, 10)
         .expect("lines")
         .into_iter()
         .map(|l| l.line)
@@ -287,41 +285,34 @@ fn state_and_log_lines_commit_together_and_drain_in_order() {
 }
 
 #[test]
-fn each_log_sink_has_its_own_copy_of_each_line() {
+fn each_line_reader_has_its_own_copy_of_each_line() {
+    const TLS_READER: u8 = 2;
     let dir = tempfile::tempdir().expect("tempdir");
     let store = EventStore::open_primary(dir.path()).expect("open");
-    store.set_log_sinks(&[log_sink::FILESYSTEM, log_sink::TLS]);
+    store.set_line_readers(&[DEFAULT_LINE_READER, TLS_READER]);
     store
         .commit_state(StateBatch {
-            logs: vec![(1, "a".into()), (3, "b".into()), (1, "c".into())],
+            lines: vec![(1, "a".into()), (3, "b".into()), (1, "c".into())],
             ..StateBatch::default()
         })
         .expect("commit");
-    let files = store
-        .buffered_lines(log_sink::FILESYSTEM, 10)
-        .expect("lines");
+    let files = store.queued_lines(DEFAULT_LINE_READER, 10).expect("lines");
     store.delete_lines(&[files[0].key]).expect("delete");
+    assert_eq!(store.queued_count(DEFAULT_LINE_READER).expect("count"), 2);
     assert_eq!(
-        store.buffered_count(log_sink::FILESYSTEM).expect("count"),
-        2
-    );
-    assert_eq!(
-        store.buffered_count(log_sink::TLS).expect("count"),
+        store.queued_count(TLS_READER).expect("count"),
         3,
         "the other copy stays"
     );
-    assert_eq!(store.drop_oldest_lines(log_sink::TLS, 2).expect("drop"), 2);
+    assert_eq!(store.drop_oldest_lines(TLS_READER, 2).expect("drop"), 2);
     let tls: Vec<(u8, String)> = store
-        .buffered_lines(log_sink::TLS, 10)
+        .queued_lines(TLS_READER, 10)
         .expect("lines")
         .into_iter()
-        .map(|l| (l.kind, l.line))
+        .map(|l| (l.tag, l.line))
         .collect();
     assert_eq!(tls, vec![(1, "c".to_owned())]);
-    assert_eq!(
-        store.buffered_count(log_sink::FILESYSTEM).expect("count"),
-        2
-    );
+    assert_eq!(store.queued_count(DEFAULT_LINE_READER).expect("count"), 2);
 }
 
 #[test]
@@ -412,7 +403,7 @@ fn concurrent_commits_never_reuse_a_waiting_lines_number_after_a_restart() {
                     for i in 0..COMMITS {
                         store
                             .commit_state(StateBatch {
-                                logs: vec![(1, format!("{t}-{i}"))],
+                                lines: vec![(1, format!("{t}-{i}"))],
                                 ..StateBatch::default()
                             })
                             .expect("commit");
@@ -427,12 +418,12 @@ fn concurrent_commits_never_reuse_a_waiting_lines_number_after_a_restart() {
     let store = EventStore::open_primary(dir.path()).expect("reopen");
     store
         .commit_state(StateBatch {
-            logs: vec![(1, "after".into())],
+            lines: vec![(1, "after".into())],
             ..StateBatch::default()
         })
         .expect("commit");
     let lines = store
-        .buffered_lines(log_sink::FILESYSTEM, usize::MAX)
+        .queued_lines(DEFAULT_LINE_READER, usize::MAX)
         .expect("lines");
     assert_eq!(
         lines.len(),
@@ -449,7 +440,7 @@ fn a_lost_log_sequence_is_rebuilt_from_the_waiting_lines() {
         let store = EventStore::open_primary(dir.path()).expect("open");
         store
             .commit_state(StateBatch {
-                logs: vec![(1, "one".into()), (1, "two".into())],
+                lines: vec![(1, "one".into()), (1, "two".into())],
                 ..StateBatch::default()
             })
             .expect("commit");
@@ -457,18 +448,18 @@ fn a_lost_log_sequence_is_rebuilt_from_the_waiting_lines() {
         let meta = store.cf(META_CF).expect("meta");
         store
             .db
-            .put_cf(&meta, META_LOG_SEQ, 1u64.to_be_bytes())
+            .put_cf(&meta, state::META_LINE_SEQ, 1u64.to_be_bytes())
             .expect("rewind");
     }
     let store = EventStore::open_primary(dir.path()).expect("reopen");
     store
         .commit_state(StateBatch {
-            logs: vec![(1, "three".into())],
+            lines: vec![(1, "three".into())],
             ..StateBatch::default()
         })
         .expect("commit");
     let lines: Vec<String> = store
-        .buffered_lines(log_sink::FILESYSTEM, 10)
+        .queued_lines(DEFAULT_LINE_READER, 10)
         .expect("lines")
         .into_iter()
         .map(|l| l.line)

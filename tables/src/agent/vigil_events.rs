@@ -42,10 +42,6 @@ const COLUMNS: &[Column] = &[
     Column::new("unavailable_reason", Text),
 ];
 
-/// Set in the daemon's state while no probes could be started (its value says why):
-/// `active` is 0 meanwhile.
-pub const COLLECTION_STOPPED_KEY: &[u8] = b"events_collection_stopped";
-
 /// Where the collecting counters live.
 pub enum CounterSource {
     /// This process runs the publishers: its own counters.
@@ -109,13 +105,12 @@ impl Table for VigilEvents {
     fn scan(&self, _request: &ScanRequest) -> Result<Rows, TableError> {
         let (collected, source) = self.collected()?;
         let stopped = match &self.store {
-            Some(store) => store
-                .get_state(COLLECTION_STOPPED_KEY)
+            Some(store) => vigil_state::daemon::COLLECTION_STOPPED
+                .exists(store)
                 .map_err(|e| TableError::Failed {
                     table: "vigil_events",
                     message: e.to_string(),
-                })?
-                .is_some(),
+                })?,
             None => false,
         };
         let local = self.counters.snapshot();

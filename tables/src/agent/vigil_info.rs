@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use vigil_events::EventStore;
+use vigil_state::daemon;
 
 use crate::{
     snapshot::util::{host_uuid, rows},
@@ -65,14 +66,6 @@ impl Default for AgentInfo {
 /// osquery's platform mask of a Linux host (POSIX | LINUX), also its enrollment `platform_type`.
 pub const PLATFORM_MASK_LINUX: i64 = 9;
 
-/// Where a daemon keeps its instance id in its database (osquery's key), so it stays the same
-/// across restarts.
-pub const INSTANCE_ID_KEY: &[u8] = b"instance_uuid_v1";
-/// The running config's hash (osquery's: SHA-1 of its sources' SHA-1s), empty when no valid config
-/// runs; and `1` or `0`: whether a valid config runs.
-pub const CONFIG_HASH_KEY: &[u8] = b"config_hash";
-pub const CONFIG_VALID_KEY: &[u8] = b"config_valid";
-
 pub struct VigilInfo {
     info: AgentInfo,
     /// A daemon's database: its instance id and config state, also for `vigil query` reading it.
@@ -92,20 +85,20 @@ impl VigilInfo {
             return Ok(own);
         };
         let fail = super::store_failed("vigil_info");
-        let text = |key: &[u8]| -> Result<Option<String>, TableError> {
-            Ok(store
-                .get_state(key)
-                .map_err(fail)?
-                .map(|v| String::from_utf8_lossy(&v).into_owned()))
-        };
-        let Some(instance_id) = text(INSTANCE_ID_KEY)? else {
+        let Some(instance_id) = daemon::INSTANCE_ID.get(store).map_err(fail)? else {
             // Not a daemon's database.
             return Ok(own);
         };
         Ok((
             instance_id,
-            text(CONFIG_HASH_KEY)?.unwrap_or_default(),
-            text(CONFIG_VALID_KEY)?.as_deref() == Some("1"),
+            daemon::CONFIG_HASH
+                .get(store)
+                .map_err(fail)?
+                .unwrap_or_default(),
+            daemon::CONFIG_VALID
+                .get(store)
+                .map_err(fail)?
+                .unwrap_or(false),
         ))
     }
 }

@@ -4,7 +4,11 @@
 
 use std::sync::Arc;
 
-use vigil_events::{EventStore, store::log_sink};
+use vigil_events::EventStore;
+use vigil_state::{
+    distributed,
+    logs::{self, Logger},
+};
 
 use crate::{
     snapshot::util::rows,
@@ -27,30 +31,6 @@ const COLUMNS: &[Column] = &[
     Column::new("failed_attempts", BigInt),
     Column::new("last_error", Text),
 ];
-
-/// What a sink reports about itself, kept in the store's state (`logger_stats/<sink>`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-pub struct LoggerStats {
-    pub sent: u64,
-    /// Oldest lines dropped to stay within `--buffered_log_max`.
-    pub dropped_buffer_max: u64,
-    /// Lines longer than `--logger_tls_max_linesize`.
-    pub dropped_oversize: u64,
-    /// Lines that were not a JSON object.
-    pub dropped_invalid: u64,
-    /// Distributed results the server refused too many times.
-    pub dropped_rejected: u64,
-    pub failed_attempts: u64,
-    pub last_error: String,
-}
-
-/// Where distributed query results wait for the server, one state key each (`<prefix><id>`).
-pub const DISTRIBUTED_PENDING_PREFIX: &str = "distributed/";
-
-pub fn stats_key(sink: &str) -> Vec<u8> {
-    format!("logger_stats/{sink}").into_bytes()
-}
 
 pub struct VigilLogger {
     store: Option<Arc<EventStore>>,
@@ -77,30 +57,19 @@ impl Table for VigilLogger {
         };
         let fail = super::store_failed("vigil_logger");
         let mut out = Vec::new();
-        for (name, sink) in [
-            ("filesystem", Some(log_sink::FILESYSTEM)),
-            ("tls", Some(log_sink::TLS)),
-            ("distributed", None),
-        ] {
-            let buffered = match sink {
-                Some(sink) => store.buffered_count(sink).map_err(fail)?,
-                None => store
-                    .state_with_prefix(DISTRIBUTED_PENDING_PREFIX.as_bytes())
-                    .map_err(fail)?
-                    .len() as u64,
+        for logger in Logger::ALL {
+            let buffered = match logger.sink() {
+                Some(sink) => logs::waiting_count(store, sink).map_err(fail)?,
+                None => distributed::PENDING.count(store).map_err(fail)? as u64,
             };
-            let stats: LoggerStats = store
-                .get_state(&stats_key(name))
+            let stats = logs::stats(logger)
+                .get(store)
                 .map_err(fail)?
-                .and_then(|b| serde_json::from_slice(&b).ok())
                 .unwrap_or_default();
             let int = |n: u64| Value::Int(n as i64);
-            let dropped = stats.dropped_buffer_max
-                + stats.dropped_oversize
-                + stats.dropped_invalid
-                + stats.dropped_rejected;
+            let dropped = stats.dropped();
             out.push(vec![
-                Value::Text(name.to_owned()),
+                Value::Text(logger.name().to_owned()),
                 int(buffered),
                 int(stats.sent),
                 int(dropped),

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use serde_json::Value as Json;
 use vigil_events::EventStore;
+use vigil_state::schedule;
 
 use crate::{
     snapshot::util::rows,
@@ -36,18 +36,6 @@ const COLUMNS: &[Column] = &[
     Column::hidden("blacklisted", Integer),
 ];
 
-/// The state key prefix the scheduler stores statistics under (`stats/<name>`).
-pub const STATS_PREFIX: &str = "stats/";
-
-/// The state key prefix of denylisted queries (`denylist/<name>`); the value is the end of the
-/// denylisting, in Unix seconds, big-endian.
-pub const DENYLIST_PREFIX: &str = "denylist/";
-
-/// Until when (Unix seconds) a denylist entry's value keeps its query from running.
-pub fn denylisted_until(value: &[u8]) -> Option<i64> {
-    <[u8; 8]>::try_from(value).ok().map(i64::from_be_bytes)
-}
-
 pub struct VigilSchedule {
     store: Option<Arc<EventStore>>,
 }
@@ -76,43 +64,36 @@ impl Table for VigilSchedule {
             return Ok(rows(Vec::new()));
         };
         let fail = super::store_failed("vigil_schedule");
-        let entries = store
-            .state_with_prefix(STATS_PREFIX.as_bytes())
-            .map_err(fail)?;
+        let entries = schedule::STATS.all(store).map_err(fail)?;
         let now = vigil_events::wall_clock::unix_seconds();
-        let denylisted: std::collections::HashSet<String> = store
-            .state_with_prefix(DENYLIST_PREFIX.as_bytes())
+        let denylisted: std::collections::HashSet<String> = schedule::DENYLIST
+            .all(store)
             .map_err(fail)?
             .into_iter()
-            .filter(|(_, value)| denylisted_until(value).is_some_and(|until| until > now))
-            .map(|(key, _)| String::from_utf8_lossy(&key[DENYLIST_PREFIX.len()..]).into_owned())
+            .filter(|(_, until)| *until > now)
+            .map(|(name, _)| name)
             .collect();
         let mut out = Vec::new();
-        for (key, value) in entries {
-            let name = String::from_utf8_lossy(&key[STATS_PREFIX.len()..]).into_owned();
-            let Ok(stats) = serde_json::from_slice::<Json>(&value) else {
-                continue;
-            };
-            let int = |field: &str| Value::Int(stats[field].as_i64().unwrap_or(0));
-            let wall_ms = stats["wall_time_ms"].as_i64().unwrap_or(0);
+        for (name, stats) in entries {
+            let wall_ms = stats.wall_time_ms;
             let is_denylisted = i64::from(denylisted.contains(&name));
             out.push(vec![
                 Value::Text(name),
-                Value::Text(stats["query"].as_str().unwrap_or_default().to_owned()),
-                int("interval"),
-                int("executions"),
-                int("last_executed"),
+                Value::Text(stats.query),
+                Value::Int(i64::try_from(stats.interval).unwrap_or(0)),
+                Value::Int(stats.executions),
+                Value::Int(stats.last_executed),
                 Value::Int(is_denylisted),
-                int("output_size"),
+                Value::Int(stats.output_size),
                 Value::Int(wall_ms / 1000),
                 Value::Int(wall_ms),
-                int("last_wall_time_ms"),
-                int("user_time"),
-                int("last_user_time"),
-                int("system_time"),
-                int("last_system_time"),
-                int("average_memory"),
-                int("last_memory"),
+                Value::Int(stats.last_wall_time_ms),
+                Value::Int(stats.user_time),
+                Value::Int(stats.last_user_time),
+                Value::Int(stats.system_time),
+                Value::Int(stats.last_system_time),
+                Value::Int(stats.average_memory),
+                Value::Int(stats.last_memory),
                 Value::Int(is_denylisted),
             ]);
         }

@@ -8,57 +8,8 @@
 use std::{collections::HashMap, sync::Mutex};
 
 use vigil_events::EventTable;
-
-/// How far into an event table a query has read: the last row key `(key time, seq)` it read.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Cursor {
-    pub time_ns: u64,
-    pub seq: u64,
-}
-
-/// Cursors written by earlier versions (16 bytes) named the newest event time and the highest
-/// sequence read, from a store whose keys were not in arrival order; they resume this far back,
-/// skipping by sequence number, as those versions did.
-const LEGACY_ARRIVAL_SLACK_NS: u64 = 60 * 1_000_000_000;
-/// The encoding of [`Cursor`]: a version byte, then the key.
-const CURSOR_V1: u8 = 1;
-
-impl Cursor {
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(17);
-        out.push(CURSOR_V1);
-        out.extend_from_slice(&self.time_ns.to_be_bytes());
-        out.extend_from_slice(&self.seq.to_be_bytes());
-        out
-    }
-
-    pub fn decode(bytes: &[u8]) -> Option<Self> {
-        let (bytes, legacy) = match bytes.len() {
-            16 => (bytes, true),
-            17 if bytes[0] == CURSOR_V1 => (&bytes[1..], false),
-            _ => return None,
-        };
-        let time: [u8; 8] = bytes.get(..8)?.try_into().ok()?;
-        let seq: [u8; 8] = bytes.get(8..16)?.try_into().ok()?;
-        let time_ns = u64::from_be_bytes(time);
-        Some(Self {
-            time_ns: if legacy {
-                time_ns.saturating_sub(LEGACY_ARRIVAL_SLACK_NS)
-            } else {
-                time_ns
-            },
-            seq: u64::from_be_bytes(seq),
-        })
-    }
-
-    /// The first key a scan resumes at: just after this one.
-    pub fn next_key(&self) -> (u64, u64) {
-        match self.seq.checked_add(1) {
-            Some(seq) => (self.time_ns, seq),
-            None => (self.time_ns.saturating_add(1), 0),
-        }
-    }
-}
+// How far a query read is part of its state, which keeps it.
+pub use vigil_state::schedule::Cursor;
 
 /// What a scheduled query's run read.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -143,38 +94,5 @@ impl QueryScope {
         {
             active.outcome.more = true;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_old_ones_resume_with_their_slack() {
-        let cursor = Cursor {
-            time_ns: 90_000_000_000,
-            seq: 7,
-        };
-        assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
-        let mut legacy = 90_000_000_000u64.to_be_bytes().to_vec();
-        legacy.extend_from_slice(&7u64.to_be_bytes());
-        assert_eq!(
-            Cursor::decode(&legacy),
-            Some(Cursor {
-                time_ns: 30_000_000_000,
-                seq: 7
-            })
-        );
-        assert_eq!(Cursor::decode(&[9; 17]), None);
-        assert_eq!(Cursor::decode(&[1; 5]), None);
-        assert_eq!(
-            Cursor {
-                time_ns: 3,
-                seq: u64::MAX
-            }
-            .next_key(),
-            (4, 0)
-        );
     }
 }
