@@ -23,12 +23,12 @@ impl ColumnType {
     /// Whether `value` may be a cell of this type: an integer in an integer column, text in a
     /// text column, and NULL in any (osquery's tables declare no `NOT NULL` either).
     pub fn admits(self, value: &Value) -> bool {
-        match (self, value) {
-            (_, Value::Null) => true,
-            (ColumnType::Integer | ColumnType::BigInt, Value::Int(_)) => true,
-            (ColumnType::Text, Value::Text(_)) => true,
-            _ => false,
-        }
+        matches!(
+            (self, value),
+            (_, Value::Null)
+                | (ColumnType::Integer | ColumnType::BigInt, Value::Int(_))
+                | (ColumnType::Text, Value::Text(_))
+        )
     }
 }
 
@@ -49,11 +49,11 @@ impl Column {
         }
     }
 
-    pub const fn hidden(name: &'static str, ty: ColumnType) -> Self {
+    /// The same column, hidden.
+    pub const fn hidden(self) -> Self {
         Self {
-            name,
-            ty,
             hidden: true,
+            ..self
         }
     }
 }

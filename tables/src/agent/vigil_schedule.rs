@@ -7,34 +7,35 @@ use serde_json::Value as Json;
 use vigil_events::EventStore;
 
 use crate::{
+    row::table_row,
     snapshot::util::rows,
-    table::{
-        Column,
-        ColumnType::{BigInt, Integer, Text},
-        Rows, ScanRequest, Table, TableError, Value,
-    },
+    table::{Column, Rows, ScanRequest, Table, TableError, Value},
 };
 
-const COLUMNS: &[Column] = &[
-    Column::new("name", Text),
-    Column::new("query", Text),
-    Column::new("interval", Integer),
-    Column::new("executions", BigInt),
-    Column::new("last_executed", BigInt),
-    Column::new("denylisted", Integer),
-    Column::new("output_size", BigInt),
-    Column::hidden("wall_time", BigInt),
-    Column::new("wall_time_ms", BigInt),
-    Column::new("last_wall_time_ms", BigInt),
-    Column::new("user_time", BigInt),
-    Column::new("last_user_time", BigInt),
-    Column::new("system_time", BigInt),
-    Column::new("last_system_time", BigInt),
-    Column::new("average_memory", BigInt),
-    Column::new("last_memory", BigInt),
-    // osquery's older name for `denylisted`.
-    Column::hidden("blacklisted", Integer),
-];
+table_row! {
+    struct ScheduleRow {
+        name: Text,
+        query: Text,
+        interval: Integer,
+        executions: BigInt,
+        last_executed: BigInt,
+        denylisted: Integer,
+        output_size: BigInt,
+        #[hidden]
+        wall_time: BigInt,
+        wall_time_ms: BigInt,
+        last_wall_time_ms: BigInt,
+        user_time: BigInt,
+        last_user_time: BigInt,
+        system_time: BigInt,
+        last_system_time: BigInt,
+        average_memory: BigInt,
+        last_memory: BigInt,
+        // osquery's older name for `denylisted`.
+        #[hidden]
+        blacklisted: Integer,
+    }
+}
 
 /// The state key prefix the scheduler stores statistics under (`stats/<name>`).
 pub const STATS_PREFIX: &str = "stats/";
@@ -68,7 +69,7 @@ impl Table for VigilSchedule {
     }
 
     fn columns(&self) -> &'static [Column] {
-        COLUMNS
+        ScheduleRow::COLUMNS
     }
 
     fn scan(&self, _request: &ScanRequest) -> Result<Rows, TableError> {
@@ -96,25 +97,28 @@ impl Table for VigilSchedule {
             let int = |field: &str| Value::Int(stats[field].as_i64().unwrap_or(0));
             let wall_ms = stats["wall_time_ms"].as_i64().unwrap_or(0);
             let is_denylisted = i64::from(denylisted.contains(&name));
-            out.push(vec![
-                Value::Text(name),
-                Value::Text(stats["query"].as_str().unwrap_or_default().to_owned()),
-                int("interval"),
-                int("executions"),
-                int("last_executed"),
-                Value::Int(is_denylisted),
-                int("output_size"),
-                Value::Int(wall_ms / 1000),
-                Value::Int(wall_ms),
-                int("last_wall_time_ms"),
-                int("user_time"),
-                int("last_user_time"),
-                int("system_time"),
-                int("last_system_time"),
-                int("average_memory"),
-                int("last_memory"),
-                Value::Int(is_denylisted),
-            ]);
+            out.push(
+                ScheduleRow {
+                    name: Value::Text(name),
+                    query: Value::Text(stats["query"].as_str().unwrap_or_default().to_owned()),
+                    interval: int("interval"),
+                    executions: int("executions"),
+                    last_executed: int("last_executed"),
+                    denylisted: Value::Int(is_denylisted),
+                    output_size: int("output_size"),
+                    wall_time: Value::Int(wall_ms / 1000),
+                    wall_time_ms: Value::Int(wall_ms),
+                    last_wall_time_ms: int("last_wall_time_ms"),
+                    user_time: int("user_time"),
+                    last_user_time: int("last_user_time"),
+                    system_time: int("system_time"),
+                    last_system_time: int("last_system_time"),
+                    average_memory: int("average_memory"),
+                    last_memory: int("last_memory"),
+                    blacklisted: Value::Int(is_denylisted),
+                }
+                .into(),
+            );
         }
         Ok(rows(out))
     }
