@@ -8,12 +8,11 @@ use std::{
 use anyhow::Context as _;
 use crossbeam_channel::Sender;
 use vigil_events::{
-    Counters, EventStore, EventTable,
+    Counters, Event, EventStore, EventTable,
     file_filter::FileFilter,
     in_flight::{self, InFlightLedger},
     linux::ebpf::{Detaching, EbpfConfig, EbpfPublisher},
     store::{ReadFloor, RetentionPolicy, StoreWriter, WriterConfig},
-    tables::Event,
 };
 use vigil_state::daemon::COLLECTION_STOPPED;
 

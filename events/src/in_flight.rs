@@ -17,7 +17,7 @@ use std::{
     sync::atomic::{AtomicU64, Ordering},
 };
 
-use crate::tables::EventTable;
+use crate::event_table::EventTable;
 #[cfg(feature = "store")]
 use crate::{Counters, EventStore, StoreError, TableCounters};
 

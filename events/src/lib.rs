@@ -3,6 +3,7 @@
 
 pub mod codec;
 pub mod counters;
+pub mod event_table;
 pub mod file_filter;
 pub mod fnv;
 #[cfg(all(test, target_os = "linux"))]
@@ -11,17 +12,16 @@ pub mod in_flight;
 pub mod model;
 #[cfg(feature = "store")]
 pub mod store;
-pub mod tables;
 pub mod wall_clock;
 
 #[cfg(target_os = "linux")]
 pub mod linux;
 
 pub use counters::{Availability, CounterValues, Counters, Snapshot, TableCounters};
+pub use event_table::{Event, EventTable};
 pub use model::{
     Actor, FileEvent, FileOperation, ProcessAction, ProcessEvent, SocketEvent, SocketStatus,
     Syscall, Task,
 };
 #[cfg(feature = "store")]
 pub use store::{EventStore, StoreError, TimeRange};
-pub use tables::{Event, EventTable};

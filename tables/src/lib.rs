@@ -1,8 +1,10 @@
-//! vigil's SQL tables. Each table declares its columns and produces rows; one virtual-table
-//! adapter ([`vtab`]) connects them all to SQLite.
+//! vigil's SQL tables. Each table declares its columns and its row in one declaration
+//! (`table_row!`, in [`row`]) and produces rows; one virtual-table adapter ([`vtab`])
+//! connects them all to SQLite.
 
 pub mod agent;
 pub mod evented;
+pub mod row;
 pub mod snapshot;
 pub mod table;
 pub mod vtab;

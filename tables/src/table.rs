@@ -19,6 +19,17 @@ impl ColumnType {
             ColumnType::Text => "TEXT",
         }
     }
+
+    /// Whether `value` may be a cell of this type: an integer in an integer column, text in a
+    /// text column, and NULL in any (osquery's tables declare no `NOT NULL` either).
+    pub fn admits(self, value: &Value) -> bool {
+        matches!(
+            (self, value),
+            (_, Value::Null)
+                | (ColumnType::Integer | ColumnType::BigInt, Value::Int(_))
+                | (ColumnType::Text, Value::Text(_))
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -38,11 +49,11 @@ impl Column {
         }
     }
 
-    pub const fn hidden(name: &'static str, ty: ColumnType) -> Self {
+    /// The same column, hidden.
+    pub const fn hidden(self) -> Self {
         Self {
-            name,
-            ty,
             hidden: true,
+            ..self
         }
     }
 }
@@ -124,6 +135,25 @@ impl From<&str> for Value {
 }
 
 pub type Row = Vec<Value>;
+
+/// What is wrong with `row` as a row of `columns`: a cell missing or left over, or a cell of
+/// another type than its column's; `None` when it is a row of exactly the declared cells.
+pub fn row_mismatch(columns: &[Column], row: &[Value]) -> Option<String> {
+    let mut problems = Vec::new();
+    if row.len() != columns.len() {
+        problems.push(format!("{} cells for {} columns", row.len(), columns.len()));
+    }
+    for (column, value) in columns.iter().zip(row) {
+        if !column.ty.admits(value) {
+            problems.push(format!(
+                "`{}` ({}) holds {value:?}",
+                column.name,
+                column.ty.sql()
+            ));
+        }
+    }
+    (!problems.is_empty()).then(|| problems.join("; "))
+}
 
 /// Rows a scan produces, pulled one at a time so large event tables are never held in memory
 /// whole.

@@ -234,6 +234,7 @@ unsafe impl<'vtab> VTab<'vtab> for AdapterTab {
     fn open(&'vtab mut self) -> rusqlite::Result<AdapterCursor<'vtab>> {
         Ok(AdapterCursor {
             base: ffi::sqlite3_vtab_cursor::default(),
+            width: self.table.columns().len(),
             table: self.table.clone(),
             rows: None,
             current: None,
@@ -248,6 +249,8 @@ struct AdapterCursor<'vtab> {
     /// Must be first: SQLite sees this struct as its `sqlite3_vtab_cursor`.
     base: ffi::sqlite3_vtab_cursor,
     table: Arc<dyn Table>,
+    /// How many cells each row has: one per column.
+    width: usize,
     rows: Option<Rows>,
     current: Option<Row>,
     rowid: i64,
@@ -258,6 +261,17 @@ impl AdapterCursor<'_> {
     fn advance(&mut self) -> rusqlite::Result<()> {
         self.current = match self.rows.as_mut().and_then(Iterator::next) {
             None => None,
+            // A cell missing would read as NULL, one too many would be dropped: neither is
+            // what the table holds.
+            Some(Ok(row)) if row.len() != self.width => {
+                return Err(rusqlite::Error::ModuleError(format!(
+                    "{}: a row of {} cells for {} columns (a bug in this table: please report \
+                     it)",
+                    self.table.name(),
+                    row.len(),
+                    self.width
+                )));
+            }
             Some(Ok(row)) => Some(row),
             Some(Err(e)) => return Err(rusqlite::Error::ModuleError(e.to_string())),
         };
@@ -403,6 +417,60 @@ pub fn register(conn: &Connection, table: Arc<dyn Table>) -> rusqlite::Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::table::{Column, ColumnType, TableError};
+
+    /// A table whose rows are not as wide as its columns.
+    struct Uneven(Vec<Row>);
+
+    impl Table for Uneven {
+        fn name(&self) -> &'static str {
+            "uneven"
+        }
+
+        fn columns(&self) -> &'static [Column] {
+            const COLUMNS: &[Column] = &[
+                Column::new("a", ColumnType::Integer),
+                Column::new("b", ColumnType::Integer),
+                Column::new("c", ColumnType::Text),
+            ];
+            COLUMNS
+        }
+
+        fn scan(&self, _request: &ScanRequest) -> Result<Rows, TableError> {
+            Ok(Box::new(self.0.clone().into_iter().map(Ok)))
+        }
+    }
+
+    fn query(rows: Vec<Row>) -> rusqlite::Result<Vec<(i64, i64, Option<String>)>> {
+        let conn = Connection::open_in_memory()?;
+        register(&conn, Arc::new(Uneven(rows)))?;
+        let mut statement = conn.prepare("SELECT a, b, c FROM uneven")?;
+        statement
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect()
+    }
+
+    #[test]
+    fn a_row_narrower_or_wider_than_its_columns_is_an_error_not_nulls() {
+        let full = vec![Value::Int(1), Value::Int(2), Value::from("x")];
+        assert_eq!(
+            query(vec![full.clone()]).expect("a full row"),
+            [(1, 2, Some("x".to_owned()))]
+        );
+        for row in [
+            full[..2].to_vec(),
+            [full.clone(), vec![Value::Int(4)]].concat(),
+        ] {
+            let width = row.len();
+            let error = query(vec![full.clone(), row])
+                .expect_err("a row of the wrong width")
+                .to_string();
+            assert!(
+                error.contains(&format!("uneven: a row of {width} cells for 3 columns")),
+                "{error}"
+            );
+        }
+    }
 
     fn range_after(bounds: &[(Bound, f64)], unit: i128) -> (i128, i128) {
         let mut range = (0, i128::from(u64::MAX));

@@ -39,7 +39,7 @@ pub use writer::{RetentionPolicy, StoreWriter, WriterConfig, retention_pass};
 
 use crate::{
     counters::{self, Counters},
-    tables::EventTable,
+    event_table::EventTable,
 };
 
 const META_CF: &str = "vigil_meta";

@@ -4,7 +4,7 @@
 
 use std::{collections::HashMap, sync::Mutex};
 
-use crate::tables::EventTable;
+use crate::event_table::EventTable;
 
 /// A row key, `(key time ns, seq)`: rows up to and including it have been read.
 pub type ReadThrough = (u64, u64);

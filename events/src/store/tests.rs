@@ -1,7 +1,7 @@
 use std::{os::unix::fs::PermissionsExt, sync::Arc, time::Duration};
 
 use super::*;
-use crate::{TableCounters, codec::tests::sample_event, tables::Event};
+use crate::{TableCounters, codec::tests::sample_event, event_table::Event};
 
 const T: EventTable = EventTable::BpfProcessEvents;
 

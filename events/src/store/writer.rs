@@ -13,7 +13,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use super::{EventStore, ReadFloor};
 use crate::{
     counters::{Counters, TableCounters},
-    tables::{Event, EventTable},
+    event_table::{Event, EventTable},
 };
 
 /// How long events are kept.

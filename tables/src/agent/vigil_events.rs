@@ -5,42 +5,43 @@ use std::sync::Arc;
 
 use vigil_events::{Counters, EventStore, EventTable, Snapshot};
 
-use crate::table::{
-    Column,
-    ColumnType::{BigInt, Integer, Text},
-    Row, Rows, ScanRequest, Table, TableError, Value,
+use crate::{
+    row::table_row,
+    table::{Column, Row, Rows, ScanRequest, Table, TableError, Value},
 };
 
-const COLUMNS: &[Column] = &[
-    // osquery's columns.
-    Column::new("name", Text),
-    Column::new("publisher", Text),
-    Column::new("type", Text),
-    Column::new("subscriptions", Integer),
-    Column::new("events", Integer),
-    Column::new("refreshes", Integer),
-    Column::new("active", Integer),
-    // Where events went, and where they were lost.
-    Column::new("seen", BigInt),
-    Column::new("stored", BigInt),
-    Column::new("dropped", BigInt),
-    Column::new("dropped_ring_buffer", BigInt),
-    Column::new("dropped_channel", BigInt),
-    Column::new("dropped_store", BigInt),
-    Column::new("malformed", BigInt),
-    Column::new("corrupt", BigInt),
-    Column::new("expired", BigInt),
-    Column::new("expired_unread", BigInt),
-    Column::new("lost_in_flight", BigInt),
-    Column::new("argv_truncated", BigInt),
-    Column::new("filtered", BigInt),
-    Column::new("buffered", BigInt),
-    Column::new("source", Text),
-    // What the kernel allows: 1 when the table's probes run (all or some), 0 when none can;
-    // the reason names what this kernel cannot do (empty when everything runs).
-    Column::new("available", Integer),
-    Column::new("unavailable_reason", Text),
-];
+table_row! {
+    struct EventTableRow {
+        // osquery's columns.
+        name: Text,
+        publisher: Text,
+        r#type: Text,
+        subscriptions: Integer,
+        events: Integer,
+        refreshes: Integer,
+        active: Integer,
+        // Where events went, and where they were lost.
+        seen: BigInt,
+        stored: BigInt,
+        dropped: BigInt,
+        dropped_ring_buffer: BigInt,
+        dropped_channel: BigInt,
+        dropped_store: BigInt,
+        malformed: BigInt,
+        corrupt: BigInt,
+        expired: BigInt,
+        expired_unread: BigInt,
+        lost_in_flight: BigInt,
+        argv_truncated: BigInt,
+        filtered: BigInt,
+        buffered: BigInt,
+        source: Text,
+        // What the kernel allows: 1 when the table's probes run (all or some), 0 when none can;
+        // the reason names what this kernel cannot do (empty when everything runs).
+        available: Integer,
+        unavailable_reason: Text,
+    }
+}
 
 /// Where the collecting counters live.
 pub enum CounterSource {
@@ -99,7 +100,7 @@ impl Table for VigilEvents {
     }
 
     fn columns(&self) -> &'static [Column] {
-        COLUMNS
+        EventTableRow::COLUMNS
     }
 
     fn scan(&self, _request: &ScanRequest) -> Result<Rows, TableError> {
@@ -137,34 +138,35 @@ impl Table for VigilEvents {
                 .filter(|s| !s.is_secondary())
                 .map(|s| s.row_count(*table))
                 .unwrap_or(values.stored.saturating_sub(values.expired));
-            rows.push(Ok(vec![
-                name.into(),
-                table.publisher().into(),
-                "subscriber".into(),
-                1u32.into(),
-                values.stored.into(),
-                0u32.into(),
-                u32::from(active).into(),
-                values.seen.into(),
-                values.stored.into(),
-                values.dropped().into(),
-                values.dropped_ring_buffer.into(),
-                values.dropped_channel.into(),
-                values.dropped_store.into(),
-                values.malformed.into(),
-                values.corrupt.into(),
-                values.expired.into(),
-                values.expired_unread.into(),
-                values.lost_in_flight.into(),
-                values.argv_truncated.into(),
-                values.filtered.into(),
-                buffered.into(),
-                source.into(),
-                availability
+            let row = EventTableRow {
+                name: name.into(),
+                publisher: table.publisher().into(),
+                r#type: "subscriber".into(),
+                subscriptions: 1u32.into(),
+                events: values.stored.into(),
+                refreshes: 0u32.into(),
+                active: u32::from(active).into(),
+                seen: values.seen.into(),
+                stored: values.stored.into(),
+                dropped: values.dropped().into(),
+                dropped_ring_buffer: values.dropped_ring_buffer.into(),
+                dropped_channel: values.dropped_channel.into(),
+                dropped_store: values.dropped_store.into(),
+                malformed: values.malformed.into(),
+                corrupt: values.corrupt.into(),
+                expired: values.expired.into(),
+                expired_unread: values.expired_unread.into(),
+                lost_in_flight: values.lost_in_flight.into(),
+                argv_truncated: values.argv_truncated.into(),
+                filtered: values.filtered.into(),
+                buffered: buffered.into(),
+                source: source.into(),
+                available: availability
                     .as_ref()
                     .map_or(Value::Null, |a| u32::from(a.available).into()),
-                availability.map_or(Value::Null, |a| a.reason.into()),
-            ]));
+                unavailable_reason: availability.map_or(Value::Null, |a| a.reason.into()),
+            };
+            rows.push(Ok(Row::from(row)));
         }
         Ok(Box::new(rows.into_iter()))
     }

@@ -2,22 +2,21 @@
 //! where they differ.
 
 use crate::{
+    row::table_row,
     snapshot::util::rows,
-    table::{
-        Column,
-        ColumnType::{Integer, Text},
-        Rows, ScanRequest, Table, TableError, Value,
-    },
+    table::{Column, Rows, ScanRequest, Table, TableError, Value},
 };
 
-const COLUMNS: &[Column] = &[
-    Column::new("name", Text),
-    Column::new("type", Text),
-    Column::new("description", Text),
-    Column::new("default_value", Text),
-    Column::new("value", Text),
-    Column::new("shell_only", Integer),
-];
+table_row! {
+    struct FlagRow {
+        name: Text,
+        r#type: Text,
+        description: Text,
+        default_value: Text,
+        value: Text,
+        shell_only: Integer,
+    }
+}
 
 /// One flag as the command line parser knows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -51,7 +50,7 @@ impl Table for VigilFlags {
     }
 
     fn columns(&self) -> &'static [Column] {
-        COLUMNS
+        FlagRow::COLUMNS
     }
 
     fn scan(&self, _request: &ScanRequest) -> Result<Rows, TableError> {
@@ -59,14 +58,15 @@ impl Table for VigilFlags {
             self.flags
                 .iter()
                 .map(|f| {
-                    vec![
-                        f.name.as_str().into(),
-                        f.kind.as_str().into(),
-                        f.description.as_str().into(),
-                        f.default_value.as_str().into(),
-                        f.value.as_str().into(),
-                        Value::from(f.shell_only),
-                    ]
+                    FlagRow {
+                        name: f.name.as_str().into(),
+                        r#type: f.kind.as_str().into(),
+                        description: f.description.as_str().into(),
+                        default_value: f.default_value.as_str().into(),
+                        value: f.value.as_str().into(),
+                        shell_only: Value::from(f.shell_only),
+                    }
+                    .into()
                 })
                 .collect(),
         ))

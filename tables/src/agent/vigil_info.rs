@@ -7,28 +7,27 @@ use vigil_events::EventStore;
 use vigil_state::daemon;
 
 use crate::{
+    row::table_row,
     snapshot::util::{host_uuid, rows},
-    table::{
-        Column,
-        ColumnType::{Integer, Text},
-        Rows, ScanRequest, Table, TableError, Value,
-    },
+    table::{Column, Row, Rows, ScanRequest, Table, TableError, Value},
 };
 
-const COLUMNS: &[Column] = &[
-    Column::new("pid", Integer),
-    Column::new("uuid", Text),
-    Column::new("instance_id", Text),
-    Column::new("version", Text),
-    Column::new("config_hash", Text),
-    Column::new("config_valid", Integer),
-    Column::new("extensions", Text),
-    Column::new("build_platform", Text),
-    Column::new("build_distro", Text),
-    Column::new("start_time", Integer),
-    Column::new("watcher", Integer),
-    Column::new("platform_mask", Integer),
-];
+table_row! {
+    struct InfoRow {
+        pid: Integer,
+        uuid: Text,
+        instance_id: Text,
+        version: Text,
+        config_hash: Text,
+        config_valid: Integer,
+        extensions: Text,
+        build_platform: Text,
+        build_distro: Text,
+        start_time: Integer,
+        watcher: Integer,
+        platform_mask: Integer,
+    }
+}
 
 /// What the running agent knows about itself.
 #[derive(Debug, Clone)]
@@ -113,26 +112,27 @@ impl Table for VigilInfo {
     }
 
     fn columns(&self) -> &'static [Column] {
-        COLUMNS
+        InfoRow::COLUMNS
     }
 
     fn scan(&self, _request: &ScanRequest) -> Result<Rows, TableError> {
         let i = &self.info;
         let (instance_id, config_hash, config_valid) = self.state()?;
-        Ok(rows(vec![vec![
-            std::process::id().into(),
-            host_uuid().unwrap_or_default().into(),
-            instance_id.into(),
-            i.version.into(),
-            config_hash.into(),
-            config_valid.into(),
-            "active".into(),
-            "linux".into(),
-            distro().into(),
-            Value::Int(i.start_time),
-            Value::Int(i.watcher),
-            Value::Int(PLATFORM_MASK_LINUX),
-        ]]))
+        let row = InfoRow {
+            pid: std::process::id().into(),
+            uuid: host_uuid().unwrap_or_default().into(),
+            instance_id: instance_id.into(),
+            version: i.version.into(),
+            config_hash: config_hash.into(),
+            config_valid: config_valid.into(),
+            extensions: "active".into(),
+            build_platform: "linux".into(),
+            build_distro: distro().into(),
+            start_time: Value::Int(i.start_time),
+            watcher: Value::Int(i.watcher),
+            platform_mask: Value::Int(PLATFORM_MASK_LINUX),
+        };
+        Ok(rows(vec![Row::from(row)]))
     }
 }
 

@@ -11,26 +11,25 @@ use vigil_state::{
 };
 
 use crate::{
+    row::table_row,
     snapshot::util::rows,
-    table::{
-        Column,
-        ColumnType::{BigInt, Text},
-        Rows, ScanRequest, Table, TableError, Value,
-    },
+    table::{Column, Rows, ScanRequest, Table, TableError, Value},
 };
 
-const COLUMNS: &[Column] = &[
-    Column::new("name", Text),
-    Column::new("buffered", BigInt),
-    Column::new("sent", BigInt),
-    Column::new("dropped", BigInt),
-    Column::new("dropped_buffer_max", BigInt),
-    Column::new("dropped_oversize", BigInt),
-    Column::new("dropped_invalid", BigInt),
-    Column::new("dropped_rejected", BigInt),
-    Column::new("failed_attempts", BigInt),
-    Column::new("last_error", Text),
-];
+table_row! {
+    struct LoggerRow {
+        name: Text,
+        buffered: BigInt,
+        sent: BigInt,
+        dropped: BigInt,
+        dropped_buffer_max: BigInt,
+        dropped_oversize: BigInt,
+        dropped_invalid: BigInt,
+        dropped_rejected: BigInt,
+        failed_attempts: BigInt,
+        last_error: Text,
+    }
+}
 
 pub struct VigilLogger {
     store: Option<Arc<EventStore>>,
@@ -48,7 +47,7 @@ impl Table for VigilLogger {
     }
 
     fn columns(&self) -> &'static [Column] {
-        COLUMNS
+        LoggerRow::COLUMNS
     }
 
     fn scan(&self, _request: &ScanRequest) -> Result<Rows, TableError> {
@@ -67,19 +66,21 @@ impl Table for VigilLogger {
                 .map_err(fail)?
                 .unwrap_or_default();
             let int = |n: u64| Value::Int(n as i64);
-            let dropped = stats.dropped();
-            out.push(vec![
-                Value::Text(logger.name().to_owned()),
-                int(buffered),
-                int(stats.sent),
-                int(dropped),
-                int(stats.dropped_buffer_max),
-                int(stats.dropped_oversize),
-                int(stats.dropped_invalid),
-                int(stats.dropped_rejected),
-                int(stats.failed_attempts),
-                Value::Text(stats.last_error),
-            ]);
+            out.push(
+                LoggerRow {
+                    name: Value::Text(logger.name().to_owned()),
+                    buffered: int(buffered),
+                    sent: int(stats.sent),
+                    dropped: int(stats.dropped()),
+                    dropped_buffer_max: int(stats.dropped_buffer_max),
+                    dropped_oversize: int(stats.dropped_oversize),
+                    dropped_invalid: int(stats.dropped_invalid),
+                    dropped_rejected: int(stats.dropped_rejected),
+                    failed_attempts: int(stats.failed_attempts),
+                    last_error: Value::Text(stats.last_error),
+                }
+                .into(),
+            );
         }
         Ok(rows(out))
     }

@@ -7,34 +7,35 @@ use vigil_events::EventStore;
 use vigil_state::schedule;
 
 use crate::{
+    row::table_row,
     snapshot::util::rows,
-    table::{
-        Column,
-        ColumnType::{BigInt, Integer, Text},
-        Rows, ScanRequest, Table, TableError, Value,
-    },
+    table::{Column, Rows, ScanRequest, Table, TableError, Value},
 };
 
-const COLUMNS: &[Column] = &[
-    Column::new("name", Text),
-    Column::new("query", Text),
-    Column::new("interval", Integer),
-    Column::new("executions", BigInt),
-    Column::new("last_executed", BigInt),
-    Column::new("denylisted", Integer),
-    Column::new("output_size", BigInt),
-    Column::hidden("wall_time", BigInt),
-    Column::new("wall_time_ms", BigInt),
-    Column::new("last_wall_time_ms", BigInt),
-    Column::new("user_time", BigInt),
-    Column::new("last_user_time", BigInt),
-    Column::new("system_time", BigInt),
-    Column::new("last_system_time", BigInt),
-    Column::new("average_memory", BigInt),
-    Column::new("last_memory", BigInt),
-    // osquery's older name for `denylisted`.
-    Column::hidden("blacklisted", Integer),
-];
+table_row! {
+    struct ScheduleRow {
+        name: Text,
+        query: Text,
+        interval: Integer,
+        executions: BigInt,
+        last_executed: BigInt,
+        denylisted: Integer,
+        output_size: BigInt,
+        #[hidden]
+        wall_time: BigInt,
+        wall_time_ms: BigInt,
+        last_wall_time_ms: BigInt,
+        user_time: BigInt,
+        last_user_time: BigInt,
+        system_time: BigInt,
+        last_system_time: BigInt,
+        average_memory: BigInt,
+        last_memory: BigInt,
+        // osquery's older name for `denylisted`.
+        #[hidden]
+        blacklisted: Integer,
+    }
+}
 
 pub struct VigilSchedule {
     store: Option<Arc<EventStore>>,
@@ -56,7 +57,7 @@ impl Table for VigilSchedule {
     }
 
     fn columns(&self) -> &'static [Column] {
-        COLUMNS
+        ScheduleRow::COLUMNS
     }
 
     fn scan(&self, _request: &ScanRequest) -> Result<Rows, TableError> {
@@ -77,25 +78,28 @@ impl Table for VigilSchedule {
         for (name, stats) in entries {
             let wall_ms = stats.wall_time_ms;
             let is_denylisted = i64::from(denylisted.contains(&name));
-            out.push(vec![
-                Value::Text(name),
-                Value::Text(stats.query),
-                Value::Int(i64::try_from(stats.interval).unwrap_or(0)),
-                Value::Int(stats.executions),
-                Value::Int(stats.last_executed),
-                Value::Int(is_denylisted),
-                Value::Int(stats.output_size),
-                Value::Int(wall_ms / 1000),
-                Value::Int(wall_ms),
-                Value::Int(stats.last_wall_time_ms),
-                Value::Int(stats.user_time),
-                Value::Int(stats.last_user_time),
-                Value::Int(stats.system_time),
-                Value::Int(stats.last_system_time),
-                Value::Int(stats.average_memory),
-                Value::Int(stats.last_memory),
-                Value::Int(is_denylisted),
-            ]);
+            out.push(
+                ScheduleRow {
+                    name: Value::Text(name),
+                    query: Value::Text(stats.query),
+                    interval: Value::Int(i64::try_from(stats.interval).unwrap_or(0)),
+                    executions: Value::Int(stats.executions),
+                    last_executed: Value::Int(stats.last_executed),
+                    denylisted: Value::Int(is_denylisted),
+                    output_size: Value::Int(stats.output_size),
+                    wall_time: Value::Int(wall_ms / 1000),
+                    wall_time_ms: Value::Int(wall_ms),
+                    last_wall_time_ms: Value::Int(stats.last_wall_time_ms),
+                    user_time: Value::Int(stats.user_time),
+                    last_user_time: Value::Int(stats.last_user_time),
+                    system_time: Value::Int(stats.system_time),
+                    last_system_time: Value::Int(stats.last_system_time),
+                    average_memory: Value::Int(stats.average_memory),
+                    last_memory: Value::Int(stats.last_memory),
+                    blacklisted: Value::Int(is_denylisted),
+                }
+                .into(),
+            );
         }
         Ok(rows(out))
     }

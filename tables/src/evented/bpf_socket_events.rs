@@ -6,50 +6,50 @@ use std::sync::Arc;
 use vigil_events::{Counters, EventStore, EventTable, SocketEvent, codec::decode_socket_event};
 
 use super::StoredTable;
-use crate::table::{
-    Column,
-    ColumnType::{BigInt, Integer, Text},
-    Row,
-};
+use crate::{row::table_row, table::Row};
 
-const COLUMNS: &[Column] = &[
-    // osquery's columns, in osquery's order.
-    Column::new("tid", BigInt),
-    Column::new("pid", BigInt),
-    Column::new("parent", BigInt),
-    Column::new("uid", BigInt),
-    Column::new("gid", BigInt),
-    Column::new("cid", Integer),
-    Column::new("exit_code", Text),
-    Column::new("probe_error", Integer),
-    Column::new("syscall", Text),
-    Column::new("path", Text),
-    Column::new("fd", Text),
-    Column::new("family", Integer),
-    Column::new("type", Integer),
-    Column::new("protocol", Integer),
-    Column::new("local_address", Text),
-    Column::new("remote_address", Text),
-    Column::new("local_port", Integer),
-    Column::new("remote_port", Integer),
-    Column::new("duration", Integer),
-    Column::new("ntime", Text),
-    Column::hidden("time", BigInt),
-    Column::hidden("eid", Integer),
-    // vigil's extras.
-    Column::new("status", Text),
-    Column::new("euid", BigInt),
-    Column::new("egid", BigInt),
-    Column::new("comm", Text),
-    Column::new("cmdline", Text),
-    Column::new("socket", Text),
-];
+table_row! {
+    struct SocketEventRow {
+        // osquery's columns, in osquery's order.
+        tid: BigInt,
+        pid: BigInt,
+        parent: BigInt,
+        uid: BigInt,
+        gid: BigInt,
+        cid: Integer,
+        exit_code: Text,
+        probe_error: Integer,
+        syscall: Text,
+        path: Text,
+        fd: Text,
+        family: Integer,
+        r#type: Integer,
+        protocol: Integer,
+        local_address: Text,
+        remote_address: Text,
+        local_port: Integer,
+        remote_port: Integer,
+        duration: Integer,
+        ntime: Text,
+        #[hidden]
+        time: BigInt,
+        #[hidden]
+        eid: Integer,
+        // vigil's extras.
+        status: Text,
+        euid: BigInt,
+        egid: BigInt,
+        comm: Text,
+        cmdline: Text,
+        socket: Text,
+    }
+}
 
 /// The table over `store` (empty without one).
 pub fn table(store: Option<Arc<EventStore>>, counters: &Counters) -> StoredTable {
     StoredTable::new(
         EventTable::BpfSocketEvents,
-        COLUMNS,
+        SocketEventRow::COLUMNS,
         |bytes, seq| decode_socket_event(bytes).map(|event| row(&event, seq)),
         store,
         counters,
@@ -59,34 +59,35 @@ pub fn table(store: Option<Arc<EventStore>>, counters: &Counters) -> StoredTable
 pub fn row(event: &SocketEvent, seq: u64) -> Row {
     let a = &event.actor;
     let t = &a.task;
-    vec![
-        t.tid.into(),
-        t.pid.into(),
-        t.parent.into(),
-        t.uid.into(),
-        t.gid.into(),
-        t.cgroup_id.into(),
-        event.result.to_string().into(),
-        event.probe_error.into(),
-        event.syscall.as_str().into(),
-        a.path.as_str().into(),
-        event.fd.to_string().into(),
-        u32::from(event.family).into(),
-        u32::from(event.sock_type).into(),
-        u32::from(event.protocol).into(),
-        event.local_address.as_str().into(),
-        event.remote_address.as_str().into(),
-        u32::from(event.local_port).into(),
-        u32::from(event.remote_port).into(),
-        event.duration_ns.into(),
-        event.time_ns.to_string().into(),
-        (event.time_ns / 1_000_000_000).into(),
-        seq.into(),
-        event.status().as_str().into(),
-        t.euid.into(),
-        t.egid.into(),
-        t.comm.as_str().into(),
-        a.cmdline.as_str().into(),
-        event.socket_path.as_str().into(),
-    ]
+    SocketEventRow {
+        tid: t.tid.into(),
+        pid: t.pid.into(),
+        parent: t.parent.into(),
+        uid: t.uid.into(),
+        gid: t.gid.into(),
+        cid: t.cgroup_id.into(),
+        exit_code: event.result.to_string().into(),
+        probe_error: event.probe_error.into(),
+        syscall: event.syscall.as_str().into(),
+        path: a.path.as_str().into(),
+        fd: event.fd.to_string().into(),
+        family: u32::from(event.family).into(),
+        r#type: u32::from(event.sock_type).into(),
+        protocol: u32::from(event.protocol).into(),
+        local_address: event.local_address.as_str().into(),
+        remote_address: event.remote_address.as_str().into(),
+        local_port: u32::from(event.local_port).into(),
+        remote_port: u32::from(event.remote_port).into(),
+        duration: event.duration_ns.into(),
+        ntime: event.time_ns.to_string().into(),
+        time: (event.time_ns / 1_000_000_000).into(),
+        eid: seq.into(),
+        status: event.status().as_str().into(),
+        euid: t.euid.into(),
+        egid: t.egid.into(),
+        comm: t.comm.as_str().into(),
+        cmdline: a.cmdline.as_str().into(),
+        socket: event.socket_path.as_str().into(),
+    }
+    .into()
 }

@@ -11,34 +11,35 @@ use super::{
     paths::{directory_of, requested_paths},
     util::rows,
 };
-use crate::table::{
-    Column,
-    ColumnType::{BigInt, Integer, Text},
-    Row, Rows, ScanRequest, Table, TableError, Value,
+use crate::{
+    row::table_row,
+    table::{Column, Row, Rows, ScanRequest, Table, TableError, Value},
 };
 
-const COLUMNS: &[Column] = &[
-    Column::new("path", Text),
-    Column::new("directory", Text),
-    Column::new("filename", Text),
-    Column::new("inode", BigInt),
-    Column::new("uid", BigInt),
-    Column::new("gid", BigInt),
-    Column::new("mode", Text),
-    Column::new("device", BigInt),
-    Column::new("size", BigInt),
-    Column::new("block_size", Integer),
-    Column::new("atime", BigInt),
-    Column::new("mtime", BigInt),
-    Column::new("ctime", BigInt),
-    Column::new("btime", BigInt),
-    Column::new("hard_links", Integer),
-    Column::new("symlink", Integer),
-    Column::new("type", Text),
-];
+table_row! {
+    struct FileRow {
+        path: Text,
+        directory: Text,
+        filename: Text,
+        inode: BigInt,
+        uid: BigInt,
+        gid: BigInt,
+        mode: Text,
+        device: BigInt,
+        size: BigInt,
+        block_size: Integer,
+        atime: BigInt,
+        mtime: BigInt,
+        ctime: BigInt,
+        btime: BigInt,
+        hard_links: Integer,
+        symlink: Integer,
+        r#type: Text,
+    }
+}
 
-const PATH: usize = 0;
-const DIRECTORY: usize = 1;
+const PATH: usize = FileRow::path;
+const DIRECTORY: usize = FileRow::directory;
 
 pub struct File;
 
@@ -77,28 +78,30 @@ fn file_row(path: &Path) -> Option<Row> {
         .ok()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map_or(Value::Int(0), |d| Value::Int(d.as_secs() as i64));
-    Some(vec![
-        path.to_string_lossy().into_owned().into(),
-        directory_of(path),
-        path.file_name()
+    let row = FileRow {
+        path: path.to_string_lossy().into_owned().into(),
+        directory: directory_of(path),
+        filename: path
+            .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default()
             .into(),
-        meta.ino().into(),
-        meta.uid().into(),
-        meta.gid().into(),
-        format!("{:04o}", meta.mode() & 0o7777).into(),
-        meta.dev().into(),
-        meta.size().into(),
-        meta.blksize().into(),
-        Value::Int(meta.atime()),
-        Value::Int(meta.mtime()),
-        Value::Int(meta.ctime()),
+        inode: meta.ino().into(),
+        uid: meta.uid().into(),
+        gid: meta.gid().into(),
+        mode: format!("{:04o}", meta.mode() & 0o7777).into(),
+        device: meta.dev().into(),
+        size: meta.size().into(),
+        block_size: meta.blksize().into(),
+        atime: Value::Int(meta.atime()),
+        mtime: Value::Int(meta.mtime()),
+        ctime: Value::Int(meta.ctime()),
         btime,
-        meta.nlink().into(),
-        is_symlink.into(),
-        file_type(&meta).into(),
-    ])
+        hard_links: meta.nlink().into(),
+        symlink: is_symlink.into(),
+        r#type: file_type(&meta).into(),
+    };
+    Some(row.into())
 }
 
 impl Table for File {
@@ -107,7 +110,7 @@ impl Table for File {
     }
 
     fn columns(&self) -> &'static [Column] {
-        COLUMNS
+        FileRow::COLUMNS
     }
 
     fn pushdown_columns(&self) -> &'static [usize] {
@@ -157,10 +160,10 @@ mod tests {
         let rows = scan(&request(PATH, ConstraintOp::Eq, &file.to_string_lossy()));
         assert_eq!(rows.len(), 1);
         let row = &rows[0];
-        assert_eq!(row[8], Value::Int(1234), "size");
-        assert_eq!(row[6], Value::Text("0640".into()), "mode");
-        assert_eq!(row[16], Value::Text("regular".into()));
-        assert_eq!(row[2], Value::Text("data.bin".into()));
+        assert_eq!(row[FileRow::size], Value::Int(1234));
+        assert_eq!(row[FileRow::mode], Value::Text("0640".into()));
+        assert_eq!(row[FileRow::r#type], Value::Text("regular".into()));
+        assert_eq!(row[FileRow::filename], Value::Text("data.bin".into()));
 
         let listed = scan(&request(
             DIRECTORY,
@@ -169,7 +172,7 @@ mod tests {
         ));
         let kinds: Vec<(Value, Value)> = listed
             .iter()
-            .map(|r| (r[2].clone(), r[15].clone()))
+            .map(|r| (r[FileRow::filename].clone(), r[FileRow::symlink].clone()))
             .collect();
         assert_eq!(listed.len(), 3, "{kinds:?}");
         assert!(kinds.contains(&(Value::Text("link".into()), Value::Int(1))));

@@ -3,23 +3,22 @@
 
 use std::collections::HashSet;
 
+use crate::row::table_row;
 use crate::snapshot::util::{failed, rows};
-use crate::table::{
-    Column,
-    ColumnType::{BigInt, Text},
-    Row, Rows, ScanRequest, Table, TableError, Value,
-};
+use crate::table::{Column, Row, Rows, ScanRequest, Table, TableError, Value};
 
 const NAME: &str = "groups";
 const GROUP: &str = "/etc/group";
 
-const GID: usize = 0;
+const GID: usize = GroupRow::gid;
 
-const COLUMNS: &[Column] = &[
-    Column::new("gid", BigInt),
-    Column::new("gid_signed", BigInt),
-    Column::new("groupname", Text),
-];
+table_row! {
+    struct GroupRow {
+        gid: BigInt,
+        gid_signed: BigInt,
+        groupname: Text,
+    }
+}
 
 pub struct Groups;
 
@@ -29,7 +28,7 @@ impl Table for Groups {
     }
 
     fn columns(&self) -> &'static [Column] {
-        COLUMNS
+        GroupRow::COLUMNS
     }
 
     fn pushdown_columns(&self) -> &'static [usize] {
@@ -68,12 +67,13 @@ impl Table for Groups {
 }
 
 fn row(name: &str, gid: u32) -> Row {
-    vec![
-        gid.into(),
+    GroupRow {
+        gid: gid.into(),
         // Reinterpreting the bits is the point: gid 4294967294 is "nogroup" as -2 elsewhere.
-        i64::from(gid as i32).into(),
-        name.into(),
-    ]
+        gid_signed: i64::from(gid as i32).into(),
+        groupname: name.into(),
+    }
+    .into()
 }
 
 /// `name:password:gid:members`; NIS `+`/`-` lines and malformed lines are skipped.

@@ -11,18 +11,23 @@ use super::{
     paths::{directory_of, requested_paths},
     util::rows,
 };
-use crate::table::{Column, ColumnType::Text, Row, Rows, ScanRequest, Table, TableError};
+use crate::{
+    row::table_row,
+    table::{Column, Row, Rows, ScanRequest, Table, TableError},
+};
 
-const COLUMNS: &[Column] = &[
-    Column::new("path", Text),
-    Column::new("directory", Text),
-    Column::new("md5", Text),
-    Column::new("sha1", Text),
-    Column::new("sha256", Text),
-];
+table_row! {
+    struct HashRow {
+        path: Text,
+        directory: Text,
+        md5: Text,
+        sha1: Text,
+        sha256: Text,
+    }
+}
 
-const PATH: usize = 0;
-const DIRECTORY: usize = 1;
+const PATH: usize = HashRow::path;
+const DIRECTORY: usize = HashRow::directory;
 const CHUNK: usize = 64 * 1024;
 
 pub struct Hash;
@@ -70,13 +75,14 @@ fn digests(path: &Path) -> Option<[String; 3]> {
 
 fn hash_row(path: &Path) -> Option<Row> {
     let [md5, sha1, sha256] = digests(path)?;
-    Some(vec![
-        path.to_string_lossy().into_owned().into(),
-        directory_of(path),
-        md5.into(),
-        sha1.into(),
-        sha256.into(),
-    ])
+    let row = HashRow {
+        path: path.to_string_lossy().into_owned().into(),
+        directory: directory_of(path),
+        md5: md5.into(),
+        sha1: sha1.into(),
+        sha256: sha256.into(),
+    };
+    Some(row.into())
 }
 
 impl Table for Hash {
@@ -85,7 +91,7 @@ impl Table for Hash {
     }
 
     fn columns(&self) -> &'static [Column] {
-        COLUMNS
+        HashRow::COLUMNS
     }
 
     fn pushdown_columns(&self) -> &'static [usize] {

@@ -5,16 +5,21 @@ use std::ffi::CStr;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::util::{failed, rows};
-use crate::table::{Column, ColumnType::Text, Row, Rows, ScanRequest, Table, TableError, Value};
+use crate::{
+    row::table_row,
+    table::{Column, Row, Rows, ScanRequest, Table, TableError, Value},
+};
 
-const COLUMNS: &[Column] = &[
-    Column::new("interface", Text),
-    Column::new("address", Text),
-    Column::new("mask", Text),
-    Column::new("broadcast", Text),
-    Column::new("point_to_point", Text),
-    Column::new("type", Text),
-];
+table_row! {
+    struct AddressRow {
+        interface: Text,
+        address: Text,
+        mask: Text,
+        broadcast: Text,
+        point_to_point: Text,
+        r#type: Text,
+    }
+}
 
 pub struct InterfaceAddresses;
 
@@ -24,7 +29,7 @@ impl Table for InterfaceAddresses {
     }
 
     fn columns(&self) -> &'static [Column] {
-        COLUMNS
+        AddressRow::COLUMNS
     }
 
     fn scan(&self, _request: &ScanRequest) -> Result<Rows, TableError> {
@@ -72,16 +77,17 @@ fn address_row(ifa: &libc::ifaddrs) -> Option<Row> {
     } else {
         (None, peer)
     };
-    Some(vec![
-        interface.into(),
-        address.into(),
-        mask.into(),
-        broadcast.into(),
-        point_to_point.into(),
+    let row = AddressRow {
+        interface: interface.into(),
+        address: address.into(),
+        mask: mask.into(),
+        broadcast: broadcast.into(),
+        point_to_point: point_to_point.into(),
         // How an address was configured (DHCP, SLAAC, by hand) is not in getifaddrs; osquery
         // says "unknown" on Linux too.
-        Value::from("unknown"),
-    ])
+        r#type: Value::from("unknown"),
+    };
+    Some(row.into())
 }
 
 /// An IPv4 or IPv6 socket address as `getnameinfo(NI_NUMERICHOST)` prints it: IPv6 addresses

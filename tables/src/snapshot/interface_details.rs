@@ -4,47 +4,35 @@
 use std::path::Path;
 
 use super::util::{failed, read_trimmed, rows};
-use crate::table::{
-    Column,
-    ColumnType::{BigInt, Integer, Text},
-    Row, Rows, ScanRequest, Table, TableError, Value,
+use crate::{
+    row::table_row,
+    table::{Column, Row, Rows, ScanRequest, Table, TableError, Value},
 };
 
-const COLUMNS: &[Column] = &[
-    Column::new("interface", Text),
-    Column::new("mac", Text),
-    Column::new("type", Integer),
-    Column::new("mtu", Integer),
-    Column::new("metric", Integer),
-    Column::new("flags", Integer),
-    Column::new("ipackets", BigInt),
-    Column::new("opackets", BigInt),
-    Column::new("ibytes", BigInt),
-    Column::new("obytes", BigInt),
-    Column::new("ierrors", BigInt),
-    Column::new("oerrors", BigInt),
-    Column::new("idrops", BigInt),
-    Column::new("odrops", BigInt),
-    Column::new("collisions", BigInt),
-    Column::new("last_change", BigInt),
-    Column::new("link_speed", BigInt),
-    Column::new("pci_slot", Text),
-];
+table_row! {
+    struct InterfaceRow {
+        interface: Text,
+        mac: Text,
+        r#type: Integer,
+        mtu: Integer,
+        metric: Integer,
+        flags: Integer,
+        ipackets: BigInt,
+        opackets: BigInt,
+        ibytes: BigInt,
+        obytes: BigInt,
+        ierrors: BigInt,
+        oerrors: BigInt,
+        idrops: BigInt,
+        odrops: BigInt,
+        collisions: BigInt,
+        last_change: BigInt,
+        link_speed: BigInt,
+        pci_slot: Text,
+    }
+}
 
 const SYS_CLASS_NET: &str = "/sys/class/net";
-
-/// Counters in `statistics/`, in column order from `ipackets`.
-const COUNTERS: &[&str] = &[
-    "rx_packets",
-    "tx_packets",
-    "rx_bytes",
-    "tx_bytes",
-    "rx_errors",
-    "tx_errors",
-    "rx_dropped",
-    "tx_dropped",
-    "collisions",
-];
 
 pub struct InterfaceDetails;
 
@@ -54,7 +42,7 @@ impl Table for InterfaceDetails {
     }
 
     fn columns(&self) -> &'static [Column] {
-        COLUMNS
+        InterfaceRow::COLUMNS
     }
 
     fn scan(&self, _request: &ScanRequest) -> Result<Rows, TableError> {
@@ -85,32 +73,36 @@ fn number_or_null<T: std::str::FromStr + Into<Value>>(path: impl AsRef<Path>) ->
 }
 
 fn interface_row(name: String, dir: &Path) -> Row {
-    let mut row: Row = vec![
-        name.into(),
-        read_trimmed(dir.join("address")).into(),
-        number_or_null::<u32>(dir.join("type")),
-        number_or_null::<u32>(dir.join("mtu")),
-        // Linux keeps no per-device metric (SIOCGIFMETRIC always answers 0).
-        0i64.into(),
-        flags(dir).map_or(Value::Null, Value::from),
-    ];
     let statistics = dir.join("statistics");
-    row.extend(
-        COUNTERS
-            .iter()
-            .map(|counter| number_or_null::<u64>(statistics.join(counter))),
-    );
-    // The kernel does not record when a device last changed; osquery reports -1 too.
-    row.push((-1i64).into());
-    // `speed` fails to read for virtual and down links and is -1 when unknown: osquery says 0.
-    row.push(
-        read_number::<i64>(dir.join("speed"))
+    let counter = |file: &str| number_or_null::<u64>(statistics.join(file));
+    InterfaceRow {
+        interface: name.into(),
+        mac: read_trimmed(dir.join("address")).into(),
+        r#type: number_or_null::<u32>(dir.join("type")),
+        mtu: number_or_null::<u32>(dir.join("mtu")),
+        // Linux keeps no per-device metric (SIOCGIFMETRIC always answers 0).
+        metric: 0i64.into(),
+        flags: flags(dir).map_or(Value::Null, Value::from),
+        ipackets: counter("rx_packets"),
+        opackets: counter("tx_packets"),
+        ibytes: counter("rx_bytes"),
+        obytes: counter("tx_bytes"),
+        ierrors: counter("rx_errors"),
+        oerrors: counter("tx_errors"),
+        idrops: counter("rx_dropped"),
+        odrops: counter("tx_dropped"),
+        collisions: counter("collisions"),
+        // The kernel does not record when a device last changed; osquery reports -1 too.
+        last_change: (-1i64).into(),
+        // `speed` fails to read for virtual and down links and is -1 when unknown: osquery
+        // says 0.
+        link_speed: read_number::<i64>(dir.join("speed"))
             .filter(|&s| s > 0)
             .unwrap_or(0)
             .into(),
-    );
-    row.push(pci_slot(dir).into());
-    row
+        pci_slot: pci_slot(dir).into(),
+    }
+    .into()
 }
 
 /// The flags `SIOCGIFFLAGS` and `getifaddrs` report: the configured flags in `flags` plus the
@@ -158,7 +150,7 @@ mod tests {
     }
 
     fn column(name: &str) -> usize {
-        COLUMNS
+        InterfaceRow::COLUMNS
             .iter()
             .position(|c| c.name == name)
             .expect("column exists")
@@ -176,7 +168,7 @@ mod tests {
             .iter()
             .find(|r| r[0] == Value::from("lo"))
             .expect("lo row");
-        assert_eq!(lo.len(), COLUMNS.len());
+        assert_eq!(lo.len(), InterfaceRow::COLUMNS.len());
         assert_eq!(lo[column("mtu")], Value::Int(mtu));
         // ARPHRD_LOOPBACK.
         assert_eq!(lo[column("type")], Value::Int(772));

@@ -1,16 +1,19 @@
 //! `kernel_info`: the running kernel's release and the command line it was booted with.
 
+use crate::row::table_row;
 use crate::snapshot::util::{read_trimmed, rows};
-use crate::table::{Column, ColumnType::Text, Row, Rows, ScanRequest, Table, TableError};
+use crate::table::{Column, Row, Rows, ScanRequest, Table, TableError};
 
 const NAME: &str = "kernel_info";
 
-const COLUMNS: &[Column] = &[
-    Column::new("version", Text),
-    Column::new("arguments", Text),
-    Column::new("path", Text),
-    Column::new("device", Text),
-];
+table_row! {
+    struct KernelInfoRow {
+        version: Text,
+        arguments: Text,
+        path: Text,
+        device: Text,
+    }
+}
 
 pub struct KernelInfo;
 
@@ -20,7 +23,7 @@ impl Table for KernelInfo {
     }
 
     fn columns(&self) -> &'static [Column] {
-        COLUMNS
+        KernelInfoRow::COLUMNS
     }
 
     fn scan(&self, _request: &ScanRequest) -> Result<Rows, TableError> {
@@ -37,7 +40,13 @@ fn row(version: Option<String>, cmdline: Option<&str>) -> Row {
     let mut device = None;
     let mut arguments = Vec::new();
     let Some(cmdline) = cmdline else {
-        return vec![version.into(), None.into(), None.into(), None.into()];
+        let row = KernelInfoRow {
+            version: version.into(),
+            arguments: None.into(),
+            path: None.into(),
+            device: None.into(),
+        };
+        return row.into();
     };
     for argument in cmdline.split_whitespace() {
         if let Some(image) = argument.strip_prefix("BOOT_IMAGE=") {
@@ -48,12 +57,13 @@ fn row(version: Option<String>, cmdline: Option<&str>) -> Row {
             arguments.push(argument);
         }
     }
-    vec![
-        version.into(),
-        arguments.join(" ").into(),
-        path.into(),
-        device.into(),
-    ]
+    KernelInfoRow {
+        version: version.into(),
+        arguments: arguments.join(" ").into(),
+        path: path.into(),
+        device: device.into(),
+    }
+    .into()
 }
 
 #[cfg(test)]

@@ -6,25 +6,26 @@ use super::process_open_sockets::{
     AF_UNIX, OpenSocket, TCP_LISTEN, UNIX_STREAM, open_sockets, socket_pids,
 };
 use super::util::rows;
-use crate::table::{
-    Column,
-    ColumnType::{BigInt, Integer, Text},
-    Row, Rows, ScanRequest, Table, TableError, Value,
+use crate::{
+    row::table_row,
+    table::{Column, Row, Rows, ScanRequest, Table, TableError, Value},
 };
 
-const COLUMNS: &[Column] = &[
-    Column::new("pid", Integer),
-    Column::new("port", Integer),
-    Column::new("protocol", Integer),
-    Column::new("family", Integer),
-    Column::new("address", Text),
-    Column::new("fd", BigInt),
-    Column::new("socket", BigInt),
-    Column::new("path", Text),
-    Column::new("net_namespace", Text),
-];
+table_row! {
+    struct ListeningPortRow {
+        pid: Integer,
+        port: Integer,
+        protocol: Integer,
+        family: Integer,
+        address: Text,
+        fd: BigInt,
+        socket: BigInt,
+        path: Text,
+        net_namespace: Text,
+    }
+}
 
-const PID: usize = 0;
+const PID: usize = ListeningPortRow::pid;
 
 pub struct ListeningPorts;
 
@@ -50,7 +51,7 @@ impl Table for ListeningPorts {
     }
 
     fn columns(&self) -> &'static [Column] {
-        COLUMNS
+        ListeningPortRow::COLUMNS
     }
 
     fn pushdown_columns(&self) -> &'static [usize] {
@@ -65,25 +66,26 @@ impl Table for ListeningPorts {
             .map(|s| {
                 let i = &s.info;
                 let unix = i.family == AF_UNIX;
-                vec![
-                    s.pid.into(),
-                    u32::from(i.local_port).into(),
-                    i.protocol.into(),
-                    i.family.into(),
-                    if unix {
+                ListeningPortRow {
+                    pid: s.pid.into(),
+                    port: u32::from(i.local_port).into(),
+                    protocol: i.protocol.into(),
+                    family: i.family.into(),
+                    address: if unix {
                         Value::Null
                     } else {
                         i.local_address.as_str().into()
                     },
-                    s.fd.into(),
-                    i.inode.into(),
-                    if unix {
+                    fd: s.fd.into(),
+                    socket: i.inode.into(),
+                    path: if unix {
                         i.path.as_str().into()
                     } else {
                         Value::Null
                     },
-                    s.net_namespace.to_string().into(),
-                ]
+                    net_namespace: s.net_namespace.to_string().into(),
+                }
+                .into()
             })
             .collect();
         Ok(rows(out))

@@ -1,24 +1,23 @@
 //! `logged_in_users`: the login records in utmp, parsed from the file rather than through glibc's
 //! `getutxent`, whose state is process-global and not thread-safe.
 
+use crate::row::table_row;
 use crate::snapshot::util::{failed, rows};
-use crate::table::{
-    Column,
-    ColumnType::{BigInt, Integer, Text},
-    Row, Rows, ScanRequest, Table, TableError,
-};
+use crate::table::{Column, Row, Rows, ScanRequest, Table, TableError};
 
 const NAME: &str = "logged_in_users";
 const UTMP: &str = "/var/run/utmp";
 
-const COLUMNS: &[Column] = &[
-    Column::new("type", Text),
-    Column::new("user", Text),
-    Column::new("tty", Text),
-    Column::new("host", Text),
-    Column::new("time", BigInt),
-    Column::new("pid", Integer),
-];
+table_row! {
+    struct LoginRow {
+        r#type: Text,
+        user: Text,
+        tty: Text,
+        host: Text,
+        time: BigInt,
+        pid: Integer,
+    }
+}
 
 /// glibc's `struct utmp` on 64-bit Linux, which keeps 32-bit times so the file layout matches
 /// 32-bit programs.
@@ -38,7 +37,7 @@ impl Table for LoggedInUsers {
     }
 
     fn columns(&self) -> &'static [Column] {
-        COLUMNS
+        LoginRow::COLUMNS
     }
 
     fn scan(&self, _request: &ScanRequest) -> Result<Rows, TableError> {
@@ -66,14 +65,15 @@ fn record(rec: &[u8]) -> Option<Row> {
         return None;
     }
     let tv_sec = read_i32(rec, TV_SEC)?;
-    Some(vec![
-        type_name(ut_type).into(),
-        text(rec, USER)?.into(),
-        text(rec, LINE)?.into(),
-        text(rec, HOST)?.into(),
-        i64::from(tv_sec).into(),
-        pid.into(),
-    ])
+    let row = LoginRow {
+        r#type: type_name(ut_type).into(),
+        user: text(rec, USER)?.into(),
+        tty: text(rec, LINE)?.into(),
+        host: text(rec, HOST)?.into(),
+        time: i64::from(tv_sec).into(),
+        pid: pid.into(),
+    };
+    Some(row.into())
 }
 
 fn read_i32(rec: &[u8], at: usize) -> Option<i32> {
@@ -107,7 +107,7 @@ fn type_name(ut_type: i16) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::Value;
+    use crate::table::{Value, row_mismatch};
 
     fn build(ut_type: i16, pid: i32, line: &str, user: &str, host: &str, sec: i32) -> Vec<u8> {
         let mut rec = vec![0u8; RECORD];
@@ -146,6 +146,9 @@ mod tests {
         data.extend([0u8; 100]);
         let rows = parse(&data);
         assert_eq!(rows.len(), 3);
+        for row in &rows {
+            assert_eq!(row_mismatch(LoginRow::COLUMNS, row), None);
+        }
         assert_eq!(
             rows[0],
             vec![

@@ -3,29 +3,28 @@
 use std::ffi::CString;
 use std::path::Path;
 
+use crate::row::table_row;
 use crate::snapshot::util::{failed, rows};
-use crate::table::{
-    Column,
-    ColumnType::{BigInt, Text},
-    Row, Rows, ScanRequest, Table, TableError, Value,
-};
+use crate::table::{Column, Row, Rows, ScanRequest, Table, TableError, Value};
 
 const NAME: &str = "mounts";
 const MOUNTS: &str = "/proc/mounts";
 
-const COLUMNS: &[Column] = &[
-    Column::new("device", Text),
-    Column::new("device_alias", Text),
-    Column::new("path", Text),
-    Column::new("type", Text),
-    Column::new("blocks_size", BigInt),
-    Column::new("blocks", BigInt),
-    Column::new("blocks_free", BigInt),
-    Column::new("blocks_available", BigInt),
-    Column::new("inodes", BigInt),
-    Column::new("inodes_free", BigInt),
-    Column::new("flags", Text),
-];
+table_row! {
+    struct MountRow {
+        device: Text,
+        device_alias: Text,
+        path: Text,
+        r#type: Text,
+        blocks_size: BigInt,
+        blocks: BigInt,
+        blocks_free: BigInt,
+        blocks_available: BigInt,
+        inodes: BigInt,
+        inodes_free: BigInt,
+        flags: Text,
+    }
+}
 
 pub struct Mounts;
 
@@ -35,7 +34,7 @@ impl Table for Mounts {
     }
 
     fn columns(&self) -> &'static [Column] {
-        COLUMNS
+        MountRow::COLUMNS
     }
 
     fn scan(&self, _request: &ScanRequest) -> Result<Rows, TableError> {
@@ -156,19 +155,20 @@ fn row(entry: MountEntry, stats: Option<Stats>) -> Row {
         entry.device.clone()
     };
     let number = |f: fn(&Stats) -> u64| stats.as_ref().map_or(Value::Null, |s| f(s).into());
-    vec![
-        entry.device.into(),
-        alias.into(),
-        entry.path.into(),
-        entry.fstype.into(),
-        number(|s| s.block_size),
-        number(|s| s.blocks),
-        number(|s| s.blocks_free),
-        number(|s| s.blocks_available),
-        number(|s| s.inodes),
-        number(|s| s.inodes_free),
-        entry.options.into(),
-    ]
+    MountRow {
+        device: entry.device.into(),
+        device_alias: alias.into(),
+        path: entry.path.into(),
+        r#type: entry.fstype.into(),
+        blocks_size: number(|s| s.block_size),
+        blocks: number(|s| s.blocks),
+        blocks_free: number(|s| s.blocks_free),
+        blocks_available: number(|s| s.blocks_available),
+        inodes: number(|s| s.inodes),
+        inodes_free: number(|s| s.inodes_free),
+        flags: entry.options.into(),
+    }
+    .into()
 }
 
 #[cfg(test)]

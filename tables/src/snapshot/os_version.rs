@@ -1,28 +1,27 @@
 //! `os_version`: the distribution from `os-release`, and the machine architecture from `uname`.
 
+use crate::row::table_row;
 use crate::snapshot::util::rows;
-use crate::table::{
-    Column,
-    ColumnType::{Integer, Text},
-    Rows, ScanRequest, Table, TableError, Value,
-};
+use crate::table::{Column, Row, Rows, ScanRequest, Table, TableError, Value};
 
 const NAME: &str = "os_version";
 /// The systemd os-release locations: `/etc` first, `/usr/lib` when `/etc` has none.
 const OS_RELEASE: &[&str] = &["/etc/os-release", "/usr/lib/os-release"];
 
-const COLUMNS: &[Column] = &[
-    Column::new("name", Text),
-    Column::new("version", Text),
-    Column::new("major", Integer),
-    Column::new("minor", Integer),
-    Column::new("patch", Integer),
-    Column::new("build", Text),
-    Column::new("platform", Text),
-    Column::new("platform_like", Text),
-    Column::new("codename", Text),
-    Column::new("arch", Text),
-];
+table_row! {
+    struct OsVersionRow {
+        name: Text,
+        version: Text,
+        major: Integer,
+        minor: Integer,
+        patch: Integer,
+        build: Text,
+        platform: Text,
+        platform_like: Text,
+        codename: Text,
+        arch: Text,
+    }
+}
 
 pub struct OsVersion;
 
@@ -32,7 +31,7 @@ impl Table for OsVersion {
     }
 
     fn columns(&self) -> &'static [Column] {
-        COLUMNS
+        OsVersionRow::COLUMNS
     }
 
     fn scan(&self, _request: &ScanRequest) -> Result<Rows, TableError> {
@@ -42,19 +41,20 @@ impl Table for OsVersion {
             .unwrap_or_default();
         let release = OsRelease::parse(&content);
         let [major, minor, patch] = release.version_numbers();
-        Ok(rows(vec![vec![
+        let row = OsVersionRow {
             // osquery's defaults for a system that does not say.
-            release.name.unwrap_or_else(|| "Unknown".to_owned()).into(),
-            release.version.into(),
-            major.into(),
-            minor.into(),
-            patch.into(),
-            release.build_id.into(),
-            release.id.unwrap_or_else(|| "posix".to_owned()).into(),
-            release.id_like.into(),
-            release.codename.into(),
-            machine().map_or(Value::Null, Value::Text),
-        ]]))
+            name: release.name.unwrap_or_else(|| "Unknown".to_owned()).into(),
+            version: release.version.into(),
+            major: major.into(),
+            minor: minor.into(),
+            patch: patch.into(),
+            build: release.build_id.into(),
+            platform: release.id.unwrap_or_else(|| "posix".to_owned()).into(),
+            platform_like: release.id_like.into(),
+            codename: release.codename.into(),
+            arch: machine().map_or(Value::Null, Value::Text),
+        };
+        Ok(rows(vec![Row::from(row)]))
     }
 }
 
@@ -189,7 +189,7 @@ mod tests {
     #[test]
     fn matches_os_release() {
         let row = scan();
-        assert_eq!(row.len(), COLUMNS.len());
+        assert_eq!(row.len(), OsVersionRow::COLUMNS.len());
         if let Some(name) = os_release("NAME") {
             assert_eq!(row[0], Value::Text(name));
         }

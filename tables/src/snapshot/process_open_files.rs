@@ -4,19 +4,20 @@
 use std::path::Path;
 
 use super::util::rows;
-use crate::table::{
-    Column,
-    ColumnType::{BigInt, Text},
-    Row, Rows, ScanRequest, Table, TableError,
+use crate::{
+    row::table_row,
+    table::{Column, Row, Rows, ScanRequest, Table, TableError},
 };
 
-const COLUMNS: &[Column] = &[
-    Column::new("pid", BigInt),
-    Column::new("fd", BigInt),
-    Column::new("path", Text),
-];
+table_row! {
+    struct OpenFileRow {
+        pid: BigInt,
+        fd: BigInt,
+        path: Text,
+    }
+}
 
-const PID: usize = 0;
+const PID: usize = OpenFileRow::pid;
 
 pub struct ProcessOpenFiles;
 
@@ -26,7 +27,7 @@ impl Table for ProcessOpenFiles {
     }
 
     fn columns(&self) -> &'static [Column] {
-        COLUMNS
+        OpenFileRow::COLUMNS
     }
 
     fn pushdown_columns(&self) -> &'static [usize] {
@@ -55,7 +56,12 @@ impl Table for ProcessOpenFiles {
                 if !target.starts_with('/') {
                     continue;
                 }
-                out.push(vec![pid.into(), fd.into(), target.into()]);
+                let row = OpenFileRow {
+                    pid: pid.into(),
+                    fd: fd.into(),
+                    path: target.into(),
+                };
+                out.push(row.into());
             }
         }
         Ok(rows(out))

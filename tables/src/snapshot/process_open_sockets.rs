@@ -9,28 +9,29 @@ use std::path::Path;
 
 use super::process_open_files::{all_pids, descriptors, pid_constraint};
 use super::util::rows;
-use crate::table::{
-    Column,
-    ColumnType::{BigInt, Integer, Text},
-    Row, Rows, ScanRequest, Table, TableError, Value,
+use crate::{
+    row::table_row,
+    table::{Column, Row, Rows, ScanRequest, Table, TableError, Value},
 };
 
-const COLUMNS: &[Column] = &[
-    Column::new("pid", Integer),
-    Column::new("fd", BigInt),
-    Column::new("socket", BigInt),
-    Column::new("family", Integer),
-    Column::new("protocol", Integer),
-    Column::new("local_address", Text),
-    Column::new("remote_address", Text),
-    Column::new("local_port", Integer),
-    Column::new("remote_port", Integer),
-    Column::new("path", Text),
-    Column::new("state", Text),
-    Column::new("net_namespace", Text),
-];
+table_row! {
+    struct OpenSocketRow {
+        pid: Integer,
+        fd: BigInt,
+        socket: BigInt,
+        family: Integer,
+        protocol: Integer,
+        local_address: Text,
+        remote_address: Text,
+        local_port: Integer,
+        remote_port: Integer,
+        path: Text,
+        state: Text,
+        net_namespace: Text,
+    }
+}
 
-const PID: usize = 0;
+const PID: usize = OpenSocketRow::pid;
 
 pub(crate) const AF_UNIX: i32 = libc::AF_UNIX;
 pub(crate) const AF_INET: i32 = libc::AF_INET;
@@ -337,7 +338,7 @@ impl Table for ProcessOpenSockets {
     }
 
     fn columns(&self) -> &'static [Column] {
-        COLUMNS
+        OpenSocketRow::COLUMNS
     }
 
     fn pushdown_columns(&self) -> &'static [usize] {
@@ -354,24 +355,25 @@ impl Table for ProcessOpenSockets {
                 let text_or_null = |t: &str| {
                     if t.is_empty() { Value::Null } else { t.into() }
                 };
-                vec![
-                    s.pid.into(),
-                    s.fd.into(),
-                    i.inode.into(),
-                    i.family.into(),
-                    i.protocol.into(),
-                    i.local_address.as_str().into(),
-                    i.remote_address.as_str().into(),
-                    u32::from(i.local_port).into(),
-                    u32::from(i.remote_port).into(),
-                    if unix {
+                OpenSocketRow {
+                    pid: s.pid.into(),
+                    fd: s.fd.into(),
+                    socket: i.inode.into(),
+                    family: i.family.into(),
+                    protocol: i.protocol.into(),
+                    local_address: i.local_address.as_str().into(),
+                    remote_address: i.remote_address.as_str().into(),
+                    local_port: u32::from(i.local_port).into(),
+                    remote_port: u32::from(i.remote_port).into(),
+                    path: if unix {
                         i.path.as_str().into()
                     } else {
                         Value::Null
                     },
-                    text_or_null(i.state_name()),
-                    s.net_namespace.to_string().into(),
-                ]
+                    state: text_or_null(i.state_name()),
+                    net_namespace: s.net_namespace.to_string().into(),
+                }
+                .into()
             })
             .collect();
         Ok(rows(out))
@@ -509,7 +511,7 @@ mod tests {
     }
 
     fn column(name: &str) -> usize {
-        COLUMNS
+        OpenSocketRow::COLUMNS
             .iter()
             .position(|c| c.name == name)
             .expect("column exists")

@@ -4,43 +4,44 @@
 use std::path::Path;
 
 use super::util::rows;
-use crate::table::{
-    Column,
-    ColumnType::{BigInt, Integer, Text},
-    Row, Rows, ScanRequest, Table, TableError, Value,
+use crate::{
+    row::table_row,
+    table::{Column, Row, Rows, ScanRequest, Table, TableError, Value},
 };
 
-const COLUMNS: &[Column] = &[
-    Column::new("pid", BigInt),
-    Column::new("name", Text),
-    Column::new("path", Text),
-    Column::new("cmdline", Text),
-    Column::new("state", Text),
-    Column::new("cwd", Text),
-    Column::new("root", Text),
-    Column::new("uid", BigInt),
-    Column::new("gid", BigInt),
-    Column::new("euid", BigInt),
-    Column::new("egid", BigInt),
-    Column::new("suid", BigInt),
-    Column::new("sgid", BigInt),
-    Column::new("on_disk", Integer),
-    Column::new("wired_size", BigInt),
-    Column::new("resident_size", BigInt),
-    Column::new("total_size", BigInt),
-    Column::new("user_time", BigInt),
-    Column::new("system_time", BigInt),
-    Column::new("disk_bytes_read", BigInt),
-    Column::new("disk_bytes_written", BigInt),
-    Column::new("start_time", BigInt),
-    Column::new("parent", BigInt),
-    Column::new("pgroup", BigInt),
-    Column::new("threads", Integer),
-    Column::new("nice", Integer),
-    Column::new("cgroup_path", Text),
-];
+table_row! {
+    struct ProcessRow {
+        pid: BigInt,
+        name: Text,
+        path: Text,
+        cmdline: Text,
+        state: Text,
+        cwd: Text,
+        root: Text,
+        uid: BigInt,
+        gid: BigInt,
+        euid: BigInt,
+        egid: BigInt,
+        suid: BigInt,
+        sgid: BigInt,
+        on_disk: Integer,
+        wired_size: BigInt,
+        resident_size: BigInt,
+        total_size: BigInt,
+        user_time: BigInt,
+        system_time: BigInt,
+        disk_bytes_read: BigInt,
+        disk_bytes_written: BigInt,
+        start_time: BigInt,
+        parent: BigInt,
+        pgroup: BigInt,
+        threads: Integer,
+        nice: Integer,
+        cgroup_path: Text,
+    }
+}
 
-const PID: usize = 0;
+const PID: usize = ProcessRow::pid;
 
 pub struct Processes;
 
@@ -149,33 +150,28 @@ fn link(dir: &Path, name: &str, denied: &mut u32) -> Value {
     }
 }
 
-/// Column indexes of the fields that need a file of their own beyond `stat`.
-mod col {
-    pub const PATH: usize = 2;
-    pub const CMDLINE: usize = 3;
-    pub const CWD: usize = 5;
-    pub const ROOT: usize = 6;
-    pub const IDS: std::ops::Range<usize> = 7..13;
-    pub const ON_DISK: usize = 13;
-    pub const DISK_BYTES: std::ops::Range<usize> = 19..21;
-    pub const CGROUP_PATH: usize = 26;
-}
-
 /// One process's row, or `None` when it is gone (it exited during the scan). Files behind
 /// columns the query does not read are not opened: those columns are NULL.
 fn process_row(pid: i64, host: &Host, request: &ScanRequest, denied: &mut u32) -> Option<Row> {
     let dir = Path::new("/proc").join(pid.to_string());
     let stat = parse_stat(&std::fs::read_to_string(dir.join("stat")).ok()?)?;
     let uses = |c: usize| request.uses(c);
-    let uses_any = |r: std::ops::Range<usize>| r.into_iter().any(|c| request.uses(c));
-    let status = if uses_any(col::IDS) {
+    let uses_any = |columns: &[usize]| columns.iter().any(|&c| request.uses(c));
+    let status = if uses_any(&[
+        ProcessRow::uid,
+        ProcessRow::gid,
+        ProcessRow::euid,
+        ProcessRow::egid,
+        ProcessRow::suid,
+        ProcessRow::sgid,
+    ]) {
         std::fs::read_to_string(dir.join("status")).unwrap_or_default()
     } else {
         String::new()
     };
     let [uid, euid, suid] = ids(&status, "Uid:");
     let [gid, egid, sgid] = ids(&status, "Gid:");
-    let cmdline = if uses(col::CMDLINE) {
+    let cmdline = if uses(ProcessRow::cmdline) {
         std::fs::read(dir.join("cmdline"))
             .map(|bytes| {
                 let trimmed = bytes.strip_suffix(&[0]).unwrap_or(&bytes);
@@ -185,19 +181,19 @@ fn process_row(pid: i64, host: &Host, request: &ScanRequest, denied: &mut u32) -
     } else {
         Value::Null
     };
-    let path = if uses(col::PATH) || uses(col::ON_DISK) {
+    let path = if uses(ProcessRow::path) || uses(ProcessRow::on_disk) {
         link(&dir, "exe", denied)
     } else {
         Value::Null
     };
     let on_disk = match &path {
-        _ if !uses(col::ON_DISK) => Value::Null,
+        _ if !uses(ProcessRow::on_disk) => Value::Null,
         Value::Text(p) if p.is_empty() => Value::Int(-1),
         Value::Text(p) if p.ends_with(" (deleted)") => Value::Int(0),
         Value::Text(p) => Value::Int(i64::from(Path::new(p).exists())),
         _ => Value::Int(-1),
     };
-    let io = if uses_any(col::DISK_BYTES) {
+    let io = if uses_any(&[ProcessRow::disk_bytes_read, ProcessRow::disk_bytes_written]) {
         std::fs::read_to_string(dir.join("io"))
     } else {
         Err(std::io::ErrorKind::Unsupported.into())
@@ -214,7 +210,7 @@ fn process_row(pid: i64, host: &Host, request: &ScanRequest, denied: &mut u32) -
         }
         Err(_) => (Value::Null, Value::Null),
     };
-    let cgroup_path = if uses(col::CGROUP_PATH) {
+    let cgroup_path = if uses(ProcessRow::cgroup_path) {
         std::fs::read_to_string(dir.join("cgroup"))
             .ok()
             .and_then(|c| {
@@ -226,23 +222,23 @@ fn process_row(pid: i64, host: &Host, request: &ScanRequest, denied: &mut u32) -
     } else {
         Value::Null
     };
-    let cwd = if uses(col::CWD) {
+    let cwd = if uses(ProcessRow::cwd) {
         link(&dir, "cwd", denied)
     } else {
         Value::Null
     };
-    let root = if uses(col::ROOT) {
+    let root = if uses(ProcessRow::root) {
         link(&dir, "root", denied)
     } else {
         Value::Null
     };
     let start_time = host.boot_time + (stat.start_ticks / host.ticks_per_second) as i64;
-    Some(vec![
-        Value::Int(pid),
-        stat.name.into(),
+    let row = ProcessRow {
+        pid: Value::Int(pid),
+        name: stat.name.into(),
         path,
         cmdline,
-        stat.state.into(),
+        state: stat.state.into(),
         cwd,
         root,
         uid,
@@ -252,20 +248,21 @@ fn process_row(pid: i64, host: &Host, request: &ScanRequest, denied: &mut u32) -
         suid,
         sgid,
         on_disk,
-        Value::Int(0),
-        (stat.rss_pages.saturating_mul(host.page_size)).into(),
-        stat.vsize.into(),
-        host.millis(stat.utime_ticks).into(),
-        host.millis(stat.stime_ticks).into(),
-        read_bytes,
-        write_bytes,
-        Value::Int(start_time),
-        Value::Int(stat.parent),
-        Value::Int(stat.pgroup),
-        Value::Int(stat.threads),
-        Value::Int(stat.nice),
+        wired_size: Value::Int(0),
+        resident_size: (stat.rss_pages.saturating_mul(host.page_size)).into(),
+        total_size: stat.vsize.into(),
+        user_time: host.millis(stat.utime_ticks).into(),
+        system_time: host.millis(stat.stime_ticks).into(),
+        disk_bytes_read: read_bytes,
+        disk_bytes_written: write_bytes,
+        start_time: Value::Int(start_time),
+        parent: Value::Int(stat.parent),
+        pgroup: Value::Int(stat.pgroup),
+        threads: Value::Int(stat.threads),
+        nice: Value::Int(stat.nice),
         cgroup_path,
-    ])
+    };
+    Some(row.into())
 }
 
 /// Every pid in `/proc` (only processes: thread ids are not listed there).
@@ -284,7 +281,7 @@ impl Table for Processes {
     }
 
     fn columns(&self) -> &'static [Column] {
-        COLUMNS
+        ProcessRow::COLUMNS
     }
 
     fn pushdown_columns(&self) -> &'static [usize] {
@@ -344,7 +341,7 @@ mod tests {
     }
 
     fn column(row: &Row, name: &str) -> Value {
-        let i = COLUMNS
+        let i = ProcessRow::COLUMNS
             .iter()
             .position(|c| c.name == name)
             .expect("known column");

@@ -3,38 +3,37 @@
 
 use std::collections::HashSet;
 
+use crate::row::table_row;
 use crate::snapshot::util::{read_trimmed, rows};
-use crate::table::{
-    Column,
-    ColumnType::{BigInt, Integer, Text},
-    Rows, ScanRequest, Table, TableError, Value,
-};
+use crate::table::{Column, Row, Rows, ScanRequest, Table, TableError, Value};
 
 const NAME: &str = "system_info";
 const DMI: &str = "/sys/class/dmi/id";
 
-const COLUMNS: &[Column] = &[
-    Column::new("hostname", Text),
-    Column::new("uuid", Text),
-    Column::new("cpu_type", Text),
-    Column::new("cpu_subtype", Text),
-    Column::new("cpu_brand", Text),
-    Column::new("cpu_physical_cores", Integer),
-    Column::new("cpu_logical_cores", Integer),
-    Column::new("cpu_sockets", Integer),
-    Column::new("cpu_microcode", Text),
-    Column::new("physical_memory", BigInt),
-    Column::new("hardware_vendor", Text),
-    Column::new("hardware_model", Text),
-    Column::new("hardware_version", Text),
-    Column::new("hardware_serial", Text),
-    Column::new("board_vendor", Text),
-    Column::new("board_model", Text),
-    Column::new("board_version", Text),
-    Column::new("board_serial", Text),
-    Column::new("computer_name", Text),
-    Column::new("local_hostname", Text),
-];
+table_row! {
+    struct SystemInfoRow {
+        hostname: Text,
+        uuid: Text,
+        cpu_type: Text,
+        cpu_subtype: Text,
+        cpu_brand: Text,
+        cpu_physical_cores: Integer,
+        cpu_logical_cores: Integer,
+        cpu_sockets: Integer,
+        cpu_microcode: Text,
+        physical_memory: BigInt,
+        hardware_vendor: Text,
+        hardware_model: Text,
+        hardware_version: Text,
+        hardware_serial: Text,
+        board_vendor: Text,
+        board_model: Text,
+        board_version: Text,
+        board_serial: Text,
+        computer_name: Text,
+        local_hostname: Text,
+    }
+}
 
 pub struct SystemInfo;
 
@@ -44,7 +43,7 @@ impl Table for SystemInfo {
     }
 
     fn columns(&self) -> &'static [Column] {
-        COLUMNS
+        SystemInfoRow::COLUMNS
     }
 
     fn scan(&self, _request: &ScanRequest) -> Result<Rows, TableError> {
@@ -69,29 +68,30 @@ impl Table for SystemInfo {
             std::mem::swap(&mut model, &mut version);
         }
 
-        Ok(rows(vec![vec![
-            hostname.clone().into(),
-            super::util::host_uuid().into(),
-            machine().into(),
+        let row = SystemInfoRow {
+            hostname: hostname.clone().into(),
+            uuid: super::util::host_uuid().into(),
+            cpu_type: machine().into(),
             // osquery reports model 0 when the CPU gives none (non-x86).
-            cpu.model.unwrap_or_else(|| "0".to_owned()).into(),
-            cpu.brand.into(),
-            optional_int(physical),
-            optional_int(logical),
-            optional_int(sockets),
-            cpu.microcode.into(),
-            optional_int(physical_memory()),
-            vendor.into(),
-            model.into(),
-            version.into(),
-            dmi("product_serial").into(),
-            dmi("board_vendor").into(),
-            dmi("board_name").into(),
-            dmi("board_version").into(),
-            dmi("board_serial").into(),
-            hostname.clone().into(),
-            hostname.into(),
-        ]]))
+            cpu_subtype: cpu.model.unwrap_or_else(|| "0".to_owned()).into(),
+            cpu_brand: cpu.brand.into(),
+            cpu_physical_cores: optional_int(physical),
+            cpu_logical_cores: optional_int(logical),
+            cpu_sockets: optional_int(sockets),
+            cpu_microcode: cpu.microcode.into(),
+            physical_memory: optional_int(physical_memory()),
+            hardware_vendor: vendor.into(),
+            hardware_model: model.into(),
+            hardware_version: version.into(),
+            hardware_serial: dmi("product_serial").into(),
+            board_vendor: dmi("board_vendor").into(),
+            board_model: dmi("board_name").into(),
+            board_version: dmi("board_version").into(),
+            board_serial: dmi("board_serial").into(),
+            computer_name: hostname.clone().into(),
+            local_hostname: hostname.into(),
+        };
+        Ok(rows(vec![Row::from(row)]))
     }
 }
 
@@ -222,7 +222,7 @@ mod tests {
     #[test]
     fn hostname_matches_the_kernel() {
         let row = scan();
-        assert_eq!(row.len(), COLUMNS.len());
+        assert_eq!(row.len(), SystemInfoRow::COLUMNS.len());
         let kernel = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .expect("read /proc/sys/kernel/hostname");
         assert_eq!(row[0], Value::from(kernel.trim()));

@@ -1,29 +1,28 @@
 //! `time`: the current date and time in UTC, and the name of the local time zone.
 
+use crate::row::table_row;
 use crate::snapshot::util::{failed, rows};
-use crate::table::{
-    Column,
-    ColumnType::{Integer, Text},
-    Row, Rows, ScanRequest, Table, TableError,
-};
+use crate::table::{Column, Row, Rows, ScanRequest, Table, TableError};
 
 const NAME: &str = "time";
 
-const COLUMNS: &[Column] = &[
-    Column::new("weekday", Text),
-    Column::new("year", Integer),
-    Column::new("month", Integer),
-    Column::new("day", Integer),
-    Column::new("hour", Integer),
-    Column::new("minutes", Integer),
-    Column::new("seconds", Integer),
-    Column::new("timezone", Text),
-    Column::new("local_timezone", Text),
-    Column::new("unix_time", Integer),
-    Column::new("timestamp", Text),
-    Column::new("datetime", Text),
-    Column::new("iso_8601", Text),
-];
+table_row! {
+    struct TimeRow {
+        weekday: Text,
+        year: Integer,
+        month: Integer,
+        day: Integer,
+        hour: Integer,
+        minutes: Integer,
+        seconds: Integer,
+        timezone: Text,
+        local_timezone: Text,
+        unix_time: Integer,
+        timestamp: Text,
+        datetime: Text,
+        iso_8601: Text,
+    }
+}
 
 const WEEKDAYS: [&str; 7] = [
     "Sunday",
@@ -46,7 +45,7 @@ impl Table for Time {
     }
 
     fn columns(&self) -> &'static [Column] {
-        COLUMNS
+        TimeRow::COLUMNS
     }
 
     fn scan(&self, _request: &ScanRequest) -> Result<Rows, TableError> {
@@ -77,21 +76,22 @@ fn row(now: i64, utc: &libc::tm, local_timezone: String) -> Option<Row> {
         "{} {month_name} {day:2} {hour:02}:{minute:02}:{second:02} {year} UTC",
         weekday.get(..3)?
     );
-    Some(vec![
-        weekday.into(),
-        year.into(),
-        month.into(),
-        day.into(),
-        hour.into(),
-        minute.into(),
-        second.into(),
-        "UTC".into(),
-        local_timezone.into(),
-        now.into(),
-        timestamp.into(),
-        iso.clone().into(),
-        iso.into(),
-    ])
+    let row = TimeRow {
+        weekday: weekday.into(),
+        year: year.into(),
+        month: month.into(),
+        day: day.into(),
+        hour: hour.into(),
+        minutes: minute.into(),
+        seconds: second.into(),
+        timezone: "UTC".into(),
+        local_timezone: local_timezone.into(),
+        unix_time: now.into(),
+        timestamp: timestamp.into(),
+        datetime: iso.clone().into(),
+        iso_8601: iso.into(),
+    };
+    Some(row.into())
 }
 
 /// The local zone's abbreviation at `now` ("CET", "CEST"), as `strftime("%Z")` gives it.
@@ -139,7 +139,7 @@ mod tests {
             .expect("time rows");
         assert_eq!(rows.len(), 1);
         let row = &rows[0];
-        assert_eq!(row.len(), COLUMNS.len());
+        assert_eq!(row.len(), TimeRow::COLUMNS.len());
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .expect("after the epoch")

@@ -1,23 +1,22 @@
 //! `uptime`: time since boot from `/proc/uptime`, which counts suspended time too, as osquery's
 //! Linux table does.
 
+use crate::row::table_row;
 use crate::snapshot::util::{failed, rows};
-use crate::table::{
-    Column,
-    ColumnType::{BigInt, Integer},
-    Row, Rows, ScanRequest, Table, TableError,
-};
+use crate::table::{Column, Row, Rows, ScanRequest, Table, TableError};
 
 const NAME: &str = "uptime";
 const UPTIME: &str = "/proc/uptime";
 
-const COLUMNS: &[Column] = &[
-    Column::new("days", Integer),
-    Column::new("hours", Integer),
-    Column::new("minutes", Integer),
-    Column::new("seconds", Integer),
-    Column::new("total_seconds", BigInt),
-];
+table_row! {
+    struct UptimeRow {
+        days: Integer,
+        hours: Integer,
+        minutes: Integer,
+        seconds: Integer,
+        total_seconds: BigInt,
+    }
+}
 
 pub struct Uptime;
 
@@ -27,7 +26,7 @@ impl Table for Uptime {
     }
 
     fn columns(&self) -> &'static [Column] {
-        COLUMNS
+        UptimeRow::COLUMNS
     }
 
     fn scan(&self, _request: &ScanRequest) -> Result<Rows, TableError> {
@@ -47,13 +46,14 @@ fn parse(content: &str) -> Option<i64> {
 }
 
 fn row(total: i64) -> Row {
-    vec![
-        (total / 86_400).into(),
-        (total / 3_600 % 24).into(),
-        (total / 60 % 60).into(),
-        (total % 60).into(),
-        total.into(),
-    ]
+    UptimeRow {
+        days: (total / 86_400).into(),
+        hours: (total / 3_600 % 24).into(),
+        minutes: (total / 60 % 60).into(),
+        seconds: (total % 60).into(),
+        total_seconds: total.into(),
+    }
+    .into()
 }
 
 #[cfg(test)]

@@ -3,30 +3,29 @@
 
 use std::collections::HashSet;
 
+use crate::row::table_row;
 use crate::snapshot::util::{failed, rows};
-use crate::table::{
-    Column,
-    ColumnType::{BigInt, Text},
-    Row, Rows, ScanRequest, Table, TableError, Value,
-};
+use crate::table::{Column, Row, Rows, ScanRequest, Table, TableError, Value};
 
 const NAME: &str = "users";
 const PASSWD: &str = "/etc/passwd";
 
-const UID: usize = 0;
-const USERNAME: usize = 4;
+const UID: usize = UserRow::uid;
+const USERNAME: usize = UserRow::username;
 
-const COLUMNS: &[Column] = &[
-    Column::new("uid", BigInt),
-    Column::new("gid", BigInt),
-    Column::new("uid_signed", BigInt),
-    Column::new("gid_signed", BigInt),
-    Column::new("username", Text),
-    Column::new("description", Text),
-    Column::new("directory", Text),
-    Column::new("shell", Text),
-    Column::new("uuid", Text),
-];
+table_row! {
+    struct UserRow {
+        uid: BigInt,
+        gid: BigInt,
+        uid_signed: BigInt,
+        gid_signed: BigInt,
+        username: Text,
+        description: Text,
+        directory: Text,
+        shell: Text,
+        uuid: Text,
+    }
+}
 
 pub struct Users;
 
@@ -36,7 +35,7 @@ impl Table for Users {
     }
 
     fn columns(&self) -> &'static [Column] {
-        COLUMNS
+        UserRow::COLUMNS
     }
 
     fn pushdown_columns(&self) -> &'static [usize] {
@@ -70,18 +69,19 @@ struct PasswdEntry<'a> {
 
 impl PasswdEntry<'_> {
     fn row(&self) -> Row {
-        vec![
-            self.uid.into(),
-            self.gid.into(),
+        UserRow {
+            uid: self.uid.into(),
+            gid: self.gid.into(),
             // Reinterpreting the bits is the point: uid 4294967294 is "nobody" as -2 elsewhere.
-            i64::from(self.uid as i32).into(),
-            i64::from(self.gid as i32).into(),
-            self.name.into(),
-            self.gecos.into(),
-            self.dir.into(),
-            self.shell.into(),
-            "".into(),
-        ]
+            uid_signed: i64::from(self.uid as i32).into(),
+            gid_signed: i64::from(self.gid as i32).into(),
+            username: self.name.into(),
+            description: self.gecos.into(),
+            directory: self.dir.into(),
+            shell: self.shell.into(),
+            uuid: "".into(),
+        }
+        .into()
     }
 }
 
@@ -176,7 +176,7 @@ mod tests {
         let lines = passwd_lines();
         assert_eq!(rows.len(), lines.len());
         for (row, fields) in rows.iter().zip(&lines) {
-            assert_eq!(row.len(), COLUMNS.len());
+            assert_eq!(row.len(), UserRow::COLUMNS.len());
             assert_eq!(row[4], Value::Text(fields[0].clone()));
             assert_eq!(row[0].as_i64(), fields[2].parse().ok());
             assert_eq!(row[1].as_i64(), fields[3].parse().ok());

@@ -10,7 +10,7 @@ use super::{
     pins::{Attachment, PinError, Pins},
     probes::Feature,
 };
-use crate::{counters::Availability, tables::EventTable};
+use crate::{counters::Availability, event_table::EventTable};
 
 /// What one program did on this kernel.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,11 +11,11 @@ use vigil_ebpf_common::{
 };
 
 use crate::{
+    event_table::Event,
     linux::clock::BootClock,
     model::{
         Actor, FileEvent, FileOperation, ProcessAction, ProcessEvent, SocketEvent, Syscall, Task,
     },
-    tables::Event,
 };
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use super::{
     probes::{Attachment, Feature, Reads},
     tracepoint_format::{Field, Format},
 };
-use crate::tables::EventTable;
+use crate::event_table::EventTable;
 
 /// What the running kernel's tracepoints allow.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 //! without its exit half reports nothing), so a kernel that lacks a tracepoint, or rejects a
 //! program, loses that feature and says so; the table keeps every other feature.
 
-use crate::tables::EventTable;
+use crate::event_table::EventTable;
 
 /// What a program reads from its tracepoint's record: checked or located in the running kernel's
 /// `format` before attaching.

@@ -29,10 +29,10 @@ use super::{
 };
 use crate::{
     counters::{Availability, Counters, TableCounters},
+    event_table::{Event, EventTable},
     file_filter::{FileFilter, PathPattern},
     in_flight::InFlightLedger,
     linux::{clock::BootClock, proc_table::ProcessTable},
-    tables::{Event, EventTable},
 };
 
 const TRACEFS: &str = "/sys/kernel/tracing";
