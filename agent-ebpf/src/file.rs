@@ -10,7 +10,7 @@ use core::mem::size_of;
 
 use aya_ebpf::{
     macros::{map, tracepoint},
-    maps::{LruHashMap, PerCpuArray},
+    maps::LruHashMap,
     programs::TracePointContext,
 };
 use vigil_ebpf_common::{
@@ -24,11 +24,8 @@ use crate::{
         fill_header, member, member_ptr, read_ptr, read_user, skip_event,
     },
     path::{Target, copy_str, walk},
+    scratch::FILE_SCRATCH,
 };
-
-/// Working memory for file records, far larger than the BPF stack.
-#[map]
-pub(crate) static FILE_SCRATCH: PerCpuArray<FileScratch> = PerCpuArray::with_max_entries(1, 0);
 
 const AT_FDCWD: i64 = -100;
 const AT_REMOVEDIR: u64 = 0x200;

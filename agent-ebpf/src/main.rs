@@ -12,6 +12,7 @@ mod file;
 mod kernel;
 mod path;
 mod process;
+mod scratch;
 mod socket;
 
 #[cfg(not(test))]

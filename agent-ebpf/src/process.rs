@@ -22,14 +22,11 @@ use crate::{
         syscall_arg, syscall_ret,
     },
     path::{LOOP_BREAK, LOOP_CONTINUE, copy_str, walk_path},
+    scratch::EXEC_SCRATCH,
 };
 
 /// Arguments read from a failed exec's argv array, at most (the rest is marked truncated).
 const FAILED_EXEC_MAX_ARGS: u32 = 1024;
-
-/// Working memory for exec records: far larger than the 512-byte BPF stack.
-#[map]
-pub(crate) static EXEC_SCRATCH: PerCpuArray<ExecScratch> = PerCpuArray::with_max_entries(1, 0);
 
 /// What an exec's entry saw, kept until its exit (or the new image's first event).
 #[repr(C)]
