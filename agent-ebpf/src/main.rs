@@ -1,5 +1,5 @@
-//! vigil's kernel probes: processes (exec, fork/clone, exit) and sockets (connect, accept, bind,
-//! listen).
+//! vigil's kernel probes: processes (exec, fork/clone, exit), sockets (connect, accept, bind,
+//! listen) and files (opens, creates, removes, renames, links, mode, owner and size changes).
 //!
 //! Only tracepoints are used: they load on every kernel vigil supports, including those where
 //! kprobes, fentry and BPF LSM are unavailable. Kernel struct fields are read at offsets that
@@ -8,12 +8,20 @@
 #![no_std]
 #![no_main]
 
+#[macro_use]
+mod syscalls;
+
 mod file;
 mod kernel;
 mod path;
 mod process;
 mod scratch;
 mod socket;
+
+/// Every program, under the name userspace attaches it by.
+mod programs {
+    pub(crate) use crate::{file::*, process::*, socket::*};
+}
 
 #[cfg(not(test))]
 #[panic_handler]
