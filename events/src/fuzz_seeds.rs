@@ -580,7 +580,7 @@ fn stored_rows() -> Vec<(String, Vec<u8>)> {
         TableCounters::add(&table.stored, 990);
         TableCounters::add(&table.dropped_ring_buffer, 10);
     }
-    counters.account_source(&[3, 1, 4], || {});
+    counters.account_source("bpf", &[3, 1, 4], || {});
     rows.push((
         "counters-saved".into(),
         counters::encode_saved(&counters.saved()),

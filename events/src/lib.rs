@@ -9,6 +9,8 @@ pub mod fnv;
 mod fuzz_seeds;
 pub mod in_flight;
 pub mod model;
+pub mod platform;
+pub mod publisher;
 #[cfg(feature = "store")]
 pub mod store;
 pub mod tables;
@@ -22,6 +24,7 @@ pub use model::{
     Actor, FileEvent, FileOperation, ProcessAction, ProcessEvent, SocketEvent, SocketStatus,
     Syscall, Task,
 };
+pub use publisher::{HandOver, Outlet, Publisher, PublisherError, Running, Settings, Stopping};
 #[cfg(feature = "store")]
 pub use store::{EventStore, StoreError, TimeRange};
 pub use tables::{Event, EventTable};

@@ -5,12 +5,12 @@ use std::{os::unix::fs::DirBuilderExt, process::ExitCode, sync::Arc, time::Durat
 
 use anyhow::{Context as _, bail};
 use vigil_events::{
-    Counters, EventStore, EventTable,
+    Counters, EventStore, EventTable, HandOver,
     store::{ReadFloor, log_sink},
 };
 
 use super::{
-    host::{host_identifier, hostname, instance_id, pin_dir, pins_root},
+    host::{host_identifier, hostname, instance_id},
     reload::{Reload, run_until_stopped},
 };
 use crate::{
@@ -300,14 +300,11 @@ fn start_collector(
     store: &Arc<EventStore>,
     counters: &Counters,
     read_floor: &Arc<ReadFloor>,
-    pins: Option<std::path::PathBuf>,
+    hand_over: Option<HandOver>,
 ) -> anyhow::Result<Option<Collector>> {
     if args.disable_events {
         tracing::info!("events are disabled (--disable_events)");
         return Ok(None);
-    }
-    if pins.is_some() {
-        vigil_events::linux::ebpf::pins::sweep_abandoned(&pins_root());
     }
     let collector = Collector::start(
         store.clone(),
@@ -315,15 +312,8 @@ fn start_collector(
         &args.events,
         config,
         Some(read_floor.clone()),
-        pins.clone(),
+        hand_over,
     )?;
-    if let Some(pins) = &pins {
-        let database = args
-            .database_path
-            .canonicalize()
-            .unwrap_or_else(|_| args.database_path.clone());
-        vigil_events::linux::ebpf::pins::mark_database(pins, &database);
-    }
     Ok(Some(collector))
 }
 
@@ -419,14 +409,15 @@ pub fn run(args: &DaemonArgs, worker: Option<Worker>) -> anyhow::Result<ExitCode
         (Some(_), Some(config)) => with_remote_options(args, config),
         _ => args.clone(),
     };
-    let pins = worker.as_ref().map(|_| pin_dir(&args.database_path));
+    // A worker's kernel side outlives it, for the next worker on the same database.
+    let hand_over = worker.as_ref().map(|_| HandOver::new(&args.database_path));
     let mut collector = start_collector(
         &effective,
         config.as_ref(),
         &store,
         &counters,
         &read_floor,
-        pins,
+        hand_over,
     )?;
     let collected_with = effective.events.clone();
     // One attempt at the server's config, bounded by --tls_request_timeout; then in the
