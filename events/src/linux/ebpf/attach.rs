@@ -6,6 +6,7 @@
 use aya::{Ebpf, programs::TracePoint, programs::trace_point::TracePointLink};
 
 use super::{
+    SOURCE,
     layout::Layout,
     pins::{Attachment, PinError, Pins},
     probes::Feature,
@@ -80,7 +81,9 @@ pub fn attach_features(
             ),
         }
     }
-    let tables = EventTable::ALL
+    // The eBPF publisher's tables only: another publisher's are not this one's to judge.
+    let tables = SOURCE
+        .tables
         .iter()
         .filter(|table| !disabled.contains(table))
         .map(|&table| {
