@@ -23,6 +23,27 @@ mod programs {
     pub(crate) use crate::{file::*, process::*, socket::*};
 }
 
+macro_rules! programs_exist {
+    (
+        ids { $($Other:ident = $other_id:literal, $other_name:ident;)* }
+        syscalls {
+            $($Variant:ident = $id:literal, $name:ident, $family:ident, $args:literal,
+              $enter:ident, $exit:ident;)*
+        }
+    ) => {
+        // Every program the syscall table names is defined: a row without its program fails
+        // the build.
+        const _: () = {
+            $(
+                let _ = programs::$enter;
+                let _ = programs::$exit;
+            )*
+        };
+    };
+}
+
+vigil_ebpf_common::for_each_syscall!(programs_exist);
+
 #[cfg(not(test))]
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo) -> ! {

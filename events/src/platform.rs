@@ -45,6 +45,14 @@ pub fn source_of(table: EventTable) -> Option<&'static Source> {
         .find(|source| source.tables.contains(&table))
 }
 
+impl EventTable {
+    /// The publisher that fills the table, as `vigil_events` names it; empty when no publisher
+    /// of this platform does.
+    pub fn publisher(self) -> &'static str {
+        source_of(self).map_or("", |source| source.name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -158,10 +158,13 @@ impl Drop for Stopping {
     }
 }
 
-/// Why a publisher could not start.
+/// Why a publisher could not start: its own error, as it words it.
 #[derive(Debug, thiserror::Error)]
-pub enum PublisherError {
-    #[cfg(target_os = "linux")]
-    #[error(transparent)]
-    Ebpf(#[from] crate::linux::ebpf::EbpfError),
+#[error(transparent)]
+pub struct PublisherError(Box<dyn std::error::Error + Send + Sync>);
+
+impl PublisherError {
+    pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(Box::new(error))
+    }
 }

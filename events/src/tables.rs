@@ -43,7 +43,8 @@ impl TableEvent for FileEvent {
 
 /// Declares every event table: `Table => "sql_name", Variant(EventType), encode, decode;`
 /// makes the table's [`EventTable`] value and name, its [`Event`] variant, and how its rows are
-/// stored. Which publisher fills a table is the publisher's to say (see `crate::platform`).
+/// stored. Which publisher fills a table is the publisher's to say (`EventTable::publisher`, in
+/// `crate::platform`).
 macro_rules! event_tables {
     ($($Table:ident => $name:literal, $Variant:ident($Type:ty), $encode:path, $decode:path;)*) => {
         /// One event table: one column family in the store, one SQL table.
@@ -113,12 +114,6 @@ event_tables! {
 }
 
 impl EventTable {
-    /// The publisher that fills the table, as `vigil_events` names it; empty when no publisher
-    /// of this platform does.
-    pub fn publisher(self) -> &'static str {
-        crate::platform::source_of(self).map_or("", |source| source.name)
-    }
-
     pub fn names() -> Vec<&'static str> {
         Self::ALL.iter().map(|t| t.name()).collect()
     }

@@ -6,10 +6,10 @@
 use aya::{Ebpf, programs::TracePoint, programs::trace_point::TracePointLink};
 
 use super::{
-    SOURCE,
     layout::Layout,
     pins::{Attachment, PinError, Pins},
     probes::Feature,
+    source::SOURCE,
 };
 use crate::{counters::Availability, tables::EventTable};
 

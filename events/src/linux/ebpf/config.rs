@@ -3,8 +3,7 @@
 
 use vigil_ebpf_common::ARGV_CAPACITY;
 
-use super::host::TRACEFS;
-use crate::publisher::Settings;
+use crate::publisher::{PublisherError, Settings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EbpfError {
@@ -15,10 +14,14 @@ pub enum EbpfError {
     )]
     Permission,
     #[error(
-        "tracefs is not mounted at {TRACEFS} and could not be mounted ({0}); mount it with \
-         `mount -t tracefs tracefs {TRACEFS}`"
+        "tracefs is not mounted at {path} and could not be mounted ({error}); mount it with \
+         `mount -t tracefs tracefs {path}`"
     )]
-    Tracefs(std::io::Error),
+    Tracefs {
+        path: &'static str,
+        /// In the message, not a source: the message says it all.
+        error: std::io::Error,
+    },
     #[error("--bpf_ringbuf_size must be a power of two and at least 4096 bytes, got {0}")]
     RingBufferSize(u32),
     #[error("--bpf_argv_limit must be from 1 to {ARGV_CAPACITY} bytes, got {0}")]
@@ -29,6 +32,12 @@ pub enum EbpfError {
     Map(#[from] aya::maps::MapError),
     #[error("starting the reader thread failed: {0}")]
     Thread(std::io::Error),
+}
+
+impl From<EbpfError> for PublisherError {
+    fn from(error: EbpfError) -> Self {
+        PublisherError::new(error)
+    }
 }
 
 /// The settings the kernel side is sized by, checked before anything loads.

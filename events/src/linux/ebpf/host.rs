@@ -48,8 +48,12 @@ fn ensure_tracefs() -> Result<(), EbpfError> {
     if std::path::Path::new(TRACEFS).join("events").exists() {
         return Ok(());
     }
-    crate::linux::mount::mount_pseudo_fs(c"tracefs", c"/sys/kernel/tracing")
-        .map_err(EbpfError::Tracefs)
+    crate::linux::mount::mount_pseudo_fs(c"tracefs", c"/sys/kernel/tracing").map_err(|error| {
+        EbpfError::Tracefs {
+            path: TRACEFS,
+            error,
+        }
+    })
 }
 
 fn raise_memlock_limit() {

@@ -15,7 +15,6 @@ use aya::{Ebpf, EbpfLoader};
 use vigil_ebpf_common::{ProbeConfig, names};
 
 use super::{
-    SOURCE,
     attach::{self, ProgramReport},
     config::{self, EbpfError},
     dir_filter::KernelDirFilter,
@@ -25,6 +24,7 @@ use super::{
     pins::{Attachment, Pins, detach_all},
     probes::FEATURES,
     reader::{Reader, table_counters},
+    source::SOURCE,
 };
 use crate::{
     counters::{Availability, Counters},

@@ -20,9 +20,9 @@ use tokio::io::{Interest, unix::AsyncFd};
 use vigil_ebpf_common::{counter, names};
 
 use super::{
-    SOURCE,
     config::EbpfError,
     decode::{self, family_table},
+    source::SOURCE,
 };
 use crate::{
     counters::{Counters, TableCounters},
