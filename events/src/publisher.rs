@@ -122,11 +122,6 @@ pub trait Running: Send {
 pub struct Stopping(Vec<JoinHandle<()>>);
 
 impl Stopping {
-    /// Nothing left to wait for.
-    pub fn done() -> Self {
-        Self(Vec::new())
-    }
-
     pub(crate) fn in_background(thread: Option<JoinHandle<()>>) -> Self {
         Self(thread.into_iter().collect())
     }
