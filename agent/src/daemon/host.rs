@@ -1,24 +1,9 @@
-//! Who this host is, and where its kernel programs are pinned.
+//! Who this host is.
 
-use vigil_events::{EventStore, linux::ebpf::pins};
+use vigil_events::EventStore;
 use vigil_state::daemon::INSTANCE_ID;
 
 use crate::cli::DaemonArgs;
-
-/// Where a worker pins its kernel programs so they outlive it: one directory per database.
-pub fn pin_dir(database: &std::path::Path) -> std::path::PathBuf {
-    use std::os::unix::ffi::OsStrExt as _;
-    let database = database
-        .canonicalize()
-        .unwrap_or_else(|_| database.to_owned());
-    let id = pins::fnv1a(&[database.as_os_str().as_bytes()]);
-    pins_root().join(format!("{id:016x}"))
-}
-
-/// Where every vigil daemon pins its kernel programs, one directory per database.
-pub fn pins_root() -> std::path::PathBuf {
-    std::path::Path::new(pins::BPFFS).join("vigil")
-}
 
 /// `--host_identifier`: the value result lines carry as `hostIdentifier`.
 pub fn host_identifier(args: &DaemonArgs) -> String {
