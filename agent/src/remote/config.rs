@@ -10,8 +10,9 @@ use std::{
 
 use anyhow::Context as _;
 use crossbeam_channel::Sender;
-use serde_json::{Map, Value};
+use serde_json::Map;
 use vigil_events::{EventStore, store::StateBatch};
+use vigil_remote_api::config::ConfigDocument;
 
 use super::client::Remote;
 use crate::{
@@ -32,13 +33,12 @@ impl TlsConfig {
     /// The server's config document, parsed; also its text, to notice changes. `once`: an
     /// enrollment it needs is tried once, without waiting to retry.
     fn fetch(&self, once: bool) -> anyhow::Result<(Config, String)> {
-        let mut answer = if once {
+        let answer = if once {
             self.remote.post_once(&self.endpoint, Map::new())?
         } else {
             self.remote.post(&self.endpoint, Map::new(), false)?
         };
-        answer.remove("node_invalid");
-        let document = Value::Object(answer);
+        let ConfigDocument { document, text } = ConfigDocument::from_reply(answer);
         let mut config =
             config::parse(&document, Origin::Server, &self.pack_delimiter).map_err(|e| {
                 anyhow::anyhow!(
@@ -49,7 +49,6 @@ impl TlsConfig {
         for warning in &config.warnings {
             tracing::warn!("config from the TLS server: {warning}");
         }
-        let text = document.to_string();
         config.hash = config::hash(&text);
         Ok((config, text))
     }
@@ -64,9 +63,8 @@ impl TlsConfig {
     /// The last config the server sent, kept in the database: what runs until the server answers.
     pub fn last_good(&self) -> Option<(Config, String)> {
         let bytes = self.store.get_state(BACKUP_KEY).ok().flatten()?;
-        let document: Value = serde_json::from_slice(&bytes).ok()?;
+        let ConfigDocument { document, text } = ConfigDocument::from_kept(&bytes)?;
         let mut config = config::parse(&document, Origin::Server, &self.pack_delimiter).ok()?;
-        let text = document.to_string();
         config.hash = config::hash(&text);
         Some((config, text))
     }
