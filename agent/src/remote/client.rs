@@ -138,7 +138,7 @@ impl Remote {
             .ok()
             .flatten()
             .map(|k| String::from_utf8_lossy(&k).into_owned())
-            .filter(|k| !k.is_empty());
+            .filter(|k| !k.is_empty() && enroll::is_sendable(k));
         Ok(Self {
             http,
             base: format!("https://{}", args.tls_hostname.trim()),
@@ -348,5 +348,26 @@ impl Remote {
         let key = self.node_key(retry_enrollment)?;
         body.insert("node_key".into(), Value::String(key.clone()));
         self.send(endpoint, &Value::Object(body), gzip, Some(&key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `enroll::is_sendable` is the rule of the header type the requests are built with: a
+    /// key it passes can be sent back, and one it refuses would fail every request.
+    #[test]
+    fn the_node_keys_taken_are_those_the_authorization_header_can_carry() {
+        let odd_chars = (0u8..=0x7f).map(char::from).chain(['é', '€', '\u{85}']);
+        for c in odd_chars {
+            let key = format!("key{c}end");
+            let header = reqwest::header::HeaderValue::from_str(&format!("NodeKey {key}"));
+            assert_eq!(
+                enroll::is_sendable(&key),
+                header.is_ok(),
+                "{key:?}: the enrollment check and the header disagree"
+            );
+        }
     }
 }
