@@ -422,4 +422,6 @@ pub fn dump(config: &Config) -> Value {
 }
 
 #[cfg(test)]
+mod corpus_tests;
+#[cfg(test)]
 mod tests;

@@ -13,3 +13,6 @@ pub mod enroll;
 pub mod reply;
 
 pub use reply::ReplyError;
+
+#[cfg(test)]
+mod corpus_tests;
