@@ -46,4 +46,29 @@ mod tests {
         assert_eq!(ConfigDocument::from_kept(got.text.as_bytes()), Some(got));
         assert_eq!(ConfigDocument::from_kept(b"{not json"), None);
     }
+
+    /// A number past u64 is read as a float: without serde_json's exact float parsing, reading
+    /// the kept text back could land one ulp off, so the same server config showed another
+    /// `config_hash` after a restart and was reloaded as if it had changed (found by the
+    /// tls_response fuzz target).
+    #[test]
+    fn a_kept_config_reads_back_exactly_whatever_its_numbers() {
+        for number in [
+            "18446744073709665511",
+            "1e30",
+            "0.1",
+            "-2.2250738585072014e-308",
+        ] {
+            let reply = format!(r#"{{"options": {{"x": {number}}}}}"#);
+            let Ok(Value::Object(answer)) = serde_json::from_str(&reply) else {
+                panic!("an object");
+            };
+            let got = ConfigDocument::from_reply(answer);
+            assert_eq!(
+                ConfigDocument::from_kept(got.text.as_bytes()).as_ref(),
+                Some(&got),
+                "{number}"
+            );
+        }
+    }
 }
