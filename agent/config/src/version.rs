@@ -3,9 +3,10 @@
 
 use serde_json::Value;
 
-use super::Problems;
+use crate::Problems;
 
-/// What `osquery_info.version` reports, and what `version` requirements are held against.
+/// What `osquery_info.version` reports, and what `version` requirements are held against (every
+/// crate of the workspace shares its version, the agent's).
 pub const AGENT_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The numbers of a dotted version (`5.12.1`), or `None` when it is not one.
@@ -36,7 +37,7 @@ pub fn at_least(required: &[u64], agent: &[u64]) -> bool {
 /// Whether the pack or query `object` at `path` applies to this agent by its `version`: a
 /// requirement it does not meet leaves it out with a warning; one that is not a version is an
 /// error.
-pub fn applies(object: &Value, path: &str, problems: &mut Problems) -> bool {
+pub(crate) fn applies(object: &Value, path: &str, problems: &mut Problems) -> bool {
     let Some(value) = object.get("version") else {
         return true;
     };

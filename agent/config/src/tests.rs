@@ -1,14 +1,46 @@
-use std::path::Path;
+use std::cell::RefCell;
 
 use serde_json::json;
 
 use super::*;
 
+/// Pack files served from memory; remembers which were asked for.
+#[derive(Default)]
+struct MemoryPacks {
+    files: BTreeMap<String, String>,
+    asked: RefCell<Vec<String>>,
+}
+
+impl MemoryPacks {
+    fn with(name: &str, pack: Value) -> Self {
+        Self {
+            files: BTreeMap::from([(name.to_owned(), pack.to_string())]),
+            ..Self::default()
+        }
+    }
+}
+
+impl PackFiles for MemoryPacks {
+    fn read(&self, name: &str) -> Result<PackFile, String> {
+        self.asked.borrow_mut().push(name.to_owned());
+        let shown_as = format!("/etc/vigil/{name}");
+        match self.files.get(name) {
+            Some(text) => Ok(PackFile {
+                shown_as,
+                text: text.clone(),
+            }),
+            None => Err(format!(
+                "cannot read pack file {shown_as}: No such file or directory"
+            )),
+        }
+    }
+}
+
 fn parse_doc(doc: Value) -> Result<Config, ConfigError> {
     parse(
         &doc,
         Origin::File {
-            dir: Path::new("/nonexistent"),
+            packs: &MemoryPacks::default(),
         },
         "_",
     )
@@ -16,13 +48,10 @@ fn parse_doc(doc: Value) -> Result<Config, ConfigError> {
 
 #[test]
 fn a_full_osquery_config_parses() {
-    let dir = tempfile::tempdir().expect("dir");
-    std::fs::write(
-        dir.path().join("hardening.conf"),
-        json!({"platform": "linux", "queries": {"suid": {"query": "SELECT 1", "interval": 3600}}})
-            .to_string(),
-    )
-    .expect("pack file");
+    let packs = MemoryPacks::with(
+        "hardening.conf",
+        json!({"platform": "linux", "queries": {"suid": {"query": "SELECT 1", "interval": 3600}}}),
+    );
     let doc = json!({
         "options": {"host_identifier": "hostname", "schedule_splay_percent": 10, "verbose": false},
         "schedule": {
@@ -40,7 +69,7 @@ fn a_full_osquery_config_parses() {
         "events": {"disable_subscribers": ["bpf_file_events"]},
         "some_future_key": 1
     });
-    let config = parse(&doc, Origin::File { dir: dir.path() }, "_").expect("valid");
+    let config = parse(&doc, Origin::File { packs: &packs }, "_").expect("valid");
     assert_eq!(config.schedule.len(), 4);
     let procs = &config.schedule["procs"];
     assert_eq!(
@@ -105,7 +134,7 @@ fn pack_delimiter_and_platform_filter() {
     let config = parse(
         &doc,
         Origin::File {
-            dir: Path::new("/"),
+            packs: &MemoryPacks::default(),
         },
         "-",
     )
@@ -122,15 +151,12 @@ fn not_an_object_is_an_error_not_a_panic() {
 
 #[test]
 fn a_server_config_cannot_make_vigil_read_a_local_pack_file() {
-    let dir = tempfile::tempdir().expect("dir");
-    let pack = dir.path().join("pack.conf");
-    std::fs::write(
-        &pack,
-        json!({"queries": {"local": {"query": "SELECT 1", "interval": 10}}}).to_string(),
-    )
-    .expect("pack file");
+    let packs = MemoryPacks::with(
+        "/etc/vigil/pack.conf",
+        json!({"queries": {"local": {"query": "SELECT 1", "interval": 10}}}),
+    );
     let doc = json!({"packs": {
-        "from_disk": pack.display().to_string(),
+        "from_disk": "/etc/vigil/pack.conf",
         "inline": {"queries": {"q": {"query": "SELECT 2", "interval": 10}}}
     }});
 
@@ -150,9 +176,12 @@ fn a_server_config_cannot_make_vigil_read_a_local_pack_file() {
         from_server.warnings
     );
 
+    assert!(packs.asked.borrow().is_empty(), "no pack file was read");
+
     // The same document read from a local file may name the pack file.
-    let from_file = parse(&doc, Origin::File { dir: dir.path() }, "_").expect("valid");
+    let from_file = parse(&doc, Origin::File { packs: &packs }, "_").expect("valid");
     assert!(from_file.schedule.contains_key("pack_from_disk_local"));
+    assert_eq!(*packs.asked.borrow(), ["/etc/vigil/pack.conf"]);
 }
 
 #[test]

@@ -2,26 +2,52 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context as _, bail};
 use serde_json::Value;
 use vigil_events::file_filter::FileFilter;
 
+/// The first problem in the file keys, named by its JSON path.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {problem}")]
+pub struct FileFilterError {
+    path: String,
+    problem: String,
+}
+
+fn problem(path: impl Into<String>, problem: impl Into<String>) -> FileFilterError {
+    FileFilterError {
+        path: path.into(),
+        problem: problem.into(),
+    }
+}
+
 /// `{ "category": ["pattern", ...], ... }`, with errors naming the JSON path.
-fn categories(value: &Value, key: &str) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
+fn categories(value: &Value, key: &str) -> Result<BTreeMap<String, Vec<String>>, FileFilterError> {
     let Some(object) = value.as_object() else {
-        bail!("{key}: expected an object of categories, each a list of path patterns");
+        return Err(problem(
+            key,
+            "expected an object of categories, each a list of path patterns",
+        ));
     };
     let mut out = BTreeMap::new();
     for (category, patterns) in object {
         let Some(list) = patterns.as_array() else {
-            bail!("{key}.{category}: expected a list of path patterns");
+            return Err(problem(
+                format!("{key}.{category}"),
+                "expected a list of path patterns",
+            ));
         };
         let mut strings = Vec::with_capacity(list.len());
         for (i, pattern) in list.iter().enumerate() {
+            let path = || format!("{key}.{category}[{i}]");
             match pattern.as_str() {
                 Some(p) if p.starts_with('/') => strings.push(p.to_owned()),
-                Some(p) => bail!("{key}.{category}[{i}]: `{p}` is not an absolute path pattern"),
-                None => bail!("{key}.{category}[{i}]: expected a string"),
+                Some(p) => {
+                    return Err(problem(
+                        path(),
+                        format!("`{p}` is not an absolute path pattern"),
+                    ));
+                }
+                None => return Err(problem(path(), "expected a string")),
             }
         }
         out.insert(category.clone(), strings);
@@ -30,7 +56,7 @@ fn categories(value: &Value, key: &str) -> anyhow::Result<BTreeMap<String, Vec<S
 }
 
 /// The file-event filter from a config document.
-pub fn file_filter(document: &Value) -> anyhow::Result<FileFilter> {
+pub fn file_filter(document: &Value) -> Result<FileFilter, FileFilterError> {
     let file_paths = match document.get("file_paths") {
         Some(v) => categories(v, "file_paths")?,
         None => BTreeMap::new(),
@@ -45,16 +71,24 @@ pub fn file_filter(document: &Value) -> anyhow::Result<FileFilter> {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                c.as_str()
-                    .map(str::to_owned)
-                    .with_context(|| format!("file_accesses[{i}]: expected a category name"))
+                c.as_str().map(str::to_owned).ok_or_else(|| {
+                    problem(format!("file_accesses[{i}]"), "expected a category name")
+                })
             })
-            .collect::<anyhow::Result<_>>()?,
-        Some(_) => bail!("file_accesses: expected a list of category names"),
+            .collect::<Result<_, _>>()?,
+        Some(_) => {
+            return Err(problem(
+                "file_accesses",
+                "expected a list of category names",
+            ));
+        }
     };
     for category in &file_accesses {
         if !file_paths.contains_key(category) {
-            bail!("file_accesses: `{category}` is not a category of file_paths");
+            return Err(problem(
+                "file_accesses",
+                format!("`{category}` is not a category of file_paths"),
+            ));
         }
     }
     Ok(FileFilter::from_config(

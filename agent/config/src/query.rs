@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::Problems;
+use crate::Problems;
 
 /// osquery's bounds: at least every second, at most once a week.
 pub const INTERVAL_MAX: u64 = 604_800;
@@ -29,7 +29,7 @@ pub struct ScheduledQuery {
 }
 
 /// osquery accepts numbers and booleans as JSON values or as strings.
-pub(super) fn number(value: &Value) -> Option<u64> {
+pub(crate) fn number(value: &Value) -> Option<u64> {
     match value {
         Value::Number(n) => n.as_u64(),
         Value::String(s) => s.trim().parse().ok(),
@@ -163,7 +163,7 @@ impl ScheduledQuery {
     }
 }
 
-#[cfg(test)]
+/// For tests of what runs a schedule (the agent's scheduler among them).
 impl ScheduledQuery {
     /// A query with `sql`, every 10 s, and a config's defaults for the rest.
     pub fn with_sql(sql: &str) -> Self {
