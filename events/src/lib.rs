@@ -11,6 +11,7 @@ mod fuzz_seeds;
 pub mod in_flight;
 pub mod model;
 pub mod platform;
+mod private_files;
 pub mod publisher;
 #[cfg(feature = "store")]
 pub mod store;

@@ -122,7 +122,7 @@ pub trait Running: Send {
 pub struct Stopping(Vec<JoinHandle<()>>);
 
 impl Stopping {
-    pub(crate) fn in_background(thread: Option<JoinHandle<()>>) -> Self {
+    pub fn in_background(thread: Option<JoinHandle<()>>) -> Self {
         Self(thread.into_iter().collect())
     }
 
