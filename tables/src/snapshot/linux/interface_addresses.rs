@@ -4,7 +4,7 @@
 use std::ffi::CStr;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::util::{failed, rows};
+use crate::snapshot::util::{failed, rows};
 use crate::{
     row::table_row,
     table::{Column, Row, Rows, ScanRequest, Table, TableError, Value},

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::util::{failed, read_trimmed, rows};
+use crate::snapshot::util::{failed, read_trimmed, rows};
 use crate::{
     row::table_row,
     table::{Column, Row, Rows, ScanRequest, Table, TableError, Value},

@@ -5,7 +5,7 @@
 use super::process_open_sockets::{
     AF_UNIX, OpenSocket, TCP_LISTEN, UNIX_STREAM, open_sockets, socket_pids,
 };
-use super::util::rows;
+use crate::snapshot::util::rows;
 use crate::{
     row::table_row,
     table::{Column, Row, Rows, ScanRequest, Table, TableError, Value},

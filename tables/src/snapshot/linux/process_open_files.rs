@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::util::rows;
+use crate::snapshot::util::rows;
 use crate::{
     row::table_row,
     table::{Column, Row, Rows, ScanRequest, Table, TableError},

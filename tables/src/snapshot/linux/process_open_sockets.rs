@@ -8,7 +8,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
 use super::process_open_files::{all_pids, descriptors, pid_constraint};
-use super::util::rows;
+use crate::snapshot::util::rows;
 use crate::{
     row::table_row,
     table::{Column, Row, Rows, ScanRequest, Table, TableError, Value},

@@ -70,7 +70,7 @@ impl Table for SystemInfo {
 
         let row = SystemInfoRow {
             hostname: hostname.clone().into(),
-            uuid: super::util::host_uuid().into(),
+            uuid: crate::snapshot::util::host_uuid().into(),
             cpu_type: machine().into(),
             // osquery reports model 0 when the CPU gives none (non-x86).
             cpu_subtype: cpu.model.unwrap_or_else(|| "0".to_owned()).into(),

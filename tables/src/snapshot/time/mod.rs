@@ -1,5 +1,9 @@
 //! `time`: the current date and time in UTC, and the name of the local time zone.
 
+#[cfg_attr(unix, path = "unix.rs")]
+#[cfg_attr(windows, path = "windows.rs")]
+mod clock;
+
 use crate::row::table_row;
 use crate::snapshot::util::{failed, rows};
 use crate::table::{Column, Row, Rows, ScanRequest, Table, TableError};
@@ -49,33 +53,39 @@ impl Table for Time {
     }
 
     fn scan(&self, _request: &ScanRequest) -> Result<Rows, TableError> {
-        // SAFETY: time accepts a null pointer and then only returns the time.
-        let now = unsafe { libc::time(std::ptr::null_mut()) };
-        // SAFETY: tm is plain data, valid zeroed; gmtime_r fills it and touches nothing shared.
-        let mut utc: libc::tm = unsafe { std::mem::zeroed() };
-        // SAFETY: both pointers are to locals that outlive the call.
-        if unsafe { libc::gmtime_r(&now, &mut utc) }.is_null() {
-            return Err(failed(NAME, format!("gmtime_r failed for {now}")));
-        }
-        let local_timezone = local_timezone(now).unwrap_or_else(|| "UTC".to_owned());
+        let now = clock::now();
+        let utc = clock::utc(now).map_err(|message| failed(NAME, message))?;
+        let local_timezone = clock::local_timezone(now).unwrap_or_else(|| "UTC".to_owned());
         row(now, &utc, local_timezone)
             .map(|r| rows(vec![r]))
             .ok_or_else(|| failed(NAME, "the calendar fields are out of range"))
     }
 }
 
-fn row(now: i64, utc: &libc::tm, local_timezone: String) -> Option<Row> {
+/// `unix_time` as osquery writes times in its logs (`calendarTime`) and in `time.timestamp`.
+pub fn calendar_time(unix_time: i64) -> Option<String> {
+    asctime(&clock::utc(unix_time).ok()?)
+}
+
+/// asctime's layout (day padded with a space), trimmed, with " UTC": osquery's log format.
+fn asctime(utc: &libc::tm) -> Option<String> {
     let weekday = *WEEKDAYS.get(usize::try_from(utc.tm_wday).ok()?)?;
     let month_name = *MONTHS.get(usize::try_from(utc.tm_mon).ok()?)?;
+    let year = i64::from(utc.tm_year) + 1900;
+    let (day, hour, minute, second) = (utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
+    Some(format!(
+        "{} {month_name} {day:2} {hour:02}:{minute:02}:{second:02} {year} UTC",
+        weekday.get(..3)?
+    ))
+}
+
+fn row(now: i64, utc: &libc::tm, local_timezone: String) -> Option<Row> {
+    let weekday = *WEEKDAYS.get(usize::try_from(utc.tm_wday).ok()?)?;
     let year = i64::from(utc.tm_year) + 1900;
     let (month, day) = (utc.tm_mon + 1, utc.tm_mday);
     let (hour, minute, second) = (utc.tm_hour, utc.tm_min, utc.tm_sec);
     let iso = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z");
-    // asctime's layout (day padded with a space), trimmed, with " UTC": osquery's log format.
-    let timestamp = format!(
-        "{} {month_name} {day:2} {hour:02}:{minute:02}:{second:02} {year} UTC",
-        weekday.get(..3)?
-    );
+    let timestamp = asctime(utc)?;
     let row = TimeRow {
         weekday: weekday.into(),
         year: year.into(),
@@ -92,22 +102,6 @@ fn row(now: i64, utc: &libc::tm, local_timezone: String) -> Option<Row> {
         iso_8601: iso.into(),
     };
     Some(row.into())
-}
-
-/// The local zone's abbreviation at `now` ("CET", "CEST"), as `strftime("%Z")` gives it.
-fn local_timezone(now: libc::time_t) -> Option<String> {
-    // SAFETY: tm is plain data, valid zeroed.
-    let mut local: libc::tm = unsafe { std::mem::zeroed() };
-    // SAFETY: both pointers are to locals that outlive the call.
-    if unsafe { libc::localtime_r(&now, &mut local) }.is_null() {
-        return None;
-    }
-    let mut buf = [0u8; 64];
-    // SAFETY: buf's pointer and length bound the write; the format is NUL-terminated; local was
-    // filled by localtime_r.
-    let len = unsafe { libc::strftime(buf.as_mut_ptr().cast(), buf.len(), c"%Z".as_ptr(), &local) };
-    let zone = String::from_utf8_lossy(buf.get(..len)?).into_owned();
-    (!zone.is_empty()).then_some(zone)
 }
 
 #[cfg(test)]
@@ -176,11 +170,8 @@ mod tests {
 
     #[test]
     fn formats_like_osquery() {
-        // SAFETY: tm is plain data, valid zeroed.
-        let mut tm: libc::tm = unsafe { std::mem::zeroed() };
         let t: libc::time_t = 1_704_164_645; // 2024-01-02T03:04:05Z, a Tuesday.
-        // SAFETY: pointers to locals.
-        assert!(!unsafe { libc::gmtime_r(&t, &mut tm) }.is_null());
+        let tm = clock::utc(t).expect("gmtime_r");
         let row = row(1_704_164_645, &tm, "CET".to_owned()).expect("a row");
         assert_eq!(row[0], Value::from("Tuesday"));
         assert_eq!(row[8], Value::from("CET"));
