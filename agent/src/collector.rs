@@ -108,6 +108,14 @@ impl Collector {
         read_floor: Option<Arc<ReadFloor>>,
         hand_over: Option<HandOver>,
     ) -> anyhow::Result<Self> {
+        let publishers = probes::publishers();
+        if publishers.is_empty() {
+            anyhow::bail!(
+                "collecting events is not supported on this platform yet: vigil has no event \
+                 publisher for {}",
+                std::env::consts::OS
+            );
+        }
         let (sender, receiver) = crossbeam_channel::bounded(args.events_channel_size.max(1));
         let retention = RetentionPolicy {
             expiry: (args.events_expiry > 0).then(|| Duration::from_secs(args.events_expiry)),
@@ -131,7 +139,7 @@ impl Collector {
             hand_over: hand_over.as_ref(),
         };
         // The publishers first: if the kernel side cannot load, nothing else was started.
-        let slots = probes::publishers()
+        let slots = publishers
             .into_iter()
             .map(|publisher| Slot::start(publisher, selection.clone(), &start))
             .collect::<anyhow::Result<Vec<_>>>()?;

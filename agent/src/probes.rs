@@ -3,13 +3,15 @@
 
 use vigil_events::{Publisher, platform};
 
-/// vigil's process probes (agent-ebpf), an eBPF ELF object.
-pub static PROCESS_PROBES: &[u8] =
-    aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/vigil-process"));
+/// vigil's eBPF programs (agent-ebpf), an ELF object the build script made for Linux only.
+#[cfg(target_os = "linux")]
+const KERNEL_OBJECTS: platform::KernelObjects = platform::KernelObjects {
+    ebpf: aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/vigil-process")),
+};
+#[cfg(not(target_os = "linux"))]
+const KERNEL_OBJECTS: platform::KernelObjects = platform::KernelObjects {};
 
 /// This platform's publishers, with the objects they load.
 pub fn publishers() -> Vec<Box<dyn Publisher>> {
-    platform::publishers(platform::KernelObjects {
-        ebpf: PROCESS_PROBES,
-    })
+    platform::publishers(KERNEL_OBJECTS)
 }

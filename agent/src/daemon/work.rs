@@ -2,7 +2,7 @@
 //! stopped. [`Parts::start`] starts them in order and [`Parts::stop`] stops them in the order
 //! that loses nothing; the two sit side by side, each step a function.
 
-use std::{os::unix::fs::DirBuilderExt, process::ExitCode, sync::Arc, time::Duration};
+use std::{process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use crossbeam_channel::Receiver;
@@ -268,10 +268,7 @@ impl Parts {
 
 /// Creates `--logger_path`; the settings of the filesystem logger.
 fn prepare_logger_path(args: &DaemonArgs) -> anyhow::Result<LoggerSettings> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o750)
-        .create(&args.logger_path)
+    crate::os::create_log_dir(&args.logger_path)
         .with_context(|| format!("creating --logger_path {}", args.logger_path.display()))?;
     let mode = u32::from_str_radix(args.logger_mode.trim_start_matches("0o"), 8)
         .with_context(|| format!("--logger_mode `{}` is not an octal mode", args.logger_mode))?;
