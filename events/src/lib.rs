@@ -11,6 +11,8 @@ mod fuzz_seeds;
 pub mod in_flight;
 pub mod model;
 pub mod platform;
+// Its owner-only directory serves the store alone.
+#[cfg_attr(not(feature = "store"), allow(dead_code, unused_imports))]
 mod private_files;
 pub mod publisher;
 #[cfg(feature = "store")]
