@@ -243,12 +243,23 @@ impl EventStore {
         let mut opts = Options::default();
         // A secondary must keep every file open: it cannot reopen files the primary deleted.
         opts.set_max_open_files(-1);
-        let db = DB::open_cf_as_secondary(&opts, path, own_dir.path(), column_families()).map_err(
-            |source| StoreError::Rocks {
-                path: path.to_owned(),
-                source,
-            },
-        )?;
+        // Only the column families the primary has made so far: one that is still being created
+        // (a daemon starting this instant) or that an older vigil never made (a table added
+        // since) reads as empty instead of failing every query.
+        let existing = DB::list_cf(&opts, path).map_err(|source| StoreError::Rocks {
+            path: path.to_owned(),
+            source,
+        })?;
+        let families = column_families()
+            .into_iter()
+            .filter(|name| existing.contains(name));
+        let db =
+            DB::open_cf_as_secondary(&opts, path, own_dir.path(), families).map_err(|source| {
+                StoreError::Rocks {
+                    path: path.to_owned(),
+                    source,
+                }
+            })?;
         Ok(Self {
             db,
             lines: state::LineQueue::secondary(),
@@ -279,6 +290,19 @@ impl EventStore {
         name: &'static str,
     ) -> Result<std::sync::Arc<rocksdb::BoundColumnFamily<'_>>, StoreError> {
         self.db.cf_handle(name).ok_or(StoreError::NoTable(name))
+    }
+
+    /// A column family a reader may find not made yet (see [`open_secondary`](Self::open_secondary)):
+    /// `None` there means "no rows"; the primary made every one at open.
+    fn cf_if_made(
+        &self,
+        name: &'static str,
+    ) -> Result<Option<std::sync::Arc<rocksdb::BoundColumnFamily<'_>>>, StoreError> {
+        match self.db.cf_handle(name) {
+            Some(cf) => Ok(Some(cf)),
+            None if self.is_secondary() => Ok(None),
+            None => Err(StoreError::NoTable(name)),
+        }
     }
 
     /// A secondary reads what the primary has written up to now.
@@ -321,7 +345,9 @@ impl EventStore {
     }
 
     fn read_lag(&self, table: EventTable) -> Result<u64, StoreError> {
-        let meta = self.cf(META_CF)?;
+        let Some(meta) = self.cf_if_made(META_CF)? else {
+            return Ok(0);
+        };
         Ok(self
             .db
             .get_cf(&meta, lag_key(table))
@@ -457,7 +483,7 @@ impl EventStore {
         &self,
         table: EventTable,
         range: TimeRange,
-    ) -> Result<impl Iterator<Item = Result<StoredRow, StoreError>> + '_, StoreError> {
+    ) -> Result<Box<dyn Iterator<Item = Result<StoredRow, StoreError>> + '_>, StoreError> {
         self.scan_from(table, (range.start_ns, 0), range)
     }
 
@@ -469,8 +495,10 @@ impl EventStore {
         table: EventTable,
         from: (u64, u64),
         range: TimeRange,
-    ) -> Result<impl Iterator<Item = Result<StoredRow, StoreError>> + '_, StoreError> {
-        let cf = self.cf(table.name())?;
+    ) -> Result<Box<dyn Iterator<Item = Result<StoredRow, StoreError>> + '_>, StoreError> {
+        let Some(cf) = self.cf_if_made(table.name())? else {
+            return Ok(Box::new(std::iter::empty()));
+        };
         let mut opts = ReadOptions::default();
         let start = key::encode(from.0, from.1).max(key::encode(range.start_ns, 0));
         let lag = if range.end_ns == u64::MAX {
@@ -485,9 +513,8 @@ impl EventStore {
         let iter =
             self.db
                 .iterator_cf_opt(&cf, opts, IteratorMode::From(&start, Direction::Forward));
-        Ok(iter
-            .take_while(move |_| !empty)
-            .filter_map(move |item| match item {
+        Ok(Box::new(iter.take_while(move |_| !empty).filter_map(
+            move |item| match item {
                 Err(e) => Some(Err(StoreError::Rocks {
                     path: self.path.clone(),
                     source: e,
@@ -500,7 +527,8 @@ impl EventStore {
                         value,
                     }))
                 }
-            }))
+            },
+        )))
     }
 
     /// Persists the pipeline's counters so readers in other processes, and the next worker,
@@ -523,7 +551,9 @@ impl EventStore {
 
     /// The counters and source positions the collecting process saved last, if any.
     pub fn saved(&self) -> Result<Option<counters::Saved>, StoreError> {
-        let meta = self.cf(META_CF)?;
+        let Some(meta) = self.cf_if_made(META_CF)? else {
+            return Ok(None);
+        };
         if let Some(bytes) = self
             .db
             .get_cf(&meta, META_COUNTERS)

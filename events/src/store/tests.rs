@@ -206,6 +206,40 @@ fn a_secondary_sees_what_a_running_primary_writes_and_counters_it_saved() {
     assert_eq!(saved[0].1.dropped_channel, 5);
 }
 
+/// A reader that opens a store whose primary has not made every column family (a daemon
+/// creating its database this instant, or one written by a vigil before a table existed) reads
+/// the missing tables as empty: before, `vigil query` failed with "Column family not found".
+#[test]
+fn a_secondary_reads_tables_the_primary_has_not_made_yet_as_empty() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        // The state of a database between RocksDB writing CURRENT and making the families.
+        DB::open_cf(&opts, dir.path(), ["default"]).expect("raw open");
+    }
+    let secondary = EventStore::open_secondary(dir.path()).expect("secondary opens");
+    assert_eq!(times(&secondary, TimeRange::ALL), Vec::<u64>::new());
+    assert_eq!(
+        times(
+            &secondary,
+            TimeRange {
+                start_ns: 1,
+                end_ns: 10
+            }
+        ),
+        Vec::<u64>::new()
+    );
+    assert!(secondary.saved_counters().expect("reads").is_none());
+
+    // Once the primary has made them, a new reader sees its rows.
+    let primary = EventStore::open_primary(dir.path()).expect("primary");
+    primary.append(T, &rows(&[4])).expect("append");
+    let secondary = EventStore::open_secondary(dir.path()).expect("secondary");
+    assert_eq!(times(&secondary, TimeRange::ALL), vec![4]);
+}
+
 #[test]
 fn a_second_primary_and_a_missing_database_are_clear_errors() {
     let dir = tempfile::tempdir().expect("tempdir");
