@@ -15,7 +15,6 @@ mod file;
 mod kernel;
 mod path;
 mod process;
-mod scratch;
 mod socket;
 
 /// Every program, under the name userspace attaches it by.
