@@ -43,6 +43,7 @@ pub fn run(vigil: &Path, work: &Path) -> anyhow::Result<Report> {
         programs: Vec::new(),
         tables: Vec::new(),
         checks: Vec::new(),
+        absent: Vec::new(),
     };
     let mut daemon = Daemon::start(vigil, work)?;
     let started = Instant::now();
@@ -59,7 +60,10 @@ pub fn run(vigil: &Path, work: &Path) -> anyhow::Result<Report> {
         report.startup_secs
     );
     match act(work) {
-        Ok(expected) => report.checks = look_for(&daemon, &expected),
+        Ok(acted) => {
+            report.checks = look_for(&daemon, &acted.expected);
+            report.absent = acted.absent;
+        }
         Err(error) => report.error = Some(format!("making the scenario's calls: {error:#}")),
     }
     match daemon.tables() {
@@ -329,13 +333,22 @@ fn check_syscall(name: &str, rc: libc::c_long) -> anyhow::Result<libc::c_long> {
     Ok(rc)
 }
 
+/// What the scenario's calls must have produced.
+struct Acted {
+    /// The rows.
+    expected: Vec<Expected>,
+    /// The syscalls this kernel does not have (`ENOSYS`): no row can come of them.
+    absent: Vec<String>,
+}
+
 /// Makes every call of the scenario; returns the rows they must produce.
-fn act(work: &Path) -> anyhow::Result<Vec<Expected>> {
+fn act(work: &Path) -> anyhow::Result<Acted> {
     let me = std::process::id().to_string();
     let nonce = format!("{}-{}", std::process::id(), wall_nanos());
     let marker = format!("vigil-matrix-marker-{nonce}");
     let marker_c = c_string(&marker)?;
     let mut expected = Vec::new();
+    let absent = Vec::new();
 
     // An exec with a marker, from a child the C library forks (a `clone`).
     let true_path = PathBuf::from("/bin/true");
@@ -584,7 +597,8 @@ fn act(work: &Path) -> anyhow::Result<Vec<Expected>> {
             ("status", "succeeded".into()),
         ],
     });
-    Ok(expected)
+
+    Ok(Acted { expected, absent })
 }
 
 /// Nanoseconds since the epoch, for names no earlier run used.
@@ -611,8 +625,14 @@ fn look_for(daemon: &Daemon, expected: &[Expected]) -> Vec<Check> {
             detail: "not looked for yet".into(),
         })
         .collect();
+    let mut tables: Vec<&str> = Vec::new();
+    for e in expected {
+        if !tables.contains(&e.table) {
+            tables.push(e.table);
+        }
+    }
     loop {
-        for table in ["bpf_process_events", "bpf_socket_events", "bpf_file_events"] {
+        for &table in &tables {
             let pending: Vec<usize> = (0..expected.len())
                 .filter(|&i| expected[i].table == table && !checks[i].passed)
                 .collect();
