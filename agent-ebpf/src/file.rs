@@ -10,7 +10,7 @@ use core::mem::size_of;
 
 use aya_ebpf::{
     macros::{map, tracepoint},
-    maps::LruHashMap,
+    maps::{LruHashMap, PerCpuArray},
     programs::TracePointContext,
 };
 use vigil_ebpf_common::{
@@ -23,8 +23,7 @@ use crate::{
         BPF_ANY, CONFIG, EVENTS, OFFSETS, boot_ns, bump, current_ids, current_task, fd_file,
         fill_header, member, member_ptr, read_ptr, read_user, skip_event,
     },
-    path::{Target, copy_str, walk},
-    scratch::FILE_SCRATCH,
+    path::{WalkTarget, copy_str, walk},
 };
 
 const AT_FDCWD: i64 = -100;
@@ -77,6 +76,27 @@ impl PendingFile {
 
 #[map]
 static PENDING_FILE: LruHashMap<u32, PendingFile> = LruHashMap::with_max_entries(8192, 0);
+
+/// Per-CPU working memory for file records, too large for the 512-byte BPF stack: the exit
+/// program builds its record here, and the walks it starts write paths into its data area.
+#[map]
+static FILE_SCRATCH: PerCpuArray<FileScratch> = PerCpuArray::with_max_entries(1, 0);
+
+/// Walks into the file scratch record, noting the configured directories they pass.
+struct FileArea;
+
+impl WalkTarget for FileArea {
+    const CAPACITY: usize = FILE_DATA_CAPACITY;
+    const FILTERS: bool = true;
+
+    #[inline(always)]
+    fn data() -> Option<*mut u8> {
+        // SAFETY: a per-CPU scratch value, exclusively ours while this program runs.
+        FILE_SCRATCH
+            .get_ptr_mut(0)
+            .map(|scratch| unsafe { (*scratch).data.as_mut_ptr() })
+    }
+}
 
 fn is_open(syscall: u32) -> bool {
     syscall == SyscallId::Open as u32
@@ -300,7 +320,7 @@ fn name_and_dir(
         return name_len;
     }
     let dir_path = base + offset as u64;
-    let walked = walk(Target::File, at + name_len, dir_path, &offsets);
+    let walked = walk::<FileArea>(at + name_len, dir_path, &offsets);
     *dir_slot = walked.slot;
     *filter |= walked.filter;
     name_len + (walked.slot.len as usize & (PATH_CAPACITY * 2 - 1))
@@ -366,7 +386,7 @@ fn file_exit(ctx: &TracePointContext) -> u32 {
         let mut used: usize = 0;
         let file = fd_file(file_fd);
         if file != 0 {
-            let walked = walk(Target::File, 0, file + offsets.file_f_path as u64, &offsets);
+            let walked = walk::<FileArea>(0, file + offsets.file_f_path as u64, &offsets);
             record.first_dir = walked.slot;
             record.filter |= walked.filter | file_filter::FROM_FILE;
             used = walked.slot.len as usize & (PATH_CAPACITY * 2 - 1);

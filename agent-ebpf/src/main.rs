@@ -1,5 +1,6 @@
 //! vigil's kernel probes: processes (exec, fork/clone, exit), sockets (connect, accept, bind,
-//! listen) and files (opens, creates, removes, renames, links, mode, owner and size changes).
+//! listen), files (opens, creates, removes, renames, links, mode, owner and size changes) and
+//! kernel modules (loads and unloads).
 //!
 //! Only tracepoints are used: they load on every kernel vigil supports, including those where
 //! kprobes, fentry and BPF LSM are unavailable. Kernel struct fields are read at offsets that
@@ -13,14 +14,14 @@ mod syscalls;
 
 mod file;
 mod kernel;
+mod module;
 mod path;
 mod process;
-mod scratch;
 mod socket;
 
 /// Every program, under the name userspace attaches it by.
 mod programs {
-    pub(crate) use crate::{file::*, process::*, socket::*};
+    pub(crate) use crate::{file::*, module::*, process::*, socket::*};
 }
 
 macro_rules! programs_exist {

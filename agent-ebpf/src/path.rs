@@ -1,20 +1,18 @@
 //! Resolving a `struct path` to its absolute name by walking dentries and mounts, under
 //! `bpf_loop` so the verifier checks one step instead of every level. A walk writes into the data
-//! area of an exec or a file scratch record, and, for file events, notes which configured
-//! directories (by device and inode) it passed.
+//! area of the scratch record its [`WalkTarget`] names (each record family declares its own, so
+//! this module knows none of them), and, for file events, notes which configured directories (by
+//! device and inode) it passed.
 
 use core::ffi::c_void;
 
 use aya_ebpf::{helpers::generated as helper, macros::map, maps::HashMap};
 use vigil_ebpf_common::{
-    COMPONENT_CAPACITY, DirKey, EXEC_DATA_CAPACITY, FILE_DATA_CAPACITY, FILENAME_CAPACITY,
-    KernelOffsets, PATH_CAPACITY, PATH_DEPTH_LIMIT, PathSlot, path_flags,
+    COMPONENT_CAPACITY, DirKey, FILENAME_CAPACITY, KernelOffsets, PATH_CAPACITY, PATH_DEPTH_LIMIT,
+    PathSlot, path_flags,
 };
 
-use crate::{
-    kernel::{member, member_ptr, read_ptr},
-    scratch::{EXEC_SCRATCH, FILE_SCRATCH},
-};
+use crate::kernel::{member, member_ptr, read_ptr};
 
 /// Directories whose events are excluded, included, or whose reads are watched, by identity:
 /// a relative, `..` or symlinked spelling of a path cannot slip past them. Values are
@@ -22,12 +20,16 @@ use crate::{
 #[map]
 pub(crate) static DIR_FILTER: HashMap<DirKey, u32> = HashMap::with_max_entries(1024, 0);
 
-/// Which scratch record a walk writes into.
-#[derive(Clone, Copy, PartialEq, Eq)]
-#[repr(u32)]
-pub(crate) enum Target {
-    Exec = 0,
-    File = 1,
+/// A per-CPU scratch record a walk writes into. Each walk is generic over its target, so each
+/// target gets its own step callback, verified with the target fixed: that keeps the verifier's
+/// work per walk small.
+pub(crate) trait WalkTarget {
+    /// Bytes in the record's data area.
+    const CAPACITY: usize;
+    /// Whether the walk notes the configured directories it passes (file events).
+    const FILTERS: bool;
+    /// The start of the record's data area on this CPU, when the scratch map gives it.
+    fn data() -> Option<*mut u8>;
 }
 
 /// State of one path walk, shared with [`walk_step`] across `bpf_loop` iterations.
@@ -107,21 +109,11 @@ fn check_filter(state: &mut WalkState) {
 
 /// Copies one component into the target's data area at `at`.
 #[inline(always)]
-fn write_component(target: Target, at: usize, name: u64) -> i64 {
-    let (data, capacity) = if target == Target::File {
-        match FILE_SCRATCH.get_ptr_mut(0) {
-            // SAFETY: a per-CPU scratch value, exclusively ours while this program runs.
-            Some(scratch) => (unsafe { (*scratch).data.as_mut_ptr() }, FILE_DATA_CAPACITY),
-            None => return -1,
-        }
-    } else {
-        match EXEC_SCRATCH.get_ptr_mut(0) {
-            // SAFETY: as above.
-            Some(scratch) => (unsafe { (*scratch).data.as_mut_ptr() }, EXEC_DATA_CAPACITY),
-            None => return -1,
-        }
+fn write_component<T: WalkTarget>(at: usize, name: u64) -> i64 {
+    let Some(data) = T::data() else {
+        return -1;
     };
-    if at > capacity - COMPONENT_CAPACITY {
+    if at > T::CAPACITY - COMPONENT_CAPACITY {
         return -1;
     }
     // SAFETY: `at + COMPONENT_CAPACITY` is within the data area (checked above); the helper
@@ -135,22 +127,18 @@ fn write_component(target: Target, at: usize, name: u64) -> i64 {
     }
 }
 
-extern "C" fn walk_step_exec(_index: u64, ctx: *mut c_void) -> i64 {
+/// The `bpf_loop` callback of walks into `T`.
+extern "C" fn walk_step_into<T: WalkTarget>(_index: u64, ctx: *mut c_void) -> i64 {
     // SAFETY: `ctx` is the `WalkState` that `walk` passed to `bpf_loop`.
-    walk_step(unsafe { &mut *ctx.cast::<WalkState>() }, Target::Exec)
-}
-
-extern "C" fn walk_step_file(_index: u64, ctx: *mut c_void) -> i64 {
-    // SAFETY: `ctx` is the `WalkState` that `walk` passed to `bpf_loop`.
-    walk_step(unsafe { &mut *ctx.cast::<WalkState>() }, Target::File)
+    walk_step::<T>(unsafe { &mut *ctx.cast::<WalkState>() })
 }
 
 /// One step up a path: crosses a mount point, or copies one component (leaf first, each followed
 /// by a NUL) and moves to the parent dentry.
 #[inline(always)]
-fn walk_step(state: &mut WalkState, target: Target) -> i64 {
+fn walk_step<T: WalkTarget>(state: &mut WalkState) -> i64 {
     let offsets = state.offsets;
-    if target == Target::File {
+    if T::FILTERS {
         check_filter(state);
     }
     let mnt_root = member_ptr(state.vfsmount, offsets.vfsmount_root as u64);
@@ -193,7 +181,7 @@ fn walk_step(state: &mut WalkState, target: Target) -> i64 {
         state.flags |= path_flags::TRUNCATED;
         return LOOP_BREAK;
     }
-    let copied = write_component(target, (state.base + state.written) as usize, name);
+    let copied = write_component::<T>((state.base + state.written) as usize, name);
     if copied <= 0 {
         state.flags |= path_flags::TRUNCATED;
         return LOOP_BREAK;
@@ -211,9 +199,9 @@ pub(crate) struct Walked {
 }
 
 /// Walks a `struct path` (at `path_addr`) up to the global root, writing its components into
-/// `target`'s data area at `base`. Crosses mount points through `struct mount`.
+/// `T`'s data area at `base`. Crosses mount points through `struct mount`.
 #[inline(always)]
-pub(crate) fn walk(target: Target, base: usize, path_addr: u64, offsets: &KernelOffsets) -> Walked {
+pub(crate) fn walk<T: WalkTarget>(base: usize, path_addr: u64, offsets: &KernelOffsets) -> Walked {
     let mut slot = PathSlot {
         offset: base as u32,
         len: 0,
@@ -236,12 +224,8 @@ pub(crate) fn walk(target: Target, base: usize, path_addr: u64, offsets: &Kernel
         filter: 0,
         offsets: StepOffsets::of(offsets),
     };
-    // One callback per target: each is verified with its target fixed, which keeps the
-    // verifier's work per walk small.
-    let step = match target {
-        Target::Exec => walk_step_exec as *mut c_void,
-        Target::File => walk_step_file as *mut c_void,
-    };
+    // One callback per target: each is verified with its target fixed.
+    let step = walk_step_into::<T> as *mut c_void;
     // SAFETY: `walk_step` has the callback signature bpf_loop expects and only touches `state`.
     unsafe {
         helper::bpf_loop(
@@ -262,12 +246,6 @@ pub(crate) fn walk(target: Target, base: usize, path_addr: u64, offsets: &Kernel
         slot,
         filter: state.filter,
     }
-}
-
-/// Walks a path into the exec scratch record.
-#[inline(always)]
-pub(crate) fn walk_path(base: usize, path_addr: u64, offsets: &KernelOffsets) -> PathSlot {
-    walk(Target::Exec, base, path_addr, offsets).slot
 }
 
 /// Copies a NUL-terminated string (kernel or user) into `data[at..]` (a data area of `capacity`

@@ -21,8 +21,7 @@ use crate::{
         current_task, fill_header, member, member_ptr, read_field, read_ptr, read_user, skip_event,
         syscall_arg, syscall_ret,
     },
-    path::{LOOP_BREAK, LOOP_CONTINUE, copy_str, walk_path},
-    scratch::EXEC_SCRATCH,
+    path::{LOOP_BREAK, LOOP_CONTINUE, WalkTarget, copy_str, walk},
 };
 
 /// Arguments read from a failed exec's argv array, at most (the rest is marked truncated).
@@ -63,6 +62,28 @@ pub(crate) struct PendingFork {
 #[map]
 pub(crate) static PENDING_FORK: LruHashMap<u32, PendingFork> =
     LruHashMap::with_max_entries(8192, 0);
+
+/// Per-CPU working memory for exec records (successful and failed), too large for the 512-byte
+/// BPF stack: the programs build their record here, and the walks they start write paths into
+/// its data area.
+#[map]
+static EXEC_SCRATCH: PerCpuArray<ExecScratch> = PerCpuArray::with_max_entries(1, 0);
+
+/// Walks into the exec scratch record.
+struct ExecArea;
+
+impl WalkTarget for ExecArea {
+    const CAPACITY: usize = EXEC_DATA_CAPACITY;
+    const FILTERS: bool = false;
+
+    #[inline(always)]
+    fn data() -> Option<*mut u8> {
+        // SAFETY: a per-CPU scratch value, exclusively ours while this program runs.
+        EXEC_SCRATCH
+            .get_ptr_mut(0)
+            .map(|scratch| unsafe { (*scratch).data.as_mut_ptr() })
+    }
+}
 
 /// Sends the first `size` bytes of an exec scratch record.
 #[inline(always)]
@@ -366,7 +387,7 @@ pub fn vigil_sched_process_exec(ctx: TracePointContext) -> u32 {
         // Linux 6.1's does not see that path is impossible: it refuses the walk's pointer there.)
         let at = used;
         record.exe = if exe_file != 0 {
-            walk_path(at, exe_file + offsets.file_f_path as u64, &offsets)
+            walk::<ExecArea>(at, exe_file + offsets.file_f_path as u64, &offsets).slot
         } else {
             record.header.probe_error |= probe_error::EXE;
             PathSlot::default()
@@ -380,7 +401,7 @@ pub fn vigil_sched_process_exec(ctx: TracePointContext) -> u32 {
         };
         let at = used;
         record.cwd = if fs != 0 {
-            walk_path(at, fs + offsets.fs_pwd as u64, &offsets)
+            walk::<ExecArea>(at, fs + offsets.fs_pwd as u64, &offsets).slot
         } else {
             record.header.probe_error |= probe_error::CWD;
             PathSlot::default()

@@ -2,7 +2,7 @@
 
 use crate::{
     codec,
-    model::{Actor, FileEvent, ProcessEvent, SocketEvent},
+    model::{Actor, FileEvent, KernelModuleEvent, ProcessEvent, SocketEvent},
 };
 
 /// What the store and the pipeline need of an event type, whatever its table.
@@ -32,6 +32,16 @@ impl TableEvent for SocketEvent {
 }
 
 impl TableEvent for FileEvent {
+    fn time_ns(&self) -> u64 {
+        self.time_ns
+    }
+
+    fn actor_mut(&mut self) -> Option<&mut Actor> {
+        Some(&mut self.actor)
+    }
+}
+
+impl TableEvent for KernelModuleEvent {
     fn time_ns(&self) -> u64 {
         self.time_ns
     }
@@ -111,6 +121,8 @@ event_tables! {
         codec::encode_socket_event, codec::decode_socket_event;
     BpfFileEvents => "bpf_file_events", File(FileEvent),
         codec::encode_file_event, codec::decode_file_event;
+    BpfKernelModuleEvents => "bpf_kernel_module_events", KernelModule(KernelModuleEvent),
+        codec::encode_kernel_module_event, codec::decode_kernel_module_event;
 }
 
 impl EventTable {

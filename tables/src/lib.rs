@@ -90,6 +90,7 @@ mod tests {
                 "bpf_process_events",
                 "bpf_socket_events",
                 "bpf_file_events",
+                "bpf_kernel_module_events",
                 "vigil_events",
                 "vigil_flags",
                 "vigil_info",

@@ -6,7 +6,7 @@ use std::{os::unix::net::UnixListener, sync::Arc};
 
 use vigil_events::{
     Actor, Counters, Event, EventStore, EventTable, FileEvent, FileOperation, ProcessAction,
-    ProcessEvent, SocketEvent, Syscall, Task, store::StateBatch,
+    ProcessEvent, SocketEvent, Syscall, Task, model::KernelModuleEvent, store::StateBatch,
 };
 use vigil_tables::{
     AgentInfo, Constraint, ConstraintOp, CounterSource, FlagInfo, ScanRequest, Table,
@@ -92,6 +92,20 @@ fn events() -> Vec<Event> {
             new_gid: u32::MAX,
             size: -1,
             duration_ns: 30,
+            probe_error: 0,
+        }),
+        Event::KernelModule(KernelModuleEvent {
+            syscall: Syscall::FinitModule,
+            time_ns: TIME_NS + 3,
+            actor: actor(),
+            name: String::new(),
+            module_path: "/tmp/rootkit.ko".into(),
+            size: 0,
+            params: "hide=1".into(),
+            flags: 0,
+            fd: 3,
+            result: -8,
+            duration_ns: 40,
             probe_error: 0,
         }),
     ]

@@ -21,7 +21,8 @@ mod kernel_matrix;
 /// LLVM that rustc 1.95 / nightly 1.97 use, and that bpf-linker must link against.
 const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
 /// The eBPF build's LLVM, libclang for RocksDB's bindings, and what the kernel matrix boots
-/// guests with (qemu, a static busybox, cpio; objcopy and ldd come with binutils and libc-bin).
+/// guests with (qemu, a static busybox, cpio, xz for the modules it gives them; objcopy and ldd
+/// come with binutils and libc-bin).
 const APT_PACKAGES: &[&str] = &[
     "llvm-22-dev",
     "libpolly-22-dev",
@@ -29,6 +30,7 @@ const APT_PACKAGES: &[&str] = &[
     "qemu-system-x86",
     "busybox-static",
     "cpio",
+    "xz-utils",
     "binutils",
 ];
 const BPF_LINKER_VERSION: &str = "0.13.0";

@@ -23,6 +23,8 @@ pub enum RecordKind {
     /// A file was opened for writing (or reading, when asked), created, removed, renamed,
     /// linked, or had its mode, owner or size changed (or the call failed).
     File = 6,
+    /// A kernel module was loaded or unloaded (or the call failed).
+    Module = 7,
 }
 
 impl RecordKind {
@@ -34,6 +36,7 @@ impl RecordKind {
             4 => Some(Self::Exit),
             5 => Some(Self::Socket),
             6 => Some(Self::File),
+            7 => Some(Self::Module),
             _ => None,
         }
     }
@@ -48,6 +51,7 @@ pub enum Family {
     Process = 0,
     Socket = 1,
     File = 2,
+    Module = 3,
 }
 
 impl RecordKind {
@@ -57,6 +61,7 @@ impl RecordKind {
             Self::Exec | Self::ExecFailed | Self::Fork | Self::Exit => Family::Process,
             Self::Socket => Family::Socket,
             Self::File => Family::File,
+            Self::Module => Family::Module,
         }
     }
 }
@@ -118,6 +123,11 @@ macro_rules! for_each_syscall {
                 Symlinkat = 36, symlinkat, File, 3, vigil_enter_symlinkat, vigil_exit_file;
                 Mkdir = 37, mkdir, File, 2, vigil_enter_mkdir, vigil_exit_file;
                 Mkdirat = 38, mkdirat, File, 3, vigil_enter_mkdirat, vigil_exit_file;
+                InitModule = 39, init_module, Module, 3, vigil_enter_init_module, vigil_exit_module;
+                FinitModule = 40, finit_module, Module, 3, vigil_enter_finit_module,
+                    vigil_exit_module;
+                DeleteModule = 41, delete_module, Module, 2, vigil_enter_delete_module,
+                    vigil_exit_module;
             }
         }
     };
@@ -409,6 +419,42 @@ pub struct ExecScratch {
     pub data: [u8; EXEC_DATA_CAPACITY],
 }
 
+/// Size of a module record's data area: the module file's walked path (finit_module), then
+/// the parameters string (init_module, finit_module) or the module's name (delete_module).
+pub const MODULE_DATA_CAPACITY: usize = PATH_CAPACITY + COMPONENT_CAPACITY + FILENAME_CAPACITY;
+
+/// A kernel module call (init_module, finit_module, delete_module) and its result.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ModuleRecord {
+    pub header: RecordHeader,
+    /// The syscall's return value: 0, or a negative errno.
+    pub result: i64,
+    pub duration_ns: u64,
+    /// init_module: the length of the image the caller passed.
+    pub image_len: u64,
+    /// finit_module: the module file's descriptor; -1 for the others.
+    pub fd: i32,
+    /// finit_module's and delete_module's flags.
+    pub flags: u32,
+    /// delete_module: the module's name as the caller gave it.
+    pub name: PathSlot,
+    /// finit_module: the file behind `fd`, walked leaf first.
+    pub file: PathSlot,
+    /// init_module, finit_module: the parameters string as the caller gave it.
+    pub params: PathSlot,
+    /// Bytes used in the data area.
+    pub data_len: u32,
+    pub _pad: u32,
+}
+
+/// A module record as the kernel side builds it in per-CPU scratch memory.
+#[repr(C)]
+pub struct ModuleScratch {
+    pub record: ModuleRecord,
+    pub data: [u8; MODULE_DATA_CAPACITY],
+}
+
 /// Indexes into the per-CPU drop counter array.
 pub mod counter {
     /// Exec records that found the ring buffer full.
@@ -423,7 +469,8 @@ pub mod counter {
     pub const RINGBUF_FULL_FILE: u32 = 6;
     /// File events dropped in the kernel by the path filters (configuration, not loss).
     pub const FILE_FILTERED: u32 = 7;
-    pub const COUNT: u32 = 8;
+    pub const RINGBUF_FULL_MODULE: u32 = 8;
+    pub const COUNT: u32 = 9;
 
     /// What a kernel counter that userspace reports counts.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -470,6 +517,11 @@ pub mod counter {
             Meaning::RingBufferFull,
         ),
         (FILE_FILTERED, super::Family::File, Meaning::Filtered),
+        (
+            RINGBUF_FULL_MODULE,
+            super::Family::Module,
+            Meaning::RingBufferFull,
+        ),
     ];
     /// Entries of the counters map. After the kernel's `COUNT` counters come as many that only
     /// userspace writes: how much of each counter it has already accounted for. The map outlives
@@ -704,6 +756,7 @@ pub mod names {
         "PENDING_FORK",
         "PENDING_FILE",
         "PENDING_SOCKET",
+        "PENDING_MODULE",
     ];
 }
 

@@ -1,6 +1,7 @@
 //! Evented tables: rows read from the event store, newest history included.
 
 pub mod bpf_file_events;
+pub mod bpf_kernel_module_events;
 pub mod bpf_process_events;
 pub mod bpf_socket_events;
 mod pages;
@@ -25,10 +26,14 @@ pub fn tables(
     scope: &Option<Arc<QueryScope>>,
 ) -> Vec<Arc<dyn Table>> {
     type Make = fn(Option<Arc<EventStore>>, &Counters) -> StoredTable;
-    let all: [(EventTable, Make); 3] = [
+    let all: [(EventTable, Make); 4] = [
         (EventTable::BpfProcessEvents, bpf_process_events::table),
         (EventTable::BpfSocketEvents, bpf_socket_events::table),
         (EventTable::BpfFileEvents, bpf_file_events::table),
+        (
+            EventTable::BpfKernelModuleEvents,
+            bpf_kernel_module_events::table,
+        ),
     ];
     all.into_iter()
         .filter(|(table, _)| platform::source_of(*table).is_some())

@@ -1,5 +1,6 @@
 //! The guest's initramfs: busybox, the `vigil` binary and this xtask (the scenario runner), each
-//! with the shared libraries `ldd` names, and an `/init` that runs the scenario and powers off.
+//! with the shared libraries `ldd` names, each kernel's module to load, and an `/init` that runs
+//! the scenario and powers off.
 
 use std::{
     path::{Path, PathBuf},
@@ -7,6 +8,8 @@ use std::{
 };
 
 use anyhow::{Context as _, bail};
+
+use super::kernels::Image;
 
 const BUSYBOX: &str = "/bin/busybox";
 
@@ -30,8 +33,9 @@ echo "guest: scenario done after $(cut -d' ' -f1 /proc/uptime) s"
 poweroff -f
 "#;
 
-/// Builds `<dir>/initramfs.cpio` (uncompressed: the kernel unpacks it faster than it inflates).
-pub fn build(dir: &Path, vigil: &Path, xtask: &Path) -> anyhow::Result<PathBuf> {
+/// Builds `<dir>/initramfs.cpio` (uncompressed: the kernel unpacks it faster than it inflates),
+/// one for every kernel of `images`.
+pub fn build(dir: &Path, vigil: &Path, xtask: &Path, images: &[Image]) -> anyhow::Result<PathBuf> {
     let root = dir.join("root");
     if root.exists() {
         std::fs::remove_dir_all(&root).with_context(|| format!("clearing {}", root.display()))?;
@@ -53,6 +57,13 @@ pub fn build(dir: &Path, vigil: &Path, xtask: &Path) -> anyhow::Result<PathBuf> 
                 copy_file(&library, &inside)?;
             }
         }
+    }
+    for image in images {
+        let inside = image.module_in_guest();
+        copy_file(
+            &image.module,
+            &root.join(inside.strip_prefix("/").unwrap_or(&inside)),
+        )?;
     }
     std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/:/bin/sh\n")?;
     std::fs::write(root.join("etc/group"), "root:x:0:\n")?;

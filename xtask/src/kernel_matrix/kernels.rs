@@ -40,12 +40,39 @@ pub const KERNELS: &[Kernel] = &[
     },
 ];
 
-/// The kernel image of `kernel`, from the cache or downloaded into it.
-pub fn image(cache: &Path, kernel: &Kernel) -> anyhow::Result<PathBuf> {
+/// The module each guest may load and unload for real, from its own kernel's package: `crc7`
+/// needs no other module and has neither init nor exit function, so loading it runs no code
+/// and unloading it always works.
+pub const GUEST_MODULE: &str = "crc7";
+/// Where the guest's initramfs keeps it: `<GUEST_MODULES>/<kernel release>/crc7.ko`. Nowhere
+/// else has this directory, so a scenario run on a host never loads a module into it.
+pub const GUEST_MODULES: &str = "/lib/vigil-matrix";
+
+/// What a guest boots, and the module it may load.
+#[derive(Debug, Clone)]
+pub struct Image {
+    pub vmlinuz: PathBuf,
+    /// `uname -r` of the kernel, as its package names its modules' directory.
+    pub release: String,
+    /// [`GUEST_MODULE`], uncompressed.
+    pub module: PathBuf,
+}
+
+impl Image {
+    /// Where the guest finds the module.
+    pub fn module_in_guest(&self) -> PathBuf {
+        Path::new(GUEST_MODULES)
+            .join(&self.release)
+            .join(format!("{GUEST_MODULE}.ko"))
+    }
+}
+
+/// The kernel image of `kernel` and its module, from the cache or downloaded into it.
+pub fn image(cache: &Path, kernel: &Kernel) -> anyhow::Result<Image> {
     let dir = cache.join(kernel.package);
     let vmlinuz = dir.join("vmlinuz");
-    if vmlinuz.exists() {
-        return Ok(vmlinuz);
+    if let Some(cached) = cached(&dir, &vmlinuz)? {
+        return Ok(cached);
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let deb = match find_deb(&dir)? {
@@ -99,9 +126,91 @@ pub fn image(cache: &Path, kernel: &Kernel) -> anyhow::Result<PathBuf> {
         .with_context(|| format!("{} holds no boot/vmlinuz-*", deb.display()))?;
     std::fs::copy(&image, &vmlinuz)
         .with_context(|| format!("copying {} to the cache", image.display()))?;
-    // The modules are not needed: everything the scenario uses is built in.
+    let (release, module) = keep_module(&unpacked, &dir)
+        .with_context(|| format!("taking {GUEST_MODULE} from {}", deb.display()))?;
+    // The other modules are not needed: everything else the scenario uses is built in.
     let _ = std::fs::remove_dir_all(&unpacked);
-    Ok(vmlinuz)
+    Ok(Image {
+        vmlinuz,
+        release,
+        module,
+    })
+}
+
+/// The image and module an earlier run left in `dir`, if it left both.
+fn cached(dir: &Path, vmlinuz: &Path) -> anyhow::Result<Option<Image>> {
+    let modules = dir.join("modules");
+    if !vmlinuz.exists() || !modules.exists() {
+        return Ok(None);
+    }
+    let release = std::fs::read_dir(&modules)
+        .with_context(|| format!("reading {}", modules.display()))?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .next();
+    let Some(release) = release else {
+        return Ok(None);
+    };
+    let module = modules.join(&release).join(format!("{GUEST_MODULE}.ko"));
+    Ok(module.exists().then(|| Image {
+        vmlinuz: vmlinuz.to_owned(),
+        release,
+        module,
+    }))
+}
+
+/// Copies the package's [`GUEST_MODULE`] to `<dir>/modules/<release>/`, uncompressed (newer
+/// packages compress modules with xz; `init_module` takes the image itself).
+fn keep_module(unpacked: &Path, dir: &Path) -> anyhow::Result<(String, PathBuf)> {
+    let roots = [
+        unpacked.join("lib/modules"),
+        unpacked.join("usr/lib/modules"),
+    ];
+    let root = roots.iter().find(|r| r.exists()).with_context(|| {
+        format!(
+            "the package has no lib/modules under {}",
+            unpacked.display()
+        )
+    })?;
+    let release_dir = std::fs::read_dir(root)
+        .with_context(|| format!("reading {}", root.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.join("kernel").is_dir())
+        .with_context(|| format!("{} holds no kernel release", root.display()))?;
+    let release = release_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .with_context(|| format!("{} has no name", release_dir.display()))?;
+    let source = release_dir
+        .join("kernel/lib")
+        .join(format!("{GUEST_MODULE}.ko"));
+    let out_dir = dir.join("modules").join(&release);
+    std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let module = out_dir.join(format!("{GUEST_MODULE}.ko"));
+    let compressed = source.with_extension("ko.xz");
+    if source.exists() {
+        std::fs::copy(&source, &module).with_context(|| format!("copying {}", source.display()))?;
+    } else if compressed.exists() {
+        let out = std::fs::File::create(&module)
+            .with_context(|| format!("creating {}", module.display()))?;
+        let status = Command::new("xz")
+            .arg("-dc")
+            .arg(&compressed)
+            .stdout(out)
+            .status()
+            .context("running xz (run `cargo xtask setup` to install xz-utils)")?;
+        if !status.success() {
+            bail!("xz -dc {} failed ({status})", compressed.display());
+        }
+    } else {
+        bail!(
+            "the package has neither {} nor {}",
+            source.display(),
+            compressed.display()
+        );
+    }
+    Ok((release, module))
 }
 
 fn find_deb(dir: &Path) -> anyhow::Result<Option<PathBuf>> {

@@ -75,19 +75,21 @@ pub fn run(workspace: &Path, target: &Path, options: &Options) -> anyhow::Result
 
     let mut runs = Vec::new();
     if !selected.is_empty() {
+        let images = selected
+            .iter()
+            .map(|kernel| kernels::image(&cache, kernel))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let initramfs =
-            initramfs::build(&cache, &vigil, &xtask).context("building the initramfs")?;
-        for kernel in selected {
-            let image = kernels::image(&cache, kernel)?;
+            initramfs::build(&cache, &vigil, &xtask, &images).context("building the initramfs")?;
+        for (kernel, image) in selected.into_iter().zip(&images) {
             eprintln!(
                 "xtask: booting {} ({}) under qemu",
                 kernel.name, kernel.package
             );
             let started = Instant::now();
-            let report =
-                boot(&cache.join(kernel.name), &image, &initramfs).unwrap_or_else(|error| {
-                    Report::failed(kernel.package.to_owned(), format!("{error:#}"))
-                });
+            let report = boot(&cache.join(kernel.name), &image.vmlinuz, &initramfs).unwrap_or_else(
+                |error| Report::failed(kernel.package.to_owned(), format!("{error:#}")),
+            );
             runs.push(Run {
                 label: format!("{} ({})", kernel.name, report.kernel),
                 description: format!("{}, `{}`, under qemu", kernel.description, kernel.package),
@@ -265,13 +267,29 @@ fn render(runs: &[Run]) -> String {
             .sum();
         thousands(total)
     });
-    for table in ["bpf_process_events", "bpf_socket_events", "bpf_file_events"] {
+    // Each event table any run reported, in the order reported.
+    let mut tables: Vec<&str> = Vec::new();
+    for state in runs.iter().flat_map(|run| &run.report.tables) {
+        if !tables.contains(&state.name.as_str()) {
+            tables.push(&state.name);
+        }
+    }
+    for table in tables {
         row(
             &format!("`{table}`"),
             &|run| match run.report.tables.iter().find(|t| t.name == table) {
                 None => "not reported".to_owned(),
                 Some(t) if t.available != Some(true) => {
-                    format!("unavailable: {}", one_line(&t.unavailable_reason))
+                    let missing = t.missing_features();
+                    if !missing.is_empty()
+                        && missing
+                            .iter()
+                            .all(|f| run.report.absent.iter().any(|a| a == f))
+                    {
+                        format!("unavailable: the kernel has none of {}", missing.join(", "))
+                    } else {
+                        format!("unavailable: {}", one_line(&t.unavailable_reason))
+                    }
                 }
                 Some(t) if t.unavailable_reason.is_empty() => "complete".to_owned(),
                 Some(t) => format!("without {}", t.missing_features().join(", ")),

@@ -15,6 +15,10 @@ pub struct Report {
     pub programs: Vec<Program>,
     pub tables: Vec<TableState>,
     pub checks: Vec<Check>,
+    /// Syscalls this kernel does not have: the scenario's calls got `ENOSYS` (a kernel built
+    /// without modules has no module syscalls). Their features are missing, not failing.
+    #[serde(default)]
+    pub absent: Vec<String>,
 }
 
 /// One eBPF program, as the daemon's status log describes it.
@@ -70,13 +74,19 @@ impl Report {
             programs: Vec::new(),
             tables: Vec::new(),
             checks: Vec::new(),
+            absent: Vec::new(),
         }
     }
 
     /// What keeps this run from passing, given the features the kernel is known to lack (a
-    /// syscall it does not have): nothing when every check passed, every program in use loaded
-    /// and attached, and every table has all its features but those.
+    /// syscall it does not have, named by the matrix or found [`absent`](Self::absent) by the
+    /// scenario): nothing when every check passed, every program in use loaded and attached,
+    /// and every table has all its features but those (a table that has none of its features
+    /// for that reason alone is unavailable, as it should be).
     pub fn failures(&self, known_missing: &[&str]) -> Vec<String> {
+        let known = |feature: &str| {
+            known_missing.contains(&feature) || self.absent.iter().any(|a| a == feature)
+        };
         let mut failures = Vec::new();
         if let Some(error) = &self.error {
             failures.push(format!("the scenario did not run to its end: {error}"));
@@ -93,6 +103,13 @@ impl Report {
             }
         }
         for table in &self.tables {
+            let missing = table.missing_features();
+            if table.available == Some(false)
+                && !missing.is_empty()
+                && missing.iter().all(|f| known(f))
+            {
+                continue;
+            }
             if table.available != Some(true) {
                 failures.push(format!(
                     "{} unavailable: {}",
@@ -100,8 +117,8 @@ impl Report {
                 ));
                 continue;
             }
-            for feature in table.missing_features() {
-                if !known_missing.contains(&feature) {
+            for feature in missing {
+                if !known(feature) {
                     failures.push(format!(
                         "{} lacks {feature}: {}",
                         table.name, table.unavailable_reason
@@ -137,6 +154,7 @@ mod tests {
                 passed: true,
                 detail: String::new(),
             }],
+            absent: vec![],
         }
     }
 
@@ -151,5 +169,27 @@ mod tests {
         assert_eq!(failures.len(), 1);
         assert!(failures[0].contains("lacks openat"), "{failures:?}");
         assert!(report("").failures(&[]).is_empty());
+    }
+
+    #[test]
+    fn a_table_whose_every_syscall_is_absent_is_rightly_unavailable() {
+        let reason = "init_module: this kernel has no tracepoint \
+                      syscalls:sys_enter_init_module; delete_module: this kernel has no \
+                      tracepoint syscalls:sys_enter_delete_module";
+        let mut run = report(reason);
+        run.tables[0].available = Some(false);
+        assert_eq!(run.failures(&[]).len(), 1, "absent from nothing: a failure");
+        run.absent = vec!["init_module".into()];
+        assert_eq!(
+            run.failures(&[]).len(),
+            1,
+            "one of two absent: still a failure"
+        );
+        run.absent.push("delete_module".into());
+        assert!(run.failures(&[]).is_empty(), "{:?}", run.failures(&[]));
+        // Available with a feature the scenario found absent: that feature is no failure.
+        run.tables[0].available = Some(true);
+        run.tables[0].unavailable_reason = "delete_module: no tracepoint".into();
+        assert!(run.failures(&[]).is_empty());
     }
 }

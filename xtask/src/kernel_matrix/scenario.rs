@@ -43,6 +43,7 @@ pub fn run(vigil: &Path, work: &Path) -> anyhow::Result<Report> {
         programs: Vec::new(),
         tables: Vec::new(),
         checks: Vec::new(),
+        absent: Vec::new(),
     };
     let mut daemon = Daemon::start(vigil, work)?;
     let started = Instant::now();
@@ -59,7 +60,10 @@ pub fn run(vigil: &Path, work: &Path) -> anyhow::Result<Report> {
         report.startup_secs
     );
     match act(work) {
-        Ok(expected) => report.checks = look_for(&daemon, &expected),
+        Ok(acted) => {
+            report.checks = look_for(&daemon, &acted.expected);
+            report.absent = acted.absent;
+        }
         Err(error) => report.error = Some(format!("making the scenario's calls: {error:#}")),
     }
     match daemon.tables() {
@@ -329,13 +333,22 @@ fn check_syscall(name: &str, rc: libc::c_long) -> anyhow::Result<libc::c_long> {
     Ok(rc)
 }
 
+/// What the scenario's calls must have produced.
+struct Acted {
+    /// The rows.
+    expected: Vec<Expected>,
+    /// The syscalls this kernel does not have (`ENOSYS`): no row can come of them.
+    absent: Vec<String>,
+}
+
 /// Makes every call of the scenario; returns the rows they must produce.
-fn act(work: &Path) -> anyhow::Result<Vec<Expected>> {
+fn act(work: &Path) -> anyhow::Result<Acted> {
     let me = std::process::id().to_string();
     let nonce = format!("{}-{}", std::process::id(), wall_nanos());
     let marker = format!("vigil-matrix-marker-{nonce}");
     let marker_c = c_string(&marker)?;
     let mut expected = Vec::new();
+    let mut absent = Vec::new();
 
     // An exec with a marker, from a child the C library forks (a `clone`).
     let true_path = PathBuf::from("/bin/true");
@@ -584,7 +597,206 @@ fn act(work: &Path) -> anyhow::Result<Vec<Expected>> {
             ("status", "succeeded".into()),
         ],
     });
-    Ok(expected)
+
+    module_calls(work, &me, &nonce, &mut expected, &mut absent)?;
+    Ok(Acted { expected, absent })
+}
+
+/// A module call's outcome: its return value, or `None` when the kernel does not have the
+/// syscall (ENOSYS), noted in `absent`.
+fn module_call(
+    name: &str,
+    absent: &mut Vec<String>,
+    call: impl FnOnce() -> libc::c_long,
+) -> Option<i64> {
+    let rc = call();
+    let result = if rc < 0 {
+        -i64::from(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    } else {
+        rc
+    };
+    if result == -i64::from(libc::ENOSYS) {
+        if !absent.iter().any(|a| a == name) {
+            absent.push(name.to_owned());
+        }
+        return None;
+    }
+    Some(result)
+}
+
+/// Kernel module calls. Everywhere: an `init_module` of an image that is not a module, a
+/// `finit_module` of a file that is not one, a `delete_module` of a module nobody has; each row
+/// must hold the result the call got. In a guest, whose initramfs holds a module of its kernel,
+/// also a real load from memory and from the file, each unloaded again. A kernel built without
+/// modules answers ENOSYS: those syscalls are absent there, and the table must say so.
+fn module_calls(
+    work: &Path,
+    me: &str,
+    nonce: &str,
+    expected: &mut Vec<Expected>,
+    absent: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    const INIT: &[&str] = &["vigil_enter_init_module", "vigil_exit_module"];
+    const FINIT: &[&str] = &["vigil_enter_finit_module", "vigil_exit_module"];
+    const DELETE: &[&str] = &["vigil_enter_delete_module", "vigil_exit_module"];
+    let params = format!("vigil_matrix={nonce}");
+    let params_c = c_string(&params)?;
+    // The caller's executable, as the process table knows this process.
+    let exe = std::fs::canonicalize(std::env::current_exe()?)?
+        .display()
+        .to_string();
+    // A row of this process's: its key, its result, its executable; a call without a module
+    // file has no descriptor.
+    let row = |name: &'static str,
+               programs: &'static [&'static str],
+               syscall: &str,
+               key: (&'static str, String),
+               result: i64| {
+        let mut expect = vec![("exit_code", result.to_string()), ("path", exe.clone())];
+        if syscall != "finit_module" {
+            expect.push(("fd", "-1".to_owned()));
+        }
+        Expected {
+            name,
+            programs,
+            table: "bpf_kernel_module_events",
+            key: vec![("pid", me.to_owned()), ("syscall", syscall.to_owned()), key],
+            expect,
+        }
+    };
+
+    let garbage = format!("not a kernel module {nonce}").into_bytes();
+    // SAFETY: a buffer, its length and a NUL-terminated string, all outliving the call.
+    let init = module_call("init_module", absent, || unsafe {
+        libc::syscall(
+            libc::SYS_init_module,
+            garbage.as_ptr(),
+            garbage.len(),
+            params_c.as_ptr(),
+        )
+    });
+    if let Some(result) = init {
+        let mut init = row(
+            "init_module of a non-module (fails)",
+            INIT,
+            "init_module",
+            ("size", garbage.len().to_string()),
+            result,
+        );
+        init.expect.push(("params", params.clone()));
+        expected.push(init);
+    }
+
+    let not_module =
+        std::fs::canonicalize(work.join("files"))?.join(format!("not-module-{nonce}.ko"));
+    std::fs::write(&not_module, "not a kernel module\n")?;
+    if let Some((fd, result)) = finit(&not_module, &params_c, absent)? {
+        let mut finit = row(
+            "finit_module of a non-module (fails)",
+            FINIT,
+            "finit_module",
+            ("module_path", not_module.display().to_string()),
+            result,
+        );
+        finit
+            .expect
+            .extend([("fd", fd.to_string()), ("params", params.clone())]);
+        expected.push(finit);
+    }
+
+    let missing = "vigil_no_such_module";
+    if let Some(result) = delete(missing, absent)? {
+        expected.push(row(
+            "delete_module of no module (fails)",
+            DELETE,
+            "delete_module",
+            ("name", missing.to_owned()),
+            result,
+        ));
+    }
+
+    // A real load and unload, in a guest only (see `kernels::GUEST_MODULES`).
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")?;
+    let module = Path::new(super::kernels::GUEST_MODULES)
+        .join(release.trim())
+        .join(format!("{}.ko", super::kernels::GUEST_MODULE));
+    if !module.exists() {
+        return Ok(());
+    }
+    let image = std::fs::read(&module).with_context(|| format!("reading {}", module.display()))?;
+    // SAFETY: as above.
+    let loaded = module_call("init_module", absent, || unsafe {
+        libc::syscall(
+            libc::SYS_init_module,
+            image.as_ptr(),
+            image.len(),
+            params_c.as_ptr(),
+        )
+    });
+    if let Some(result) = loaded {
+        let mut load = row(
+            "module load from memory (init_module)",
+            INIT,
+            "init_module",
+            ("size", image.len().to_string()),
+            0,
+        );
+        load.expect.push(("params", params.clone()));
+        expected.push(load);
+        if result == 0 {
+            delete(super::kernels::GUEST_MODULE, absent)?;
+        }
+    }
+    let module_path = std::fs::canonicalize(&module)?;
+    if let Some((fd, result)) = finit(&module_path, &params_c, absent)? {
+        let mut load = row(
+            "module load from a file (finit_module)",
+            FINIT,
+            "finit_module",
+            ("module_path", module_path.display().to_string()),
+            0,
+        );
+        load.expect
+            .extend([("fd", fd.to_string()), ("params", params.clone())]);
+        expected.push(load);
+        if result == 0 {
+            delete(super::kernels::GUEST_MODULE, absent)?;
+        }
+    }
+    // Both loads were unloaded: one check for the two (their rows are alike).
+    expected.push(row(
+        "module unload (delete_module)",
+        DELETE,
+        "delete_module",
+        ("name", super::kernels::GUEST_MODULE.to_owned()),
+        0,
+    ));
+    Ok(())
+}
+
+/// `finit_module(fd, params, 0)` on `path` opened read-only: the fd and the result, `None` when
+/// the syscall is absent.
+fn finit(
+    path: &Path,
+    params: &CString,
+    absent: &mut Vec<String>,
+) -> anyhow::Result<Option<(i32, i64)>> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
+    // SAFETY: an fd this function owns and a NUL-terminated string, both outliving the call.
+    let result = module_call("finit_module", absent, || unsafe {
+        libc::syscall(libc::SYS_finit_module, fd, params.as_ptr(), 0)
+    });
+    Ok(result.map(|result| (fd, result)))
+}
+
+/// `delete_module(name, O_NONBLOCK)`: the result, `None` when the syscall is absent.
+fn delete(name: &str, absent: &mut Vec<String>) -> anyhow::Result<Option<i64>> {
+    let name_c = c_string(name)?;
+    // SAFETY: a NUL-terminated string outliving the call.
+    Ok(module_call("delete_module", absent, || unsafe {
+        libc::syscall(libc::SYS_delete_module, name_c.as_ptr(), libc::O_NONBLOCK)
+    }))
 }
 
 /// Nanoseconds since the epoch, for names no earlier run used.
@@ -611,8 +823,14 @@ fn look_for(daemon: &Daemon, expected: &[Expected]) -> Vec<Check> {
             detail: "not looked for yet".into(),
         })
         .collect();
+    let mut tables: Vec<&str> = Vec::new();
+    for e in expected {
+        if !tables.contains(&e.table) {
+            tables.push(e.table);
+        }
+    }
     loop {
-        for table in ["bpf_process_events", "bpf_socket_events", "bpf_file_events"] {
+        for &table in &tables {
             let pending: Vec<usize> = (0..expected.len())
                 .filter(|&i| expected[i].table == table && !checks[i].passed)
                 .collect();

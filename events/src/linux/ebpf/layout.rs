@@ -323,11 +323,29 @@ mod tests {
 
     #[test]
     fn every_feature_fits_the_running_kernel() {
+        let tracefs = Path::new("/sys/kernel/tracing");
         let btf = Btf::from_sys_fs().ok().and_then(Result::ok);
-        let layout = plan(Path::new("/sys/kernel/tracing"), btf.as_ref(), FEATURES);
+        let layout = plan(tracefs, btf.as_ref(), FEATURES);
+        let mut fitted = 0;
         for (feature, verdict) in &layout.features {
+            // A syscall this kernel lacks altogether (module calls on a kernel built without
+            // modules) has no tracepoint to fit; one it has must fit.
+            let absent = feature.attachments.iter().all(|a| {
+                !tracefs
+                    .join("events")
+                    .join(a.category)
+                    .join(a.tracepoint)
+                    .exists()
+            });
+            if absent {
+                let reason = verdict.clone().expect_err("no tracepoint, no feature");
+                assert!(reason.contains("has no tracepoint"), "{reason}");
+                continue;
+            }
             assert_eq!(verdict, &Ok(()), "{}", feature.name);
+            fitted += 1;
         }
+        assert!(fitted > FEATURES.len() / 2, "{fitted} features fit");
         // With the tracepoint's `group_dead`, or BTF's signal->live: never the approximation.
         assert_ne!(layout.fields.exit_mode, exit_mode::THREAD_LEADER);
         assert!(layout.notes.is_empty(), "{:?}", layout.notes);

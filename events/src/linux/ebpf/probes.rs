@@ -131,8 +131,25 @@ mod tests {
                 );
             }
         }
+        // One entry program per syscall, each family's exit program once, and each `sched`
+        // event's: counted from the features, so a table added to the syscall table needs no
+        // number changed here.
         let programs = programs();
-        assert_eq!(programs.len(), 43);
+        let mut distinct = programs.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), programs.len(), "{programs:?}");
+        let syscalls = FEATURES.iter().filter(|f| f.attachments.len() == 2).count();
+        let mut exits: Vec<&str> = FEATURES
+            .iter()
+            .filter(|f| f.attachments.len() == 2)
+            .map(|f| f.attachments[1].program)
+            .collect();
+        exits.sort_unstable();
+        exits.dedup();
+        let sched = FEATURES.len() - syscalls;
+        assert_eq!(programs.len(), syscalls + exits.len() + sched);
+        assert!(syscalls > exits.len(), "families share their exit programs");
         assert_eq!(
             programs.iter().filter(|p| **p == "vigil_exit_file").count(),
             1

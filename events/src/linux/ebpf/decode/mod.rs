@@ -15,6 +15,7 @@ use crate::{
 };
 
 mod file;
+mod module;
 mod paths;
 mod process;
 mod socket;
@@ -41,6 +42,7 @@ pub const fn family_table(family: Family) -> EventTable {
         Family::Process => EventTable::BpfProcessEvents,
         Family::Socket => EventTable::BpfSocketEvents,
         Family::File => EventTable::BpfFileEvents,
+        Family::Module => EventTable::BpfKernelModuleEvents,
     }
 }
 
@@ -50,11 +52,17 @@ pub const fn without_btf(family: Family) -> &'static str {
         Family::Process => "parent, effective ids, argv, cwd, executable and exit codes",
         Family::Socket => "parent, effective ids and the addresses read from sockets",
         Family::File => "parent, effective ids, and paths not given in full by the caller",
+        Family::Module => "parent, effective ids and the module file's path",
     }
 }
 
 /// Every family, each once.
-pub const FAMILIES: &[Family] = &[Family::Process, Family::Socket, Family::File];
+pub const FAMILIES: &[Family] = &[
+    Family::Process,
+    Family::Socket,
+    Family::File,
+    Family::Module,
+];
 
 /// Decodes one ring buffer record.
 pub fn decode_record(bytes: &[u8], clock: &BootClock) -> Result<Event, RecordError> {
@@ -67,6 +75,7 @@ pub fn decode_record(bytes: &[u8], clock: &BootClock) -> Result<Event, RecordErr
         Some(RecordKind::Exit) => process::decode_exit(bytes, clock).map(Event::Process),
         Some(RecordKind::Socket) => socket::decode_socket(bytes, clock).map(Event::Socket),
         Some(RecordKind::File) => file::decode_file(bytes, clock).map(Event::File),
+        Some(RecordKind::Module) => module::decode_module(bytes, clock).map(Event::KernelModule),
         None => Err(RecordError::Kind(header.kind)),
     }
 }
