@@ -1,11 +1,12 @@
 //! vigil's SQL tables. Each table declares its columns and its row in one declaration
 //! (`table_row!`, in [`row`]) and produces rows; one virtual-table adapter ([`vtab`])
-//! connects them all to SQLite.
+//! connects them all to SQLite, beside osquery's SQL functions ([`sql_functions`]).
 
 pub mod agent;
 pub mod evented;
 pub mod row;
 pub mod snapshot;
+pub mod sql_functions;
 pub mod table;
 pub mod vtab;
 
@@ -54,12 +55,13 @@ pub fn all_tables(ctx: TablesContext) -> Vec<Arc<dyn Table>> {
     tables
 }
 
-/// Registers `tables` on `conn`.
+/// Registers `tables` on `conn`, with osquery's SQL functions and collations: every connection
+/// vigil opens goes through here, so queries written for osquery find both.
 pub fn register(conn: &Connection, tables: &[Arc<dyn Table>]) -> rusqlite::Result<()> {
     for table in tables {
         vtab::register(conn, table.clone())?;
     }
-    Ok(())
+    sql_functions::register(conn)
 }
 
 #[cfg(test)]
