@@ -117,6 +117,10 @@ impl Table for File {
         &[PATH, DIRECTORY]
     }
 
+    fn row_identity(&self) -> &'static [usize] {
+        &[PATH]
+    }
+
     fn scan(&self, request: &ScanRequest) -> Result<Rows, TableError> {
         let paths = requested_paths("file", request, PATH, DIRECTORY)?;
         Ok(rows(paths.iter().filter_map(|p| file_row(p)).collect()))

@@ -98,6 +98,10 @@ impl Table for Hash {
         &[PATH, DIRECTORY]
     }
 
+    fn row_identity(&self) -> &'static [usize] {
+        &[PATH]
+    }
+
     fn scan(&self, request: &ScanRequest) -> Result<Rows, TableError> {
         let paths = requested_paths("hash", request, PATH, DIRECTORY)?;
         Ok(rows(paths.iter().filter_map(|p| hash_row(p)).collect()))
