@@ -7,6 +7,7 @@ mod config;
 mod daemon_history;
 mod faults;
 mod files;
+mod fleet;
 mod permissions;
 mod query_and_shell;
 mod read_only_sql;
