@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::util::failed;
+use super::{namespace::Root, util::failed};
 use crate::table::{ScanRequest, TableError, Value};
 
 /// Directory levels a `%%` walk descends below where it starts; deeper directories are listed
@@ -18,6 +18,8 @@ pub const MAX_ENTRIES: usize = 250_000;
 /// What one scan's walk has gathered, against its bounds.
 struct Walk {
     table: &'static str,
+    /// Where names are looked up: `/`, or a process's root for `pid_with_namespace`.
+    root: PathBuf,
     entries: usize,
     max_depth: usize,
     max_entries: usize,
@@ -33,6 +35,7 @@ impl Walk {
     fn bounded(table: &'static str, max_depth: usize, max_entries: usize) -> Self {
         Self {
             table,
+            root: PathBuf::from("/"),
             entries: 0,
             max_depth,
             max_entries,
@@ -111,10 +114,11 @@ impl Walk {
     /// Expands an osquery LIKE path pattern against the filesystem.
     fn expand_pattern(&mut self, pattern: &str, out: &mut Vec<PathBuf>) -> Result<(), TableError> {
         if !pattern.contains(['%', '_']) {
-            return self.push(PathBuf::from(pattern), out, pattern);
+            let path = self.within(pattern);
+            return self.push(path, out, pattern);
         }
         let components: Vec<&str> = pattern.split('/').filter(|c| !c.is_empty()).collect();
-        let mut current = vec![PathBuf::from("/")];
+        let mut current = vec![self.root.clone()];
         for (i, component) in components.iter().enumerate() {
             let last = i + 1 == components.len();
             if *component == "%%" && last {
@@ -144,6 +148,11 @@ impl Walk {
         Ok(())
     }
 
+    /// Where the file a query names as `path` is read.
+    fn within(&self, path: &str) -> PathBuf {
+        self.root.join(path.trim_start_matches('/'))
+    }
+
     /// Says once per scan where the depth bound left directories unentered.
     fn warn_if_cut(&self) {
         if let Some(dir) = &self.too_deep {
@@ -158,20 +167,23 @@ impl Walk {
     }
 }
 
-/// Files a query names through its `path` and `directory` columns.
+/// Files a query names through its `path` and `directory` columns, where they are read under
+/// `root` (the host's, or a process's mount namespace: [`Root::name`] gives their names).
 pub fn requested_paths(
     table: &'static str,
     request: &ScanRequest,
     path_column: usize,
     directory_column: usize,
+    root: &Root,
 ) -> Result<Vec<PathBuf>, TableError> {
     let mut walk = Walk::new(table);
+    walk.root = root.dir.clone();
     let mut out = Vec::new();
     let mut constrained = false;
     for value in request.equal_values(path_column) {
         constrained = true;
         if let Some(path) = value.as_text() {
-            out.push(PathBuf::from(path));
+            out.push(walk.within(path));
         }
     }
     for pattern in request.like_patterns(path_column) {
@@ -181,7 +193,8 @@ pub fn requested_paths(
     for value in request.equal_values(directory_column) {
         constrained = true;
         if let Some(dir) = value.as_text() {
-            walk.list_directory(Path::new(dir), &mut out, dir)?;
+            let read = walk.within(dir);
+            walk.list_directory(&read, &mut out, dir)?;
         }
     }
     for pattern in request.like_patterns(directory_column) {
