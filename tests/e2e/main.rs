@@ -8,6 +8,7 @@ mod daemon_history;
 mod faults;
 mod files;
 mod fleet;
+mod osquery_checks;
 mod permissions;
 mod query_and_shell;
 mod read_only_sql;
