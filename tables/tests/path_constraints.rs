@@ -129,6 +129,21 @@ fn directory_or_path() {
     );
 }
 
+/// osquery gives the directory as the query named it, so `directory = '/dev/'` (a trailing
+/// slash, as osquery's hardware-monitoring pack writes it) keeps its rows.
+#[test]
+fn a_directory_with_a_trailing_slash_lists_it() {
+    let dir = tree();
+    assert_eq!(
+        names("file", dir.path(), "directory = '{dir}/sub/'"),
+        ["sub/d.txt"]
+    );
+    assert_eq!(
+        names("hash", dir.path(), "directory = '{dir}/sub/'"),
+        ["sub/d.txt"]
+    );
+}
+
 #[test]
 fn a_file_named_by_both_sides_comes_back_once() {
     let dir = tree();

@@ -4,13 +4,12 @@
 
 use std::{
     os::unix::fs::{FileTypeExt, MetadataExt},
-    path::Path,
     time::UNIX_EPOCH,
 };
 
 use super::{
     namespace::{Root, roots},
-    paths::{directory_of, requested_paths},
+    paths::{Requested, requested_paths},
     util::rows,
 };
 use crate::{
@@ -72,8 +71,9 @@ fn file_type(meta: &std::fs::Metadata) -> &'static str {
     }
 }
 
-/// The row of the file read at `read`, which the query names as `root.name(read)`.
-fn file_row(read: &Path, root: &Root) -> Option<Row> {
+/// The row of the file `requested`, which the query names as `root.name(read)`.
+fn file_row(requested: &Requested, root: &Root) -> Option<Row> {
+    let read = requested.read.as_path();
     let link = std::fs::symlink_metadata(read).ok()?;
     let is_symlink = link.file_type().is_symlink();
     // Like osquery: a symlink's own metadata, marked; its target's when it can be read.
@@ -99,7 +99,7 @@ fn file_row(read: &Path, root: &Root) -> Option<Row> {
         .map_or(Value::Int(0), |d| Value::Int(d.as_secs() as i64));
     let row = FileRow {
         path: path.to_string_lossy().into_owned().into(),
-        directory: directory_of(path),
+        directory: requested.directory_cell(path),
         filename: path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

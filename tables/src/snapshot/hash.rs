@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::{
     namespace::{Root, roots},
-    paths::{directory_of, requested_paths},
+    paths::{Requested, requested_paths},
     util::rows,
 };
 use crate::{
@@ -79,13 +79,14 @@ fn digests(path: &Path) -> Option<[String; 3]> {
     ])
 }
 
-/// The row of the file read at `read`, which the query names as `root.name(read)`.
-fn hash_row(read: &Path, root: &Root) -> Option<Row> {
+/// The row of the file `requested`, which the query names as `root.name(read)`.
+fn hash_row(requested: &Requested, root: &Root) -> Option<Row> {
+    let read = requested.read.as_path();
     let [md5, sha1, sha256] = digests(read)?;
     let path = root.name(read);
     let row = HashRow {
         path: path.to_string_lossy().into_owned().into(),
-        directory: directory_of(&path),
+        directory: requested.directory_cell(&path),
         md5: md5.into(),
         sha1: sha1.into(),
         sha256: sha256.into(),

@@ -167,6 +167,27 @@ impl Walk {
     }
 }
 
+/// A file a query names.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Requested {
+    /// Where it is read (under the scan's [`Root`]).
+    pub read: PathBuf,
+    /// Its `directory` cell when the query listed a directory with `directory = '...'`: that
+    /// text as the query gave it (`/dev/` for `directory = '/dev/'`), as osquery gives it, so
+    /// SQLite's own check of the constraint keeps the row. `None`: the path's parent.
+    pub directory: Option<String>,
+}
+
+impl Requested {
+    /// The `directory` cell of this file, named `name` in the query's terms.
+    pub fn directory_cell(&self, name: &Path) -> Value {
+        match &self.directory {
+            Some(dir) => Value::Text(dir.clone()),
+            None => directory_of(name),
+        }
+    }
+}
+
 /// Files a query names through its `path` and `directory` columns, where they are read under
 /// `root` (the host's, or a process's mount namespace: [`Root::name`] gives their names).
 pub fn requested_paths(
@@ -175,26 +196,32 @@ pub fn requested_paths(
     path_column: usize,
     directory_column: usize,
     root: &Root,
-) -> Result<Vec<PathBuf>, TableError> {
+) -> Result<Vec<Requested>, TableError> {
     let mut walk = Walk::new(table);
     walk.root = root.dir.clone();
-    let mut out = Vec::new();
+    let mut paths = Vec::new();
+    let mut listed = Vec::new();
     let mut constrained = false;
     for value in request.equal_values(path_column) {
         constrained = true;
         if let Some(path) = value.as_text() {
-            out.push(walk.within(path));
+            paths.push(walk.within(path));
         }
     }
     for pattern in request.like_patterns(path_column) {
         constrained = true;
-        walk.expand_pattern(pattern, &mut out)?;
+        walk.expand_pattern(pattern, &mut paths)?;
     }
     for value in request.equal_values(directory_column) {
         constrained = true;
         if let Some(dir) = value.as_text() {
             let read = walk.within(dir);
-            walk.list_directory(&read, &mut out, dir)?;
+            let mut entries = Vec::new();
+            walk.list_directory(&read, &mut entries, dir)?;
+            listed.extend(entries.into_iter().map(|read| Requested {
+                read,
+                directory: Some(dir.to_owned()),
+            }));
         }
     }
     for pattern in request.like_patterns(directory_column) {
@@ -202,7 +229,7 @@ pub fn requested_paths(
         let mut dirs = Vec::new();
         walk.expand_pattern(pattern, &mut dirs)?;
         for dir in dirs.iter().filter(|d| d.is_dir()) {
-            walk.list_directory(dir, &mut out, pattern)?;
+            walk.list_directory(dir, &mut paths, pattern)?;
         }
     }
     if !constrained {
@@ -216,6 +243,14 @@ pub fn requested_paths(
         ));
     }
     walk.warn_if_cut();
+    let mut out: Vec<Requested> = paths
+        .into_iter()
+        .map(|read| Requested {
+            read,
+            directory: None,
+        })
+        .chain(listed)
+        .collect();
     out.sort();
     out.dedup();
     Ok(out)
