@@ -10,67 +10,101 @@ use vigil_config::flagfile::parse_flagfile;
 
 static CURRENT: std::sync::Mutex<Vec<vigil_tables::FlagInfo>> = std::sync::Mutex::new(Vec::new());
 
-/// The flags of the running subcommand, for `vigil_flags`.
+/// The flags of the running subcommand, for `vigil_flags` and `vigil_registry`.
 pub fn current() -> Vec<vigil_tables::FlagInfo> {
     CURRENT.lock().map(|f| f.clone()).unwrap_or_default()
 }
 
 /// Records the running subcommand's flags and their values from the final command line.
 pub fn remember(args: &[OsString]) {
+    if let Some(flags) = describe(args)
+        && let Ok(mut current) = CURRENT.lock()
+    {
+        *current = flags;
+    }
+}
+
+/// The flags `vigil_flags` shows for the command line `args`. A daemon's are its own, with the
+/// values it runs with. `vigil query` and the shell show the flags a daemon would have (fleet
+/// managers read `distributed_interval`, `config_refresh`, `logger_tls_period` through them),
+/// with this command line's value where it sets one, then their own other flags as
+/// `shell_only`.
+fn describe(args: &[OsString]) -> Option<Vec<vigil_tables::FlagInfo>> {
     use clap::CommandFactory as _;
-    let Ok(matches) = crate::cli::Cli::command().try_get_matches_from(args) else {
-        return;
-    };
-    let Some((name, sub)) = matches.subcommand() else {
-        return;
-    };
+    let matches = crate::cli::Cli::command().try_get_matches_from(args).ok()?;
+    let (name, sub) = matches.subcommand()?;
     let command = crate::cli::Cli::command();
-    let Some(definition) = command.find_subcommand(name) else {
-        return;
+    let running = command.find_subcommand(name)?;
+    let daemon = command.find_subcommand("daemon")?;
+    let given = |long: &str| {
+        let arg = running
+            .get_arguments()
+            .find(|arg| arg.get_long() == Some(long))?;
+        let id = arg.get_id().as_str();
+        match sub.value_source(id) {
+            Some(clap::parser::ValueSource::DefaultValue) | None if name != "daemon" => None,
+            _ => Some(joined(sub.get_raw(id))),
+        }
     };
-    let joined = |values: Option<clap::parser::RawValues<'_>>| {
-        values
-            .map(|v| {
-                v.map(|s| s.to_string_lossy().into_owned())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            })
-            .unwrap_or_default()
-    };
-    let flags = definition
+    let mut flags: Vec<_> = daemon
         .get_arguments()
         .filter_map(|arg| {
             let long = arg.get_long()?;
-            let default_value = arg
-                .get_default_values()
-                .iter()
-                .map(|v| v.to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join(",");
-            let value = match sub.get_raw(arg.get_id().as_str()) {
-                Some(raw) => joined(Some(raw)),
-                None => default_value.clone(),
-            };
-            let kind =
-                if !arg.get_action().takes_values() || matches!(value.as_str(), "true" | "false") {
-                    "bool"
-                } else if !value.is_empty() && value.parse::<i64>().is_ok() {
-                    "int"
-                } else {
-                    "string"
-                };
-            Some(vigil_tables::FlagInfo {
-                name: long.to_owned(),
-                kind: kind.to_owned(),
-                description: arg.get_help().map(|h| h.to_string()).unwrap_or_default(),
-                default_value,
-                value,
-                shell_only: name == "shell",
-            })
+            Some(flag_info(arg, long, given(long), false))
         })
         .collect();
-    if let Ok(mut current) = CURRENT.lock() {
-        *current = flags;
+    if name != "daemon" {
+        flags.extend(running.get_arguments().filter_map(|arg| {
+            let long = arg.get_long()?;
+            let in_daemon = daemon.get_arguments().any(|a| a.get_long() == Some(long));
+            (!in_daemon).then(|| {
+                let id = arg.get_id().as_str();
+                flag_info(arg, long, Some(joined(sub.get_raw(id))), true)
+            })
+        }));
+    }
+    Some(flags)
+}
+
+/// A flag's values as one string (`filesystem,tls`).
+fn joined(values: Option<clap::parser::RawValues<'_>>) -> String {
+    values
+        .map(|v| {
+            v.map(|s| s.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
+}
+
+/// One row of `vigil_flags`: `value` when the command line gives one, the default otherwise.
+fn flag_info(
+    arg: &clap::Arg,
+    long: &str,
+    value: Option<String>,
+    shell_only: bool,
+) -> vigil_tables::FlagInfo {
+    let default_value = arg
+        .get_default_values()
+        .iter()
+        .map(|v| v.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(",");
+    let value = value.unwrap_or_else(|| default_value.clone());
+    let kind = if !arg.get_action().takes_values() || matches!(value.as_str(), "true" | "false") {
+        "bool"
+    } else if !value.is_empty() && value.parse::<i64>().is_ok() {
+        "int"
+    } else {
+        "string"
+    };
+    vigil_tables::FlagInfo {
+        name: long.to_owned(),
+        kind: kind.to_owned(),
+        description: arg.get_help().map(|h| h.to_string()).unwrap_or_default(),
+        default_value,
+        value,
+        shell_only,
     }
 }
 
@@ -182,6 +216,8 @@ pub fn with_options(
         }
     }
     if valid.is_empty() {
+        // The command line alone runs (also when a new config dropped the options of the last).
+        remember(args);
         return Ok((None, warnings));
     }
     let merged = insert_after_subcommand(args, "daemon", valid);
@@ -397,6 +433,76 @@ mod tests {
             warnings.len() == 1 && warnings[0].starts_with("options.distributed_plugin: "),
             "and said so: {warnings:?}"
         );
+    }
+
+    fn described(args: &[&str]) -> Vec<vigil_tables::FlagInfo> {
+        describe(&os(args)).expect("a subcommand")
+    }
+
+    fn value_of(flags: &[vigil_tables::FlagInfo], name: &str) -> Option<(String, bool)> {
+        flags
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| (f.value.clone(), f.shell_only))
+    }
+
+    #[test]
+    fn query_and_shell_show_the_flags_a_daemon_would_have() {
+        for args in [&["vigil", "query", "SELECT 1"][..], &["vigil", "shell"]] {
+            let flags = described(args);
+            for (name, value) in [
+                ("distributed_interval", "60"),
+                ("config_refresh", "0"),
+                ("logger_tls_period", "4"),
+                ("pack_delimiter", "_"),
+                ("config_plugin", "filesystem"),
+                ("disable_events", "false"),
+            ] {
+                assert_eq!(
+                    value_of(&flags, name),
+                    Some((value.to_owned(), false)),
+                    "{args:?}: {name}"
+                );
+            }
+        }
+        let shell = described(&["vigil", "shell", "--events_expiry=77", "--json"]);
+        assert_eq!(
+            value_of(&shell, "events_expiry"),
+            Some(("77".into(), false))
+        );
+        assert_eq!(value_of(&shell, "json"), Some(("true".into(), true)));
+        assert_eq!(
+            value_of(&shell, "history_file"),
+            Some((String::new(), true))
+        );
+        let names: Vec<&str> = shell.iter().map(|f| f.name.as_str()).collect();
+        let mut unique = names.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(names.len(), unique.len(), "each flag once: {names:?}");
+    }
+
+    #[test]
+    fn a_daemon_shows_the_values_it_runs_with() {
+        let flags = described(&[
+            "vigil",
+            "daemon",
+            "--distributed_interval=15",
+            "--logger_plugin=filesystem,tls",
+        ]);
+        assert_eq!(
+            value_of(&flags, "distributed_interval"),
+            Some(("15".into(), false))
+        );
+        assert_eq!(
+            value_of(&flags, "logger_plugin"),
+            Some(("filesystem,tls".into(), false))
+        );
+        assert_eq!(
+            value_of(&flags, "logger_tls_period"),
+            Some(("4".into(), false))
+        );
+        assert!(flags.iter().all(|f| !f.shell_only));
     }
 
     fn daemon_command() -> clap::Command {

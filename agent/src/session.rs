@@ -84,7 +84,7 @@ impl Session {
             counters,
             counter_source: source,
             agent: vigil_tables::AgentInfo {
-                flags: crate::flags::current(),
+                flags: vigil_tables::FlagSource::live(crate::flags::current),
                 ..vigil_tables::AgentInfo::default()
             },
             scope: None,

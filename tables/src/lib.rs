@@ -1,11 +1,12 @@
 //! vigil's SQL tables. Each table declares its columns and its row in one declaration
 //! (`table_row!`, in [`row`]) and produces rows; one virtual-table adapter ([`vtab`])
-//! connects them all to SQLite.
+//! connects them all to SQLite, beside osquery's SQL functions ([`sql_functions`]).
 
 pub mod agent;
 pub mod evented;
 pub mod row;
 pub mod snapshot;
+pub mod sql_functions;
 pub mod table;
 pub mod vtab;
 
@@ -14,7 +15,11 @@ use std::sync::Arc;
 use rusqlite::Connection;
 use vigil_events::{Counters, EventStore};
 
-pub use agent::{vigil_events::CounterSource, vigil_flags::FlagInfo, vigil_info::AgentInfo};
+pub use agent::{
+    vigil_events::CounterSource,
+    vigil_flags::{FlagInfo, FlagSource},
+    vigil_info::AgentInfo,
+};
 pub use table::{
     Column, ColumnType, Constraint, ConstraintOp, Row, Rows, ScanRequest, Table, TableError, Value,
 };
@@ -35,6 +40,7 @@ pub struct TablesContext {
 
 /// Every table vigil has on this platform, in `.tables` order.
 pub fn all_tables(ctx: TablesContext) -> Vec<Arc<dyn Table>> {
+    let flags = ctx.agent.flags.clone();
     let mut tables = evented::tables(&ctx.store, &ctx.counters, &ctx.scope);
     tables.extend::<[Arc<dyn Table>; 5]>([
         Arc::new(agent::vigil_events::VigilEvents::new(
@@ -50,16 +56,23 @@ pub fn all_tables(ctx: TablesContext) -> Vec<Arc<dyn Table>> {
         Arc::new(agent::vigil_schedule::VigilSchedule::new(ctx.store.clone())),
         Arc::new(agent::vigil_logger::VigilLogger::new(ctx.store.clone())),
     ]);
-    tables.extend(snapshot::tables());
+    let snapshot = snapshot::tables();
+    let every_other: Vec<Arc<dyn Table>> = tables.iter().chain(&snapshot).cloned().collect();
+    tables.push(Arc::new(agent::vigil_registry::VigilRegistry::new(
+        &every_other,
+        flags,
+    )));
+    tables.extend(snapshot);
     tables
 }
 
-/// Registers `tables` on `conn`.
+/// Registers `tables` on `conn`, with osquery's SQL functions and collations: every connection
+/// vigil opens goes through here, so queries written for osquery find both.
 pub fn register(conn: &Connection, tables: &[Arc<dyn Table>]) -> rusqlite::Result<()> {
     for table in tables {
         vtab::register(conn, table.clone())?;
     }
-    Ok(())
+    sql_functions::register(conn)
 }
 
 #[cfg(test)]
@@ -96,6 +109,7 @@ mod tests {
                 "vigil_info",
                 "vigil_schedule",
                 "vigil_logger",
+                "vigil_registry",
                 "file",
                 "groups",
                 "hash",

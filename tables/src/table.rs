@@ -59,7 +59,7 @@ impl Column {
 }
 
 /// One cell.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Value {
     Null,
     Int(i64),
@@ -250,6 +250,13 @@ pub trait Table: Send + Sync {
     /// Columns whose `=`, `IN`, comparison and `LIKE` constraints the scan wants to see (to read
     /// one `/proc` entry for `pid = N`, or only the files a `path` names).
     fn pushdown_columns(&self) -> &'static [usize] {
+        &[]
+    }
+
+    /// The columns that tell one row from another (a file's `path`); empty: all of them. Two
+    /// rows with the same cells there are one row to SQLite when it combines the scans of the
+    /// sides of an `OR`.
+    fn row_identity(&self) -> &'static [usize] {
         &[]
     }
 

@@ -186,6 +186,12 @@ unsafe impl<'vtab> VTab<'vtab> for AdapterTab {
         let time_columns = self.table.time_columns();
         let pushdown = self.table.pushdown_columns();
         let mut usable = Vec::new();
+        // Whether the scan can read less than everything: a time range, or `=`/`IN`/`LIKE` on
+        // a pushed-down column. A range on a pushed-down column is handed down but narrows
+        // nothing (SQLite derives `path >= 'a/' AND path < 'a0'` from `path LIKE 'a/%x' OR
+        // path LIKE 'a/%y'`); costed as narrowing, it would win over the plan that scans each
+        // side of the OR with its LIKE, and `file` would see no path it can read.
+        let mut narrows = false;
         for (i, constraint) in info.constraints().enumerate() {
             if !constraint.is_usable() {
                 continue;
@@ -194,9 +200,11 @@ unsafe impl<'vtab> VTab<'vtab> for AdapterTab {
             let op = constraint.operator();
             let entry = match (time_columns, Bound::from_op(&op)) {
                 (Some((time, _)), Some(bound)) if column == time as c_int => {
+                    narrows = true;
                     format!("t{}", bound.code())
                 }
                 (Some((_, ntime)), Some(bound)) if column == ntime as c_int => {
+                    narrows = true;
                     format!("n{}", bound.code())
                 }
                 _ if column >= 0 && pushdown.contains(&(column as usize)) => {
@@ -207,6 +215,7 @@ unsafe impl<'vtab> VTab<'vtab> for AdapterTab {
                         }
                         None => continue,
                     };
+                    narrows |= matches!(code, '=' | '~');
                     format!("c{column}{code}")
                 }
                 _ => continue,
@@ -222,11 +231,7 @@ unsafe impl<'vtab> VTab<'vtab> for AdapterTab {
         }
         // Which columns the query reads travels in front of the plan: `u<hex mask>|`.
         let plan = format!("u{:x}|{}", info.col_used(), plan.join(","));
-        if plan.ends_with('|') {
-            info.set_estimated_cost(1_000_000.0);
-        } else {
-            info.set_estimated_cost(1_000.0);
-        }
+        info.set_estimated_cost(if narrows { 1_000.0 } else { 1_000_000.0 });
         info.set_idx_str(&plan);
         Ok(true)
     }
@@ -372,9 +377,32 @@ unsafe impl VTabCursor for AdapterCursor<'_> {
         }
     }
 
+    /// The row's identity, not its position: SQLite scans a table once per side of an `OR`
+    /// (`path LIKE 'a' OR path = 'b'`) and keeps a row of a later scan only when its rowid was
+    /// not seen before, so rowids must be equal for the same row and differ between rows across
+    /// scans. A position restarts at each scan and made rows of the second scan disappear.
     fn rowid(&self) -> rusqlite::Result<i64> {
-        Ok(self.rowid)
+        let Some(row) = &self.current else {
+            return Ok(self.rowid);
+        };
+        Ok(row_identity(row, self.table.row_identity()))
     }
+}
+
+/// A hash of the cells of `columns` (of every cell when empty): what tells rows apart. Every
+/// `DefaultHasher::new()` of a process hashes alike, so the same cells give the same id in
+/// every scan.
+fn row_identity(row: &Row, columns: &[usize]) -> i64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::hash::DefaultHasher::new();
+    if columns.is_empty() {
+        row.hash(&mut hasher);
+    } else {
+        for &i in columns {
+            row.get(i).hash(&mut hasher);
+        }
+    }
+    hasher.finish() as i64
 }
 
 thread_local! {

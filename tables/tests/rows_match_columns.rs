@@ -9,7 +9,7 @@ use vigil_events::{
     ProcessEvent, SocketEvent, Syscall, Task, model::KernelModuleEvent, store::StateBatch,
 };
 use vigil_tables::{
-    AgentInfo, Constraint, ConstraintOp, CounterSource, FlagInfo, ScanRequest, Table,
+    AgentInfo, Constraint, ConstraintOp, CounterSource, FlagInfo, FlagSource, ScanRequest, Table,
     TablesContext, Value, table::row_mismatch,
 };
 
@@ -172,14 +172,14 @@ fn every_table_returns_rows_of_exactly_its_declared_cells() {
 
     let counters = Counters::new(&EventTable::names());
     let agent = AgentInfo {
-        flags: vec![FlagInfo {
+        flags: FlagSource::fixed(vec![FlagInfo {
             name: "events_expiry".into(),
             kind: "int".into(),
             description: "seconds".into(),
             default_value: "3600".into(),
             value: "60".into(),
             shell_only: false,
-        }],
+        }]),
         ..AgentInfo::default()
     };
     let tables = vigil_tables::all_tables(TablesContext {

@@ -1,5 +1,5 @@
 //! Developer commands: `cargo xtask setup | run | test | build | bench | fuzz | kernel-matrix |
-//! check-platforms`.
+//! check-platforms | osquery-specs`.
 //!
 //! `setup` installs, idempotently, what building vigil's eBPF programs needs on a fresh Debian
 //! machine; `run` and `test` call it first, so a clean clone needs no other step.
@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 
 mod check_platforms;
 mod fuzz;
+mod osquery_specs;
 // It boots Linux kernels and makes Linux syscalls: elsewhere it says so.
 #[cfg_attr(not(target_os = "linux"), path = "kernel_matrix_unsupported.rs")]
 mod kernel_matrix;
@@ -92,6 +93,17 @@ enum Task {
         /// Write the table into README.md's kernel section.
         #[arg(long)]
         readme: bool,
+    },
+    /// Extract the Linux columns of osquery's table specs (specs/**/*.table) into
+    /// tables/tests/osquery_integration/specs.tsv, which the osquery integration test compares
+    /// vigil's tables with.
+    OsquerySpecs {
+        /// A clone of github.com/osquery/osquery (a work tree or a bare git directory).
+        #[arg(long)]
+        osquery: PathBuf,
+        /// The revision whose specs to take.
+        #[arg(long, default_value = "HEAD")]
+        rev: String,
     },
     /// Run the matrix's scenario on the running kernel (what each guest runs).
     #[command(hide = true)]
@@ -322,6 +334,9 @@ fn main() -> anyhow::Result<()> {
         }
         Task::Bench => bench(),
         Task::CheckPlatforms => check_platforms::run_all(),
+        Task::OsquerySpecs { osquery, rev } => {
+            osquery_specs::run(&workspace_root(), &osquery, &rev)
+        }
         Task::Fuzz { seconds } => {
             fuzz::install_cargo_fuzz()?;
             fuzz::run_all(seconds)

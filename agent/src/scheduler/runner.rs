@@ -77,7 +77,7 @@ impl Runner {
             counters,
             counter_source: CounterSource::Live,
             agent: AgentInfo {
-                flags: crate::flags::current(),
+                flags: vigil_tables::FlagSource::live(crate::flags::current),
                 watcher: settings.watcher.map_or(-1, i64::from),
                 ..AgentInfo::default()
             },

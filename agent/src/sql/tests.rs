@@ -90,6 +90,25 @@ fn every_table_joins_ctes_pragmas_and_functions_still_read() {
     assert!(prepare_all(&conn, "SELECT 1; SELECT pid FROM processes").is_ok());
 }
 
+/// Every connection (shell, `vigil query`, scheduler, distributed queries) comes from
+/// [`Connection::open`]: osquery's functions are there, and a bad regex is an SQL error.
+#[test]
+fn osquery_functions_are_on_every_connection() {
+    let conn = connection(Limits::NONE);
+    let result = run(
+        &conn,
+        "SELECT split('10.1.2.3', '.', 0), inet_aton('10.0.0.1'), \
+         regex_match(lower('FD00::1'), '^f[cd]', 0), concat('a', NULL, 'b'), \
+         sha256('abc') = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', \
+         version_compare('1.10', '1.9'), sqrt(16), from_base64(to_base64('x'))",
+    )
+    .expect("osquery's functions");
+    let row: Vec<String> = result[0].rows[0].iter().map(super::Cell::text).collect();
+    assert_eq!(row, ["10", "167772161", "fd", "ab", "1", "1", "4", "x"]);
+    let text = refusal(&conn, "SELECT regex_match('x', '(', 0)");
+    assert!(text.contains("regex_match: Invalid regex '('"), "{text}");
+}
+
 #[test]
 fn attach_and_vacuum_into_are_refused_and_create_nothing() {
     let dir = tempfile::tempdir().expect("dir");

@@ -4,6 +4,7 @@ pub mod vigil_events;
 pub mod vigil_flags;
 pub mod vigil_info;
 pub mod vigil_logger;
+pub mod vigil_registry;
 pub mod vigil_schedule;
 
 use ::vigil_events::{EventStore, StoreError};

@@ -1,6 +1,8 @@
 //! `vigil_flags` (alias `osquery_flags`): the flags this process runs with, their defaults and
 //! where they differ.
 
+use std::sync::Arc;
+
 use crate::{
     row::table_row,
     snapshot::util::rows,
@@ -30,12 +32,53 @@ pub struct FlagInfo {
     pub shell_only: bool,
 }
 
+/// Where the flags are read from, each time a table needs them: a daemon's change while it
+/// runs (a TLS server's config sets `options`), and its tables show the values that apply.
+#[derive(Clone)]
+pub struct FlagSource(Arc<dyn Fn() -> Vec<FlagInfo> + Send + Sync>);
+
+impl FlagSource {
+    /// Always these flags.
+    pub fn fixed(flags: Vec<FlagInfo>) -> Self {
+        Self(Arc::new(move || flags.clone()))
+    }
+
+    /// The flags `read` gives at the time of each query.
+    pub fn live(read: impl Fn() -> Vec<FlagInfo> + Send + Sync + 'static) -> Self {
+        Self(Arc::new(read))
+    }
+
+    pub fn read(&self) -> Vec<FlagInfo> {
+        (self.0)()
+    }
+
+    /// The value of flag `name`, when there is such a flag.
+    pub fn value(&self, name: &str) -> Option<String> {
+        self.read()
+            .into_iter()
+            .find(|flag| flag.name == name)
+            .map(|flag| flag.value)
+    }
+}
+
+impl Default for FlagSource {
+    fn default() -> Self {
+        Self::fixed(Vec::new())
+    }
+}
+
+impl std::fmt::Debug for FlagSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.read()).finish()
+    }
+}
+
 pub struct VigilFlags {
-    flags: Vec<FlagInfo>,
+    flags: FlagSource,
 }
 
 impl VigilFlags {
-    pub fn new(flags: Vec<FlagInfo>) -> Self {
+    pub fn new(flags: FlagSource) -> Self {
         Self { flags }
     }
 }
@@ -56,6 +99,7 @@ impl Table for VigilFlags {
     fn scan(&self, _request: &ScanRequest) -> Result<Rows, TableError> {
         Ok(rows(
             self.flags
+                .read()
                 .iter()
                 .map(|f| {
                     FlagRow {

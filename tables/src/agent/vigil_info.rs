@@ -41,8 +41,8 @@ pub struct AgentInfo {
     pub start_time: i64,
     /// The watcher process's pid, or -1 when there is none.
     pub watcher: i64,
-    /// The flags this process runs with (`vigil_flags`).
-    pub flags: Vec<super::vigil_flags::FlagInfo>,
+    /// The flags this process runs with (`vigil_flags`, `vigil_registry`).
+    pub flags: super::vigil_flags::FlagSource,
 }
 
 impl Default for AgentInfo {
@@ -57,7 +57,7 @@ impl Default for AgentInfo {
             config_valid: false,
             start_time: vigil_events::wall_clock::unix_seconds(),
             watcher: -1,
-            flags: Vec::new(),
+            flags: super::vigil_flags::FlagSource::default(),
         }
     }
 }

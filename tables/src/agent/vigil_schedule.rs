@@ -21,7 +21,8 @@ table_row! {
         last_executed: BigInt,
         denylisted: Integer,
         output_size: BigInt,
-        #[hidden]
+        // Hidden in osquery's intent ("deprecated"), but its spec leaves it a plain column, so
+        // `SELECT *` shows it there too.
         wall_time: BigInt,
         wall_time_ms: BigInt,
         last_wall_time_ms: BigInt,

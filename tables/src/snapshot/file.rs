@@ -1,14 +1,15 @@
-//! `file`: what is at a path now (type, owner, mode, size, times), for the paths and
-//! directories a query names.
+//! `file`: what is at a path now (type, owner, mode, size, times, a symlink's target), for the
+//! paths and directories a query names, on the host or in a process's mount namespace
+//! (`pid_with_namespace`).
 
 use std::{
     os::unix::fs::{FileTypeExt, MetadataExt},
-    path::Path,
     time::UNIX_EPOCH,
 };
 
 use super::{
-    paths::{directory_of, requested_paths},
+    namespace::{Root, roots},
+    paths::{Requested, requested_paths},
     util::rows,
 };
 use crate::{
@@ -35,11 +36,17 @@ table_row! {
         hard_links: Integer,
         symlink: Integer,
         r#type: Text,
+        symlink_target_path: Text,
+        #[hidden]
+        pid_with_namespace: Integer,
+        #[hidden]
+        mount_namespace_id: Text,
     }
 }
 
 const PATH: usize = FileRow::path;
 const DIRECTORY: usize = FileRow::directory;
+const PID_WITH_NAMESPACE: usize = FileRow::pid_with_namespace;
 
 pub struct File;
 
@@ -64,15 +71,27 @@ fn file_type(meta: &std::fs::Metadata) -> &'static str {
     }
 }
 
-fn file_row(path: &Path) -> Option<Row> {
-    let link = std::fs::symlink_metadata(path).ok()?;
+/// The row of the file `requested`, which the query names as `root.name(read)`.
+fn file_row(requested: &Requested, root: &Root) -> Option<Row> {
+    let read = requested.read.as_path();
+    let link = std::fs::symlink_metadata(read).ok()?;
     let is_symlink = link.file_type().is_symlink();
     // Like osquery: a symlink's own metadata, marked; its target's when it can be read.
     let meta = if is_symlink {
-        std::fs::metadata(path).unwrap_or(link)
+        std::fs::metadata(read).unwrap_or(link)
     } else {
         link
     };
+    // The target as the link holds it (osquery's `read_symlink`).
+    let symlink_target = if is_symlink {
+        std::fs::read_link(read)
+            .map(|target| target.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let path = root.name(read);
+    let path = path.as_path();
     let btime = meta
         .created()
         .ok()
@@ -80,7 +99,7 @@ fn file_row(path: &Path) -> Option<Row> {
         .map_or(Value::Int(0), |d| Value::Int(d.as_secs() as i64));
     let row = FileRow {
         path: path.to_string_lossy().into_owned().into(),
-        directory: directory_of(path),
+        directory: requested.directory_cell(path),
         filename: path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -100,6 +119,9 @@ fn file_row(path: &Path) -> Option<Row> {
         hard_links: meta.nlink().into(),
         symlink: is_symlink.into(),
         r#type: file_type(&meta).into(),
+        symlink_target_path: symlink_target.into(),
+        pid_with_namespace: root.pid_cell(),
+        mount_namespace_id: root.namespace_cell(),
     };
     Some(row.into())
 }
@@ -114,12 +136,20 @@ impl Table for File {
     }
 
     fn pushdown_columns(&self) -> &'static [usize] {
-        &[PATH, DIRECTORY]
+        &[PATH, DIRECTORY, PID_WITH_NAMESPACE]
+    }
+
+    fn row_identity(&self) -> &'static [usize] {
+        &[PATH]
     }
 
     fn scan(&self, request: &ScanRequest) -> Result<Rows, TableError> {
-        let paths = requested_paths("file", request, PATH, DIRECTORY)?;
-        Ok(rows(paths.iter().filter_map(|p| file_row(p)).collect()))
+        let mut found = Vec::new();
+        for root in roots(request, PID_WITH_NAMESPACE) {
+            let paths = requested_paths("file", request, PATH, DIRECTORY, &root)?;
+            found.extend(paths.iter().filter_map(|p| file_row(p, &root)));
+        }
+        Ok(rows(found))
     }
 }
 
@@ -176,6 +206,16 @@ mod tests {
             .collect();
         assert_eq!(listed.len(), 3, "{kinds:?}");
         assert!(kinds.contains(&(Value::Text("link".into()), Value::Int(1))));
+        let link = listed
+            .iter()
+            .find(|r| r[FileRow::filename] == Value::from("link"))
+            .expect("the link's row");
+        assert_eq!(
+            link[FileRow::symlink_target_path],
+            Value::Text(file.to_string_lossy().into_owned())
+        );
+        assert_eq!(row[FileRow::symlink_target_path], Value::from(""));
+        assert_eq!(row[FileRow::pid_with_namespace], Value::Int(0));
         let pattern = format!("{}/%.bin", dir.path().display());
         assert_eq!(scan(&request(PATH, ConstraintOp::Like, &pattern)).len(), 1);
     }
@@ -188,6 +228,33 @@ mod tests {
         let message = error.to_string();
         assert!(message.contains("needs a path or directory"), "{message}");
         assert!(message.contains("WHERE path = "), "{message}");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_process_namespace_names_paths_as_inside_it() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("inside");
+        std::fs::write(&file, "x").expect("write");
+        let pid = i64::from(std::process::id());
+        let mut request = request(PATH, ConstraintOp::Eq, &file.to_string_lossy());
+        request.constraints.push(Constraint {
+            column: PID_WITH_NAMESPACE,
+            op: ConstraintOp::Eq,
+            value: Value::Int(pid),
+        });
+        let rows = scan(&request);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            rows[0][PATH],
+            Value::Text(file.to_string_lossy().into_owned()),
+            "the path as the process sees it, not /proc/{pid}/root/..."
+        );
+        assert_eq!(rows[0][PID_WITH_NAMESPACE], Value::Int(pid));
+        let namespace = rows[0][FileRow::mount_namespace_id]
+            .as_text()
+            .unwrap_or_default();
+        assert!(namespace.parse::<u64>().is_ok(), "{namespace}");
     }
 
     #[test]

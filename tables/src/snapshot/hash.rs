@@ -8,7 +8,8 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
 use super::{
-    paths::{directory_of, requested_paths},
+    namespace::{Root, roots},
+    paths::{Requested, requested_paths},
     util::rows,
 };
 use crate::{
@@ -23,11 +24,16 @@ table_row! {
         md5: Text,
         sha1: Text,
         sha256: Text,
+        #[hidden]
+        pid_with_namespace: Integer,
+        #[hidden]
+        mount_namespace_id: Text,
     }
 }
 
 const PATH: usize = HashRow::path;
 const DIRECTORY: usize = HashRow::directory;
+const PID_WITH_NAMESPACE: usize = HashRow::pid_with_namespace;
 const CHUNK: usize = 64 * 1024;
 
 pub struct Hash;
@@ -73,14 +79,19 @@ fn digests(path: &Path) -> Option<[String; 3]> {
     ])
 }
 
-fn hash_row(path: &Path) -> Option<Row> {
-    let [md5, sha1, sha256] = digests(path)?;
+/// The row of the file `requested`, which the query names as `root.name(read)`.
+fn hash_row(requested: &Requested, root: &Root) -> Option<Row> {
+    let read = requested.read.as_path();
+    let [md5, sha1, sha256] = digests(read)?;
+    let path = root.name(read);
     let row = HashRow {
         path: path.to_string_lossy().into_owned().into(),
-        directory: directory_of(path),
+        directory: requested.directory_cell(&path),
         md5: md5.into(),
         sha1: sha1.into(),
         sha256: sha256.into(),
+        pid_with_namespace: root.pid_cell(),
+        mount_namespace_id: root.namespace_cell(),
     };
     Some(row.into())
 }
@@ -95,12 +106,20 @@ impl Table for Hash {
     }
 
     fn pushdown_columns(&self) -> &'static [usize] {
-        &[PATH, DIRECTORY]
+        &[PATH, DIRECTORY, PID_WITH_NAMESPACE]
+    }
+
+    fn row_identity(&self) -> &'static [usize] {
+        &[PATH]
     }
 
     fn scan(&self, request: &ScanRequest) -> Result<Rows, TableError> {
-        let paths = requested_paths("hash", request, PATH, DIRECTORY)?;
-        Ok(rows(paths.iter().filter_map(|p| hash_row(p)).collect()))
+        let mut found = Vec::new();
+        for root in roots(request, PID_WITH_NAMESPACE) {
+            let paths = requested_paths("hash", request, PATH, DIRECTORY, &root)?;
+            found.extend(paths.iter().filter_map(|p| hash_row(p, &root)));
+        }
+        Ok(rows(found))
     }
 }
 

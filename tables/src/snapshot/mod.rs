@@ -4,6 +4,7 @@
 //! `hash` and `time` work everywhere, `file` wherever files have POSIX metadata; the rest read
 //! Linux's interfaces (`/proc`, `/sys`, ...) and live in `linux/`, absent on other platforms.
 
+pub mod namespace;
 pub mod paths;
 pub mod util;
 

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::util::failed;
+use super::{namespace::Root, util::failed};
 use crate::table::{ScanRequest, TableError, Value};
 
 /// Directory levels a `%%` walk descends below where it starts; deeper directories are listed
@@ -18,6 +18,8 @@ pub const MAX_ENTRIES: usize = 250_000;
 /// What one scan's walk has gathered, against its bounds.
 struct Walk {
     table: &'static str,
+    /// Where names are looked up: `/`, or a process's root for `pid_with_namespace`.
+    root: PathBuf,
     entries: usize,
     max_depth: usize,
     max_entries: usize,
@@ -33,6 +35,7 @@ impl Walk {
     fn bounded(table: &'static str, max_depth: usize, max_entries: usize) -> Self {
         Self {
             table,
+            root: PathBuf::from("/"),
             entries: 0,
             max_depth,
             max_entries,
@@ -111,10 +114,11 @@ impl Walk {
     /// Expands an osquery LIKE path pattern against the filesystem.
     fn expand_pattern(&mut self, pattern: &str, out: &mut Vec<PathBuf>) -> Result<(), TableError> {
         if !pattern.contains(['%', '_']) {
-            return self.push(PathBuf::from(pattern), out, pattern);
+            let path = self.within(pattern);
+            return self.push(path, out, pattern);
         }
         let components: Vec<&str> = pattern.split('/').filter(|c| !c.is_empty()).collect();
-        let mut current = vec![PathBuf::from("/")];
+        let mut current = vec![self.root.clone()];
         for (i, component) in components.iter().enumerate() {
             let last = i + 1 == components.len();
             if *component == "%%" && last {
@@ -144,6 +148,11 @@ impl Walk {
         Ok(())
     }
 
+    /// Where the file a query names as `path` is read.
+    fn within(&self, path: &str) -> PathBuf {
+        self.root.join(path.trim_start_matches('/'))
+    }
+
     /// Says once per scan where the depth bound left directories unentered.
     fn warn_if_cut(&self) {
         if let Some(dir) = &self.too_deep {
@@ -158,30 +167,61 @@ impl Walk {
     }
 }
 
-/// Files a query names through its `path` and `directory` columns.
+/// A file a query names.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Requested {
+    /// Where it is read (under the scan's [`Root`]).
+    pub read: PathBuf,
+    /// Its `directory` cell when the query listed a directory with `directory = '...'`: that
+    /// text as the query gave it (`/dev/` for `directory = '/dev/'`), as osquery gives it, so
+    /// SQLite's own check of the constraint keeps the row. `None`: the path's parent.
+    pub directory: Option<String>,
+}
+
+impl Requested {
+    /// The `directory` cell of this file, named `name` in the query's terms.
+    pub fn directory_cell(&self, name: &Path) -> Value {
+        match &self.directory {
+            Some(dir) => Value::Text(dir.clone()),
+            None => directory_of(name),
+        }
+    }
+}
+
+/// Files a query names through its `path` and `directory` columns, where they are read under
+/// `root` (the host's, or a process's mount namespace: [`Root::name`] gives their names).
 pub fn requested_paths(
     table: &'static str,
     request: &ScanRequest,
     path_column: usize,
     directory_column: usize,
-) -> Result<Vec<PathBuf>, TableError> {
+    root: &Root,
+) -> Result<Vec<Requested>, TableError> {
     let mut walk = Walk::new(table);
-    let mut out = Vec::new();
+    walk.root = root.dir.clone();
+    let mut paths = Vec::new();
+    let mut listed = Vec::new();
     let mut constrained = false;
     for value in request.equal_values(path_column) {
         constrained = true;
         if let Some(path) = value.as_text() {
-            out.push(PathBuf::from(path));
+            paths.push(walk.within(path));
         }
     }
     for pattern in request.like_patterns(path_column) {
         constrained = true;
-        walk.expand_pattern(pattern, &mut out)?;
+        walk.expand_pattern(pattern, &mut paths)?;
     }
     for value in request.equal_values(directory_column) {
         constrained = true;
         if let Some(dir) = value.as_text() {
-            walk.list_directory(Path::new(dir), &mut out, dir)?;
+            let read = walk.within(dir);
+            let mut entries = Vec::new();
+            walk.list_directory(&read, &mut entries, dir)?;
+            listed.extend(entries.into_iter().map(|read| Requested {
+                read,
+                directory: Some(dir.to_owned()),
+            }));
         }
     }
     for pattern in request.like_patterns(directory_column) {
@@ -189,7 +229,7 @@ pub fn requested_paths(
         let mut dirs = Vec::new();
         walk.expand_pattern(pattern, &mut dirs)?;
         for dir in dirs.iter().filter(|d| d.is_dir()) {
-            walk.list_directory(dir, &mut out, pattern)?;
+            walk.list_directory(dir, &mut paths, pattern)?;
         }
     }
     if !constrained {
@@ -203,6 +243,14 @@ pub fn requested_paths(
         ));
     }
     walk.warn_if_cut();
+    let mut out: Vec<Requested> = paths
+        .into_iter()
+        .map(|read| Requested {
+            read,
+            directory: None,
+        })
+        .chain(listed)
+        .collect();
     out.sort();
     out.dedup();
     Ok(out)

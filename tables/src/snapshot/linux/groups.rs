@@ -1,10 +1,13 @@
 //! `groups`: local groups from `/etc/group`, read as a file so that a query never reaches out to
-//! LDAP or other NSS sources.
+//! LDAP or other NSS sources; with `pid_with_namespace`, a process's mount namespace's.
 
 use std::collections::HashSet;
 
 use crate::row::table_row;
-use crate::snapshot::util::{failed, rows};
+use crate::snapshot::{
+    namespace::{Root, roots},
+    util::{failed, rows},
+};
 use crate::table::{Column, Row, Rows, ScanRequest, Table, TableError, Value};
 
 const NAME: &str = "groups";
@@ -17,8 +20,12 @@ table_row! {
         gid: BigInt,
         gid_signed: BigInt,
         groupname: Text,
+        #[hidden]
+        pid_with_namespace: Integer,
     }
 }
+
+const PID_WITH_NAMESPACE: usize = GroupRow::pid_with_namespace;
 
 pub struct Groups;
 
@@ -32,46 +39,60 @@ impl Table for Groups {
     }
 
     fn pushdown_columns(&self) -> &'static [usize] {
-        &[GID]
+        &[GID, PID_WITH_NAMESPACE]
     }
 
     fn scan(&self, request: &ScanRequest) -> Result<Rows, TableError> {
-        let content = std::fs::read_to_string(GROUP)
-            .map_err(|e| failed(NAME, format!("reading {GROUP}: {e}")))?;
-        // A gid that is not a number cannot be matched here; then every group is returned and
-        // SQLite decides.
-        let wanted: Option<HashSet<i64>> = {
-            let values: Vec<&Value> = request.equal_values(GID).collect();
-            if values.is_empty() {
-                None
-            } else {
-                values.iter().map(|v| v.as_i64()).collect()
-            }
-        };
-        // Like osquery, the first group of a gid wins: duplicate gids are one group to the kernel.
-        let mut seen = HashSet::new();
         let mut out = Vec::new();
-        for (name, gid) in content.lines().filter_map(parse_line) {
-            if wanted
-                .as_ref()
-                .is_some_and(|w| !w.contains(&i64::from(gid)))
-            {
-                continue;
-            }
-            if seen.insert(gid) {
-                out.push(row(name, gid));
-            }
+        for root in roots(request, PID_WITH_NAMESPACE) {
+            out.extend(groups_in(request, &root)?);
         }
         Ok(rows(out))
     }
 }
 
-fn row(name: &str, gid: u32) -> Row {
+/// The groups of `root`'s `/etc/group` the request can want.
+fn groups_in(request: &ScanRequest, root: &Root) -> Result<Vec<Row>, TableError> {
+    let content = match std::fs::read_to_string(root.join(GROUP)) {
+        Ok(content) => content,
+        // A container without a group file has no groups.
+        Err(e) if root.pid != 0 && e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(failed(NAME, format!("reading {GROUP}: {e}"))),
+    };
+    // A gid that is not a number cannot be matched here; then every group is returned and
+    // SQLite decides.
+    let wanted: Option<HashSet<i64>> = {
+        let values: Vec<&Value> = request.equal_values(GID).collect();
+        if values.is_empty() {
+            None
+        } else {
+            values.iter().map(|v| v.as_i64()).collect()
+        }
+    };
+    // Like osquery, the first group of a gid wins: duplicate gids are one group to the kernel.
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (name, gid) in content.lines().filter_map(parse_line) {
+        if wanted
+            .as_ref()
+            .is_some_and(|w| !w.contains(&i64::from(gid)))
+        {
+            continue;
+        }
+        if seen.insert(gid) {
+            out.push(row(name, gid, root));
+        }
+    }
+    Ok(out)
+}
+
+fn row(name: &str, gid: u32, root: &Root) -> Row {
     GroupRow {
         gid: gid.into(),
         // Reinterpreting the bits is the point: gid 4294967294 is "nogroup" as -2 elsewhere.
         gid_signed: i64::from(gid as i32).into(),
         groupname: name.into(),
+        pid_with_namespace: root.pid_cell(),
     }
     .into()
 }
@@ -150,6 +171,6 @@ mod tests {
         assert_eq!(parse_line("garbage"), None);
         assert_eq!(parse_line("x:x:y:"), None);
         assert_eq!(parse_line("nogroup:x:65534:"), Some(("nogroup", 65534)));
-        assert_eq!(row("g", u32::MAX - 1)[1], Value::Int(-2));
+        assert_eq!(row("g", u32::MAX - 1, &Root::host())[1], Value::Int(-2));
     }
 }

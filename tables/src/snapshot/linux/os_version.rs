@@ -1,7 +1,8 @@
-//! `os_version`: the distribution from `os-release`, and the machine architecture from `uname`.
+//! `os_version`: the distribution from `os-release`, and the machine architecture from `uname`;
+//! with `pid_with_namespace`, the distribution of a process's mount namespace (a container's).
 
 use crate::row::table_row;
-use crate::snapshot::util::rows;
+use crate::snapshot::{namespace::roots, util::rows};
 use crate::table::{Column, Row, Rows, ScanRequest, Table, TableError, Value};
 
 const NAME: &str = "os_version";
@@ -20,8 +21,15 @@ table_row! {
         platform_like: Text,
         codename: Text,
         arch: Text,
+        extra: Text,
+        #[hidden]
+        pid_with_namespace: Integer,
+        #[hidden]
+        mount_namespace_id: Text,
     }
 }
+
+const PID_WITH_NAMESPACE: usize = OsVersionRow::pid_with_namespace;
 
 pub struct OsVersion;
 
@@ -34,28 +42,49 @@ impl Table for OsVersion {
         OsVersionRow::COLUMNS
     }
 
-    fn scan(&self, _request: &ScanRequest) -> Result<Rows, TableError> {
-        let content = OS_RELEASE
-            .iter()
-            .find_map(|path| std::fs::read_to_string(path).ok())
-            .unwrap_or_default();
-        let release = OsRelease::parse(&content);
-        let [major, minor, patch] = release.version_numbers();
-        let row = OsVersionRow {
-            // osquery's defaults for a system that does not say.
-            name: release.name.unwrap_or_else(|| "Unknown".to_owned()).into(),
-            version: release.version.into(),
-            major: major.into(),
-            minor: minor.into(),
-            patch: patch.into(),
-            build: release.build_id.into(),
-            platform: release.id.unwrap_or_else(|| "posix".to_owned()).into(),
-            platform_like: release.id_like.into(),
-            codename: release.codename.into(),
-            arch: machine().map_or(Value::Null, Value::Text),
-        };
-        Ok(rows(vec![Row::from(row)]))
+    fn pushdown_columns(&self) -> &'static [usize] {
+        &[PID_WITH_NAMESPACE]
     }
+
+    fn scan(&self, request: &ScanRequest) -> Result<Rows, TableError> {
+        let mut found = Vec::new();
+        for root in roots(request, PID_WITH_NAMESPACE) {
+            let content = OS_RELEASE
+                .iter()
+                .find_map(|path| std::fs::read_to_string(root.join(path)).ok())
+                .unwrap_or_default();
+            let mut row = version_row(OsRelease::parse(&content));
+            row[PID_WITH_NAMESPACE] = root.pid_cell();
+            row[OsVersionRow::mount_namespace_id] = root.namespace_cell();
+            found.push(row);
+        }
+        Ok(rows(found))
+    }
+}
+
+/// The row of `release` (its namespace columns those of the host).
+fn version_row(release: OsRelease) -> Row {
+    let [major, minor, patch] = release.version_numbers();
+    // A distribution derived from none (Debian, Fedora: no ID_LIKE) is like itself; osquery's
+    // checks want `platform_like` set.
+    let platform_like = release.id_like.clone().or_else(|| release.id.clone());
+    Row::from(OsVersionRow {
+        // osquery's defaults for a system that does not say.
+        name: release.name.unwrap_or_else(|| "Unknown".to_owned()).into(),
+        version: release.version.into(),
+        major: major.into(),
+        minor: minor.into(),
+        patch: patch.into(),
+        build: release.build_id.into(),
+        platform: release.id.unwrap_or_else(|| "posix".to_owned()).into(),
+        platform_like: platform_like.into(),
+        codename: release.codename.into(),
+        arch: machine().map_or(Value::Null, Value::Text),
+        // macOS's Rapid Security Response letter: Linux has none.
+        extra: "".into(),
+        pid_with_namespace: Value::Int(0),
+        mount_namespace_id: "".into(),
+    })
 }
 
 #[derive(Debug, Default)]

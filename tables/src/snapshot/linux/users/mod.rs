@@ -1,10 +1,17 @@
 //! `users`: local accounts from `/etc/passwd`, read as a file so that a query never reaches out to
-//! LDAP or other NSS sources.
+//! LDAP or other NSS sources, unless it asks with `include_remote = 1` (osquery's hidden column),
+//! which adds the accounts NSS knows (`type` tells `local` from `remote`); with
+//! `pid_with_namespace`, the accounts of a process's mount namespace.
+
+mod nss;
 
 use std::collections::HashSet;
 
 use crate::row::table_row;
-use crate::snapshot::util::{failed, rows};
+use crate::snapshot::{
+    namespace::{Root, roots},
+    util::{failed, rows},
+};
 use crate::table::{Column, Row, Rows, ScanRequest, Table, TableError, Value};
 
 const NAME: &str = "users";
@@ -12,6 +19,8 @@ const PASSWD: &str = "/etc/passwd";
 
 const UID: usize = UserRow::uid;
 const USERNAME: usize = UserRow::username;
+const PID_WITH_NAMESPACE: usize = UserRow::pid_with_namespace;
+const INCLUDE_REMOTE: usize = UserRow::include_remote;
 
 table_row! {
     struct UserRow {
@@ -24,6 +33,13 @@ table_row! {
         directory: Text,
         shell: Text,
         uuid: Text,
+        // osquery has it on Windows (roaming, local, special); fleet managers' user queries read
+        // it everywhere. Here: `local` (in /etc/passwd) or `remote` (from NSS only).
+        r#type: Text,
+        #[hidden]
+        pid_with_namespace: Integer,
+        #[hidden]
+        include_remote: Integer,
     }
 }
 
@@ -39,21 +55,69 @@ impl Table for Users {
     }
 
     fn pushdown_columns(&self) -> &'static [usize] {
-        &[UID, USERNAME]
+        &[UID, USERNAME, PID_WITH_NAMESPACE, INCLUDE_REMOTE]
     }
 
     fn scan(&self, request: &ScanRequest) -> Result<Rows, TableError> {
-        let content = std::fs::read_to_string(PASSWD)
-            .map_err(|e| failed(NAME, format!("reading {PASSWD}: {e}")))?;
         let filter = Filter::from_request(request);
-        Ok(rows(
-            content
+        let include_remote = request
+            .equal_values(INCLUDE_REMOTE)
+            .any(|v| v.as_i64() == Some(1));
+        let mut out = Vec::new();
+        for root in roots(request, PID_WITH_NAMESPACE) {
+            let content = match std::fs::read_to_string(root.join(PASSWD)) {
+                Ok(content) => content,
+                // A container without a passwd file has no local users.
+                Err(e) if root.pid != 0 && e.kind() == std::io::ErrorKind::NotFound => {
+                    String::new()
+                }
+                Err(e) => return Err(failed(NAME, format!("reading {PASSWD}: {e}"))),
+            };
+            let local: Vec<PasswdEntry<'_>> = content
                 .lines()
                 .filter_map(parse_line)
                 .filter(|user| filter.admits(user))
-                .map(|user| user.row())
-                .collect(),
-        ))
+                .collect();
+            let shape = RowShape {
+                root: &root,
+                include_remote,
+            };
+            out.extend(local.iter().map(|user| shape.row(user, "local")));
+            // NSS answers for the host only: it cannot be asked about another namespace.
+            if include_remote && root.pid == 0 {
+                let known: HashSet<(&str, u32)> = local.iter().map(|u| (u.name, u.uid)).collect();
+                for account in filter.remote_accounts() {
+                    let user = PasswdEntry {
+                        name: &account.name,
+                        uid: account.uid,
+                        gid: account.gid,
+                        gecos: &account.gecos,
+                        dir: &account.dir,
+                        shell: &account.shell,
+                    };
+                    if filter.admits(&user) && !known.contains(&(user.name, user.uid)) {
+                        out.push(shape.row(&user, "remote"));
+                    }
+                }
+            }
+        }
+        Ok(rows(out))
+    }
+}
+
+/// What every row of one scan shares: where it was read, whether remote accounts were asked for.
+struct RowShape<'a> {
+    root: &'a Root,
+    include_remote: bool,
+}
+
+impl RowShape<'_> {
+    fn row(&self, user: &PasswdEntry<'_>, kind: &str) -> Row {
+        let mut row = user.row();
+        row[UserRow::r#type] = kind.into();
+        row[PID_WITH_NAMESPACE] = self.root.pid_cell();
+        row[INCLUDE_REMOTE] = self.include_remote.into();
+        row
     }
 }
 
@@ -80,6 +144,9 @@ impl PasswdEntry<'_> {
             directory: self.dir.into(),
             shell: self.shell.into(),
             uuid: "".into(),
+            r#type: "local".into(),
+            pid_with_namespace: Value::Int(0),
+            include_remote: Value::Int(0),
         }
         .into()
     }
@@ -132,6 +199,20 @@ impl<'a> Filter<'a> {
                 .names
                 .as_ref()
                 .is_none_or(|names| names.contains(user.name))
+    }
+}
+
+impl Filter<'_> {
+    /// The accounts NSS has for the uids and names the query gives, or all of them.
+    fn remote_accounts(&self) -> Vec<nss::Account> {
+        match (&self.uids, &self.names) {
+            (Some(uids), _) => uids
+                .iter()
+                .filter_map(|&uid| u32::try_from(uid).ok().and_then(nss::by_uid))
+                .collect(),
+            (None, Some(names)) => names.iter().filter_map(|name| nss::by_name(name)).collect(),
+            (None, None) => nss::all(),
+        }
     }
 }
 
@@ -241,6 +322,67 @@ mod tests {
             .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
             .expect("count all");
         assert_eq!(usize::try_from(all).ok(), Some(passwd_lines().len()));
+    }
+
+    fn with(constraints: &[(usize, Value)]) -> ScanRequest {
+        ScanRequest {
+            constraints: constraints
+                .iter()
+                .map(|(column, value)| Constraint {
+                    column: *column,
+                    op: ConstraintOp::Eq,
+                    value: value.clone(),
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn include_remote_adds_what_nss_knows_beyond_passwd_marked_remote() {
+        let local = scan(&ScanRequest::default());
+        assert!(
+            local
+                .iter()
+                .all(|r| r[UserRow::r#type] == Value::from("local"))
+        );
+        assert!(local.iter().all(|r| r[INCLUDE_REMOTE] == Value::Int(0)));
+        let with_remote = scan(&with(&[(INCLUDE_REMOTE, Value::Int(1))]));
+        assert!(with_remote.len() >= local.len());
+        assert!(
+            with_remote
+                .iter()
+                .all(|r| r[INCLUDE_REMOTE] == Value::Int(1))
+        );
+        let root: Vec<&Row> = with_remote
+            .iter()
+            .filter(|r| r[USERNAME] == Value::from("root"))
+            .collect();
+        assert_eq!(root.len(), 1, "root once, from /etc/passwd: {root:?}");
+        assert_eq!(root[0][UserRow::r#type], Value::from("local"));
+        for request in [
+            with(&[(INCLUDE_REMOTE, Value::Int(1)), (UID, Value::Int(0))]),
+            with(&[
+                (INCLUDE_REMOTE, Value::Int(1)),
+                (USERNAME, Value::from("root")),
+            ]),
+        ] {
+            let rows = scan(&request);
+            assert_eq!(rows.len(), 1, "{request:?}");
+            assert_eq!(rows[0][UID], Value::Int(0));
+        }
+    }
+
+    #[test]
+    fn a_process_namespace_reads_its_passwd() {
+        let pid = i64::from(std::process::id());
+        let rows = scan(&with(&[(PID_WITH_NAMESPACE, Value::Int(pid))]));
+        assert_eq!(rows.len(), passwd_lines().len());
+        assert!(
+            rows.iter()
+                .all(|r| r[PID_WITH_NAMESPACE] == Value::Int(pid))
+        );
+        assert!(scan(&with(&[(PID_WITH_NAMESPACE, Value::Int(-5))])).is_empty());
     }
 
     #[test]

@@ -1,0 +1,818 @@
+//! One entry per vigil table: osquery's checks of its columns (from osquery's
+//! `tests/integration/tables/<table>.cpp`; where osquery's test leaves its map commented out,
+//! that map; for a table osquery has no test of, checks from its spec and meaning), which spec
+//! it follows, and the columns vigil adds. A new table needs one entry here. Plain std, so that
+//! an end-to-end test can include this file too.
+
+#![allow(dead_code)]
+
+use super::checks::{
+    BOOL, Check, DIRECTORY_ON_DISK, FILE_ON_DISK, INT_OR_EMPTY, INT_TYPE, NON_EMPTY_STRING,
+    NON_NEGATIVE_INT, NON_NEGATIVE_OR_ERROR_INT, NORMAL_TYPE, VALID_UUID, empty_or_ip_address,
+    ip_address, uid_gid,
+};
+
+/// Which of osquery's specs a table follows.
+#[derive(Clone, Copy)]
+pub enum Spec {
+    /// osquery's table of this name (in `specs.tsv`).
+    Osquery(&'static str),
+    /// None, and why.
+    None(&'static str),
+}
+
+/// How many rows the entry's query must give.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Rows {
+    Any,
+    AtLeast(usize),
+    Exactly(usize),
+}
+
+pub struct Entry {
+    /// vigil's name of the table.
+    pub table: &'static str,
+    pub spec: Spec,
+    /// The `WHERE` clause of the query (empty: none). `{tmp}` is the test's directory (holding
+    /// `辞書.txt` and `file-table-test.txt` with `test`, `hash.txt` with osquery's hash test
+    /// text, and `open.txt`, which the test holds open), `{pid}` the test's process.
+    pub filter: &'static str,
+    pub rows: Rows,
+    /// Every column `SELECT *` gives, with its check.
+    pub columns: &'static [(&'static str, Check)],
+    /// Hidden columns, checked in `SELECT *, <these>` (osquery's `validate_container_rows`).
+    pub hidden: &'static [(&'static str, Check)],
+    /// Columns of `columns` and `hidden` that osquery's Linux spec does not have.
+    pub vigil_only: &'static [&'static str],
+    /// Columns whose type differs from the spec's on purpose, and why.
+    pub types_differ: &'static [(&'static str, &'static str)],
+    /// More `WHERE` clauses, each giving at least one row that passes the same checks.
+    pub more: &'static [&'static str],
+    /// A column whose values must all differ.
+    pub unique: Option<&'static str>,
+}
+
+impl Entry {
+    const fn new(
+        table: &'static str,
+        spec: Spec,
+        columns: &'static [(&'static str, Check)],
+    ) -> Self {
+        Self {
+            table,
+            spec,
+            filter: "",
+            rows: Rows::Any,
+            columns,
+            hidden: &[],
+            vigil_only: &[],
+            types_differ: &[],
+            more: &[],
+            unique: None,
+        }
+    }
+}
+
+const fn flags(f: u32) -> Check {
+    Check::Flags(f)
+}
+
+const NORMAL: Check = flags(NORMAL_TYPE);
+const INT: Check = flags(INT_TYPE);
+const NON_NEG: Check = flags(NON_NEGATIVE_INT);
+const NON_EMPTY: Check = flags(NON_EMPTY_STRING);
+const IP: Check = Check::Custom("an IP address", ip_address);
+const EMPTY_OR_IP: Check = Check::Custom("empty or an IP address", empty_or_ip_address);
+const PORT: Check = Check::IntRange(0, 65_535);
+const UID_GID: Check = Check::Custom("a uid or gid (at least -2)", uid_gid);
+const NAMESPACE: &[(&str, Check)] = &[("pid_with_namespace", INT), ("mount_namespace_id", NORMAL)];
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// osquery's `timeSanityCheck` of `processes.start_time`: -1, or between boot and now.
+fn start_time(value: &str) -> bool {
+    let Ok(start) = value.parse::<i64>() else {
+        return false;
+    };
+    let uptime = std::fs::read_to_string("/proc/uptime")
+        .ok()
+        .and_then(|s| s.split('.').next().and_then(|s| s.parse::<i64>().ok()))
+        .unwrap_or(0);
+    let now = now();
+    start == -1 || (start <= now && now - uptime - 1 <= start)
+}
+
+/// osquery's `checkProcessOpenFilePath`: absolute, or an unlinked file.
+fn open_file_path(value: &str) -> bool {
+    value.contains("(deleted)") || value.starts_with('/')
+}
+
+/// osquery's `interface_details` checks off Windows: a non-negative integer, never empty.
+fn non_negative(value: &str) -> bool {
+    value.parse::<i64>().is_ok_and(|v| v >= 0)
+}
+
+fn non_empty(value: &str) -> bool {
+    !value.is_empty()
+}
+
+fn bool_or_empty(value: &str) -> bool {
+    matches!(value, "" | "0" | "1")
+}
+
+/// A JSON array of strings (`json_cmdline`).
+fn json_strings(value: &str) -> bool {
+    value.starts_with('[') && value.ends_with(']')
+}
+
+/// Every table vigil has, by vigil's name.
+pub const ENTRIES: &[Entry] = &[
+    // Snapshot tables: osquery's own checks.
+    Entry {
+        rows: Rows::AtLeast(2),
+        ..Entry::new(
+            "processes",
+            Spec::Osquery("processes"),
+            &[
+                ("pid", INT),
+                ("name", NORMAL),
+                ("path", NORMAL),
+                ("cmdline", NORMAL),
+                ("state", NORMAL),
+                ("cwd", NORMAL),
+                ("root", NORMAL),
+                ("uid", INT),
+                ("gid", INT),
+                ("euid", INT),
+                ("egid", INT),
+                ("suid", INT),
+                ("sgid", INT),
+                ("on_disk", INT),
+                ("wired_size", INT),
+                ("resident_size", NORMAL),
+                ("total_size", NORMAL),
+                ("user_time", INT),
+                ("system_time", INT),
+                ("disk_bytes_read", NORMAL),
+                ("disk_bytes_written", NORMAL),
+                ("parent", INT),
+                ("pgroup", INT),
+                ("threads", INT),
+                ("nice", INT),
+                (
+                    "start_time",
+                    Check::Custom("-1 or between boot and now", start_time),
+                ),
+                ("cgroup_path", NORMAL),
+            ],
+        )
+    },
+    Entry {
+        rows: Rows::AtLeast(1),
+        hidden: &[("pid_with_namespace", INT), ("include_remote", INT)],
+        // osquery's spec has `type` on Windows only; fleet managers' user queries read it on
+        // Linux too (`WHERE type <> 'special'`).
+        vigil_only: &["type"],
+        more: &[
+            "uid = 0",
+            "username = 'root'",
+            "include_remote = 1",
+            "include_remote = 1 AND uid = 0",
+            "include_remote = 1 AND username = 'root'",
+        ],
+        ..Entry::new(
+            "users",
+            Spec::Osquery("users"),
+            &[
+                ("uid", NON_NEG),
+                ("uid_signed", INT),
+                ("gid_signed", INT),
+                ("description", NORMAL),
+                ("shell", NON_EMPTY),
+                ("gid", NON_NEG),
+                ("username", NON_EMPTY),
+                ("directory", NON_EMPTY),
+                ("uuid", NORMAL),
+                ("type", Check::OneOf(&["local", "remote"])),
+            ],
+        )
+    },
+    Entry {
+        rows: Rows::AtLeast(1),
+        hidden: &[("pid_with_namespace", INT)],
+        more: &["gid = 0"],
+        ..Entry::new(
+            "groups",
+            Spec::Osquery("groups"),
+            &[("gid", INT), ("gid_signed", INT), ("groupname", NORMAL)],
+        )
+    },
+    Entry::new(
+        "logged_in_users",
+        Spec::Osquery("logged_in_users"),
+        &[
+            ("type", NON_EMPTY),
+            ("user", NORMAL),
+            ("tty", NORMAL),
+            ("host", NORMAL),
+            ("time", NON_NEG),
+            ("pid", flags(NON_NEGATIVE_OR_ERROR_INT)),
+        ],
+    ),
+    Entry {
+        rows: Rows::Exactly(1),
+        hidden: NAMESPACE,
+        // osquery's spec has `extra` on macOS only (its Rapid Security Response); fleet
+        // managers' OS query reads it on every Unix.
+        vigil_only: &["extra"],
+        ..Entry::new(
+            "os_version",
+            Spec::Osquery("os_version"),
+            &[
+                ("name", NON_EMPTY),
+                ("version", NON_EMPTY),
+                ("major", NON_NEG),
+                ("minor", NON_NEG),
+                ("patch", NORMAL),
+                ("build", NORMAL),
+                ("platform", NON_EMPTY),
+                ("platform_like", NON_EMPTY),
+                ("codename", NORMAL),
+                ("arch", NON_EMPTY),
+                ("extra", NORMAL),
+            ],
+        )
+    },
+    Entry {
+        rows: Rows::Exactly(1),
+        ..Entry::new(
+            "system_info",
+            Spec::Osquery("system_info"),
+            &[
+                ("hostname", NORMAL),
+                ("uuid", flags(VALID_UUID)),
+                ("cpu_type", NON_EMPTY),
+                ("cpu_subtype", NORMAL),
+                ("cpu_brand", NORMAL),
+                ("cpu_physical_cores", NON_NEG),
+                ("cpu_logical_cores", NON_NEG),
+                ("cpu_sockets", NON_NEG),
+                ("cpu_microcode", NORMAL),
+                ("physical_memory", NON_NEG),
+                ("hardware_vendor", NORMAL),
+                ("hardware_model", NORMAL),
+                ("hardware_version", NORMAL),
+                ("hardware_serial", NORMAL),
+                ("board_vendor", NORMAL),
+                ("board_model", NORMAL),
+                ("board_version", NORMAL),
+                ("board_serial", NORMAL),
+                ("computer_name", NORMAL),
+                ("local_hostname", NON_EMPTY),
+            ],
+        )
+    },
+    Entry::new(
+        "kernel_info",
+        Spec::Osquery("kernel_info"),
+        &[
+            ("version", NON_EMPTY),
+            ("arguments", NORMAL),
+            ("path", NORMAL),
+            ("device", NORMAL),
+        ],
+    ),
+    Entry {
+        rows: Rows::Exactly(1),
+        ..Entry::new(
+            "uptime",
+            Spec::Osquery("uptime"),
+            &[
+                ("days", NON_NEG),
+                ("hours", Check::IntRange(0, 24)),
+                ("minutes", Check::IntRange(0, 60)),
+                ("seconds", Check::IntRange(0, 60)),
+                ("total_seconds", NON_NEG),
+            ],
+        )
+    },
+    Entry {
+        rows: Rows::Exactly(1),
+        ..Entry::new(
+            "time",
+            Spec::Osquery("time"),
+            &[
+                ("weekday", NON_EMPTY),
+                ("year", INT),
+                ("month", Check::IntRange(1, 12)),
+                ("day", Check::IntRange(1, 31)),
+                ("hour", Check::IntRange(0, 24)),
+                ("minutes", Check::IntRange(0, 59)),
+                ("seconds", Check::IntRange(0, 59)),
+                ("timezone", NON_EMPTY),
+                ("local_timezone", NON_EMPTY),
+                ("unix_time", NON_NEG),
+                ("timestamp", NON_EMPTY),
+                ("datetime", NON_EMPTY),
+                ("iso_8601", NON_EMPTY),
+            ],
+        )
+    },
+    Entry {
+        unique: Some("address"),
+        ..Entry::new(
+            "interface_addresses",
+            Spec::Osquery("interface_addresses"),
+            &[
+                ("interface", NON_EMPTY),
+                ("address", IP),
+                ("mask", EMPTY_OR_IP),
+                ("broadcast", EMPTY_OR_IP),
+                ("point_to_point", EMPTY_OR_IP),
+                (
+                    "type",
+                    Check::OneOf(&["dhcp", "manual", "auto", "other", "unknown"]),
+                ),
+            ],
+        )
+    },
+    Entry::new(
+        "interface_details",
+        Spec::Osquery("interface_details"),
+        &[
+            ("interface", NON_EMPTY),
+            ("mac", Check::Custom("not empty", non_empty)),
+            ("type", NON_NEG),
+            ("mtu", Check::Custom("not empty", non_empty)),
+            ("metric", NON_NEG),
+            ("flags", NON_NEG),
+            (
+                "ipackets",
+                Check::Custom("a non-negative integer", non_negative),
+            ),
+            (
+                "opackets",
+                Check::Custom("a non-negative integer", non_negative),
+            ),
+            (
+                "ibytes",
+                Check::Custom("a non-negative integer", non_negative),
+            ),
+            (
+                "obytes",
+                Check::Custom("a non-negative integer", non_negative),
+            ),
+            (
+                "ierrors",
+                Check::Custom("a non-negative integer", non_negative),
+            ),
+            (
+                "oerrors",
+                Check::Custom("a non-negative integer", non_negative),
+            ),
+            (
+                "idrops",
+                Check::Custom("a non-negative integer", non_negative),
+            ),
+            (
+                "odrops",
+                Check::Custom("a non-negative integer", non_negative),
+            ),
+            ("collisions", flags(NON_NEGATIVE_OR_ERROR_INT)),
+            ("last_change", INT),
+            ("link_speed", NON_NEG),
+            ("pci_slot", NORMAL),
+        ],
+    ),
+    // osquery's test of listening_ports leaves its map commented out: that map.
+    Entry::new(
+        "listening_ports",
+        Spec::Osquery("listening_ports"),
+        &[
+            ("pid", INT),
+            ("port", INT),
+            ("protocol", INT),
+            ("family", INT),
+            ("address", NORMAL),
+            ("fd", INT),
+            ("socket", INT),
+            ("path", NORMAL),
+            ("net_namespace", NORMAL),
+        ],
+    ),
+    Entry {
+        rows: Rows::AtLeast(1),
+        ..Entry::new(
+            "process_open_sockets",
+            Spec::Osquery("process_open_sockets"),
+            &[
+                ("pid", INT),
+                ("fd", flags(INT_OR_EMPTY)),
+                ("socket", flags(INT_OR_EMPTY)),
+                ("family", INT),
+                ("protocol", INT),
+                ("local_address", NORMAL),
+                ("remote_address", NORMAL),
+                ("local_port", INT),
+                ("remote_port", INT),
+                ("path", NORMAL),
+                ("state", NORMAL),
+                ("net_namespace", INT),
+            ],
+        )
+    },
+    Entry {
+        rows: Rows::AtLeast(1),
+        // osquery's test finds the file it holds open among its own process's.
+        more: &["pid = {pid} AND path = '{tmp}/open.txt'"],
+        ..Entry::new(
+            "process_open_files",
+            Spec::Osquery("process_open_files"),
+            &[
+                ("pid", NON_NEG),
+                ("fd", NON_NEG),
+                (
+                    "path",
+                    Check::Custom("an absolute path or (deleted)", open_file_path),
+                ),
+            ],
+        )
+    },
+    Entry {
+        rows: Rows::AtLeast(1),
+        ..Entry::new(
+            "mounts",
+            Spec::Osquery("mounts"),
+            &[
+                ("device", NORMAL),
+                ("device_alias", NORMAL),
+                ("path", NORMAL),
+                ("type", NORMAL),
+                ("blocks_size", INT),
+                ("blocks", INT),
+                ("blocks_free", INT),
+                ("blocks_available", INT),
+                ("inodes", INT),
+                ("inodes_free", INT),
+                ("flags", NORMAL),
+            ],
+        )
+    },
+    Entry {
+        // osquery's `test_sanity_path`, an OR of two LIKEs; and `test_sanity_directory`.
+        filter: "path LIKE '{tmp}/%.txt' OR path LIKE '{tmp}/%.lnk'",
+        rows: Rows::Exactly(4),
+        hidden: NAMESPACE,
+        more: &["directory = '{tmp}' AND (filename LIKE '%.txt' OR filename LIKE '%.lnk')"],
+        ..Entry::new(
+            "file",
+            Spec::Osquery("file"),
+            &[
+                ("path", flags(FILE_ON_DISK)),
+                ("directory", flags(DIRECTORY_ON_DISK)),
+                ("filename", NON_EMPTY),
+                ("inode", INT),
+                ("uid", NON_NEG),
+                ("gid", NON_NEG),
+                ("mode", NORMAL),
+                ("device", INT),
+                ("size", NON_NEG),
+                ("block_size", NON_NEG),
+                ("atime", NON_NEG),
+                ("mtime", NON_NEG),
+                ("ctime", NON_NEG),
+                ("btime", NON_NEG),
+                ("hard_links", INT),
+                ("symlink", INT),
+                ("type", NON_EMPTY),
+                ("symlink_target_path", NORMAL),
+            ],
+        )
+    },
+    Entry {
+        filter: "path = '{tmp}/hash.txt'",
+        rows: Rows::Exactly(1),
+        hidden: NAMESPACE,
+        ..Entry::new(
+            "hash",
+            Spec::Osquery("hash"),
+            &[
+                ("path", Check::Is("{tmp}/hash.txt")),
+                ("directory", Check::Is("{tmp}")),
+                ("md5", Check::Is("35899082e51edf667f14477ac000cbba")),
+                (
+                    "sha1",
+                    Check::Is("e7505beb754bed863e3885f73e3bb6866bdd7f8c"),
+                ),
+                (
+                    "sha256",
+                    Check::Is("a58dd8680234c1f8cc2ef2b325a43733605a7f16f288e072de8eae81fd8d6433"),
+                ),
+            ],
+        )
+    },
+    // Agent tables: osquery's tests of these leave their maps commented out; those maps, and
+    // the spec's types for the columns they leave out.
+    Entry {
+        rows: Rows::Exactly(1),
+        ..Entry::new(
+            "vigil_info",
+            Spec::Osquery("osquery_info"),
+            &[
+                ("pid", INT),
+                ("uuid", NORMAL),
+                ("instance_id", NORMAL),
+                ("version", NORMAL),
+                ("config_hash", NORMAL),
+                ("config_valid", INT),
+                ("extensions", NORMAL),
+                ("build_platform", NORMAL),
+                ("build_distro", NORMAL),
+                ("start_time", INT),
+                ("watcher", INT),
+                ("platform_mask", INT),
+            ],
+        )
+    },
+    Entry::new(
+        "vigil_flags",
+        Spec::Osquery("osquery_flags"),
+        &[
+            ("name", NORMAL),
+            ("type", NORMAL),
+            ("description", NORMAL),
+            ("default_value", NORMAL),
+            ("value", NORMAL),
+            ("shell_only", INT),
+        ],
+    ),
+    Entry {
+        rows: Rows::AtLeast(1),
+        more: &["registry = 'table' AND name = 'osquery_registry' AND active = 1"],
+        ..Entry::new(
+            "vigil_registry",
+            Spec::Osquery("osquery_registry"),
+            &[
+                ("registry", NORMAL),
+                ("name", NORMAL),
+                ("owner_uuid", INT),
+                ("internal", INT),
+                ("active", INT),
+            ],
+        )
+    },
+    Entry {
+        rows: Rows::AtLeast(1),
+        hidden: &[("blacklisted", INT)],
+        // osquery answers `blacklisted` too, as an alias of `denylisted` (not a spec column).
+        vigil_only: &["blacklisted"],
+        ..Entry::new(
+            "vigil_schedule",
+            Spec::Osquery("osquery_schedule"),
+            &[
+                ("name", NORMAL),
+                ("query", NORMAL),
+                ("interval", INT),
+                ("executions", INT),
+                ("last_executed", INT),
+                ("denylisted", INT),
+                ("output_size", INT),
+                ("wall_time", INT),
+                ("wall_time_ms", INT),
+                ("last_wall_time_ms", INT),
+                ("user_time", INT),
+                ("last_user_time", INT),
+                ("system_time", INT),
+                ("last_system_time", INT),
+                ("average_memory", INT),
+                ("last_memory", INT),
+            ],
+        )
+    },
+    Entry {
+        rows: Rows::AtLeast(1),
+        vigil_only: &[
+            "seen",
+            "stored",
+            "dropped",
+            "dropped_ring_buffer",
+            "dropped_channel",
+            "dropped_store",
+            "malformed",
+            "corrupt",
+            "expired",
+            "expired_unread",
+            "lost_in_flight",
+            "argv_truncated",
+            "filtered",
+            "buffered",
+            "source",
+            "available",
+            "unavailable_reason",
+        ],
+        ..Entry::new(
+            "vigil_events",
+            Spec::Osquery("osquery_events"),
+            &[
+                ("name", NON_EMPTY),
+                ("publisher", NORMAL),
+                ("type", Check::OneOf(&["publisher", "subscriber"])),
+                ("subscriptions", INT),
+                ("events", INT),
+                ("refreshes", INT),
+                ("active", INT),
+                ("seen", NON_NEG),
+                ("stored", NON_NEG),
+                ("dropped", NON_NEG),
+                ("dropped_ring_buffer", NON_NEG),
+                ("dropped_channel", NON_NEG),
+                ("dropped_store", NON_NEG),
+                ("malformed", NON_NEG),
+                ("corrupt", NON_NEG),
+                ("expired", NON_NEG),
+                ("expired_unread", NON_NEG),
+                ("lost_in_flight", NON_NEG),
+                ("argv_truncated", NON_NEG),
+                ("filtered", NON_NEG),
+                ("buffered", NON_NEG),
+                ("source", NON_EMPTY),
+                // Unknown (NULL) where no collector reports, as in this test.
+                (
+                    "available",
+                    Check::Custom("0, 1, or empty when unknown", bool_or_empty),
+                ),
+                ("unavailable_reason", NORMAL),
+            ],
+        )
+    },
+    Entry {
+        rows: Rows::AtLeast(1),
+        ..Entry::new(
+            "vigil_logger",
+            Spec::None("vigil's own: osquery has no table of its loggers' buffers"),
+            &[
+                ("name", Check::OneOf(&["filesystem", "tls", "distributed"])),
+                ("buffered", NON_NEG),
+                ("sent", NON_NEG),
+                ("dropped", NON_NEG),
+                ("dropped_buffer_max", NON_NEG),
+                ("dropped_oversize", NON_NEG),
+                ("dropped_invalid", NON_NEG),
+                ("dropped_rejected", NON_NEG),
+                ("failed_attempts", NON_NEG),
+                ("last_error", NORMAL),
+            ],
+        )
+    },
+    // Event tables: osquery has no integration test of its BPF tables (its last spec of them,
+    // before their removal, is the one compared with); checks from the spec's types and the
+    // meaning of each column.
+    Entry {
+        rows: Rows::AtLeast(1),
+        hidden: &[
+            ("json_cmdline", Check::Custom("a JSON array", json_strings)),
+            ("time", NON_NEG),
+            ("eid", NON_NEG),
+        ],
+        vigil_only: &[
+            "euid",
+            "egid",
+            "comm",
+            "argc",
+            "truncated",
+            "filename",
+            "parent_path",
+            "child_pid",
+            "exit_signal",
+        ],
+        ..Entry::new(
+            "bpf_process_events",
+            Spec::Osquery("bpf_process_events"),
+            &[
+                ("tid", NON_NEG),
+                ("pid", NON_NEG),
+                ("parent", INT),
+                ("uid", UID_GID),
+                ("gid", UID_GID),
+                ("cid", INT),
+                ("exit_code", INT),
+                ("probe_error", NON_NEG),
+                (
+                    "syscall",
+                    Check::OneOf(&[
+                        "execve", "execveat", "fork", "vfork", "clone", "clone3", "exit",
+                    ]),
+                ),
+                ("path", NORMAL),
+                ("cwd", NORMAL),
+                ("cmdline", NORMAL),
+                ("duration", NON_NEG),
+                ("ntime", NON_NEG),
+                ("euid", UID_GID),
+                ("egid", UID_GID),
+                ("comm", NORMAL),
+                ("argc", NON_NEG),
+                ("truncated", flags(BOOL)),
+                ("filename", NORMAL),
+                ("parent_path", NORMAL),
+                ("child_pid", INT),
+                ("exit_signal", NON_NEG),
+            ],
+        )
+    },
+    Entry {
+        rows: Rows::AtLeast(1),
+        hidden: &[("time", NON_NEG), ("eid", NON_NEG)],
+        vigil_only: &["status", "euid", "egid", "comm", "cmdline", "socket"],
+        ..Entry::new(
+            "bpf_socket_events",
+            Spec::Osquery("bpf_socket_events"),
+            &[
+                ("tid", NON_NEG),
+                ("pid", NON_NEG),
+                ("parent", INT),
+                ("uid", UID_GID),
+                ("gid", UID_GID),
+                ("cid", INT),
+                ("exit_code", INT),
+                ("probe_error", NON_NEG),
+                (
+                    "syscall",
+                    Check::OneOf(&["connect", "accept", "accept4", "bind", "listen"]),
+                ),
+                ("path", NORMAL),
+                ("fd", INT),
+                ("family", INT),
+                ("type", INT),
+                ("protocol", INT),
+                ("local_address", EMPTY_OR_IP),
+                ("remote_address", EMPTY_OR_IP),
+                ("local_port", PORT),
+                ("remote_port", PORT),
+                ("duration", NON_NEG),
+                ("ntime", NON_NEG),
+                (
+                    "status",
+                    Check::OneOf(&["succeeded", "failed", "in_progress"]),
+                ),
+                ("euid", UID_GID),
+                ("egid", UID_GID),
+                ("comm", NORMAL),
+                ("cmdline", NORMAL),
+                ("socket", NORMAL),
+            ],
+        )
+    },
+    Entry {
+        rows: Rows::AtLeast(1),
+        hidden: &[("time", NON_NEG), ("eid", NON_NEG)],
+        ..Entry::new(
+            "bpf_file_events",
+            Spec::None(
+                "vigil's own: osquery has no BPF file table (its file events come from inotify \
+                 or audit, with other columns)",
+            ),
+            &[
+                (
+                    "operation",
+                    Check::OneOf(&[
+                        "open", "read", "truncate", "unlink", "rmdir", "rename", "chmod", "chown",
+                        "link", "symlink", "mkdir",
+                    ]),
+                ),
+                ("pid", NON_NEG),
+                ("ppid", INT),
+                ("uid", UID_GID),
+                ("gid", UID_GID),
+                ("euid", UID_GID),
+                ("path", NON_EMPTY),
+                ("dest_path", NORMAL),
+                ("mode", NORMAL),
+                ("flags", INT),
+                ("inode", flags(INT_OR_EMPTY)),
+                ("device", flags(INT_OR_EMPTY)),
+                ("executable", NORMAL),
+                ("cmdline", NORMAL),
+                ("cid", INT),
+                ("success", flags(BOOL)),
+                ("errno", NON_NEG),
+                ("ntime", NON_NEG),
+                ("syscall", NON_EMPTY),
+                ("resolved", flags(BOOL)),
+                ("tid", NON_NEG),
+                ("egid", UID_GID),
+                ("comm", NORMAL),
+                ("fd", INT),
+                ("exit_code", INT),
+                ("new_uid", flags(INT_OR_EMPTY)),
+                ("new_gid", flags(INT_OR_EMPTY)),
+                ("size", flags(INT_OR_EMPTY)),
+                ("duration", NON_NEG),
+            ],
+        )
+    },
+];
