@@ -9,6 +9,10 @@ use std::{
     os::fd::AsRawFd as _,
     path::{Path, PathBuf},
     process::{Command, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -96,7 +100,12 @@ pub struct Workspace {
 impl Workspace {
     /// A short path: bpftrace keeps 64 bytes of a string.
     pub fn create() -> anyhow::Result<Self> {
-        let dir = PathBuf::from(format!("/tmp/vb-{}", std::process::id()));
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let dir = PathBuf::from(format!(
+            "/tmp/vb-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
         if dir.exists() {
             std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
         }
@@ -328,15 +337,26 @@ fn file_storm(pace: &Pace, count: u64, dir: &Path) -> anyhow::Result<Outcome> {
 fn tcp_storm(pace: &Pace, count: u64) -> anyhow::Result<Outcome> {
     let listener = TcpListener::bind("127.0.0.1:0").context("binding a local listener")?;
     let address = listener.local_addr()?;
+    let accepted = Arc::new(AtomicU64::new(0));
+    let counted = accepted.clone();
     let acceptor = std::thread::spawn(move || -> std::io::Result<()> {
         for _ in 0..count {
             let (stream, _) = listener.accept()?;
             drop(stream);
+            counted.fetch_add(1, Ordering::Relaxed);
         }
         Ok(())
     });
     for i in 0..count {
         pace.wait_for(i);
+        // At most this many connections wait to be accepted: past the listen backlog the
+        // kernel drops SYNs, and the connect waits a second to send it again.
+        while i.saturating_sub(accepted.load(Ordering::Relaxed)) >= MAX_UNACCEPTED {
+            if acceptor.is_finished() {
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(50));
+        }
         let stream =
             TcpStream::connect(address).with_context(|| format!("connecting to {address}"))?;
         reset_on_close(&stream);
@@ -348,6 +368,8 @@ fn tcp_storm(pace: &Pace, count: u64) -> anyhow::Result<Outcome> {
         .context("accepting")?;
     Ok(pace.outcome(count))
 }
+
+const MAX_UNACCEPTED: u64 = 64;
 
 fn reset_on_close(stream: &TcpStream) {
     let linger = libc::linger {

@@ -145,6 +145,10 @@ pub fn main(options: &Options) -> anyhow::Result<()> {
         profile: None,
     };
     run_storms(&plan, &vigil, &mut figures)?;
+    let json = out_dir.join(if full { "figures.json" } else { "smoke.json" });
+    // Written now too: the storms' figures survive a failure of what follows.
+    std::fs::write(&json, serde_json::to_string_pretty(&figures)?)
+        .with_context(|| format!("writing {}", json.display()))?;
     if plan.store_sql {
         figures.store_sql = Some(store_sql::run_all(&vigil)?);
         match profile::run() {
@@ -154,7 +158,6 @@ pub fn main(options: &Options) -> anyhow::Result<()> {
     }
     figures.machine.ended_unix = measure::unix_now();
     figures.machine.load_end = measure::loadavg();
-    let json = out_dir.join(if full { "figures.json" } else { "smoke.json" });
     std::fs::write(&json, serde_json::to_string_pretty(&figures)?)
         .with_context(|| format!("writing {}", json.display()))?;
     eprintln!("bench: figures in {}", json.display());

@@ -25,47 +25,60 @@ pub fn perf_works() -> bool {
         })
 }
 
-/// (what, package, bench, filter, size variable, size): small sizes, callgrind runs ~50x slower.
-const PROFILED: &[(&str, &str, &str, &str, &str, &str)] = &[
-    (
-        "store ingest through the store writer (store_ingest/store_writer, 5,000 events)",
-        "vigil-events",
-        "store_ingest",
-        "store_writer",
-        "VIGIL_BENCH_EVENTS",
-        "5000",
-    ),
-    (
-        "vtab full scan with path LIKE (sql_scan/vtab_path_like, 5,000 rows)",
-        "vigil-tables",
-        "sql_scan",
-        "vtab_path_like",
-        "VIGIL_BENCH_ROWS",
-        "5000",
-    ),
+/// One bench to profile: callgrind runs ~50× slower, so on a small size.
+struct Profiled {
+    what: &'static str,
+    package: &'static str,
+    bench: &'static str,
+    filter: &'static str,
+    /// The environment variable that sets the bench's size, and the size.
+    size: (&'static str, &'static str),
+    /// Where collection is on: the function whose work is measured (and what it calls).
+    collect: &'static str,
+}
+
+const PROFILED: &[Profiled] = &[
+    Profiled {
+        what: "store ingest: the store writer's thread (store_ingest/store_writer, 20,000 events)",
+        package: "vigil-events",
+        bench: "store_ingest",
+        filter: "store_writer",
+        size: ("VIGIL_BENCH_EVENTS", "20000"),
+        // The writer thread alone: opening the store, which the bench does not time, is left
+        // out.
+        collect: "vigil_events::store::writer::run",
+    },
+    Profiled {
+        what: "vtab full scan with path LIKE (sql_scan/vtab_path_like, 20,000 rows)",
+        package: "vigil-tables",
+        bench: "sql_scan",
+        filter: "vtab_path_like",
+        size: ("VIGIL_BENCH_ROWS", "20000"),
+        // criterion's timed loop: the fixture's setup is left out.
+        collect: "*Bencher*iter*",
+    },
 ];
 
 pub fn run() -> anyhow::Result<Profile> {
     let tool = if perf_works() {
-        // The counters exist: still, callgrind's per-function instruction counts are what the
-        // report lists, and they come out the same on a loaded machine.
-        "callgrind (perf counts instructions here too; callgrind is used for its exact counts)"
+        "callgrind (perf counts instructions here too; callgrind's counts are exact and do not \
+         depend on the machine's load)"
     } else {
         "callgrind (`perf stat -e instructions true`: instructions not supported on this machine)"
     };
     let mut sections = Vec::new();
-    for (what, package, bench, filter, variable, size) in PROFILED {
-        let exe = bench_executable(package, bench)?;
+    for p in PROFILED {
+        let exe = bench_executable(p.package, p.bench)?;
         let out = target_dir()
             .join("bench")
-            .join(format!("callgrind.{bench}.out"));
+            .join(format!("callgrind.{}.out", p.bench));
         let status = Command::new("valgrind")
             .arg("--tool=callgrind")
             .arg(format!("--callgrind-out-file={}", out.display()))
-            .arg("--toggle-collect=*Bencher*iter*")
+            .arg(format!("--toggle-collect={}", p.collect))
             .arg(&exe)
-            .args(["--bench", "--profile-time", "3", filter])
-            .env(variable, size)
+            .args(["--bench", "--profile-time", "3", p.filter])
+            .env(p.size.0, p.size.1)
             .status()
             .context("running valgrind (apt-get install valgrind)")?;
         if !status.success() {
@@ -76,7 +89,7 @@ pub fn run() -> anyhow::Result<Profile> {
             .output()
             .context("running callgrind_annotate")?;
         sections.push(ProfileSection {
-            what: (*what).to_owned(),
+            what: p.what.to_owned(),
             hottest: hottest(&String::from_utf8_lossy(&annotate.stdout), HOTTEST),
         });
     }

@@ -318,6 +318,21 @@ fn store_sql_section(md: &mut String, f: &Figures) {
          the same rows in a native in-memory SQLite table.\n",
         thousands(s.query_store_rows)
     );
+    let ms = |id: &str| s.bench(id).map(|b| b.mean_ns / 1e6);
+    if let (Some(star), Some(narrow), Some(baseline)) = (
+        ms("processes/select_star"),
+        ms("processes/select_pid_name"),
+        ms("processes/baseline_read_proc_stat"),
+    ) {
+        let _ = writeln!(
+            md,
+            "`processes` with 1,000 extra sleeping processes: `SELECT *` {star:.1} ms per scan \
+             ({:.1}× reading every `/proc/<pid>/stat`, {baseline:.1} ms), `SELECT pid, name` \
+             {narrow:.1} ms ({:.1}×).\n",
+            star / baseline,
+            narrow / baseline
+        );
+    }
     let _ = writeln!(
         md,
         "`vigil query \"SELECT 1\"` on that store: median {} ms ({} ms).\n",
@@ -337,8 +352,8 @@ fn profile_section(md: &mut String, f: &Figures) {
     let _ = writeln!(md, "## Where the time goes\n");
     let _ = writeln!(
         md,
-        "{}. Self cost of the hottest functions, as a share of the instructions in criterion's \
-         timed loop.\n",
+        "{}. Self cost of the hottest functions, as a share of the instructions where \
+         collection was on (named with each bench).\n",
         p.tool
     );
     for section in &p.sections {

@@ -105,7 +105,7 @@ impl Auditd {
                 "an audit daemon already runs (pid {pid}); the bench leaves it alone"
             )));
         }
-        let dir = ctx.workspace.dir.join("audit");
+        let dir = super::fresh_dir(&ctx.workspace.dir.join("audit"))?;
         std::fs::create_dir_all(dir.join("plugins.d")).context("creating auditd's directory")?;
         let config = format!(
             "local_events = yes\nwrite_logs = yes\nlog_file = {log}\nlog_format = RAW\n\

@@ -21,6 +21,20 @@ pub fn is_exec_of(line: &str, exe: &str) -> bool {
     line.starts_with("E ") && line.ends_with(&format!(" {exe}"))
 }
 
+/// What bpftrace says it lost (`Lost N events`: its buffer to userspace was full).
+pub fn lost_events(output: &str) -> u64 {
+    output
+        .lines()
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("Lost ")?
+                .strip_suffix(" events")?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
+}
+
 pub struct Bpftrace {
     child: Child,
     dir: PathBuf,
@@ -35,8 +49,7 @@ impl Bpftrace {
                 "bpftrace is not installed (apt-get install bpftrace)".into(),
             ));
         }
-        let dir = ctx.workspace.dir.join("bpftrace");
-        std::fs::create_dir_all(&dir).context("creating bpftrace's directory")?;
+        let dir = super::fresh_dir(&ctx.workspace.dir.join("bpftrace"))?;
         let stderr = std::fs::File::create(dir.join("stderr")).context("bpftrace's stderr")?;
         let child = Command::new("bpftrace")
             .arg("-o")
@@ -81,6 +94,15 @@ impl Tool for Bpftrace {
         Ok(file_len(&self.out()))
     }
 
+    fn finish(&mut self, _marks: &LoadMarks) -> anyhow::Result<super::Finish> {
+        let text = std::fs::read_to_string(self.out()).unwrap_or_default();
+        let lost = lost_events(&text);
+        Ok(super::Finish {
+            note: (lost > 0).then(|| format!("bpftrace reported {lost} lost events")),
+            ..super::Finish::default()
+        })
+    }
+
     fn stop(&mut self) -> anyhow::Result<f64> {
         self.stopped = true;
         stop_child(&mut self.child, libc::SIGINT, Duration::from_secs(20))
@@ -112,5 +134,9 @@ mod tests {
         assert!(!is_exec_of("/tmp/vb-1/load", "/tmp/vb-1/load"));
         assert!(!is_exec_of("E 4242 0 /tmp/vb-1/ready", "/tmp/vb-1/load"));
         assert!(PROGRAM.contains("sys_enter_execveat"));
+        assert_eq!(
+            lost_events("E 1 0 /x\nLost 12 events\n/x\nLost 3 events\n"),
+            15
+        );
     }
 }

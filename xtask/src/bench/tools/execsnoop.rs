@@ -19,6 +19,16 @@ pub fn is_exec_of(line: &str, exe: &str) -> bool {
     line.split_whitespace().nth(4) == Some(exe)
 }
 
+/// What bcc said of why it cannot run, without Python's traceback: its own lines (not indented,
+/// not the traceback's header).
+pub fn reason(stderr: &str) -> String {
+    let said: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.starts_with(' ') && !l.starts_with("Traceback") && !l.trim().is_empty())
+        .collect();
+    said.join(" ")
+}
+
 pub struct Execsnoop {
     child: Child,
     dir: PathBuf,
@@ -36,8 +46,7 @@ impl Execsnoop {
                 "execsnoop is not installed (apt-get install bpfcc-tools)".into(),
             ));
         };
-        let dir = ctx.workspace.dir.join("execsnoop");
-        std::fs::create_dir_all(&dir).context("creating execsnoop's directory")?;
+        let dir = super::fresh_dir(&ctx.workspace.dir.join("execsnoop"))?;
         let out = std::fs::File::create(dir.join("out")).context("execsnoop's output")?;
         let stderr = std::fs::File::create(dir.join("stderr")).context("execsnoop's stderr")?;
         let child = Command::new(binary)
@@ -70,7 +79,7 @@ impl Tool for Execsnoop {
         if let Some(status) = self.child.try_wait()? {
             anyhow::bail!(
                 "execsnoop exited with {status}: {}",
-                tail(&self.dir.join("stderr"), 3)
+                reason(&tail(&self.dir.join("stderr"), 30))
             );
         }
         let text = std::fs::read_to_string(self.out()).unwrap_or_default();
@@ -105,6 +114,22 @@ impl Drop for Execsnoop {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_reason_it_cannot_run_leaves_the_traceback_out() {
+        let stderr = "Unable to find kernel headers. Try rebuilding kernel with \
+                      CONFIG_IKHEADERS=m (module)\n\
+                      chdir(/lib/modules/6.18/build): No such file or directory\n\
+                      Traceback (most recent call last):\n  File \"/usr/sbin/execsnoop\", \
+                      line 243, in <module>\n    b = BPF(text=bpf_text)\n\
+                      Exception: Failed to compile BPF module <text>\n";
+        assert_eq!(
+            reason(stderr),
+            "Unable to find kernel headers. Try rebuilding kernel with CONFIG_IKHEADERS=m \
+             (module) chdir(/lib/modules/6.18/build): No such file or directory Exception: \
+             Failed to compile BPF module <text>"
+        );
+    }
 
     #[test]
     fn an_exec_line_is_known_by_its_first_argument() {

@@ -18,7 +18,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 
 use super::{
     figures::{ProgramCost, VigilCounters},
@@ -245,6 +245,15 @@ pub fn count_lines(text: &str, is_event: impl Fn(&str) -> bool) -> u64 {
     text.lines().filter(|l| is_event(l)).count() as u64
 }
 
+/// `path` as a new empty directory: what an earlier run left there (a log appended to) goes.
+pub fn fresh_dir(path: &Path) -> anyhow::Result<PathBuf> {
+    if path.exists() {
+        std::fs::remove_dir_all(path).with_context(|| format!("clearing {}", path.display()))?;
+    }
+    std::fs::create_dir_all(path).with_context(|| format!("creating {}", path.display()))?;
+    Ok(path.to_owned())
+}
+
 pub fn file_len(path: &Path) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
 }
@@ -254,4 +263,19 @@ pub fn tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_directory_holds_nothing_an_earlier_run_left() {
+        let base = std::env::temp_dir().join(format!("vigil-bench-fresh-{}", std::process::id()));
+        std::fs::create_dir_all(&base).expect("dir");
+        std::fs::write(base.join("audit.log"), "earlier run").expect("file");
+        let dir = fresh_dir(&base).expect("fresh");
+        assert_eq!(std::fs::read_dir(&dir).expect("list").count(), 0);
+        std::fs::remove_dir_all(&base).expect("cleanup");
+    }
 }
