@@ -68,6 +68,10 @@ pub struct Run {
     /// The tool's own CPU over the load and the drain after it, every process of it (and, for
     /// auditd, the kernel's kauditd thread).
     pub tool_cpu_s: f64,
+    /// eBPF tools: the run time of their programs in the kernel over the same span (what their
+    /// hooks cost, measured with `kernel.bpf_stats_enabled=1`, host-wide).
+    #[serde(default)]
+    pub programs_s: Option<f64>,
     /// The sum of each tool process's peak resident memory (kB), and the largest one's.
     pub peak_rss_kb: u64,
     pub largest_peak_rss_kb: u64,

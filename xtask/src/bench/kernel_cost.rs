@@ -113,6 +113,18 @@ pub fn programs_of(pid: i32) -> anyhow::Result<Vec<ProgramCost>> {
     Ok(costs)
 }
 
+/// The run time (ns) of every program the processes `pids` hold, so far.
+pub fn run_time_ns(pids: &[i32]) -> anyhow::Result<u64> {
+    let mut total = 0;
+    for pid in pids {
+        total += programs_of(*pid)?
+            .iter()
+            .map(|p| p.run_time_ns)
+            .sum::<u64>();
+    }
+    Ok(total)
+}
+
 /// Adds `more` into `total`, program by program.
 pub fn accumulate(total: &mut Vec<ProgramCost>, more: &[ProgramCost]) {
     for cost in more {

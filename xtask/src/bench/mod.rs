@@ -375,6 +375,7 @@ fn measure_run(
         wall_s: 0.0,
         workload_cpu_s: 0.0,
         tool_cpu_s: 0.0,
+        programs_s: None,
         peak_rss_kb: 0,
         largest_peak_rss_kb: 0,
         expected_events: expected,
@@ -393,6 +394,13 @@ fn measure_run(
     };
     let (pids, kernel_threads) = (tool.pids(), tool.kernel_threads());
     let cpu = || measure::cpu_s(&pids, &kernel_threads);
+    let holders = tool.bpf_holders();
+    let programs = || {
+        (!holders.is_empty())
+            .then(|| kernel_cost::run_time_ns(&holders).ok())
+            .flatten()
+    };
+    let programs_before = programs();
     let cpu_before = cpu();
     let since_s = measure::unix_now().saturating_sub(1);
     let finished = load::run(load, ctx.workspace)?;
@@ -417,6 +425,9 @@ fn measure_run(
         run.note = Some(format!("{error:#}"));
     }
     run.tool_cpu_s = cpu() - cpu_before;
+    if let (Some(before), Some(after)) = (programs_before, programs()) {
+        run.programs_s = Some(after.saturating_sub(before) as f64 / 1e9);
+    }
     let peaks = measure::peak_rss_kb(&pids);
     run.peak_rss_kb = peaks.iter().map(|(_, kb)| kb).sum();
     run.largest_peak_rss_kb = peaks.iter().map(|(_, kb)| *kb).max().unwrap_or(0);

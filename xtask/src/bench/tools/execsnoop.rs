@@ -75,6 +75,10 @@ impl Tool for Execsnoop {
         vec![self.child.id() as i32]
     }
 
+    fn bpf_holders(&self) -> Vec<i32> {
+        vec![self.child.id() as i32]
+    }
+
     fn saw_probe(&mut self) -> anyhow::Result<bool> {
         if let Some(status) = self.child.try_wait()? {
             anyhow::bail!(

@@ -92,6 +92,11 @@ pub trait Tool {
     fn kernel_threads(&self) -> Vec<i32> {
         Vec::new()
     }
+    /// Processes holding the tool's eBPF programs (their run time in the kernel is what its
+    /// hooks cost the workload, measured directly); none for a tool without eBPF.
+    fn bpf_holders(&self) -> Vec<i32> {
+        Vec::new()
+    }
     /// Whether it has reported an exec of the probe executable yet.
     fn saw_probe(&mut self) -> anyhow::Result<bool>;
     /// A number that stops changing once the tool has caught up with a load (events stored,

@@ -170,6 +170,10 @@ impl Tool for Vigil {
         vec![self.child.id() as i32]
     }
 
+    fn bpf_holders(&self) -> Vec<i32> {
+        self.worker().into_iter().collect()
+    }
+
     fn saw_probe(&mut self) -> anyhow::Result<bool> {
         if let Some(status) = self.child.try_wait()? {
             bail!(
