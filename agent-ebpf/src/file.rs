@@ -10,7 +10,7 @@ use core::mem::size_of;
 
 use aya_ebpf::{
     macros::{map, tracepoint},
-    maps::{LruHashMap, PerCpuArray},
+    maps::LruHashMap,
     programs::TracePointContext,
 };
 use vigil_ebpf_common::{
@@ -24,11 +24,8 @@ use crate::{
         fill_header, member, member_ptr, read_ptr, read_user, skip_event,
     },
     path::{Target, copy_str, walk},
+    scratch::FILE_SCRATCH,
 };
-
-/// Working memory for file records, far larger than the BPF stack.
-#[map]
-pub(crate) static FILE_SCRATCH: PerCpuArray<FileScratch> = PerCpuArray::with_max_entries(1, 0);
 
 const AT_FDCWD: i64 = -100;
 const AT_REMOVEDIR: u64 = 0x200;
@@ -125,239 +122,147 @@ fn file_enter(mut pending: PendingFile) -> u32 {
     0
 }
 
+/// A file entry program: `$fill` sets what the call's arguments say in `$p`.
 macro_rules! file_probe {
-    ($enter:ident, $enter_tp:literal, $syscall:ident, |$ctx:ident, $p:ident| $fill:block) => {
-        #[tracepoint(category = "syscalls", name = $enter_tp)]
-        pub fn $enter($ctx: TracePointContext) -> u32 {
-            let mut $p = PendingFile::new(syscall_id::$syscall);
+    ($enter:ident, |$ctx:ident, $p:ident| $fill:block) => {
+        entry_program!($enter($ctx, syscall) {
+            let mut $p = PendingFile::new(syscall);
             $fill;
             file_enter($p)
-        }
+        });
     };
 }
 
-/// Syscall ids by the tracepoint's syscall name, for `file_probe!`.
-#[allow(non_upper_case_globals)]
-mod syscall_id {
-    use vigil_ebpf_common::SyscallId;
-    pub const open: SyscallId = SyscallId::Open;
-    pub const openat: SyscallId = SyscallId::Openat;
-    pub const openat2: SyscallId = SyscallId::Openat2;
-    pub const creat: SyscallId = SyscallId::Creat;
-    pub const unlink: SyscallId = SyscallId::Unlink;
-    pub const unlinkat: SyscallId = SyscallId::Unlinkat;
-    pub const rmdir: SyscallId = SyscallId::Rmdir;
-    pub const rename: SyscallId = SyscallId::Rename;
-    pub const renameat: SyscallId = SyscallId::Renameat;
-    pub const renameat2: SyscallId = SyscallId::Renameat2;
-    pub const chmod: SyscallId = SyscallId::Chmod;
-    pub const fchmod: SyscallId = SyscallId::Fchmod;
-    pub const fchmodat: SyscallId = SyscallId::Fchmodat;
-    pub const fchmodat2: SyscallId = SyscallId::Fchmodat2;
-    pub const chown: SyscallId = SyscallId::Chown;
-    pub const lchown: SyscallId = SyscallId::Lchown;
-    pub const fchown: SyscallId = SyscallId::Fchown;
-    pub const fchownat: SyscallId = SyscallId::Fchownat;
-    pub const truncate: SyscallId = SyscallId::Truncate;
-    pub const ftruncate: SyscallId = SyscallId::Ftruncate;
-    pub const link: SyscallId = SyscallId::Link;
-    pub const linkat: SyscallId = SyscallId::Linkat;
-    pub const symlink: SyscallId = SyscallId::Symlink;
-    pub const symlinkat: SyscallId = SyscallId::Symlinkat;
-    pub const mkdir: SyscallId = SyscallId::Mkdir;
-    pub const mkdirat: SyscallId = SyscallId::Mkdirat;
-}
-
-file_probe!(vigil_enter_open, "sys_enter_open", open, |ctx, p| {
+file_probe!(vigil_enter_open, |ctx, p| {
     p.first = arg(&ctx, 0);
     p.flags = arg(&ctx, 1);
     p.mode = arg(&ctx, 2);
 });
-file_probe!(vigil_enter_openat, "sys_enter_openat", openat, |ctx, p| {
+file_probe!(vigil_enter_openat, |ctx, p| {
     p.first_dfd = dfd(&ctx, 0);
     p.first = arg(&ctx, 1);
     p.flags = arg(&ctx, 2);
     p.mode = arg(&ctx, 3);
 });
-file_probe!(
-    vigil_enter_openat2,
-    "sys_enter_openat2",
-    openat2,
-    |ctx, p| {
-        p.first_dfd = dfd(&ctx, 0);
-        p.first = arg(&ctx, 1);
-        // `struct open_how { u64 flags; u64 mode; u64 resolve; }` (uapi).
-        let how = arg(&ctx, 2);
-        p.flags = read_user::<u64>(how).unwrap_or(0);
-        p.mode = read_user::<u64>(how + 8).unwrap_or(0);
-    }
-);
-file_probe!(vigil_enter_creat, "sys_enter_creat", creat, |ctx, p| {
+file_probe!(vigil_enter_openat2, |ctx, p| {
+    p.first_dfd = dfd(&ctx, 0);
+    p.first = arg(&ctx, 1);
+    // `struct open_how { u64 flags; u64 mode; u64 resolve; }` (uapi).
+    let how = arg(&ctx, 2);
+    p.flags = read_user::<u64>(how).unwrap_or(0);
+    p.mode = read_user::<u64>(how + 8).unwrap_or(0);
+});
+file_probe!(vigil_enter_creat, |ctx, p| {
     p.first = arg(&ctx, 0);
     p.flags = O_CREAT | O_WRONLY | O_TRUNC;
     p.mode = arg(&ctx, 1);
 });
-file_probe!(vigil_enter_unlink, "sys_enter_unlink", unlink, |ctx, p| {
+file_probe!(vigil_enter_unlink, |ctx, p| {
     p.first = arg(&ctx, 0);
 });
-file_probe!(
-    vigil_enter_unlinkat,
-    "sys_enter_unlinkat",
-    unlinkat,
-    |ctx, p| {
-        p.first_dfd = dfd(&ctx, 0);
-        p.first = arg(&ctx, 1);
-        p.flags = arg(&ctx, 2) & AT_REMOVEDIR;
-    }
-);
-file_probe!(vigil_enter_rmdir, "sys_enter_rmdir", rmdir, |ctx, p| {
+file_probe!(vigil_enter_unlinkat, |ctx, p| {
+    p.first_dfd = dfd(&ctx, 0);
+    p.first = arg(&ctx, 1);
+    p.flags = arg(&ctx, 2) & AT_REMOVEDIR;
+});
+file_probe!(vigil_enter_rmdir, |ctx, p| {
     p.first = arg(&ctx, 0);
 });
-file_probe!(vigil_enter_rename, "sys_enter_rename", rename, |ctx, p| {
+file_probe!(vigil_enter_rename, |ctx, p| {
     p.first = arg(&ctx, 0);
     p.second = arg(&ctx, 1);
 });
-file_probe!(
-    vigil_enter_renameat,
-    "sys_enter_renameat",
-    renameat,
-    |ctx, p| {
-        p.first_dfd = dfd(&ctx, 0);
-        p.first = arg(&ctx, 1);
-        p.second_dfd = dfd(&ctx, 2);
-        p.second = arg(&ctx, 3);
-    }
-);
-file_probe!(
-    vigil_enter_renameat2,
-    "sys_enter_renameat2",
-    renameat2,
-    |ctx, p| {
-        p.first_dfd = dfd(&ctx, 0);
-        p.first = arg(&ctx, 1);
-        p.second_dfd = dfd(&ctx, 2);
-        p.second = arg(&ctx, 3);
-        p.flags = arg(&ctx, 4);
-    }
-);
-file_probe!(vigil_enter_chmod, "sys_enter_chmod", chmod, |ctx, p| {
-    p.first = arg(&ctx, 0);
-    p.mode = arg(&ctx, 1);
+file_probe!(vigil_enter_renameat, |ctx, p| {
+    p.first_dfd = dfd(&ctx, 0);
+    p.first = arg(&ctx, 1);
+    p.second_dfd = dfd(&ctx, 2);
+    p.second = arg(&ctx, 3);
 });
-file_probe!(vigil_enter_fchmod, "sys_enter_fchmod", fchmod, |ctx, p| {
-    p.fd = arg(&ctx, 0) as i32 as i64;
-    p.mode = arg(&ctx, 1);
-});
-file_probe!(
-    vigil_enter_fchmodat,
-    "sys_enter_fchmodat",
-    fchmodat,
-    |ctx, p| {
-        p.first_dfd = dfd(&ctx, 0);
-        p.first = arg(&ctx, 1);
-        p.mode = arg(&ctx, 2);
-    }
-);
-file_probe!(
-    vigil_enter_fchmodat2,
-    "sys_enter_fchmodat2",
-    fchmodat2,
-    |ctx, p| {
-        p.first_dfd = dfd(&ctx, 0);
-        p.first = arg(&ctx, 1);
-        p.mode = arg(&ctx, 2);
-        p.flags = arg(&ctx, 3);
-    }
-);
-file_probe!(vigil_enter_chown, "sys_enter_chown", chown, |ctx, p| {
-    p.first = arg(&ctx, 0);
-    p.uid = arg(&ctx, 1) as u32;
-    p.gid = arg(&ctx, 2) as u32;
-});
-file_probe!(vigil_enter_lchown, "sys_enter_lchown", lchown, |ctx, p| {
-    p.first = arg(&ctx, 0);
-    p.uid = arg(&ctx, 1) as u32;
-    p.gid = arg(&ctx, 2) as u32;
-});
-file_probe!(vigil_enter_fchown, "sys_enter_fchown", fchown, |ctx, p| {
-    p.fd = arg(&ctx, 0) as i32 as i64;
-    p.uid = arg(&ctx, 1) as u32;
-    p.gid = arg(&ctx, 2) as u32;
-});
-file_probe!(
-    vigil_enter_fchownat,
-    "sys_enter_fchownat",
-    fchownat,
-    |ctx, p| {
-        p.first_dfd = dfd(&ctx, 0);
-        p.first = arg(&ctx, 1);
-        p.uid = arg(&ctx, 2) as u32;
-        p.gid = arg(&ctx, 3) as u32;
-        p.flags = arg(&ctx, 4);
-    }
-);
-file_probe!(
-    vigil_enter_truncate,
-    "sys_enter_truncate",
-    truncate,
-    |ctx, p| {
-        p.first = arg(&ctx, 0);
-        p.size = arg(&ctx, 1) as i64;
-    }
-);
-file_probe!(
-    vigil_enter_ftruncate,
-    "sys_enter_ftruncate",
-    ftruncate,
-    |ctx, p| {
-        p.fd = arg(&ctx, 0) as i32 as i64;
-        p.size = arg(&ctx, 1) as i64;
-    }
-);
-file_probe!(vigil_enter_link, "sys_enter_link", link, |ctx, p| {
-    p.first = arg(&ctx, 0);
-    p.second = arg(&ctx, 1);
-});
-file_probe!(vigil_enter_linkat, "sys_enter_linkat", linkat, |ctx, p| {
+file_probe!(vigil_enter_renameat2, |ctx, p| {
     p.first_dfd = dfd(&ctx, 0);
     p.first = arg(&ctx, 1);
     p.second_dfd = dfd(&ctx, 2);
     p.second = arg(&ctx, 3);
     p.flags = arg(&ctx, 4);
 });
-file_probe!(
-    vigil_enter_symlink,
-    "sys_enter_symlink",
-    symlink,
-    |ctx, p| {
-        p.first = arg(&ctx, 0);
-        p.second = arg(&ctx, 1);
-    }
-);
-file_probe!(
-    vigil_enter_symlinkat,
-    "sys_enter_symlinkat",
-    symlinkat,
-    |ctx, p| {
-        p.first = arg(&ctx, 0);
-        p.second_dfd = dfd(&ctx, 1);
-        p.second = arg(&ctx, 2);
-    }
-);
-file_probe!(vigil_enter_mkdir, "sys_enter_mkdir", mkdir, |ctx, p| {
+file_probe!(vigil_enter_chmod, |ctx, p| {
     p.first = arg(&ctx, 0);
     p.mode = arg(&ctx, 1);
 });
-file_probe!(
-    vigil_enter_mkdirat,
-    "sys_enter_mkdirat",
-    mkdirat,
-    |ctx, p| {
-        p.first_dfd = dfd(&ctx, 0);
-        p.first = arg(&ctx, 1);
-        p.mode = arg(&ctx, 2);
-    }
-);
+file_probe!(vigil_enter_fchmod, |ctx, p| {
+    p.fd = arg(&ctx, 0) as i32 as i64;
+    p.mode = arg(&ctx, 1);
+});
+file_probe!(vigil_enter_fchmodat, |ctx, p| {
+    p.first_dfd = dfd(&ctx, 0);
+    p.first = arg(&ctx, 1);
+    p.mode = arg(&ctx, 2);
+});
+file_probe!(vigil_enter_fchmodat2, |ctx, p| {
+    p.first_dfd = dfd(&ctx, 0);
+    p.first = arg(&ctx, 1);
+    p.mode = arg(&ctx, 2);
+    p.flags = arg(&ctx, 3);
+});
+file_probe!(vigil_enter_chown, |ctx, p| {
+    p.first = arg(&ctx, 0);
+    p.uid = arg(&ctx, 1) as u32;
+    p.gid = arg(&ctx, 2) as u32;
+});
+file_probe!(vigil_enter_lchown, |ctx, p| {
+    p.first = arg(&ctx, 0);
+    p.uid = arg(&ctx, 1) as u32;
+    p.gid = arg(&ctx, 2) as u32;
+});
+file_probe!(vigil_enter_fchown, |ctx, p| {
+    p.fd = arg(&ctx, 0) as i32 as i64;
+    p.uid = arg(&ctx, 1) as u32;
+    p.gid = arg(&ctx, 2) as u32;
+});
+file_probe!(vigil_enter_fchownat, |ctx, p| {
+    p.first_dfd = dfd(&ctx, 0);
+    p.first = arg(&ctx, 1);
+    p.uid = arg(&ctx, 2) as u32;
+    p.gid = arg(&ctx, 3) as u32;
+    p.flags = arg(&ctx, 4);
+});
+file_probe!(vigil_enter_truncate, |ctx, p| {
+    p.first = arg(&ctx, 0);
+    p.size = arg(&ctx, 1) as i64;
+});
+file_probe!(vigil_enter_ftruncate, |ctx, p| {
+    p.fd = arg(&ctx, 0) as i32 as i64;
+    p.size = arg(&ctx, 1) as i64;
+});
+file_probe!(vigil_enter_link, |ctx, p| {
+    p.first = arg(&ctx, 0);
+    p.second = arg(&ctx, 1);
+});
+file_probe!(vigil_enter_linkat, |ctx, p| {
+    p.first_dfd = dfd(&ctx, 0);
+    p.first = arg(&ctx, 1);
+    p.second_dfd = dfd(&ctx, 2);
+    p.second = arg(&ctx, 3);
+    p.flags = arg(&ctx, 4);
+});
+file_probe!(vigil_enter_symlink, |ctx, p| {
+    p.first = arg(&ctx, 0);
+    p.second = arg(&ctx, 1);
+});
+file_probe!(vigil_enter_symlinkat, |ctx, p| {
+    p.first = arg(&ctx, 0);
+    p.second_dfd = dfd(&ctx, 1);
+    p.second = arg(&ctx, 2);
+});
+file_probe!(vigil_enter_mkdir, |ctx, p| {
+    p.first = arg(&ctx, 0);
+    p.mode = arg(&ctx, 1);
+});
+file_probe!(vigil_enter_mkdirat, |ctx, p| {
+    p.first_dfd = dfd(&ctx, 0);
+    p.first = arg(&ctx, 1);
+    p.mode = arg(&ctx, 2);
+});
 
 /// Copies a name the caller passed and, when it is relative, walks the directory it is relative
 /// to. Returns the bytes used from `at`.
@@ -403,7 +308,7 @@ fn name_and_dir(
 
 /// The exit half of every file syscall: one program, attached by userspace to each
 /// `sys_exit_*` tracepoint, so the kernel verifies it once.
-#[tracepoint(category = "syscalls", name = "sys_exit_openat")]
+#[tracepoint]
 pub fn vigil_exit_file(ctx: TracePointContext) -> u32 {
     file_exit(&ctx)
 }

@@ -1,5 +1,5 @@
-//! vigil's kernel probes: processes (exec, fork/clone, exit) and sockets (connect, accept, bind,
-//! listen).
+//! vigil's kernel probes: processes (exec, fork/clone, exit), sockets (connect, accept, bind,
+//! listen) and files (opens, creates, removes, renames, links, mode, owner and size changes).
 //!
 //! Only tracepoints are used: they load on every kernel vigil supports, including those where
 //! kprobes, fentry and BPF LSM are unavailable. Kernel struct fields are read at offsets that
@@ -8,11 +8,41 @@
 #![no_std]
 #![no_main]
 
+#[macro_use]
+mod syscalls;
+
 mod file;
 mod kernel;
 mod path;
 mod process;
+mod scratch;
 mod socket;
+
+/// Every program, under the name userspace attaches it by.
+mod programs {
+    pub(crate) use crate::{file::*, process::*, socket::*};
+}
+
+macro_rules! programs_exist {
+    (
+        ids { $($Other:ident = $other_id:literal, $other_name:ident;)* }
+        syscalls {
+            $($Variant:ident = $id:literal, $name:ident, $family:ident, $args:literal,
+              $enter:ident, $exit:ident;)*
+        }
+    ) => {
+        // Every program the syscall table names is defined: a row without its program fails
+        // the build.
+        const _: () = {
+            $(
+                let _ = programs::$enter;
+                let _ = programs::$exit;
+            )*
+        };
+    };
+}
+
+vigil_ebpf_common::for_each_syscall!(programs_exist);
 
 #[cfg(not(test))]
 #[panic_handler]

@@ -12,9 +12,8 @@ use vigil_ebpf_common::{
 };
 
 use crate::{
-    file::FILE_SCRATCH,
     kernel::{member, member_ptr, read_ptr},
-    process::EXEC_SCRATCH,
+    scratch::{EXEC_SCRATCH, FILE_SCRATCH},
 };
 
 /// Directories whose events are excluded, included, or whose reads are watched, by identity:

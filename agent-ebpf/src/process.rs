@@ -22,14 +22,11 @@ use crate::{
         syscall_arg, syscall_ret,
     },
     path::{LOOP_BREAK, LOOP_CONTINUE, copy_str, walk_path},
+    scratch::EXEC_SCRATCH,
 };
 
 /// Arguments read from a failed exec's argv array, at most (the rest is marked truncated).
 const FAILED_EXEC_MAX_ARGS: u32 = 1024;
-
-/// Working memory for exec records: far larger than the 512-byte BPF stack.
-#[map]
-pub(crate) static EXEC_SCRATCH: PerCpuArray<ExecScratch> = PerCpuArray::with_max_entries(1, 0);
 
 /// What an exec's entry saw, kept until its exit (or the new image's first event).
 #[repr(C)]
@@ -116,15 +113,13 @@ pub(crate) fn exec_enter(
     0
 }
 
-#[tracepoint(category = "syscalls", name = "sys_enter_execve")]
-pub fn vigil_enter_execve(ctx: TracePointContext) -> u32 {
-    exec_enter(&ctx, SyscallId::Execve, 0, 1)
-}
+entry_program!(vigil_enter_execve(ctx, syscall) {
+    exec_enter(&ctx, syscall, 0, 1)
+});
 
-#[tracepoint(category = "syscalls", name = "sys_enter_execveat")]
-pub fn vigil_enter_execveat(ctx: TracePointContext) -> u32 {
-    exec_enter(&ctx, SyscallId::Execveat, 1, 2)
-}
+entry_program!(vigil_enter_execveat(ctx, syscall) {
+    exec_enter(&ctx, syscall, 1, 2)
+});
 
 /// A failed exec: report it with the filename its entry saw. A successful one was reported by
 /// `sched_process_exec`; either way the pending entry is done.
@@ -279,13 +274,13 @@ pub(crate) fn report_failed_exec(tid: u32, ret: i64) {
 }
 
 /// Attached to `sys_exit_execve` and `sys_exit_execveat`.
-#[tracepoint(category = "syscalls", name = "sys_exit_execve")]
+#[tracepoint]
 pub fn vigil_exit_execve(ctx: TracePointContext) -> u32 {
     exec_exit(&ctx)
 }
 
 /// The new image is in place: credentials, argument area and executable are the new ones.
-#[tracepoint(category = "sched", name = "sched_process_exec")]
+#[tracepoint]
 pub fn vigil_sched_process_exec(ctx: TracePointContext) -> u32 {
     let (tgid, _) = current_ids();
     if skip_event(tgid) {
@@ -423,27 +418,23 @@ pub(crate) fn fork_enter(syscall: SyscallId, flags: u64) -> u32 {
     0
 }
 
-#[tracepoint(category = "syscalls", name = "sys_enter_clone")]
-pub fn vigil_enter_clone(ctx: TracePointContext) -> u32 {
-    fork_enter(SyscallId::Clone, syscall_arg(&ctx, 0))
-}
+entry_program!(vigil_enter_clone(ctx, syscall) {
+    fork_enter(syscall, syscall_arg(&ctx, 0))
+});
 
-#[tracepoint(category = "syscalls", name = "sys_enter_clone3")]
-pub fn vigil_enter_clone3(ctx: TracePointContext) -> u32 {
+entry_program!(vigil_enter_clone3(ctx, syscall) {
     // `flags` is the first member of `struct clone_args` (uapi).
     let flags = read_user::<u64>(syscall_arg(&ctx, 0)).unwrap_or(0);
-    fork_enter(SyscallId::Clone3, flags)
-}
+    fork_enter(syscall, flags)
+});
 
-#[tracepoint(category = "syscalls", name = "sys_enter_fork")]
-pub fn vigil_enter_fork(_ctx: TracePointContext) -> u32 {
-    fork_enter(SyscallId::Fork, 0)
-}
+entry_program!(vigil_enter_fork(_ctx, syscall) {
+    fork_enter(syscall, 0)
+});
 
-#[tracepoint(category = "syscalls", name = "sys_enter_vfork")]
-pub fn vigil_enter_vfork(_ctx: TracePointContext) -> u32 {
-    fork_enter(SyscallId::Vfork, 0)
-}
+entry_program!(vigil_enter_vfork(_ctx, syscall) {
+    fork_enter(syscall, 0)
+});
 
 /// In the parent, the syscall returns the child's pid: report a new process (threads are not).
 #[inline(always)]
@@ -483,7 +474,7 @@ pub(crate) fn fork_exit(ctx: &TracePointContext) -> u32 {
 }
 
 /// Attached to `sys_exit_{clone,clone3,fork,vfork}`.
-#[tracepoint(category = "syscalls", name = "sys_exit_clone")]
+#[tracepoint]
 pub fn vigil_exit_clone(ctx: TracePointContext) -> u32 {
     fork_exit(&ctx)
 }
@@ -536,7 +527,7 @@ fn process_ends(ctx: &TracePointContext, tgid: u32, tid: u32) -> bool {
 }
 
 /// The last thread of a process exits; `exit_code` is already set by `do_exit`.
-#[tracepoint(category = "sched", name = "sched_process_exit")]
+#[tracepoint]
 pub fn vigil_sched_process_exit(ctx: TracePointContext) -> u32 {
     let (tgid, tid) = current_ids();
     if skip_event(tgid) {

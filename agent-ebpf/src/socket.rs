@@ -67,30 +67,25 @@ fn socket_enter(ctx: &TracePointContext, syscall: SyscallId, has_addr: bool) -> 
     0
 }
 
-#[tracepoint(category = "syscalls", name = "sys_enter_connect")]
-pub fn vigil_enter_connect(ctx: TracePointContext) -> u32 {
-    socket_enter(&ctx, SyscallId::Connect, true)
-}
+entry_program!(vigil_enter_connect(ctx, syscall) {
+    socket_enter(&ctx, syscall, true)
+});
 
-#[tracepoint(category = "syscalls", name = "sys_enter_accept")]
-pub fn vigil_enter_accept(ctx: TracePointContext) -> u32 {
-    socket_enter(&ctx, SyscallId::Accept, true)
-}
+entry_program!(vigil_enter_accept(ctx, syscall) {
+    socket_enter(&ctx, syscall, true)
+});
 
-#[tracepoint(category = "syscalls", name = "sys_enter_accept4")]
-pub fn vigil_enter_accept4(ctx: TracePointContext) -> u32 {
-    socket_enter(&ctx, SyscallId::Accept4, true)
-}
+entry_program!(vigil_enter_accept4(ctx, syscall) {
+    socket_enter(&ctx, syscall, true)
+});
 
-#[tracepoint(category = "syscalls", name = "sys_enter_bind")]
-pub fn vigil_enter_bind(ctx: TracePointContext) -> u32 {
-    socket_enter(&ctx, SyscallId::Bind, true)
-}
+entry_program!(vigil_enter_bind(ctx, syscall) {
+    socket_enter(&ctx, syscall, true)
+});
 
-#[tracepoint(category = "syscalls", name = "sys_enter_listen")]
-pub fn vigil_enter_listen(ctx: TracePointContext) -> u32 {
-    socket_enter(&ctx, SyscallId::Listen, false)
-}
+entry_program!(vigil_enter_listen(ctx, syscall) {
+    socket_enter(&ctx, syscall, false)
+});
 
 /// Fills the `sock_*` fields from the kernel socket behind `fd`.
 #[inline(always)]
@@ -202,7 +197,7 @@ fn socket_exit(ctx: &TracePointContext) -> u32 {
 
 /// The exit half of every socket syscall: one program, attached by userspace to each
 /// `sys_exit_*` tracepoint, so the kernel verifies it once.
-#[tracepoint(category = "syscalls", name = "sys_exit_connect")]
+#[tracepoint]
 pub fn vigil_exit_socket(ctx: TracePointContext) -> u32 {
     socket_exit(&ctx)
 }

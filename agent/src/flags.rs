@@ -6,6 +6,7 @@ use std::{collections::BTreeMap, ffi::OsString, path::Path};
 
 use anyhow::{Context as _, bail};
 use serde_json::Value;
+use vigil_config::flagfile::parse_flagfile;
 
 static CURRENT: std::sync::Mutex<Vec<vigil_tables::FlagInfo>> = std::sync::Mutex::new(Vec::new());
 
@@ -73,39 +74,13 @@ pub fn remember(args: &[OsString]) {
     }
 }
 
-/// The arguments in a flagfile: `--flag=value`, `--flag value` or `--flag`, one per line.
+/// The arguments in the flagfile at `path` (its text parsed by `vigil_config::flagfile`).
 fn flagfile_args(path: &Path) -> anyhow::Result<Vec<OsString>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading --flagfile {}", path.display()))?;
-    let mut args = Vec::new();
-    for (number, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        if !line.starts_with("--") {
-            bail!(
-                "--flagfile {} line {}: `{line}` is not a flag (flags start with --)",
-                path.display(),
-                number + 1
-            );
-        }
-        if line.starts_with("--flagfile") {
-            bail!(
-                "--flagfile {} line {}: a flagfile cannot name another flagfile",
-                path.display(),
-                number + 1
-            );
-        }
-        match line.split_once(char::is_whitespace) {
-            Some((flag, value)) if !flag.contains('=') => {
-                args.push(OsString::from(flag));
-                args.push(OsString::from(value.trim()));
-            }
-            _ => args.push(OsString::from(line)),
-        }
-    }
-    Ok(args)
+    let args = parse_flagfile(&text)
+        .map_err(|error| anyhow::anyhow!("--flagfile {} {error}", path.display()))?;
+    Ok(args.into_iter().map(OsString::from).collect())
 }
 
 /// Replaces each `--flagfile FILE` / `--flagfile=FILE` with the flags in FILE.

@@ -3,9 +3,7 @@
 //! full disk or an unwritable directory is reported and retried; lines wait in the store.
 
 use std::{
-    fs::OpenOptions,
     io::Write as _,
-    os::unix::fs::OpenOptionsExt,
     path::{Path, PathBuf},
     sync::Arc,
     time::Duration,
@@ -60,11 +58,7 @@ fn append(settings: &LoggerSettings, kind: LineKind, lines: &[&str]) -> std::io:
     {
         rotate(&path, settings.rotate_max_files)?;
     }
-    let mut file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(settings.mode)
-        .open(&path)?;
+    let mut file = crate::os::open_log_file(&path, settings.mode)?;
     let mut text = String::with_capacity(incoming as usize);
     for line in lines {
         text.push_str(line);

@@ -7,7 +7,11 @@ mod config;
 mod daemon;
 mod flags;
 mod logger;
+mod os;
 mod output;
+// A pid file locked with flock(2), and a watchdog reading its worker in /proc: elsewhere each
+// says, when used, that it is not supported on this platform yet.
+#[cfg_attr(not(unix), path = "pidfile_unsupported.rs")]
 mod pidfile;
 mod probes;
 mod remote;
@@ -16,6 +20,7 @@ mod session;
 mod shell;
 mod sql;
 mod status_log;
+#[cfg_attr(not(target_os = "linux"), path = "watchdog_unsupported.rs")]
 mod watchdog;
 
 use std::process::ExitCode;
@@ -93,18 +98,8 @@ fn parse_cli() -> anyhow::Result<(Cli, Vec<String>)> {
     Ok((with_options.unwrap_or(cli), warnings))
 }
 
-/// glibc gives each thread that allocates its own arena, and keeps what each freed: with a
-/// dozen threads (reader, writer, scheduler, loggers, RocksDB's) that alone is tens of MB of a
-/// worker's resident memory under the watchdog's limit. Two arenas serve them well enough.
-fn limit_malloc_arenas() {
-    // SAFETY: mallopt only changes allocator settings; called first, before other threads exist.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
-}
-
 fn main() -> ExitCode {
-    limit_malloc_arenas();
+    os::limit_malloc_arenas();
     let (cli, warnings) = match parse_cli() {
         Ok(parsed) => parsed,
         Err(error) => {

@@ -187,22 +187,30 @@ impl TableCounters {
 /// Every table's counter values, by table name.
 pub type Snapshot = Vec<(String, CounterValues)>;
 
-/// What is saved in the store: every table's counters, and the positions a publisher reached in
-/// its kernel-side counters (so a worker that takes the kernel side over counts each loss once).
+/// The positions each publisher (by its source's name) reached in its kernel-side counters.
+pub type SourcePositions = Vec<(String, Vec<u64>)>;
+
+/// What is saved in the store: every table's counters, and the positions each publisher reached
+/// in its kernel-side counters (so a worker that takes the kernel side over counts each loss
+/// once).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Saved {
     pub tables: Snapshot,
-    pub source_positions: Vec<u64>,
+    pub source_positions: SourcePositions,
 }
+
+/// Versions that saved one unnamed list of positions had one publisher with kernel-side
+/// counters: the eBPF one, named so.
+const UNNAMED_POSITIONS_SOURCE: &str = "bpf";
 
 /// A named set of table counters, one per event table, shared by every stage of the pipeline.
 #[derive(Debug, Default, Clone)]
 pub struct Counters {
     tables: Arc<Vec<(&'static str, Arc<TableCounters>)>>,
-    /// How far a publisher has accounted for its kernel-side counters. Changed together with the
-    /// table counters it feeds, under this lock, and saved with them under it too: a saved
+    /// How far each publisher has accounted for its kernel-side counters. Changed together with
+    /// the table counters it feeds, under this lock, and saved with them under it too: a saved
     /// snapshot never holds one without the other.
-    source_positions: Arc<Mutex<Vec<u64>>>,
+    source_positions: Arc<Mutex<SourcePositions>>,
 }
 
 impl Counters {
@@ -255,29 +263,38 @@ impl Counters {
         *positions = saved.source_positions.clone();
     }
 
-    pub fn source_positions(&self) -> Vec<u64> {
+    /// How far the publisher named `source` accounted for its kernel-side counters, if it did.
+    pub fn source_positions(&self, source: &str) -> Option<Vec<u64>> {
         self.source_positions
             .lock()
-            .map(|p| p.clone())
-            .unwrap_or_default()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .find(|(name, _)| name == source)
+            .map(|(_, positions)| positions.clone())
     }
 
-    /// Accounts for kernel-side counts: `apply` adds them to the table counters while the
-    /// positions are set, so no snapshot sees one change without the other.
-    pub fn account_source(&self, positions: &[u64], apply: impl FnOnce()) {
+    /// Accounts for the kernel-side counts of the publisher named `source`: `apply` adds them
+    /// to the table counters while its positions are set, so no snapshot sees one change
+    /// without the other.
+    pub fn account_source(&self, source: &str, positions: &[u64], apply: impl FnOnce()) {
         let mut current = self
             .source_positions
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         apply();
-        *current = positions.to_vec();
+        match current.iter_mut().find(|(name, _)| name == source) {
+            Some((_, kept)) => *kept = positions.to_vec(),
+            None => current.push((source.to_owned(), positions.to_vec())),
+        }
     }
 }
 
 /// Encodes what is saved for the store, so a reader in another process (`vigil query` against a
 /// running daemon) sees the daemon's counters: the number of fields per table, then per table
-/// its name and its numbers, then the source positions, then each known availability (the
-/// table's name, a flag byte and a length-prefixed reason).
+/// its name and its numbers, then an unnamed list of positions (what older versions wrote;
+/// empty now), then each known availability (the table's name, a flag byte and a
+/// length-prefixed reason), then, if any publisher has positions, each publisher's (its name,
+/// their number, them).
 pub fn encode_saved(saved: &Saved) -> Vec<u8> {
     let mut out = vec![CounterValues::FIELDS as u8, saved.tables.len() as u8];
     for (name, values) in &saved.tables {
@@ -286,10 +303,7 @@ pub fn encode_saved(saved: &Saved) -> Vec<u8> {
             out.extend_from_slice(&v.to_be_bytes());
         }
     }
-    out.push(saved.source_positions.len().min(u8::MAX as usize) as u8);
-    for p in saved.source_positions.iter().take(u8::MAX as usize) {
-        out.extend_from_slice(&p.to_be_bytes());
-    }
+    out.push(0);
     let known: Vec<_> = saved
         .tables
         .iter()
@@ -303,7 +317,29 @@ pub fn encode_saved(saved: &Saved) -> Vec<u8> {
         out.extend_from_slice(&(reason.len() as u16).to_be_bytes());
         out.extend_from_slice(reason.as_bytes());
     }
+    // None, nothing: what versions before named positions wrote.
+    let sources = &saved.source_positions[..saved.source_positions.len().min(u8::MAX as usize)];
+    if !sources.is_empty() {
+        out.push(sources.len() as u8);
+        for (name, positions) in sources {
+            push_name(&mut out, name);
+            push_positions(&mut out, positions);
+        }
+    }
     out
+}
+
+fn push_positions(out: &mut Vec<u8>, positions: &[u64]) {
+    let positions = &positions[..positions.len().min(u8::MAX as usize)];
+    out.push(positions.len() as u8);
+    for p in positions {
+        out.extend_from_slice(&p.to_be_bytes());
+    }
+}
+
+fn take_positions(bytes: &mut &[u8]) -> Option<Vec<u64>> {
+    let count = take_u8(bytes)?;
+    (0..count).map(|_| take_u64(bytes)).collect()
 }
 
 fn push_name(out: &mut Vec<u8>, name: &str) {
@@ -356,9 +392,10 @@ pub fn decode_saved(mut bytes: &[u8]) -> Option<Saved> {
         }
         out.tables.push((name, CounterValues::from_array(values)));
     }
-    let positions = take_u8(&mut bytes)?;
-    for _ in 0..positions {
-        out.source_positions.push(take_u64(&mut bytes)?);
+    let unnamed = take_positions(&mut bytes)?;
+    if !unnamed.is_empty() {
+        out.source_positions
+            .push((UNNAMED_POSITIONS_SOURCE.to_owned(), unnamed));
     }
     let known = take_u8(&mut bytes)?;
     for _ in 0..known {
@@ -369,6 +406,18 @@ pub fn decode_saved(mut bytes: &[u8]) -> Option<Saved> {
         bytes = &bytes[2 + len..];
         if let Some((_, values)) = out.tables.iter_mut().find(|(n, _)| *n == name) {
             values.availability = Some(Availability { available, reason });
+        }
+    }
+    // Versions before named positions end here.
+    if !bytes.is_empty() {
+        let sources = take_u8(&mut bytes)?;
+        for _ in 0..sources {
+            let name = take_name(&mut bytes)?;
+            let positions = take_positions(&mut bytes)?;
+            match out.source_positions.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, kept)) => *kept = positions,
+                None => out.source_positions.push((name, positions)),
+            }
         }
     }
     bytes.is_empty().then_some(out)
@@ -402,7 +451,8 @@ mod tests {
         TableCounters::add(&table.seen, 7);
         TableCounters::add(&table.dropped_ring_buffer, 3);
         TableCounters::add(&table.lost_in_flight, 2);
-        counters.account_source(&[4, 5], || {});
+        counters.account_source("bpf", &[4, 5], || {});
+        counters.account_source("audit", &[7], || {});
         let saved = counters.saved();
         let bytes = encode_saved(&saved);
         assert_eq!(decode_saved(&bytes), Some(saved.clone()));
@@ -432,13 +482,41 @@ mod tests {
         let first = Counters::new(&["bpf_process_events"]);
         let table = first.table("bpf_process_events").expect("table");
         TableCounters::add(&table.dropped_channel, 4);
-        first.account_source(&[9], || {});
+        first.account_source("bpf", &[9], || {});
         let second = Counters::new(&["bpf_process_events"]);
         second.resume_from(&first.saved());
         let table = second.table("bpf_process_events").expect("table");
         TableCounters::add(&table.dropped_channel, 1);
         assert_eq!(table.values().dropped_channel, 5);
-        assert_eq!(second.source_positions(), vec![9]);
+        assert_eq!(second.source_positions("bpf"), Some(vec![9]));
+        assert_eq!(second.source_positions("audit"), None);
+    }
+
+    #[test]
+    fn publishers_keep_their_own_positions_and_unnamed_ones_are_the_ebpf_publishers() {
+        let counters = Counters::new(&["bpf_process_events"]);
+        counters.account_source("bpf", &[1, 2], || {});
+        counters.account_source("audit", &[3], || {});
+        counters.account_source("bpf", &[4, 5], || {});
+        assert_eq!(counters.source_positions("bpf"), Some(vec![4, 5]));
+        assert_eq!(counters.source_positions("audit"), Some(vec![3]));
+        // What versions with one unnamed list wrote: it was the eBPF publisher's.
+        let mut older = encode_saved(&Saved {
+            tables: counters.snapshot(),
+            source_positions: Vec::new(),
+        });
+        // They wrote their positions where an empty list is now, and nothing after the
+        // availabilities: drop the empty list and the (empty) availabilities.
+        older.truncate(older.len() - 2);
+        older.push(2);
+        older.extend_from_slice(&6u64.to_be_bytes());
+        older.extend_from_slice(&7u64.to_be_bytes());
+        older.push(0);
+        let decoded = decode_saved(&older).expect("decodes");
+        assert_eq!(
+            decoded.source_positions,
+            vec![("bpf".to_owned(), vec![6, 7])]
+        );
     }
 
     #[test]

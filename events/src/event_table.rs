@@ -1,86 +1,131 @@
-//! The event tables the store keeps, and the events that fill them.
+//! The event tables the store keeps, and the events that fill them: declared once, below.
 
 use crate::{
     codec,
-    model::{FileEvent, ProcessEvent, SocketEvent},
+    model::{Actor, FileEvent, ProcessEvent, SocketEvent},
 };
 
-/// One event table: one column family in the store, one SQL table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EventTable {
-    BpfProcessEvents,
-    BpfSocketEvents,
-    BpfFileEvents,
+/// What the store and the pipeline need of an event type, whatever its table.
+pub trait TableEvent {
+    /// Wall-clock time of the event in nanoseconds since the Unix epoch.
+    fn time_ns(&self) -> u64;
+    /// Who made the call, for events that name a caller the process table can tell more about.
+    fn actor_mut(&mut self) -> Option<&mut Actor> {
+        None
+    }
+}
+
+impl TableEvent for ProcessEvent {
+    fn time_ns(&self) -> u64 {
+        self.time_ns
+    }
+}
+
+impl TableEvent for SocketEvent {
+    fn time_ns(&self) -> u64 {
+        self.time_ns
+    }
+
+    fn actor_mut(&mut self) -> Option<&mut Actor> {
+        Some(&mut self.actor)
+    }
+}
+
+impl TableEvent for FileEvent {
+    fn time_ns(&self) -> u64 {
+        self.time_ns
+    }
+
+    fn actor_mut(&mut self) -> Option<&mut Actor> {
+        Some(&mut self.actor)
+    }
+}
+
+/// Declares every event table: `Table => "sql_name", Variant(EventType), encode, decode;`
+/// makes the table's [`EventTable`] value and name, its [`Event`] variant, and how its rows are
+/// stored. Which publisher fills a table is the publisher's to say (`EventTable::publisher`, in
+/// `crate::platform`).
+macro_rules! event_tables {
+    ($($Table:ident => $name:literal, $Variant:ident($Type:ty), $encode:path, $decode:path;)*) => {
+        /// One event table: one column family in the store, one SQL table.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum EventTable {
+            $($Table,)*
+        }
+
+        impl EventTable {
+            pub const ALL: &'static [EventTable] = &[$(EventTable::$Table,)*];
+
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(EventTable::$Table => $name,)*
+                }
+            }
+        }
+
+        /// An event on its way to the store.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum Event {
+            $($Variant($Type),)*
+        }
+
+        impl Event {
+            pub fn table(&self) -> EventTable {
+                match self {
+                    $(Event::$Variant(_) => EventTable::$Table,)*
+                }
+            }
+
+            fn typed(&self) -> &dyn TableEvent {
+                match self {
+                    $(Event::$Variant(event) => event,)*
+                }
+            }
+
+            fn typed_mut(&mut self) -> &mut dyn TableEvent {
+                match self {
+                    $(Event::$Variant(event) => event,)*
+                }
+            }
+
+            pub fn encode(&self) -> Vec<u8> {
+                match self {
+                    $(Event::$Variant(event) => $encode(event),)*
+                }
+            }
+
+            /// Reads back a row [`Event::encode`] wrote for `table`.
+            pub fn decode(table: EventTable, bytes: &[u8]) -> Result<Event, codec::DecodeError> {
+                match table {
+                    $(EventTable::$Table => $decode(bytes).map(Event::$Variant),)*
+                }
+            }
+        }
+    };
+}
+
+event_tables! {
+    BpfProcessEvents => "bpf_process_events", Process(ProcessEvent),
+        codec::encode_process_event, codec::decode_process_event;
+    BpfSocketEvents => "bpf_socket_events", Socket(SocketEvent),
+        codec::encode_socket_event, codec::decode_socket_event;
+    BpfFileEvents => "bpf_file_events", File(FileEvent),
+        codec::encode_file_event, codec::decode_file_event;
 }
 
 impl EventTable {
-    pub const ALL: &'static [EventTable] = &[
-        EventTable::BpfProcessEvents,
-        EventTable::BpfSocketEvents,
-        EventTable::BpfFileEvents,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            EventTable::BpfProcessEvents => "bpf_process_events",
-            EventTable::BpfSocketEvents => "bpf_socket_events",
-            EventTable::BpfFileEvents => "bpf_file_events",
-        }
-    }
-
-    /// The publisher that fills the table, as `vigil_events` names it.
-    pub fn publisher(self) -> &'static str {
-        match self {
-            EventTable::BpfProcessEvents
-            | EventTable::BpfSocketEvents
-            | EventTable::BpfFileEvents => "bpf",
-        }
-    }
-
     pub fn names() -> Vec<&'static str> {
         Self::ALL.iter().map(|t| t.name()).collect()
     }
 }
 
-/// An event on its way to the store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    Process(ProcessEvent),
-    Socket(SocketEvent),
-    File(FileEvent),
-}
-
 impl Event {
-    pub fn table(&self) -> EventTable {
-        match self {
-            Event::Process(_) => EventTable::BpfProcessEvents,
-            Event::Socket(_) => EventTable::BpfSocketEvents,
-            Event::File(_) => EventTable::BpfFileEvents,
-        }
-    }
-
     pub fn time_ns(&self) -> u64 {
-        match self {
-            Event::Process(e) => e.time_ns,
-            Event::Socket(e) => e.time_ns,
-            Event::File(e) => e.time_ns,
-        }
+        self.typed().time_ns()
     }
 
-    pub fn encode(&self) -> Vec<u8> {
-        match self {
-            Event::Process(e) => codec::encode_process_event(e),
-            Event::Socket(e) => codec::encode_socket_event(e),
-            Event::File(e) => codec::encode_file_event(e),
-        }
-    }
-
-    /// Reads back a row [`Event::encode`] wrote for `table`.
-    pub fn decode(table: EventTable, bytes: &[u8]) -> Result<Event, codec::DecodeError> {
-        match table {
-            EventTable::BpfProcessEvents => codec::decode_process_event(bytes).map(Event::Process),
-            EventTable::BpfSocketEvents => codec::decode_socket_event(bytes).map(Event::Socket),
-            EventTable::BpfFileEvents => codec::decode_file_event(bytes).map(Event::File),
-        }
+    /// The caller, for events that name one (see [`TableEvent::actor_mut`]).
+    pub fn actor_mut(&mut self) -> Option<&mut Actor> {
+        self.typed_mut().actor_mut()
     }
 }

@@ -11,15 +11,13 @@
 //! count errs on that side only, by at most one record per death.
 
 use std::{
-    fs::OpenOptions,
-    os::unix::fs::OpenOptionsExt,
     path::{Path, PathBuf},
     sync::atomic::{AtomicU64, Ordering},
 };
 
-use crate::event_table::EventTable;
 #[cfg(feature = "store")]
 use crate::{Counters, EventStore, StoreError, TableCounters};
+use crate::{event_table::EventTable, private_files::SharedMap};
 
 const MAGIC: &[u8; 8] = b"VIGILIF1";
 /// Room for more tables than there are: a table added later finds its slot zero.
@@ -46,8 +44,8 @@ pub enum LedgerError {
 }
 
 pub struct InFlightLedger {
-    /// `LEN` bytes, mapped shared and writable; unmapped on drop.
-    base: *mut u8,
+    /// `LEN` bytes, mapped shared and writable.
+    map: SharedMap,
 }
 
 // SAFETY: the mapping is only accessed through atomics (slots) after `open` has initialised it.
@@ -69,42 +67,18 @@ impl InFlightLedger {
             path: path.to_owned(),
             source,
         };
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(path)
-            .map_err(open_error)?;
+        let file = crate::private_files::open_file(path).map_err(open_error)?;
         let len = file.metadata().map_err(open_error)?.len();
         if len != LEN as u64 {
             file.set_len(LEN as u64).map_err(open_error)?;
         }
-        // SAFETY: a new shared mapping of a file we hold open and sized to LEN bytes; the kernel
-        // picks the address.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                LEN,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                std::os::fd::AsRawFd::as_raw_fd(&file),
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            return Err(LedgerError::Map {
-                path: path.to_owned(),
-                source: std::io::Error::last_os_error(),
-            });
-        }
-        let ledger = Self {
-            base: base.cast::<u8>(),
-        };
+        let map = SharedMap::new(&file, LEN).map_err(|source| LedgerError::Map {
+            path: path.to_owned(),
+            source,
+        })?;
+        let ledger = Self { map };
         // SAFETY: the mapping is LEN bytes long and nothing else in this process uses it yet.
-        let header = unsafe { std::slice::from_raw_parts_mut(ledger.base, MAGIC.len()) };
+        let header = unsafe { std::slice::from_raw_parts_mut(ledger.map.base(), MAGIC.len()) };
         let fresh = header != MAGIC;
         if fresh {
             for slot in 0..SLOTS {
@@ -119,7 +93,13 @@ impl InFlightLedger {
         let index = index.min(SLOTS - 1);
         // SAFETY: in bounds (index < SLOTS), 8-byte aligned (the mapping is page-aligned and
         // slots start at byte 8), and only ever accessed as an AtomicU64 while `self` lives.
-        unsafe { &*self.base.add(MAGIC.len() + index * 8).cast::<AtomicU64>() }
+        unsafe {
+            &*self
+                .map
+                .base()
+                .add(MAGIC.len() + index * 8)
+                .cast::<AtomicU64>()
+        }
     }
 
     fn index(table: EventTable) -> usize {
@@ -143,15 +123,6 @@ impl InFlightLedger {
     fn set_taken(&self, table: EventTable, value: u64) {
         self.slot(Self::index(table))
             .store(value, Ordering::Relaxed);
-    }
-}
-
-impl Drop for InFlightLedger {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly the mapping `open` made; no reference into it outlives `self`.
-        unsafe {
-            libc::munmap(self.base.cast(), LEN);
-        }
     }
 }
 

@@ -10,6 +10,11 @@ pub mod fnv;
 mod fuzz_seeds;
 pub mod in_flight;
 pub mod model;
+pub mod platform;
+// Its owner-only directory serves the store alone.
+#[cfg_attr(not(feature = "store"), allow(dead_code, unused_imports))]
+mod private_files;
+pub mod publisher;
 #[cfg(feature = "store")]
 pub mod store;
 pub mod wall_clock;
@@ -23,5 +28,6 @@ pub use model::{
     Actor, FileEvent, FileOperation, ProcessAction, ProcessEvent, SocketEvent, SocketStatus,
     Syscall, Task,
 };
+pub use publisher::{HandOver, Outlet, Publisher, PublisherError, Running, Settings, Stopping};
 #[cfg(feature = "store")]
 pub use store::{EventStore, StoreError, TimeRange};

@@ -9,184 +9,53 @@ pub enum ProcessAction {
     Exit,
 }
 
-/// The syscall behind a process event, with the names osquery's `syscall` column uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Syscall {
-    Unknown,
-    Execve,
-    Execveat,
-    Fork,
-    Vfork,
-    Clone,
-    Clone3,
-    Exit,
-    Connect,
-    Accept,
-    Accept4,
-    Bind,
-    Listen,
-    Open,
-    Openat,
-    Openat2,
-    Creat,
-    Unlink,
-    Unlinkat,
-    Rmdir,
-    Rename,
-    Renameat,
-    Renameat2,
-    Chmod,
-    Fchmod,
-    Fchmodat,
-    Fchmodat2,
-    Chown,
-    Lchown,
-    Fchown,
-    Fchownat,
-    Truncate,
-    Ftruncate,
-    Link,
-    Linkat,
-    Symlink,
-    Symlinkat,
-    Mkdir,
-    Mkdirat,
+macro_rules! model_syscalls {
+    (
+        ids { $($Other:ident = $other_id:literal, $other_name:ident;)* }
+        syscalls {
+            $($Variant:ident = $id:literal, $name:ident, $family:ident, $args:literal,
+              $enter:ident, $exit:ident;)*
+        }
+    ) => {
+        /// The syscall behind an event, with the names osquery's `syscall` column uses.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Syscall {
+            $($Other,)*
+            $($Variant,)*
+        }
+
+        impl Syscall {
+            /// Every syscall, in the table's order.
+            pub const ALL: &'static [Syscall] = &[$(Syscall::$Other,)* $(Syscall::$Variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Syscall::$Other => stringify!($other_name),)*
+                    $(Syscall::$Variant => stringify!($name),)*
+                }
+            }
+
+            /// The number stored rows keep: the id kernel records carry.
+            pub(crate) fn code(self) -> u8 {
+                match self {
+                    $(Syscall::$Other => $other_id,)*
+                    $(Syscall::$Variant => $id,)*
+                }
+            }
+
+            pub(crate) fn from_code(code: u8) -> Option<Self> {
+                match code {
+                    $($other_id => Some(Syscall::$Other),)*
+                    $($id => Some(Syscall::$Variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
 }
 
-impl Syscall {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Syscall::Unknown => "unknown",
-            Syscall::Execve => "execve",
-            Syscall::Execveat => "execveat",
-            Syscall::Fork => "fork",
-            Syscall::Vfork => "vfork",
-            Syscall::Clone => "clone",
-            Syscall::Clone3 => "clone3",
-            Syscall::Exit => "exit",
-            Syscall::Connect => "connect",
-            Syscall::Accept => "accept",
-            Syscall::Accept4 => "accept4",
-            Syscall::Bind => "bind",
-            Syscall::Listen => "listen",
-            Syscall::Open => "open",
-            Syscall::Openat => "openat",
-            Syscall::Openat2 => "openat2",
-            Syscall::Creat => "creat",
-            Syscall::Unlink => "unlink",
-            Syscall::Unlinkat => "unlinkat",
-            Syscall::Rmdir => "rmdir",
-            Syscall::Rename => "rename",
-            Syscall::Renameat => "renameat",
-            Syscall::Renameat2 => "renameat2",
-            Syscall::Chmod => "chmod",
-            Syscall::Fchmod => "fchmod",
-            Syscall::Fchmodat => "fchmodat",
-            Syscall::Fchmodat2 => "fchmodat2",
-            Syscall::Chown => "chown",
-            Syscall::Lchown => "lchown",
-            Syscall::Fchown => "fchown",
-            Syscall::Fchownat => "fchownat",
-            Syscall::Truncate => "truncate",
-            Syscall::Ftruncate => "ftruncate",
-            Syscall::Link => "link",
-            Syscall::Linkat => "linkat",
-            Syscall::Symlink => "symlink",
-            Syscall::Symlinkat => "symlinkat",
-            Syscall::Mkdir => "mkdir",
-            Syscall::Mkdirat => "mkdirat",
-        }
-    }
-
-    pub(crate) fn code(self) -> u8 {
-        match self {
-            Syscall::Unknown => 0,
-            Syscall::Execve => 1,
-            Syscall::Execveat => 2,
-            Syscall::Fork => 3,
-            Syscall::Vfork => 4,
-            Syscall::Clone => 5,
-            Syscall::Clone3 => 6,
-            Syscall::Exit => 7,
-            Syscall::Connect => 8,
-            Syscall::Accept => 9,
-            Syscall::Accept4 => 10,
-            Syscall::Bind => 11,
-            Syscall::Listen => 12,
-            Syscall::Open => 13,
-            Syscall::Openat => 14,
-            Syscall::Openat2 => 15,
-            Syscall::Creat => 16,
-            Syscall::Unlink => 17,
-            Syscall::Unlinkat => 18,
-            Syscall::Rmdir => 19,
-            Syscall::Rename => 20,
-            Syscall::Renameat => 21,
-            Syscall::Renameat2 => 22,
-            Syscall::Chmod => 23,
-            Syscall::Fchmod => 24,
-            Syscall::Fchmodat => 25,
-            Syscall::Fchmodat2 => 26,
-            Syscall::Chown => 27,
-            Syscall::Lchown => 28,
-            Syscall::Fchown => 29,
-            Syscall::Fchownat => 30,
-            Syscall::Truncate => 31,
-            Syscall::Ftruncate => 32,
-            Syscall::Link => 33,
-            Syscall::Linkat => 34,
-            Syscall::Symlink => 35,
-            Syscall::Symlinkat => 36,
-            Syscall::Mkdir => 37,
-            Syscall::Mkdirat => 38,
-        }
-    }
-
-    pub(crate) fn from_code(code: u8) -> Option<Self> {
-        Some(match code {
-            0 => Syscall::Unknown,
-            1 => Syscall::Execve,
-            2 => Syscall::Execveat,
-            3 => Syscall::Fork,
-            4 => Syscall::Vfork,
-            5 => Syscall::Clone,
-            6 => Syscall::Clone3,
-            7 => Syscall::Exit,
-            8 => Syscall::Connect,
-            9 => Syscall::Accept,
-            10 => Syscall::Accept4,
-            11 => Syscall::Bind,
-            12 => Syscall::Listen,
-            13 => Syscall::Open,
-            14 => Syscall::Openat,
-            15 => Syscall::Openat2,
-            16 => Syscall::Creat,
-            17 => Syscall::Unlink,
-            18 => Syscall::Unlinkat,
-            19 => Syscall::Rmdir,
-            20 => Syscall::Rename,
-            21 => Syscall::Renameat,
-            22 => Syscall::Renameat2,
-            23 => Syscall::Chmod,
-            24 => Syscall::Fchmod,
-            25 => Syscall::Fchmodat,
-            26 => Syscall::Fchmodat2,
-            27 => Syscall::Chown,
-            28 => Syscall::Lchown,
-            29 => Syscall::Fchown,
-            30 => Syscall::Fchownat,
-            31 => Syscall::Truncate,
-            32 => Syscall::Ftruncate,
-            33 => Syscall::Link,
-            34 => Syscall::Linkat,
-            35 => Syscall::Symlink,
-            36 => Syscall::Symlinkat,
-            37 => Syscall::Mkdir,
-            38 => Syscall::Mkdirat,
-            _ => return None,
-        })
-    }
-}
+// Generated from the one table of syscalls, which the kernel side's ids come from too.
+vigil_ebpf_common::for_each_syscall!(model_syscalls);
 
 /// The task that made a call, as the kernel side saw it: every event has one.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

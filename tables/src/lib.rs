@@ -33,21 +33,10 @@ pub struct TablesContext {
     pub scope: Option<Arc<evented::QueryScope>>,
 }
 
-/// Every table vigil has, in `.tables` order.
+/// Every table vigil has on this platform, in `.tables` order.
 pub fn all_tables(ctx: TablesContext) -> Vec<Arc<dyn Table>> {
-    vec![
-        Arc::new(
-            evented::bpf_process_events::table(ctx.store.clone(), &ctx.counters)
-                .with_scope(ctx.scope.clone()),
-        ),
-        Arc::new(
-            evented::bpf_socket_events::table(ctx.store.clone(), &ctx.counters)
-                .with_scope(ctx.scope.clone()),
-        ),
-        Arc::new(
-            evented::bpf_file_events::table(ctx.store.clone(), &ctx.counters)
-                .with_scope(ctx.scope.clone()),
-        ),
+    let mut tables = evented::tables(&ctx.store, &ctx.counters, &ctx.scope);
+    tables.extend::<[Arc<dyn Table>; 5]>([
         Arc::new(agent::vigil_events::VigilEvents::new(
             ctx.counters,
             ctx.store.clone(),
@@ -60,24 +49,9 @@ pub fn all_tables(ctx: TablesContext) -> Vec<Arc<dyn Table>> {
         )),
         Arc::new(agent::vigil_schedule::VigilSchedule::new(ctx.store.clone())),
         Arc::new(agent::vigil_logger::VigilLogger::new(ctx.store.clone())),
-        Arc::new(snapshot::file::File),
-        Arc::new(snapshot::groups::Groups),
-        Arc::new(snapshot::hash::Hash),
-        Arc::new(snapshot::interface_addresses::InterfaceAddresses),
-        Arc::new(snapshot::interface_details::InterfaceDetails),
-        Arc::new(snapshot::kernel_info::KernelInfo),
-        Arc::new(snapshot::listening_ports::ListeningPorts),
-        Arc::new(snapshot::logged_in_users::LoggedInUsers),
-        Arc::new(snapshot::mounts::Mounts),
-        Arc::new(snapshot::os_version::OsVersion),
-        Arc::new(snapshot::process_open_files::ProcessOpenFiles),
-        Arc::new(snapshot::process_open_sockets::ProcessOpenSockets),
-        Arc::new(snapshot::processes::Processes),
-        Arc::new(snapshot::system_info::SystemInfo),
-        Arc::new(snapshot::time::Time),
-        Arc::new(snapshot::uptime::Uptime),
-        Arc::new(snapshot::users::Users),
-    ]
+    ]);
+    tables.extend(snapshot::tables());
+    tables
 }
 
 /// Registers `tables` on `conn`.
@@ -86,4 +60,72 @@ pub fn register(conn: &Connection, tables: &[Arc<dyn Table>]) -> rusqlite::Resul
         vtab::register(conn, table.clone())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use vigil_events::EventTable;
+
+    use super::*;
+
+    fn names() -> Vec<&'static str> {
+        all_tables(TablesContext {
+            store: None,
+            counters: Counters::new(&EventTable::names()),
+            counter_source: CounterSource::None,
+            agent: AgentInfo::default(),
+            scope: None,
+        })
+        .iter()
+        .map(|table| table.name())
+        .collect()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn linux_has_every_table() {
+        assert_eq!(
+            names(),
+            [
+                "bpf_process_events",
+                "bpf_socket_events",
+                "bpf_file_events",
+                "vigil_events",
+                "vigil_flags",
+                "vigil_info",
+                "vigil_schedule",
+                "vigil_logger",
+                "file",
+                "groups",
+                "hash",
+                "interface_addresses",
+                "interface_details",
+                "kernel_info",
+                "listening_ports",
+                "logged_in_users",
+                "mounts",
+                "os_version",
+                "process_open_files",
+                "process_open_sockets",
+                "processes",
+                "system_info",
+                "time",
+                "uptime",
+                "users",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_event_table_is_there_when_a_publisher_of_this_platform_fills_it() {
+        let names = names();
+        for table in EventTable::ALL {
+            assert_eq!(
+                names.contains(&table.name()),
+                vigil_events::platform::source_of(*table).is_some(),
+                "{}",
+                table.name()
+            );
+        }
+    }
 }

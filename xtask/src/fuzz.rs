@@ -94,7 +94,8 @@ fn check_no_c_store() -> anyhow::Result<()> {
         bail!(
             "the fuzz build would compile {} (its C/C++ again, with the fuzzer's flags): keep \
              what fuzz/ depends on free of the store (vigil-events with default-features = \
-             false; store-only dependencies behind its `store` feature)",
+             false; store-only dependencies behind its `store` feature) and of the agent (the \
+             parsers it fuzzes belong in vigil-config or vigil-remote-api, which do no I/O)",
             pulled.join(", ")
         );
     }

@@ -1,4 +1,5 @@
-//! Developer commands: `cargo xtask setup | run | test | build | bench | fuzz | kernel-matrix`.
+//! Developer commands: `cargo xtask setup | run | test | build | bench | fuzz | kernel-matrix |
+//! check-platforms`.
 //!
 //! `setup` installs, idempotently, what building vigil's eBPF programs needs on a fresh Debian
 //! machine; `run` and `test` call it first, so a clean clone needs no other step.
@@ -11,8 +12,13 @@ use std::{
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 
+// It makes Linux syscalls and reads Linux's /proc: elsewhere it says so.
+#[cfg_attr(not(target_os = "linux"), path = "bench_unsupported.rs")]
 mod bench;
+mod check_platforms;
 mod fuzz;
+// It boots Linux kernels and makes Linux syscalls: elsewhere it says so.
+#[cfg_attr(not(target_os = "linux"), path = "kernel_matrix_unsupported.rs")]
 mod kernel_matrix;
 
 /// LLVM that rustc 1.95 / nightly 1.97 use, and that bpf-linker must link against.
@@ -90,8 +96,13 @@ enum Task {
         #[arg(long, default_value_t = fuzz::DEFAULT_SECONDS)]
         seconds: u64,
     },
-    /// Set up, then run formatting and lint checks, every test, and (without test arguments, as
-    /// in CI) the fuzz targets for a short time each and the kernel matrix.
+    /// Type-check (clippy, warnings denied) every default member's libraries and binaries for
+    /// Windows (x86_64-pc-windows-msvc) and macOS (x86_64-apple-darwin) with nightly's
+    /// `-Z build-std`, C/C++ stand-ins generated under the target dir.
+    CheckPlatforms,
+    /// Set up, then run formatting and lint checks, the Windows and macOS type-checks, every
+    /// test, and (without test arguments, as in CI) the fuzz targets for a short time each and
+    /// the kernel matrix.
     Test {
         /// Arguments for `cargo test` (for example a test name filter).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -123,47 +134,6 @@ enum Task {
         #[arg(long)]
         report: Option<PathBuf>,
     },
-}
-
-/// Nanoseconds since the epoch, for names no earlier run used.
-fn wall_nanos() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos())
-}
-
-fn kernel_scenario(
-    vigil: &Path,
-    work: Option<PathBuf>,
-    report: Option<PathBuf>,
-) -> anyhow::Result<()> {
-    let work = work.unwrap_or_else(kernel_matrix::default_work);
-    let outcome = kernel_matrix::scenario::run(vigil, &work);
-    let found = outcome.unwrap_or_else(|error| {
-        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-        kernel_matrix::report::Report::failed(
-            kernel.trim().to_owned(),
-            format!("the scenario failed: {error:#}"),
-        )
-    });
-    let line = format!(
-        "{}{}\n",
-        kernel_matrix::scenario::REPORT_PREFIX,
-        serde_json::to_string(&found)?
-    );
-    match report {
-        Some(path) => {
-            use std::io::Write as _;
-            let mut port = std::fs::OpenOptions::new()
-                .write(true)
-                .open(&path)
-                .with_context(|| format!("opening {}", path.display()))?;
-            port.write_all(line.as_bytes())?;
-            port.flush()?;
-        }
-        None => print!("{line}"),
-    }
-    Ok(())
 }
 
 /// The checkout this xtask runs for. `cargo run` says at run time where the manifest is; the
@@ -336,6 +306,7 @@ fn main() -> anyhow::Result<()> {
             count,
             dir,
         } => bench::load::generate(kind, rate, count, &dir),
+        Task::CheckPlatforms => check_platforms::run_all(),
         Task::Fuzz { seconds } => {
             fuzz::install_cargo_fuzz()?;
             fuzz::run_all(seconds)
@@ -346,6 +317,7 @@ fn main() -> anyhow::Result<()> {
             // fuzz/ is a workspace of its own: `--all` does not reach it.
             run(cargo().args(["fmt", "--manifest-path", "fuzz/Cargo.toml", "--check"]))?;
             run(cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
+            check_platforms::run_all()?;
             // A filter means a quick local check: the fuzz step and the kernel matrix are for
             // the whole run (CI).
             let filtered = !args.is_empty();
@@ -399,6 +371,6 @@ fn main() -> anyhow::Result<()> {
             vigil,
             work,
             report,
-        } => kernel_scenario(&vigil, work, report),
+        } => kernel_matrix::scenario_command(&vigil, work, report),
     }
 }

@@ -39,96 +39,132 @@ impl RecordKind {
     }
 }
 
-/// The syscall that produced a record, as the kernel side knows it.
+/// Which event table a record feeds, as the kernel side knows it: every record kind, every
+/// watched syscall and every ring-buffer counter belongs to one family. Userspace maps each
+/// family to its table once (the decoder's `family_table`).
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SyscallId {
-    Unknown = 0,
-    Execve = 1,
-    Execveat = 2,
-    Fork = 3,
-    Vfork = 4,
-    Clone = 5,
-    Clone3 = 6,
-    Exit = 7,
-    Connect = 8,
-    Accept = 9,
-    Accept4 = 10,
-    Bind = 11,
-    Listen = 12,
-    Open = 13,
-    Openat = 14,
-    Openat2 = 15,
-    Creat = 16,
-    Unlink = 17,
-    Unlinkat = 18,
-    Rmdir = 19,
-    Rename = 20,
-    Renameat = 21,
-    Renameat2 = 22,
-    Chmod = 23,
-    Fchmod = 24,
-    Fchmodat = 25,
-    Fchmodat2 = 26,
-    Chown = 27,
-    Lchown = 28,
-    Fchown = 29,
-    Fchownat = 30,
-    Truncate = 31,
-    Ftruncate = 32,
-    Link = 33,
-    Linkat = 34,
-    Symlink = 35,
-    Symlinkat = 36,
-    Mkdir = 37,
-    Mkdirat = 38,
+pub enum Family {
+    Process = 0,
+    Socket = 1,
+    File = 2,
 }
 
-impl SyscallId {
-    pub fn from_u32(value: u32) -> Self {
-        match value {
-            1 => Self::Execve,
-            2 => Self::Execveat,
-            3 => Self::Fork,
-            4 => Self::Vfork,
-            5 => Self::Clone,
-            6 => Self::Clone3,
-            7 => Self::Exit,
-            8 => Self::Connect,
-            9 => Self::Accept,
-            10 => Self::Accept4,
-            11 => Self::Bind,
-            12 => Self::Listen,
-            13 => Self::Open,
-            14 => Self::Openat,
-            15 => Self::Openat2,
-            16 => Self::Creat,
-            17 => Self::Unlink,
-            18 => Self::Unlinkat,
-            19 => Self::Rmdir,
-            20 => Self::Rename,
-            21 => Self::Renameat,
-            22 => Self::Renameat2,
-            23 => Self::Chmod,
-            24 => Self::Fchmod,
-            25 => Self::Fchmodat,
-            26 => Self::Fchmodat2,
-            27 => Self::Chown,
-            28 => Self::Lchown,
-            29 => Self::Fchown,
-            30 => Self::Fchownat,
-            31 => Self::Truncate,
-            32 => Self::Ftruncate,
-            33 => Self::Link,
-            34 => Self::Linkat,
-            35 => Self::Symlink,
-            36 => Self::Symlinkat,
-            37 => Self::Mkdir,
-            38 => Self::Mkdirat,
-            _ => Self::Unknown,
+impl RecordKind {
+    /// The family of the records of this kind.
+    pub const fn family(self) -> Family {
+        match self {
+            Self::Exec | Self::ExecFailed | Self::Fork | Self::Exit => Family::Process,
+            Self::Socket => Family::Socket,
+            Self::File => Family::File,
         }
     }
 }
+
+/// The one list of syscalls vigil watches, from which both sides generate what they need: the
+/// ids records carry ([`SyscallId`]), the names the `syscall` column shows, the program list
+/// userspace attaches (`syscalls:sys_enter_<name>` and `sys_exit_<name>`), and the kernel side's
+/// syscall id for each entry program. `$callback` is a macro taking the two groups below:
+///
+/// - `ids`: ids that are not a watched syscall's (`unknown`, and a process's `exit`, reported
+///   from `sched_process_exit`): `Variant = id, name;`
+/// - `syscalls`, in the order they are attached: `Variant = id, name, family, arguments the
+///   entry program reads, entry program, the family's shared exit program;`
+///
+/// Ids are stored in event rows: never reuse or renumber one.
+#[macro_export]
+macro_rules! for_each_syscall {
+    ($callback:ident) => {
+        $callback! {
+            ids {
+                Unknown = 0, unknown;
+                Exit = 7, exit;
+            }
+            syscalls {
+                Execve = 1, execve, Process, 2, vigil_enter_execve, vigil_exit_execve;
+                Execveat = 2, execveat, Process, 3, vigil_enter_execveat, vigil_exit_execve;
+                Clone = 5, clone, Process, 1, vigil_enter_clone, vigil_exit_clone;
+                Clone3 = 6, clone3, Process, 1, vigil_enter_clone3, vigil_exit_clone;
+                Fork = 3, fork, Process, 0, vigil_enter_fork, vigil_exit_clone;
+                Vfork = 4, vfork, Process, 0, vigil_enter_vfork, vigil_exit_clone;
+                Connect = 8, connect, Socket, 3, vigil_enter_connect, vigil_exit_socket;
+                Accept = 9, accept, Socket, 3, vigil_enter_accept, vigil_exit_socket;
+                Accept4 = 10, accept4, Socket, 3, vigil_enter_accept4, vigil_exit_socket;
+                Bind = 11, bind, Socket, 3, vigil_enter_bind, vigil_exit_socket;
+                Listen = 12, listen, Socket, 1, vigil_enter_listen, vigil_exit_socket;
+                Open = 13, open, File, 3, vigil_enter_open, vigil_exit_file;
+                Openat = 14, openat, File, 4, vigil_enter_openat, vigil_exit_file;
+                Openat2 = 15, openat2, File, 3, vigil_enter_openat2, vigil_exit_file;
+                Creat = 16, creat, File, 2, vigil_enter_creat, vigil_exit_file;
+                Unlink = 17, unlink, File, 1, vigil_enter_unlink, vigil_exit_file;
+                Unlinkat = 18, unlinkat, File, 3, vigil_enter_unlinkat, vigil_exit_file;
+                Rmdir = 19, rmdir, File, 1, vigil_enter_rmdir, vigil_exit_file;
+                Rename = 20, rename, File, 2, vigil_enter_rename, vigil_exit_file;
+                Renameat = 21, renameat, File, 4, vigil_enter_renameat, vigil_exit_file;
+                Renameat2 = 22, renameat2, File, 5, vigil_enter_renameat2, vigil_exit_file;
+                Chmod = 23, chmod, File, 2, vigil_enter_chmod, vigil_exit_file;
+                Fchmod = 24, fchmod, File, 2, vigil_enter_fchmod, vigil_exit_file;
+                Fchmodat = 25, fchmodat, File, 3, vigil_enter_fchmodat, vigil_exit_file;
+                Fchmodat2 = 26, fchmodat2, File, 4, vigil_enter_fchmodat2, vigil_exit_file;
+                Chown = 27, chown, File, 3, vigil_enter_chown, vigil_exit_file;
+                Lchown = 28, lchown, File, 3, vigil_enter_lchown, vigil_exit_file;
+                Fchown = 29, fchown, File, 3, vigil_enter_fchown, vigil_exit_file;
+                Fchownat = 30, fchownat, File, 5, vigil_enter_fchownat, vigil_exit_file;
+                Truncate = 31, truncate, File, 2, vigil_enter_truncate, vigil_exit_file;
+                Ftruncate = 32, ftruncate, File, 2, vigil_enter_ftruncate, vigil_exit_file;
+                Link = 33, link, File, 2, vigil_enter_link, vigil_exit_file;
+                Linkat = 34, linkat, File, 5, vigil_enter_linkat, vigil_exit_file;
+                Symlink = 35, symlink, File, 2, vigil_enter_symlink, vigil_exit_file;
+                Symlinkat = 36, symlinkat, File, 3, vigil_enter_symlinkat, vigil_exit_file;
+                Mkdir = 37, mkdir, File, 2, vigil_enter_mkdir, vigil_exit_file;
+                Mkdirat = 38, mkdirat, File, 3, vigil_enter_mkdirat, vigil_exit_file;
+            }
+        }
+    };
+}
+
+macro_rules! syscall_ids {
+    (
+        ids { $($Other:ident = $other_id:literal, $other_name:ident;)* }
+        syscalls {
+            $($Variant:ident = $id:literal, $name:ident, $family:ident, $args:literal,
+              $enter:ident, $exit:ident;)*
+        }
+    ) => {
+        /// The syscall (or event) that produced a record, as the kernel side knows it.
+        #[repr(u32)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum SyscallId {
+            $($Other = $other_id,)*
+            $($Variant = $id,)*
+        }
+
+        impl SyscallId {
+            /// Every id, in the table's order.
+            pub const ALL: &'static [SyscallId] = &[$(Self::$Other,)* $(Self::$Variant,)*];
+
+            /// The id a record carries as a number; `Unknown` for a number no row has.
+            pub const fn from_u32(value: u32) -> Self {
+                match value {
+                    $($other_id => Self::$Other,)*
+                    $($id => Self::$Variant,)*
+                    _ => Self::Unknown,
+                }
+            }
+
+            /// The name the `syscall` column shows.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Self::$Other => stringify!($other_name),)*
+                    $(Self::$Variant => stringify!($name),)*
+                }
+            }
+        }
+
+    };
+}
+
+for_each_syscall!(syscall_ids);
 
 /// Identity of the task a record is about, taken in the kernel when the event happened.
 #[repr(C)]
@@ -388,6 +424,53 @@ pub mod counter {
     /// File events dropped in the kernel by the path filters (configuration, not loss).
     pub const FILE_FILTERED: u32 = 7;
     pub const COUNT: u32 = 8;
+
+    /// What a kernel counter that userspace reports counts.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Meaning {
+        /// Records lost: the ring buffer was full.
+        RingBufferFull,
+        /// Exec argument areas cut at the configured limit.
+        ArgvTruncated,
+        /// Events left out by configuration.
+        Filtered,
+    }
+
+    /// The counters userspace reports, each with the family whose table shows it (no table
+    /// shows [`PENDING_MAP_FULL`]).
+    pub const REPORTED: &[(u32, super::Family, Meaning)] = &[
+        (
+            RINGBUF_FULL_EXEC,
+            super::Family::Process,
+            Meaning::RingBufferFull,
+        ),
+        (
+            RINGBUF_FULL_FORK,
+            super::Family::Process,
+            Meaning::RingBufferFull,
+        ),
+        (
+            RINGBUF_FULL_EXIT,
+            super::Family::Process,
+            Meaning::RingBufferFull,
+        ),
+        (
+            ARGV_TRUNCATED,
+            super::Family::Process,
+            Meaning::ArgvTruncated,
+        ),
+        (
+            RINGBUF_FULL_SOCKET,
+            super::Family::Socket,
+            Meaning::RingBufferFull,
+        ),
+        (
+            RINGBUF_FULL_FILE,
+            super::Family::File,
+            Meaning::RingBufferFull,
+        ),
+        (FILE_FILTERED, super::Family::File, Meaning::Filtered),
+    ];
     /// Entries of the counters map. After the kernel's `COUNT` counters come as many that only
     /// userspace writes: how much of each counter it has already accounted for. The map outlives
     /// a worker when pinned, so the next worker counts exactly what happened in between.

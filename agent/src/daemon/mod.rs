@@ -25,6 +25,7 @@ pub fn run(mut args: DaemonArgs) -> anyhow::Result<ExitCode> {
     if args.config_check || args.config_dump {
         return check::check_or_dump(&args);
     }
+    refuse_outside_linux()?;
     let worker = Worker::from_env()?;
     if worker.is_some() || args.watchdog.disable_watchdog {
         abort_on_panic();
@@ -41,6 +42,19 @@ pub fn run(mut args: DaemonArgs) -> anyhow::Result<ExitCode> {
         }
         None => watchdog::watch(&args),
     }
+}
+
+/// The daemon needs what only its Linux parts have yet: event publishers, the watchdog, an
+/// instance id, the measures of each query's cost. Elsewhere it stops before starting anything
+/// (`--config_check` and `--config_dump` work everywhere).
+fn refuse_outside_linux() -> anyhow::Result<()> {
+    if cfg!(target_os = "linux") {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "`vigil daemon` runs on Linux only for now: {} has no event publisher, watchdog, instance          id or query measures in vigil yet. `vigil shell` and `vigil query` run here, and          `vigil daemon --config_check` checks a config",
+        std::env::consts::OS
+    )
 }
 
 /// A panic on any thread ends the process: a worker whose scheduler or writer thread died would

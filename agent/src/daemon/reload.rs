@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use crossbeam_channel::Receiver;
 
-use crate::config::Config;
+use crate::{config::Config, os};
 
 /// Why the running config is to be replaced.
 pub enum Reload {
@@ -35,16 +35,13 @@ pub fn run_until_stopped(
         .build()
         .context("starting the signal handler")?;
     runtime.block_on(async {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate())?;
-        let mut int = signal(SignalKind::interrupt())?;
-        let mut hup = signal(SignalKind::hangup())?;
+        let mut stop = os::StopSignals::new()?;
+        let mut hup = os::hangups()?;
         let mut poll = tokio::time::interval(CONFIG_POLL);
         let mut seen = modified(config_path);
         loop {
             tokio::select! {
-                _ = term.recv() => return Ok("SIGTERM"),
-                _ = int.recv() => return Ok("SIGINT"),
+                signal = stop.recv() => return Ok(signal),
                 _ = hup.recv() => {
                     seen = modified(config_path);
                     reload(Some(Reload::File("SIGHUP")));

@@ -2,15 +2,15 @@
 //! stopped. [`Parts::start`] starts them in order and [`Parts::stop`] stops them in the order
 //! that loses nothing; the two sit side by side, each step a function.
 
-use std::{os::unix::fs::DirBuilderExt, process::ExitCode, sync::Arc, time::Duration};
+use std::{process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use crossbeam_channel::Receiver;
-use vigil_events::{Counters, EventStore, EventTable, linux::ebpf::Detaching, store::ReadFloor};
+use vigil_events::{Counters, EventStore, EventTable, HandOver, Stopping, store::ReadFloor};
 use vigil_state::{Commit, daemon, logs};
 
 use super::{
-    host::{host_identifier, hostname, instance_id, pin_dir, pins_root},
+    host::{host_identifier, hostname, instance_id},
     log_plugins::LogPlugins,
     reload::run_until_stopped,
     remote_parts::RemoteParts,
@@ -109,14 +109,11 @@ fn start_collector(
     store: &Arc<EventStore>,
     counters: &Counters,
     read_floor: &Arc<ReadFloor>,
-    pins: Option<std::path::PathBuf>,
+    hand_over: Option<HandOver>,
 ) -> anyhow::Result<Option<Collector>> {
     if args.disable_events {
         tracing::info!("events are disabled (--disable_events)");
         return Ok(None);
-    }
-    if pins.is_some() {
-        vigil_events::linux::ebpf::pins::sweep_abandoned(&pins_root());
     }
     let collector = Collector::start(
         store.clone(),
@@ -124,15 +121,8 @@ fn start_collector(
         &args.events,
         config,
         Some(read_floor.clone()),
-        pins.clone(),
+        hand_over,
     )?;
-    if let Some(pins) = &pins {
-        let database = args
-            .database_path
-            .canonicalize()
-            .unwrap_or_else(|_| args.database_path.clone());
-        vigil_events::linux::ebpf::pins::mark_database(pins, &database);
-    }
     Ok(Some(collector))
 }
 
@@ -194,14 +184,15 @@ impl Parts {
         let mut running = RunningConfig::before_server(cli, tls_config.as_ref(), file_config);
         let counters = Counters::new(&EventTable::names());
         let read_floor = Arc::new(ReadFloor::default());
-        let pins = worker.map(|_| pin_dir(&cli.database_path));
+        // A worker's kernel side outlives it, for the next worker on the same database.
+        let hand_over = worker.map(|_| HandOver::new(&cli.database_path));
         let mut collector = start_collector(
             &running.args,
             running.config.as_ref(),
             &store,
             &counters,
             &read_floor,
-            pins,
+            hand_over,
         )?;
         let fetched = running.ask_server(cli, tls_config.as_ref(), collector.as_mut());
         record_config(&store, running.config.as_ref());
@@ -277,10 +268,7 @@ impl Parts {
 
 /// Creates `--logger_path`; the settings of the filesystem logger.
 fn prepare_logger_path(args: &DaemonArgs) -> anyhow::Result<LoggerSettings> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o750)
-        .create(&args.logger_path)
+    crate::os::create_log_dir(&args.logger_path)
         .with_context(|| format!("creating --logger_path {}", args.logger_path.display()))?;
     let mode = u32::from_str_radix(args.logger_mode.trim_start_matches("0o"), 8)
         .with_context(|| format!("--logger_mode `{}` is not an octal mode", args.logger_mode))?;
@@ -428,7 +416,7 @@ fn say_why_stopping(worker: Option<&Worker>, signal: &str) {
 
 /// Stops collecting; returns the kernel side's detaching to wait for, unless the watcher
 /// restarts this worker (the kernel side keeps recording for the next one meanwhile).
-fn stop_collector(collector: Option<Collector>) -> Option<Detaching> {
+fn stop_collector(collector: Option<Collector>) -> Option<Stopping> {
     let collector = collector?;
     if watchdog::worker::blamed() {
         collector.stop_keeping_kernel_side();

@@ -1,6 +1,6 @@
 //! Requests to the TLS server as osquery makes them: JSON POST bodies carrying the node key,
 //! enrollment when there is none (or the server calls it invalid), and one check of every answer
-//! (`node_invalid`, `error`).
+//! (`node_invalid`, `error`: `vigil_remote_api::reply`, where the replies are fuzzed).
 
 use std::{
     io::Write as _,
@@ -13,6 +13,11 @@ use std::{
 
 use serde_json::{Map, Value, json};
 use vigil_events::EventStore;
+use vigil_remote_api::{
+    ReplyError,
+    enroll::{self, NodeKeyError},
+    reply,
+};
 use vigil_state::{Commit, remote};
 
 use super::tls::{TlsSetupError, client_config};
@@ -22,34 +27,22 @@ use crate::cli::RemoteArgs;
 pub enum RemoteError {
     #[error("POST {url}: {detail}")]
     Transport { url: String, detail: String },
-    #[error("POST {url}: the server answered HTTP {status}: {body}")]
-    Status {
-        url: String,
-        status: u16,
-        body: String,
-    },
-    #[error(
-        "POST {url}: the server answered HTTP {status}, a redirect to {location}; vigil follows no \
-         redirect (it would carry the node key or enroll secret elsewhere): point --tls_hostname \
-         and the endpoints at where the server really answers"
-    )]
-    Redirect {
-        url: String,
-        status: u16,
-        location: String,
-    },
-    #[error("POST {url}: the answer is not a JSON object ({detail})")]
-    BadAnswer { url: String, detail: String },
-    #[error("POST {url}: the server says this node's key is invalid; it enrolls again")]
-    NodeInvalid { url: String },
-    #[error("POST {url}: the server reported an error: {message}")]
-    Server { url: String, message: String },
+    /// The server answered, but not what was asked for.
+    #[error("POST {url}: {reply}")]
+    Reply { url: String, reply: ReplyError },
     #[error("enrollment needs a secret: give --enroll_secret_path or --enroll_secret_env")]
     NoSecret,
-    #[error("enrollment at {url} gave no node_key")]
-    NoNodeKey { url: String },
+    #[error("enrollment at {url} {problem}")]
+    NodeKey { url: String, problem: NodeKeyError },
     #[error("the daemon is stopping")]
     Stopping,
+}
+
+impl RemoteError {
+    /// Whether the server answered and refused the request (as opposed to being out of reach).
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, Self::Reply { reply, .. } if reply.is_refusal())
+    }
 }
 
 /// What the server is told about this host when it enrolls.
@@ -142,7 +135,7 @@ impl Remote {
             .get(&store)
             .ok()
             .flatten()
-            .filter(|k| !k.is_empty());
+            .filter(|k| !k.is_empty() && enroll::is_sendable(k));
         Ok(Self {
             http,
             base: format!("https://{}", args.tls_hostname.trim()),
@@ -207,61 +200,24 @@ impl Remote {
             .body(bytes)
             .send()
             .map_err(|e| transport(chain(&e)))?;
-        let status = response.status();
-        if status.is_redirection() {
-            let location = response
-                .headers()
-                .get(reqwest::header::LOCATION)
-                .and_then(|l| l.to_str().ok())
-                .unwrap_or("(no Location)")
-                .chars()
-                .take(200)
-                .collect();
-            return Err(RemoteError::Redirect {
-                url,
-                status: status.as_u16(),
-                location,
-            });
-        }
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok());
+        reply::check_status(status, location).map_err(|reply| RemoteError::Reply {
+            url: url.clone(),
+            reply,
+        })?;
         let text = response.text().map_err(|e| transport(chain(&e)))?;
-        if !status.is_success() {
-            return Err(RemoteError::Status {
-                url,
-                status: status.as_u16(),
-                body: text.chars().take(200).collect(),
-            });
-        }
-        let answer = match serde_json::from_str::<Value>(&text) {
-            Ok(Value::Object(map)) => map,
-            Ok(other) => {
-                return Err(RemoteError::BadAnswer {
-                    url,
-                    detail: format!(
-                        "got {}",
-                        other.to_string().chars().take(80).collect::<String>()
-                    ),
-                });
-            }
-            Err(error) => {
-                return Err(RemoteError::BadAnswer {
-                    url,
-                    detail: error.to_string(),
-                });
-            }
-        };
-        if answer.get("node_invalid").and_then(Value::as_bool) == Some(true) {
-            if let Some(rejected) = node_key {
+        reply::check(status, &text).map_err(|reply| {
+            if reply == ReplyError::NodeInvalid
+                && let Some(rejected) = node_key
+            {
                 self.forget_node_key(rejected);
             }
-            return Err(RemoteError::NodeInvalid { url });
-        }
-        if let Some(message) = answer.get("error").and_then(Value::as_str) {
-            return Err(RemoteError::Server {
-                url,
-                message: message.to_owned(),
-            });
-        }
-        Ok(answer)
+            RemoteError::Reply { url, reply }
+        })
     }
 
     /// Forgets `rejected`, unless another thread has enrolled again meanwhile.
@@ -338,15 +294,10 @@ impl Remote {
             "host_details": (self.host_details)(),
         });
         let answer = self.send(&self.enroll_endpoint, &body, false, None)?;
-        let key = answer
-            .get("node_key")
-            .or_else(|| answer.get("id"))
-            .and_then(Value::as_str)
-            .filter(|k| !k.is_empty())
-            .ok_or_else(|| RemoteError::NoNodeKey {
-                url: self.url(&self.enroll_endpoint),
-            })?
-            .to_owned();
+        let key = enroll::node_key(&answer).map_err(|problem| RemoteError::NodeKey {
+            url: self.url(&self.enroll_endpoint),
+            problem,
+        })?;
         let mut enrolled = Commit::default();
         remote::enrolled(
             &mut enrolled,
@@ -388,5 +339,26 @@ impl Remote {
         let key = self.node_key(retry_enrollment)?;
         body.insert("node_key".into(), Value::String(key.clone()));
         self.send(endpoint, &Value::Object(body), gzip, Some(&key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `enroll::is_sendable` is the rule of the header type the requests are built with: a
+    /// key it passes can be sent back, and one it refuses would fail every request.
+    #[test]
+    fn the_node_keys_taken_are_those_the_authorization_header_can_carry() {
+        let odd_chars = (0u8..=0x7f).map(char::from).chain(['é', '€', '\u{85}']);
+        for c in odd_chars {
+            let key = format!("key{c}end");
+            let header = reqwest::header::HeaderValue::from_str(&format!("NodeKey {key}"));
+            assert_eq!(
+                enroll::is_sendable(&key),
+                header.is_ok(),
+                "{key:?}: the enrollment check and the header disagree"
+            );
+        }
     }
 }

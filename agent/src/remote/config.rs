@@ -10,8 +10,9 @@ use std::{
 
 use anyhow::Context as _;
 use crossbeam_channel::Sender;
-use serde_json::{Map, Value};
+use serde_json::Map;
 use vigil_events::EventStore;
+use vigil_remote_api::config::ConfigDocument;
 use vigil_state::remote::CONFIG_BACKUP;
 
 use super::client::Remote;
@@ -31,13 +32,12 @@ impl TlsConfig {
     /// The server's config document, parsed; also its text, to notice changes. `once`: an
     /// enrollment it needs is tried once, without waiting to retry.
     fn fetch(&self, once: bool) -> anyhow::Result<(Config, String)> {
-        let mut answer = if once {
+        let answer = if once {
             self.remote.post_once(&self.endpoint, Map::new())?
         } else {
             self.remote.post(&self.endpoint, Map::new(), false)?
         };
-        answer.remove("node_invalid");
-        let document = Value::Object(answer);
+        let ConfigDocument { document, text } = ConfigDocument::from_reply(answer);
         let mut config =
             config::parse(&document, Origin::Server, &self.pack_delimiter).map_err(|e| {
                 anyhow::anyhow!(
@@ -48,7 +48,6 @@ impl TlsConfig {
         for warning in &config.warnings {
             tracing::warn!("config from the TLS server: {warning}");
         }
-        let text = document.to_string();
         config.hash = config::hash(&text);
         Ok((config, text))
     }
@@ -59,10 +58,9 @@ impl TlsConfig {
 
     /// The last config the server sent, kept in the database: what runs until the server answers.
     pub fn last_good(&self) -> Option<(Config, String)> {
-        let text = CONFIG_BACKUP.get(&self.store).ok().flatten()?;
-        let document: Value = serde_json::from_str(&text).ok()?;
+        let kept = CONFIG_BACKUP.get(&self.store).ok().flatten()?;
+        let ConfigDocument { document, text } = ConfigDocument::from_kept(kept.as_bytes())?;
         let mut config = config::parse(&document, Origin::Server, &self.pack_delimiter).ok()?;
-        let text = document.to_string();
         config.hash = config::hash(&text);
         Some((config, text))
     }

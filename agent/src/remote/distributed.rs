@@ -11,6 +11,7 @@ use anyhow::Context as _;
 use rusqlite::InterruptHandle;
 use serde_json::{Map, Value, json};
 use vigil_events::EventStore;
+use vigil_remote_api::distributed::{self, DistributedQuery};
 use vigil_state::{
     Commit,
     distributed::{EXECUTING, PENDING},
@@ -109,40 +110,7 @@ const MAX_REJECTIONS: u64 = 5;
 
 /// Whether the server answered and refused the request (as opposed to being out of reach).
 fn refused(error: &RemoteError) -> bool {
-    matches!(
-        error,
-        RemoteError::Status { .. } | RemoteError::Server { .. } | RemoteError::BadAnswer { .. }
-    )
-}
-
-/// The longest the server may ask for quick checks at once.
-const ACCELERATE_MAX: u64 = 86_400;
-
-/// A read's `accelerate` (seconds of quick checks), within bounds: a value that is not a
-/// non-negative integer is ignored and one past `ACCELERATE_MAX` brought back to it, with a warning.
-fn accelerate_seconds(value: &Value) -> u64 {
-    let seconds = match value {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
-        Value::Bool(false) | Value::Null => Some(0),
-        _ => None,
-    };
-    match seconds {
-        Some(s) if s <= ACCELERATE_MAX => s,
-        Some(s) => {
-            tracing::warn!(
-                "distributed read: `accelerate` {s} is more than {ACCELERATE_MAX} s; \
-                 {ACCELERATE_MAX} is used"
-            );
-            ACCELERATE_MAX
-        }
-        None => {
-            tracing::warn!(
-                "distributed read: `accelerate` {value} is not a number of seconds; ignored"
-            );
-            0
-        }
-    }
+    error.is_refusal()
 }
 
 struct Runner {
@@ -252,21 +220,17 @@ impl Runner {
         let answer = self
             .remote
             .post(&self.settings.read_endpoint, Map::new(), false)?;
-        let queries = answer
-            .get("queries")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        let discovery = answer
-            .get("discovery")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        for (id, sql_text) in &queries {
-            let Some(sql_text) = sql_text.as_str() else {
-                continue;
-            };
-            if let Some(check) = discovery.get(id).and_then(Value::as_str)
+        let read = distributed::read_reply(&answer);
+        for warning in &read.warnings {
+            tracing::warn!("{warning}");
+        }
+        for DistributedQuery {
+            id,
+            sql: sql_text,
+            discovery,
+        } in &read.queries
+        {
+            if let Some(check) = discovery
                 && !discovered(&self.session, check)
             {
                 continue;
@@ -288,7 +252,7 @@ impl Runner {
                 tracing::error!(id, %error, "a distributed query result could not be kept");
             }
         }
-        Ok(answer.get("accelerate").map_or(0, accelerate_seconds))
+        Ok(read.accelerate)
     }
 
     /// A distributed query that was running when the previous worker stopped becomes a failed
@@ -374,7 +338,7 @@ impl Distributed {
             while !stopping.is_set() {
                 let accelerate = runner.round();
                 if accelerate > 0 {
-                    // Bounded by `accelerate_seconds`: the sum cannot overflow.
+                    // At most `distributed::ACCELERATE_MAX`: the sum cannot overflow.
                     accelerated_until = Instant::now() + Duration::from_secs(accelerate);
                 }
                 // While the server asks for speed, check every few seconds.
@@ -396,23 +360,5 @@ impl Distributed {
     /// Interrupts a running query (reported to the server as interrupted), then stops.
     pub fn stop(self) {
         self.thread.stop_interrupting(&self.interrupt);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    #[test]
-    fn accelerate_is_bounded_whatever_the_server_sends() {
-        assert_eq!(accelerate_seconds(&json!(60)), 60);
-        assert_eq!(accelerate_seconds(&json!("60")), 60);
-        assert_eq!(accelerate_seconds(&json!(u64::MAX)), ACCELERATE_MAX);
-        assert_eq!(accelerate_seconds(&json!(-1)), 0);
-        assert_eq!(accelerate_seconds(&json!(1.5e300)), 0);
-        assert_eq!(accelerate_seconds(&json!("soon")), 0);
-        assert_eq!(accelerate_seconds(&json!({"a": 1})), 0);
     }
 }

@@ -4,29 +4,7 @@ use vigil_state::schedule::QueryStats;
 
 use crate::config::ScheduledQuery;
 
-/// CPU time of the calling thread, in milliseconds: (user, system).
-pub(crate) fn thread_cpu_ms() -> (i64, i64) {
-    // SAFETY: `usage` is plain data; getrusage only writes into it.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid out-pointer for the duration of the call.
-    if unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) } != 0 {
-        return (0, 0);
-    }
-    let ms = |t: libc::timeval| t.tv_sec * 1000 + t.tv_usec / 1000;
-    (ms(usage.ru_utime), ms(usage.ru_stime))
-}
-
-/// This process's resident memory in bytes.
-pub(crate) fn resident_bytes() -> i64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| {
-            s.split_whitespace()
-                .nth(1)
-                .and_then(|p| p.parse::<i64>().ok())
-        })
-        .map_or(0, |pages| pages * 4096)
-}
+pub(crate) use crate::os::{resident_bytes, thread_cpu_ms};
 
 /// One run's measures.
 #[derive(Debug, Clone, Copy, Default)]

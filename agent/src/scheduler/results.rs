@@ -77,27 +77,7 @@ pub struct LineContext<'a> {
 
 /// `asctime` in UTC with " UTC" appended, as osquery's `calendarTime`.
 pub fn calendar_time(unix_time: i64) -> String {
-    const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    // SAFETY: `tm` is plain data; gmtime_r only writes into it.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    let t = unix_time as libc::time_t;
-    // SAFETY: valid pointers for the duration of the call.
-    if unsafe { libc::gmtime_r(&t, &mut tm) }.is_null() {
-        return String::new();
-    }
-    format!(
-        "{} {} {:>2} {:02}:{:02}:{:02} {} UTC",
-        DAYS.get(tm.tm_wday as usize).unwrap_or(&"???"),
-        MONTHS.get(tm.tm_mon as usize).unwrap_or(&"???"),
-        tm.tm_mday,
-        tm.tm_hour,
-        tm.tm_min,
-        tm.tm_sec,
-        tm.tm_year + 1900
-    )
+    vigil_tables::snapshot::time::calendar_time(unix_time).unwrap_or_default()
 }
 
 impl LineContext<'_> {

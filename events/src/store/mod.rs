@@ -22,7 +22,6 @@ pub mod state;
 mod writer;
 
 use std::{
-    os::unix::fs::{DirBuilderExt, PermissionsExt},
     path::{Path, PathBuf},
     sync::{
         Mutex,
@@ -179,12 +178,7 @@ fn prepare_directory(path: &Path) -> Result<(), StoreError> {
         path: path.to_owned(),
         source,
     };
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(path)
-        .map_err(wrap)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(wrap)
+    crate::private_files::create_dir(path).map_err(wrap)
 }
 
 impl EventStore {

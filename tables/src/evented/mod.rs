@@ -10,3 +10,30 @@ mod stored;
 pub use pages::StoredPages;
 pub use scope::{Cursor, QueryScope, ScopeOutcome};
 pub use stored::{RowDecoder, StoredTable};
+
+use std::sync::Arc;
+
+use vigil_events::{Counters, EventStore, EventTable, platform};
+
+use crate::table::Table;
+
+/// The evented tables some publisher of this platform fills, over `store`: a table no publisher
+/// fills here (the `bpf_*` tables outside Linux) is absent, not forever empty.
+pub fn tables(
+    store: &Option<Arc<EventStore>>,
+    counters: &Counters,
+    scope: &Option<Arc<QueryScope>>,
+) -> Vec<Arc<dyn Table>> {
+    type Make = fn(Option<Arc<EventStore>>, &Counters) -> StoredTable;
+    let all: [(EventTable, Make); 3] = [
+        (EventTable::BpfProcessEvents, bpf_process_events::table),
+        (EventTable::BpfSocketEvents, bpf_socket_events::table),
+        (EventTable::BpfFileEvents, bpf_file_events::table),
+    ];
+    all.into_iter()
+        .filter(|(table, _)| platform::source_of(*table).is_some())
+        .map(|(_, table)| {
+            Arc::new(table(store.clone(), counters).with_scope(scope.clone())) as Arc<dyn Table>
+        })
+        .collect()
+}

@@ -1,23 +1,38 @@
-//! Snapshot tables: the host as it is now, read from `/proc`, `/sys`, `/etc` and the kernel when
-//! queried. Event history is joined with these (`JOIN processes USING (pid)`).
+//! Snapshot tables: the host as it is now, read from the operating system when queried. Event
+//! history is joined with these (`JOIN processes USING (pid)`).
+//!
+//! `hash` and `time` work everywhere, `file` wherever files have POSIX metadata; the rest read
+//! Linux's interfaces (`/proc`, `/sys`, ...) and live in `linux/`, absent on other platforms.
 
 pub mod paths;
 pub mod util;
 
+#[cfg(unix)]
 pub mod file;
-pub mod groups;
 pub mod hash;
-pub mod interface_addresses;
-pub mod interface_details;
-pub mod kernel_info;
-pub mod listening_ports;
-pub mod logged_in_users;
-pub mod mounts;
-pub mod os_version;
-pub mod process_open_files;
-pub mod process_open_sockets;
-pub mod processes;
-pub mod system_info;
 pub mod time;
-pub mod uptime;
-pub mod users;
+
+#[cfg(target_os = "linux")]
+mod linux;
+// Where they always were, for code (benches, tests) naming them.
+#[cfg(target_os = "linux")]
+pub use linux::{
+    groups, interface_addresses, interface_details, kernel_info, listening_ports, logged_in_users,
+    mounts, os_version, process_open_files, process_open_sockets, processes, system_info, uptime,
+    users,
+};
+
+use std::sync::Arc;
+
+use crate::table::Table;
+
+/// This platform's snapshot tables, by name.
+pub fn tables() -> Vec<Arc<dyn Table>> {
+    let mut tables: Vec<Arc<dyn Table>> = vec![Arc::new(hash::Hash), Arc::new(time::Time)];
+    #[cfg(unix)]
+    tables.push(Arc::new(file::File));
+    #[cfg(target_os = "linux")]
+    tables.extend(linux::tables());
+    tables.sort_by_key(|table| table.name());
+    tables
+}

@@ -388,6 +388,42 @@ fn update_readme(path: &Path, table: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `xtask kernel-scenario`: runs the scenario and writes its report line to `report` (the
+/// guest's report port) or stdout.
+pub fn scenario_command(
+    vigil: &Path,
+    work: Option<PathBuf>,
+    report: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let work = work.unwrap_or_else(default_work);
+    let outcome = scenario::run(vigil, &work);
+    let found = outcome.unwrap_or_else(|error| {
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        report::Report::failed(
+            kernel.trim().to_owned(),
+            format!("the scenario failed: {error:#}"),
+        )
+    });
+    let line = format!(
+        "{}{}\n",
+        scenario::REPORT_PREFIX,
+        serde_json::to_string(&found)?
+    );
+    match report {
+        Some(path) => {
+            use std::io::Write as _;
+            let mut port = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .with_context(|| format!("opening {}", path.display()))?;
+            port.write_all(line.as_bytes())?;
+            port.flush()?;
+        }
+        None => print!("{line}"),
+    }
+    Ok(())
+}
+
 /// Where the scenario's work directory goes by default when run by hand.
 pub fn default_work() -> PathBuf {
     std::env::temp_dir().join("vigil-kernel-scenario")

@@ -332,7 +332,7 @@ fn check_syscall(name: &str, rc: libc::c_long) -> anyhow::Result<libc::c_long> {
 /// Makes every call of the scenario; returns the rows they must produce.
 fn act(work: &Path) -> anyhow::Result<Vec<Expected>> {
     let me = std::process::id().to_string();
-    let nonce = format!("{}-{}", std::process::id(), crate::wall_nanos());
+    let nonce = format!("{}-{}", std::process::id(), wall_nanos());
     let marker = format!("vigil-matrix-marker-{nonce}");
     let marker_c = c_string(&marker)?;
     let mut expected = Vec::new();
@@ -585,6 +585,13 @@ fn act(work: &Path) -> anyhow::Result<Vec<Expected>> {
         ],
     });
     Ok(expected)
+}
+
+/// Nanoseconds since the epoch, for names no earlier run used.
+pub(crate) fn wall_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
 }
 
 fn parent_pid() -> u32 {

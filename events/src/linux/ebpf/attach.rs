@@ -9,6 +9,7 @@ use super::{
     layout::Layout,
     pins::{Attachment, PinError, Pins},
     probes::Feature,
+    source::SOURCE,
 };
 use crate::{counters::Availability, event_table::EventTable};
 
@@ -80,7 +81,9 @@ pub fn attach_features(
             ),
         }
     }
-    let tables = EventTable::ALL
+    // The eBPF publisher's tables only: another publisher's are not this one's to judge.
+    let tables = SOURCE
+        .tables
         .iter()
         .filter(|table| !disabled.contains(table))
         .map(|&table| {

@@ -1,15 +1,23 @@
-//! The eBPF process publisher: loads vigil's tracepoint programs, reads their ring buffer and
-//! turns records into [`ProcessEvent`](crate::ProcessEvent)s.
+//! The eBPF publisher: loads vigil's tracepoint programs, reads their ring buffer and turns
+//! records into events of the `bpf_*` tables.
 
 pub mod attach;
 pub mod btf;
+mod config;
 pub mod decode;
+mod dir_filter;
+mod handover;
+mod host;
 pub mod layout;
 pub mod offsets;
 pub mod pins;
 pub mod probes;
 mod publisher;
+mod reader;
+mod source;
 pub mod tracepoint_format;
 
 pub use attach::ProgramReport;
-pub use publisher::{Detaching, EbpfConfig, EbpfPublisher, PublisherError};
+pub use config::EbpfError;
+pub use publisher::{EbpfProbes, EbpfPublisher};
+pub use source::SOURCE;

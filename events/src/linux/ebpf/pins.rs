@@ -8,8 +8,6 @@ use std::{
     path::{Path, PathBuf},
 };
 
-pub use crate::fnv::fnv1a;
-
 use aya::programs::{
     links::{FdLink, LinkError, PinnedLink},
     trace_point::TracePointLink,

@@ -1,9 +1,13 @@
-//! Which program goes on which tracepoint, grouped by what each group reports.
+//! Which program goes on which tracepoint, grouped by what each group reports: generated from
+//! the one syscall table (`vigil_ebpf_common::for_each_syscall!`), plus the two `sched` events.
 //!
 //! A [`Feature`] works only when every one of its attachments does (a syscall's entry half
 //! without its exit half reports nothing), so a kernel that lacks a tracepoint, or rejects a
 //! program, loses that feature and says so; the table keeps every other feature.
 
+use vigil_ebpf_common::Family;
+
+use super::decode::family_table;
 use crate::event_table::EventTable;
 
 /// What a program reads from its tracepoint's record: checked or located in the running kernel's
@@ -38,32 +42,8 @@ pub struct Feature {
     pub attachments: &'static [Attachment],
 }
 
-/// A syscall's entry program (reading `$args` arguments) and its table's shared exit program.
-macro_rules! syscall {
-    ($table:ident, $name:literal, $enter:literal, $args:literal, $exit:literal) => {
-        Feature {
-            table: EventTable::$table,
-            name: $name,
-            attachments: &[
-                Attachment {
-                    program: $enter,
-                    category: "syscalls",
-                    tracepoint: concat!("sys_enter_", $name),
-                    reads: Reads::SyscallArgs($args),
-                },
-                Attachment {
-                    program: $exit,
-                    category: "syscalls",
-                    tracepoint: concat!("sys_exit_", $name),
-                    reads: Reads::SyscallReturn,
-                },
-            ],
-        }
-    };
-}
-
 const PROCESS_EXEC: Feature = Feature {
-    table: EventTable::BpfProcessEvents,
+    table: family_table(Family::Process),
     name: "exec",
     attachments: &[Attachment {
         program: "vigil_sched_process_exec",
@@ -74,7 +54,7 @@ const PROCESS_EXEC: Feature = Feature {
 };
 
 const PROCESS_EXIT: Feature = Feature {
-    table: EventTable::BpfProcessEvents,
+    table: family_table(Family::Process),
     name: "exit",
     attachments: &[Attachment {
         program: "vigil_sched_process_exit",
@@ -84,275 +64,45 @@ const PROCESS_EXIT: Feature = Feature {
     }],
 };
 
-/// Every feature, in the order they are attached. The argument counts are how many leading
-/// arguments each entry program reads (see `agent-ebpf`).
-pub const FEATURES: &[Feature] = &[
-    // Processes. A successful exec is reported by `sched_process_exec`; the execve/execveat
-    // pairs report failed ones and give successful ones their syscall and duration.
-    syscall!(
-        BpfProcessEvents,
-        "execve",
-        "vigil_enter_execve",
-        2,
-        "vigil_exit_execve"
-    ),
-    syscall!(
-        BpfProcessEvents,
-        "execveat",
-        "vigil_enter_execveat",
-        3,
-        "vigil_exit_execve"
-    ),
-    PROCESS_EXEC,
-    syscall!(
-        BpfProcessEvents,
-        "clone",
-        "vigil_enter_clone",
-        1,
-        "vigil_exit_clone"
-    ),
-    syscall!(
-        BpfProcessEvents,
-        "clone3",
-        "vigil_enter_clone3",
-        1,
-        "vigil_exit_clone"
-    ),
-    syscall!(
-        BpfProcessEvents,
-        "fork",
-        "vigil_enter_fork",
-        0,
-        "vigil_exit_clone"
-    ),
-    syscall!(
-        BpfProcessEvents,
-        "vfork",
-        "vigil_enter_vfork",
-        0,
-        "vigil_exit_clone"
-    ),
-    PROCESS_EXIT,
-    // Sockets.
-    syscall!(
-        BpfSocketEvents,
-        "connect",
-        "vigil_enter_connect",
-        3,
-        "vigil_exit_socket"
-    ),
-    syscall!(
-        BpfSocketEvents,
-        "accept",
-        "vigil_enter_accept",
-        3,
-        "vigil_exit_socket"
-    ),
-    syscall!(
-        BpfSocketEvents,
-        "accept4",
-        "vigil_enter_accept4",
-        3,
-        "vigil_exit_socket"
-    ),
-    syscall!(
-        BpfSocketEvents,
-        "bind",
-        "vigil_enter_bind",
-        3,
-        "vigil_exit_socket"
-    ),
-    syscall!(
-        BpfSocketEvents,
-        "listen",
-        "vigil_enter_listen",
-        1,
-        "vigil_exit_socket"
-    ),
-    // Files.
-    syscall!(
-        BpfFileEvents,
-        "open",
-        "vigil_enter_open",
-        3,
-        "vigil_exit_file"
-    ),
-    syscall!(
-        BpfFileEvents,
-        "openat",
-        "vigil_enter_openat",
-        4,
-        "vigil_exit_file"
-    ),
-    syscall!(
-        BpfFileEvents,
-        "openat2",
-        "vigil_enter_openat2",
-        3,
-        "vigil_exit_file"
-    ),
-    syscall!(
-        BpfFileEvents,
-        "creat",
-        "vigil_enter_creat",
-        2,
-        "vigil_exit_file"
-    ),
-    syscall!(
-        BpfFileEvents,
-        "unlink",
-        "vigil_enter_unlink",
-        1,
-        "vigil_exit_file"
-    ),
-    syscall!(
-        BpfFileEvents,
-        "unlinkat",
-        "vigil_enter_unlinkat",
-        3,
-        "vigil_exit_file"
-    ),
-    syscall!(
-        BpfFileEvents,
-        "rmdir",
-        "vigil_enter_rmdir",
-        1,
-        "vigil_exit_file"
-    ),
-    syscall!(
-        BpfFileEvents,
-        "rename",
-        "vigil_enter_rename",
-        2,
-        "vigil_exit_file"
-    ),
-    syscall!(
-        BpfFileEvents,
-        "renameat",
-        "vigil_enter_renameat",
-        4,
-        "vigil_exit_file"
-    ),
-    syscall!(
-        BpfFileEvents,
-        "renameat2",
-        "vigil_enter_renameat2",
-        5,
-        "vigil_exit_file"
-    ),
-    syscall!(
-        BpfFileEvents,
-        "chmod",
-        "vigil_enter_chmod",
-        2,
-        "vigil_exit_file"
-    ),
-    syscall!(
-        BpfFileEvents,
-        "fchmod",
-        "vigil_enter_fchmod",
-        2,
-        "vigil_exit_file"
-    ),
-    syscall!(
-        BpfFileEvents,
-        "fchmodat",
-        "vigil_enter_fchmodat",
-        3,
-        "vigil_exit_file"
-    ),
-    syscall!(
-        BpfFileEvents,
-        "fchmodat2",
-        "vigil_enter_fchmodat2",
-        4,
-        "vigil_exit_file"
-    ),
-    syscall!(
-        BpfFileEvents,
-        "chown",
-        "vigil_enter_chown",
-        3,
-        "vigil_exit_file"
-    ),
-    syscall!(
-        BpfFileEvents,
-        "lchown",
-        "vigil_enter_lchown",
-        3,
-        "vigil_exit_file"
-    ),
-    syscall!(
-        BpfFileEvents,
-        "fchown",
-        "vigil_enter_fchown",
-        3,
-        "vigil_exit_file"
-    ),
-    syscall!(
-        BpfFileEvents,
-        "fchownat",
-        "vigil_enter_fchownat",
-        5,
-        "vigil_exit_file"
-    ),
-    syscall!(
-        BpfFileEvents,
-        "truncate",
-        "vigil_enter_truncate",
-        2,
-        "vigil_exit_file"
-    ),
-    syscall!(
-        BpfFileEvents,
-        "ftruncate",
-        "vigil_enter_ftruncate",
-        2,
-        "vigil_exit_file"
-    ),
-    syscall!(
-        BpfFileEvents,
-        "link",
-        "vigil_enter_link",
-        2,
-        "vigil_exit_file"
-    ),
-    syscall!(
-        BpfFileEvents,
-        "linkat",
-        "vigil_enter_linkat",
-        5,
-        "vigil_exit_file"
-    ),
-    syscall!(
-        BpfFileEvents,
-        "symlink",
-        "vigil_enter_symlink",
-        2,
-        "vigil_exit_file"
-    ),
-    syscall!(
-        BpfFileEvents,
-        "symlinkat",
-        "vigil_enter_symlinkat",
-        3,
-        "vigil_exit_file"
-    ),
-    syscall!(
-        BpfFileEvents,
-        "mkdir",
-        "vigil_enter_mkdir",
-        2,
-        "vigil_exit_file"
-    ),
-    syscall!(
-        BpfFileEvents,
-        "mkdirat",
-        "vigil_enter_mkdirat",
-        3,
-        "vigil_exit_file"
-    ),
-];
+/// Each syscall's entry program (reading its leading arguments) and its family's shared exit
+/// program, from the one syscall table; then the `sched` events.
+macro_rules! features {
+    (
+        ids { $($Other:ident = $other_id:literal, $other_name:ident;)* }
+        syscalls {
+            $($Variant:ident = $id:literal, $name:ident, $family:ident, $args:literal,
+              $enter:ident, $exit:ident;)*
+        }
+    ) => {
+        /// Every feature, in the order they are attached. A successful exec is reported by
+        /// `sched_process_exec`; the execve/execveat pairs report failed ones and give
+        /// successful ones their syscall and duration.
+        pub const FEATURES: &[Feature] = &[
+            $(Feature {
+                table: family_table(Family::$family),
+                name: stringify!($name),
+                attachments: &[
+                    Attachment {
+                        program: stringify!($enter),
+                        category: "syscalls",
+                        tracepoint: concat!("sys_enter_", stringify!($name)),
+                        reads: Reads::SyscallArgs($args),
+                    },
+                    Attachment {
+                        program: stringify!($exit),
+                        category: "syscalls",
+                        tracepoint: concat!("sys_exit_", stringify!($name)),
+                        reads: Reads::SyscallReturn,
+                    },
+                ],
+            },)*
+            PROCESS_EXEC,
+            PROCESS_EXIT,
+        ];
+    };
+}
+
+vigil_ebpf_common::for_each_syscall!(features);
 
 /// Every program in [`FEATURES`], once each, in order of first use.
 pub fn programs() -> Vec<&'static str> {

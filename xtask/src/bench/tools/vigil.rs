@@ -39,7 +39,7 @@ mod tempfile_dir {
             let path = std::env::temp_dir().join(format!(
                 "{prefix}-{}-{}",
                 std::process::id(),
-                crate::wall_nanos()
+                crate::kernel_matrix::scenario::wall_nanos()
             ));
             std::fs::create_dir_all(&path)?;
             Ok(Self(path))

@@ -1,0 +1,23 @@
+//! What only Linux gives the agent, elsewhere. These serve the daemon alone, and `vigil daemon`
+//! refuses to start on platforms other than Linux (see `daemon::run`) until they are written.
+
+/// glibc's arena growth is what this tunes; other platforms' allocators have none to limit.
+pub fn limit_malloc_arenas() {}
+
+/// A thread's CPU time is not read on this platform yet: zeros, as when Linux cannot read it.
+pub fn thread_cpu_ms() -> (i64, i64) {
+    (0, 0)
+}
+
+/// Resident memory is not read on this platform yet: 0, as when Linux cannot read it.
+pub fn resident_bytes() -> i64 {
+    0
+}
+
+/// Fails: there is no source of random UUIDs on this platform yet.
+pub fn random_uuid() -> std::io::Result<String> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "a random UUID is not supported on this platform yet",
+    ))
+}

@@ -1,0 +1,165 @@
+//! Where events come from. A [`Publisher`] is one kind of kernel hook (eBPF here; audit netlink,
+//! ETW or Endpoint Security on the way) that fills some event tables. The collector starts every
+//! publisher of its platform (`crate::platform`) with the same [`Settings`], [`Outlet`] and
+//! [`HandOver`], and holds what each returns, a [`Running`] publisher, until it stops it or hands
+//! its kernel side over to the next worker.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    thread::JoinHandle,
+};
+
+use crossbeam_channel::Sender;
+
+use crate::{
+    counters::Counters,
+    event_table::{Event, EventTable},
+    file_filter::FileFilter,
+    in_flight::InFlightLedger,
+};
+
+/// What a publisher is before it runs: the name `vigil_events` shows, and the tables it fills.
+#[derive(Debug)]
+pub struct Source {
+    pub name: &'static str,
+    pub tables: &'static [EventTable],
+}
+
+/// What the collector asks of every publisher: which events, within which bounds. A publisher
+/// takes what applies to it.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Which file events are reported (`file_paths`, `exclude_paths`, `file_accesses`).
+    pub file_filter: FileFilter,
+    /// Event tables switched off (`events.disable_subscribers`): nothing is collected for them.
+    pub disabled_tables: Vec<EventTable>,
+    /// Size in bytes of the buffer the kernel fills (`--bpf_ringbuf_size`).
+    pub ringbuf_bytes: u32,
+    /// argv bytes kept per exec (`--bpf_argv_limit`).
+    pub argv_limit: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            file_filter: FileFilter::defaults(),
+            disabled_tables: Vec::new(),
+            ringbuf_bytes: 8 * 1024 * 1024,
+            argv_limit: vigil_ebpf_common::DEFAULT_ARGV_LIMIT,
+        }
+    }
+}
+
+/// Where a publisher's events go, and where what becomes of them is counted.
+#[derive(Debug, Clone)]
+pub struct Outlet {
+    pub sink: Sender<Event>,
+    /// Every table's counters; a publisher whose kernel side keeps counters of its own accounts
+    /// for them there (`Counters::account_source`), under its source's name, so the positions
+    /// it reached are saved with the counts and a successor counts each loss once.
+    pub counters: Counters,
+    /// Where each record taken from the kernel is counted at once, so what a dying worker held
+    /// is counted lost at the next start (see `crate::in_flight`).
+    pub ledger: Option<Arc<InFlightLedger>>,
+}
+
+/// A daemon's worker hands its kernel side over to the next worker on the same database: what
+/// the kernel records while no worker reads is kept for the next one, which takes it over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandOver {
+    database: PathBuf,
+}
+
+impl HandOver {
+    /// Hand-over between the workers of the database at `database`.
+    pub fn new(database: &Path) -> Self {
+        Self {
+            database: database
+                .canonicalize()
+                .unwrap_or_else(|_| database.to_owned()),
+        }
+    }
+
+    /// The database, canonical when it exists.
+    pub fn database(&self) -> &Path {
+        &self.database
+    }
+}
+
+/// One kind of kernel hook, ready to start.
+pub trait Publisher: Send + Sync {
+    fn source(&self) -> &'static Source;
+
+    /// Starts publishing: the events of its tables go to `outlet.sink` from now on. With
+    /// `hand_over`, it takes over the kernel side a previous worker left, and leaves its own for
+    /// the next. Errors come back here, before anything runs. What this kernel cannot do for a
+    /// table is no error: the table's availability (in its counters) says so.
+    fn start(
+        &self,
+        settings: &Settings,
+        outlet: Outlet,
+        hand_over: Option<&HandOver>,
+    ) -> Result<Box<dyn Running>, PublisherError>;
+}
+
+/// A started publisher.
+pub trait Running: Send {
+    /// Whether its kernel side outlives it, for the next publisher to take over.
+    fn hands_over(&self) -> bool;
+
+    /// Stops reading, and leaves its kernel side recording for the next publisher to take over
+    /// (what cannot outlive it goes).
+    fn hand_over(self: Box<Self>);
+
+    /// Stops for good: reading stops now; removing the kernel side may take the kernel seconds,
+    /// so wait for the returned [`Stopping`] last, once everything else is saved.
+    fn stop(self: Box<Self>) -> Stopping;
+}
+
+/// Kernel sides being removed in the background.
+#[must_use = "wait for the kernel side to be removed, or drop to wait at once"]
+pub struct Stopping(Vec<JoinHandle<()>>);
+
+impl Stopping {
+    pub fn in_background(thread: Option<JoinHandle<()>>) -> Self {
+        Self(thread.into_iter().collect())
+    }
+
+    /// Waits for all of them.
+    pub fn all(stopping: impl IntoIterator<Item = Stopping>) -> Self {
+        Self(
+            stopping
+                .into_iter()
+                .flat_map(|mut s| std::mem::take(&mut s.0))
+                .collect(),
+        )
+    }
+
+    pub fn wait(mut self) {
+        self.join();
+    }
+
+    fn join(&mut self) {
+        for thread in self.0.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Stopping {
+    fn drop(&mut self) {
+        self.join();
+    }
+}
+
+/// Why a publisher could not start: its own error, as it words it.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct PublisherError(Box<dyn std::error::Error + Send + Sync>);
+
+impl PublisherError {
+    pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(Box::new(error))
+    }
+}
