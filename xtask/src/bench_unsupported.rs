@@ -8,6 +8,7 @@ use std::path::PathBuf;
 pub struct Options {
     pub full: bool,
     pub no_peers: bool,
+    pub release: bool,
     pub report: Option<PathBuf>,
 }
 

@@ -71,6 +71,14 @@ enum Task {
         /// Leave the peers out of a full run.
         #[arg(long)]
         no_peers: bool,
+        /// Measure the dev-profile binary and benches (what the tests build) in a full run,
+        /// instead of the release build users run (whose RocksDB C++ takes ~25 minutes to
+        /// build the first time).
+        #[arg(long, conflicts_with = "release")]
+        dev: bool,
+        /// Measure the release build in a smoke run too.
+        #[arg(long)]
+        release: bool,
         /// Only write BENCHMARKS.md and the plot again, from this figures file.
         #[arg(long, value_name = "FIGURES_JSON")]
         report: Option<PathBuf>,
@@ -294,10 +302,13 @@ fn main() -> anyhow::Result<()> {
         Task::Bench {
             full,
             no_peers,
+            dev,
+            release,
             report,
         } => bench::main(&bench::Options {
             full,
             no_peers,
+            release: release || (full && !dev),
             report,
         }),
         Task::BenchLoad {
@@ -335,6 +346,7 @@ fn main() -> anyhow::Result<()> {
             bench::main(&bench::Options {
                 full: false,
                 no_peers: true,
+                release: false,
                 report: None,
             })?;
             fuzz::run_all(fuzz::DEFAULT_SECONDS)?;

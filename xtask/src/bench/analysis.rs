@@ -331,9 +331,20 @@ pub fn targets(f: &Figures) -> Vec<Target> {
         Some(run) => Target {
             what,
             figure: format!(
-                "{:.1} MB, watcher and worker together (the worker alone {:.1} MB)",
+                "{:.1} MB, watcher and worker together ({})",
                 run.peak_rss_kb as f64 / 1024.0,
-                run.largest_peak_rss_kb as f64 / 1024.0
+                if run.processes.is_empty() {
+                    format!(
+                        "the larger alone {:.1} MB",
+                        run.largest_peak_rss_kb as f64 / 1024.0
+                    )
+                } else {
+                    run.processes
+                        .iter()
+                        .map(|p| format!("{} {:.1} MB", p.role, p.peak_rss_kb as f64 / 1024.0))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
             ),
             verdict: Verdict::from(run.peak_rss_kb < 50 * 1024),
         },
@@ -363,6 +374,7 @@ pub mod tests {
             vigil_counters: None,
             start_ms: None,
             stop_ms: None,
+            processes: Vec::new(),
             note: None,
         }
     }

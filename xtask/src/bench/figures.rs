@@ -34,6 +34,10 @@ pub struct Machine {
     /// The vigil binary measured, and how it was built.
     pub vigil_binary: String,
     pub vigil_build: String,
+    /// The cargo profile of vigil and the criterion benches (`dev` in runs before it was
+    /// recorded).
+    #[serde(default = "dev_profile")]
+    pub profile: String,
     pub git_commit: String,
     /// Seconds since the epoch when the run started and ended.
     pub started_unix: u64,
@@ -44,6 +48,10 @@ pub struct Machine {
     /// Other processes named `vigil` (other users' daemons) seen at the start: their probes see
     /// this run's load too.
     pub other_vigil_processes: usize,
+}
+
+fn dev_profile() -> String {
+    "dev".to_owned()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -84,6 +92,10 @@ pub struct Run {
     /// vigil only: from `vigil daemon` to the first event captured, and an orderly stop.
     pub start_ms: Option<f64>,
     pub stop_ms: Option<f64>,
+    /// vigil only: each of its processes (watcher, worker), its peak memory and the CPU of each
+    /// of its threads over the run.
+    #[serde(default)]
+    pub processes: Vec<ProcessSummary>,
     /// Anything that went wrong in this run (the run's figures are then partial).
     pub note: Option<String>,
 }
@@ -124,6 +136,25 @@ impl VigilCounters {
             + self.malformed
             + self.lost_in_flight
     }
+}
+
+/// One process of a tool: its role, peak resident memory, and where its CPU went over the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessSummary {
+    /// `watcher` or `worker`.
+    pub role: String,
+    pub peak_rss_kb: u64,
+    /// User + system CPU of the process over the load and until the tool caught up.
+    pub cpu_s: f64,
+    /// The same span, per thread name (threads of one name together), busiest first; what
+    /// threads that ended meanwhile used is under `(ended threads)`.
+    pub threads: Vec<ThreadCpu>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadCpu {
+    pub name: String,
+    pub cpu_s: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

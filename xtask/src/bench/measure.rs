@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use super::figures::ThreadCpu;
+
 /// One process as `/proc/<pid>/stat` shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcStat {
@@ -12,6 +14,8 @@ pub struct ProcStat {
     /// utime + stime + cutime + cstime, in clock ticks: its own CPU and that of the children
     /// it waited for.
     pub cpu_ticks: u64,
+    /// utime + stime alone: its own CPU (for a thread's stat, the thread's).
+    pub own_ticks: u64,
 }
 
 /// Parses one `/proc/<pid>/stat` line. The command name sits in parentheses and may hold
@@ -24,15 +28,18 @@ pub fn parse_stat(text: &str) -> Option<ProcStat> {
     let fields: Vec<&str> = text.get(close + 1..)?.split_whitespace().collect();
     // After the name: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14).
     let number = |i: usize| fields.get(i).and_then(|f| f.parse::<i64>().ok());
-    let ticks = [11, 12, 13, 14]
-        .into_iter()
-        .map(|i| number(i).map(|n| n.max(0) as u64))
-        .sum::<Option<u64>>()?;
+    let ticks = |fields: &[usize]| {
+        fields
+            .iter()
+            .map(|&i| number(i).map(|n| n.max(0) as u64))
+            .sum::<Option<u64>>()
+    };
     Some(ProcStat {
         pid,
         ppid: number(1)? as i32,
         comm,
-        cpu_ticks: ticks,
+        cpu_ticks: ticks(&[11, 12, 13, 14])?,
+        own_ticks: ticks(&[11, 12])?,
     })
 }
 
@@ -88,14 +95,80 @@ pub fn cpu_s(roots: &[i32], also: &[i32]) -> f64 {
     ticks as f64 / clock_ticks_per_second()
 }
 
+/// The CPU of one process and of each of its threads, at one moment (clock ticks).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ThreadSample {
+    /// The process's own CPU (its children left out).
+    pub process_ticks: u64,
+    /// (tid, name, CPU) of each thread alive.
+    pub threads: Vec<(i32, String, u64)>,
+}
+
+pub fn thread_sample(pid: i32) -> Option<ThreadSample> {
+    let process_ticks = stat(pid)?.own_ticks;
+    let threads = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|tid| {
+            let text = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).ok()?;
+            let thread = parse_stat(&text)?;
+            Some((tid, thread.comm, thread.own_ticks))
+        })
+        .collect();
+    Some(ThreadSample {
+        process_ticks,
+        threads,
+    })
+}
+
+/// Where a process's CPU went between two samples: its total, and per thread name (threads of
+/// one name together, busiest first; threads that ended meanwhile under `(ended threads)`).
+pub fn thread_cpu(before: &ThreadSample, after: &ThreadSample) -> (f64, Vec<ThreadCpu>) {
+    let per_tick = 1.0 / clock_ticks_per_second();
+    let mut by_name: Vec<ThreadCpu> = Vec::new();
+    let mut add = |name: &str, ticks: u64| {
+        if ticks == 0 {
+            return;
+        }
+        match by_name.iter_mut().find(|t| t.name == name) {
+            Some(entry) => entry.cpu_s += ticks as f64 * per_tick,
+            None => by_name.push(ThreadCpu {
+                name: name.to_owned(),
+                cpu_s: ticks as f64 * per_tick,
+            }),
+        }
+    };
+    let mut alive_ticks = 0;
+    for (tid, name, ticks) in &after.threads {
+        let earlier = before
+            .threads
+            .iter()
+            .find(|(t, _, _)| t == tid)
+            .map_or(0, |(_, _, ticks)| *ticks);
+        let delta = ticks.saturating_sub(earlier);
+        alive_ticks += delta;
+        add(name, delta);
+    }
+    let total = after.process_ticks.saturating_sub(before.process_ticks);
+    add("(ended threads)", total.saturating_sub(alive_ticks));
+    by_name.sort_by(|a, b| b.cpu_s.total_cmp(&a.cpu_s));
+    (total as f64 * per_tick, by_name)
+}
+
+/// Peak resident memory (kB) of one process.
+pub fn peak_rss_kb_of(pid: i32) -> Option<u64> {
+    status_kb(
+        &std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?,
+        "VmHWM",
+    )
+}
+
 /// Peak resident memory (kB) of each process under `roots`.
 pub fn peak_rss_kb(roots: &[i32]) -> Vec<(i32, u64)> {
     trees(&all_processes(), roots)
         .iter()
-        .filter_map(|p| {
-            let status = std::fs::read_to_string(format!("/proc/{}/status", p.pid)).ok()?;
-            Some((p.pid, status_kb(&status, "VmHWM")?))
-        })
+        .filter_map(|p| Some((p.pid, peak_rss_kb_of(p.pid)?)))
         .collect()
 }
 
@@ -190,6 +263,7 @@ mod tests {
         assert_eq!(stat.ppid, 17);
         assert_eq!(stat.comm, "my (odd) name");
         assert_eq!(stat.cpu_ticks, 250 + 50 + 7 + 3);
+        assert_eq!(stat.own_ticks, 250 + 50);
         assert_eq!(parse_stat("garbage"), None);
     }
 
@@ -200,11 +274,58 @@ mod tests {
             ppid,
             comm: String::new(),
             cpu_ticks: 1,
+            own_ticks: 1,
         };
         let all = [p(1, 0), p(10, 1), p(11, 10), p(12, 11), p(20, 1), p(21, 20)];
         let mut pids: Vec<i32> = trees(&all, &[10]).iter().map(|p| p.pid).collect();
         pids.sort();
         assert_eq!(pids, vec![10, 11, 12]);
+    }
+
+    #[test]
+    fn thread_cpu_is_split_by_name_and_ended_threads_are_kept_apart() {
+        let hz = clock_ticks_per_second();
+        let before = ThreadSample {
+            process_ticks: 100,
+            threads: vec![
+                (1, "vigil".into(), 50),
+                (2, "vigil-ebpf".into(), 20),
+                (3, "rocksdb:low".into(), 10),
+                (4, "gone".into(), 20),
+            ],
+        };
+        let after = ThreadSample {
+            process_ticks: 100 + 60,
+            threads: vec![
+                (1, "vigil".into(), 50),
+                (2, "vigil-ebpf".into(), 50),
+                (3, "rocksdb:low".into(), 15),
+                (5, "rocksdb:low".into(), 5),
+            ],
+        };
+        let (total, threads) = thread_cpu(&before, &after);
+        assert!((total - 60.0 / hz).abs() < 1e-9);
+        let names: Vec<(&str, f64)> = threads
+            .iter()
+            .map(|t| (t.name.as_str(), t.cpu_s * hz))
+            .collect();
+        // 30 in vigil-ebpf, 5 + 5 in the two rocksdb:low threads, the other 20 in threads that
+        // ended (60 - 40); the idle main thread is left out.
+        assert_eq!(names.len(), 3, "{names:?}");
+        assert_eq!(names[0].0, "vigil-ebpf");
+        assert!((names[0].1 - 30.0).abs() < 1e-6);
+        assert_eq!(names[1].0, "(ended threads)");
+        assert!((names[1].1 - 20.0).abs() < 1e-6);
+        assert_eq!(names[2].0, "rocksdb:low");
+        assert!((names[2].1 - 10.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn this_process_has_threads_and_a_peak_rss() {
+        let own = std::process::id() as i32;
+        let sample = thread_sample(own).expect("own threads");
+        assert!(sample.threads.iter().any(|(tid, _, _)| *tid == own));
+        assert!(peak_rss_kb_of(own).is_some_and(|kb| kb > 0));
     }
 
     #[test]

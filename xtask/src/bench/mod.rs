@@ -40,8 +40,50 @@ pub struct Options {
     pub full: bool,
     /// Leave the peers out.
     pub no_peers: bool,
+    /// Measure the release build (what users run); else the dev profile the tests build.
+    pub release: bool,
     /// Only write the report and the plot again from this figures file.
     pub report: Option<PathBuf>,
+}
+
+/// The cargo profile vigil and the criterion benches are built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildProfile {
+    /// What the tests build: quick to build, RocksDB's C++ unoptimised.
+    Dev,
+    /// What users run (`cargo build --release`).
+    Release,
+}
+
+impl BuildProfile {
+    /// The name cargo's `--profile` takes.
+    pub fn cargo_name(self) -> &'static str {
+        match self {
+            BuildProfile::Dev => "dev",
+            BuildProfile::Release => "release",
+        }
+    }
+
+    /// Where cargo leaves the profile's binaries under the target directory.
+    pub fn dir(self) -> &'static str {
+        match self {
+            BuildProfile::Dev => "debug",
+            BuildProfile::Release => "release",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            BuildProfile::Dev => {
+                "dev profile: vigil-events and vigil-tables at opt-level 2, the agent and the \
+                 dependencies (RocksDB's C++ included) unoptimised, as the tests build it"
+            }
+            BuildProfile::Release => {
+                "release profile (`cargo build --release`): what users run, every crate and \
+                 RocksDB's C++ optimised"
+            }
+        }
+    }
 }
 
 /// What a run measures.
@@ -123,8 +165,19 @@ pub fn main(options: &Options) -> anyhow::Result<()> {
     } else {
         Plan::smoke()
     };
-    run_cmd(cargo().args(["build", "--package", "vigil"]))?;
-    let vigil = target_dir().join("debug").join("vigil");
+    let profile = if options.release {
+        BuildProfile::Release
+    } else {
+        BuildProfile::Dev
+    };
+    run_cmd(cargo().args([
+        "build",
+        "--profile",
+        profile.cargo_name(),
+        "--package",
+        "vigil",
+    ]))?;
+    let vigil = target_dir().join(profile.dir()).join("vigil");
     if full && !options.no_peers {
         install_peers();
     }
@@ -132,12 +185,13 @@ pub fn main(options: &Options) -> anyhow::Result<()> {
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let mut figures = Figures {
         mode: if full { "full" } else { "smoke" }.to_owned(),
-        command: if full {
-            "cargo xtask bench --full".to_owned()
-        } else {
-            "cargo xtask bench".to_owned()
+        command: match (full, profile) {
+            (true, BuildProfile::Release) => "cargo xtask bench --full".to_owned(),
+            (true, BuildProfile::Dev) => "cargo xtask bench --full --dev".to_owned(),
+            (false, BuildProfile::Release) => "cargo xtask bench --release".to_owned(),
+            (false, BuildProfile::Dev) => "cargo xtask bench".to_owned(),
         },
-        machine: machine(&vigil),
+        machine: machine(&vigil, profile),
         runs: Vec::new(),
         skipped: Vec::new(),
         kernel_cost: Vec::new(),
@@ -150,8 +204,8 @@ pub fn main(options: &Options) -> anyhow::Result<()> {
     std::fs::write(&json, serde_json::to_string_pretty(&figures)?)
         .with_context(|| format!("writing {}", json.display()))?;
     if plan.store_sql {
-        figures.store_sql = Some(store_sql::run_all(&vigil)?);
-        match profile::run() {
+        figures.store_sql = Some(store_sql::run_all(&vigil, profile)?);
+        match profile::run(profile) {
             Ok(profile) => figures.profile = Some(profile),
             Err(error) => eprintln!("bench: profiling failed, the report goes without: {error:#}"),
         }
@@ -258,7 +312,7 @@ fn install_peers() {
     }
 }
 
-fn machine(vigil: &Path) -> Machine {
+fn machine(vigil: &Path, profile: BuildProfile) -> Machine {
     let commit = Command::new("git")
         .args(["rev-parse", "--short", "HEAD"])
         .current_dir(workspace_root())
@@ -281,10 +335,8 @@ fn machine(vigil: &Path) -> Machine {
             .strip_prefix(target_dir())
             .map(|p| format!("$CARGO_TARGET_DIR/{}", p.display()))
             .unwrap_or_else(|_| vigil.display().to_string()),
-        vigil_build: "dev profile: vigil-events and vigil-tables at opt-level 2, the agent and \
-                      the dependencies (RocksDB's C++ included) unoptimised, as the tests build \
-                      it"
-        .to_owned(),
+        vigil_build: profile.describe().to_owned(),
+        profile: profile.cargo_name().to_owned(),
         git_commit: commit,
         started_unix: measure::unix_now(),
         ended_unix: 0,
@@ -337,6 +389,27 @@ fn run_storms(plan: &Plan, vigil: &Path, figures: &mut Figures) -> anyhow::Resul
     Ok(())
 }
 
+/// Each of a tool's processes over the run: peak memory, CPU, and CPU per thread.
+fn summarise_processes(
+    roles: &[(&'static str, i32)],
+    before: &[Option<measure::ThreadSample>],
+) -> Vec<figures::ProcessSummary> {
+    roles
+        .iter()
+        .zip(before)
+        .filter_map(|((role, pid), before)| {
+            let (cpu_s, threads) =
+                measure::thread_cpu(before.as_ref()?, &measure::thread_sample(*pid)?);
+            Some(figures::ProcessSummary {
+                role: (*role).to_owned(),
+                peak_rss_kb: measure::peak_rss_kb_of(*pid).unwrap_or(0),
+                cpu_s,
+                threads,
+            })
+        })
+        .collect()
+}
+
 enum RunError {
     Unavailable(String),
     Failed(anyhow::Error),
@@ -383,6 +456,7 @@ fn measure_run(
         vigil_counters: None,
         start_ms: None,
         stop_ms: None,
+        processes: Vec::new(),
         note: None,
     };
     let Some(mut tool) = tool else {
@@ -401,6 +475,11 @@ fn measure_run(
             .flatten()
     };
     let programs_before = programs();
+    let roles = tool.processes();
+    let threads_before: Vec<Option<measure::ThreadSample>> = roles
+        .iter()
+        .map(|(_, pid)| measure::thread_sample(*pid))
+        .collect();
     let cpu_before = cpu();
     let since_s = measure::unix_now().saturating_sub(1);
     let finished = load::run(load, ctx.workspace)?;
@@ -425,6 +504,7 @@ fn measure_run(
         run.note = Some(format!("{error:#}"));
     }
     run.tool_cpu_s = cpu() - cpu_before;
+    run.processes = summarise_processes(&roles, &threads_before);
     if let (Some(before), Some(after)) = (programs_before, programs()) {
         run.programs_s = Some(after.saturating_sub(before) as f64 / 1e9);
     }

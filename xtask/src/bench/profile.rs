@@ -7,6 +7,7 @@ use std::{path::PathBuf, process::Command};
 use anyhow::{Context as _, bail};
 
 use super::{
+    BuildProfile,
     figures::{Profile, ProfileSection},
     store_sql::cargo_bench,
 };
@@ -59,7 +60,7 @@ const PROFILED: &[Profiled] = &[
     },
 ];
 
-pub fn run() -> anyhow::Result<Profile> {
+pub fn run(profile: BuildProfile) -> anyhow::Result<Profile> {
     let tool = if perf_works() {
         "callgrind (perf counts instructions here too; callgrind's counts are exact and do not \
          depend on the machine's load)"
@@ -68,7 +69,7 @@ pub fn run() -> anyhow::Result<Profile> {
     };
     let mut sections = Vec::new();
     for p in PROFILED {
-        let exe = bench_executable(p.package, p.bench)?;
+        let exe = bench_executable(p.package, p.bench, profile)?;
         let out = target_dir()
             .join("bench")
             .join(format!("callgrind.{}.out", p.bench));
@@ -100,8 +101,8 @@ pub fn run() -> anyhow::Result<Profile> {
 }
 
 /// The bench's executable, built (cargo prints its path as JSON).
-fn bench_executable(package: &str, bench: &str) -> anyhow::Result<PathBuf> {
-    let output = cargo_bench(package, bench)
+fn bench_executable(package: &str, bench: &str, profile: BuildProfile) -> anyhow::Result<PathBuf> {
+    let output = cargo_bench(package, bench, profile)
         .args(["--no-run", "--message-format=json"])
         .output()
         .context("building the bench")?;

@@ -144,6 +144,7 @@ pub fn render(f: &Figures, plot: Option<&str>) -> String {
     let _ = writeln!(md, "## File and TCP storms\n");
     storm_tables(&mut md, f, LoadKind::File);
     storm_tables(&mut md, f, LoadKind::Tcp);
+    processes_section(&mut md, f);
     kernel_section(&mut md, f);
     start_stop_section(&mut md, f);
     store_sql_section(&mut md, f);
@@ -250,6 +251,61 @@ fn row(md: &mut String, runs: &[Run], run: &Run) {
     );
 }
 
+/// Threads listed per process; the rest are summed.
+const THREADS_SHOWN: usize = 6;
+
+fn processes_section(md: &mut String, f: &Figures) {
+    let runs: Vec<&Run> = f.runs.iter().filter(|r| !r.processes.is_empty()).collect();
+    if runs.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "## vigil's own processes
+"
+    );
+    let _ = writeln!(
+        md,
+        "Each vigil run above, process by process: the watcher (which holds the pid file and \
+         restarts the worker) and the worker (eBPF reader, store writer, scheduler). Peak RSS is \
+         the process's `VmHWM`; CPU is over the load and until vigil caught up, per thread name \
+         from `/proc/<pid>/task/<tid>/stat` (seconds).\n"
+    );
+    let _ = writeln!(
+        md,
+        "| load | watcher peak RSS MB | worker peak RSS MB | watcher CPU s | worker CPU s | \
+         worker CPU by thread |\n|---|---|---|---|---|---|"
+    );
+    for run in runs {
+        let role = |name: &str| run.processes.iter().find(|p| p.role == name);
+        let (watcher, worker) = (role("watcher"), role("worker"));
+        let threads = worker.map_or_else(String::new, |w| {
+            let mut shown: Vec<String> = w
+                .threads
+                .iter()
+                .take(THREADS_SHOWN)
+                .map(|t| format!("`{}` {:.2}", t.name, t.cpu_s))
+                .collect();
+            let rest: f64 = w.threads.iter().skip(THREADS_SHOWN).map(|t| t.cpu_s).sum();
+            if rest > 0.0 {
+                shown.push(format!("others {rest:.2}"));
+            }
+            shown.join(", ")
+        });
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} |",
+            run.load.label(),
+            mb(watcher.map_or(0, |p| p.peak_rss_kb)),
+            mb(worker.map_or(0, |p| p.peak_rss_kb)),
+            opt(watcher.map(|p| format!("{:.2}", p.cpu_s))),
+            opt(worker.map(|p| format!("{:.2}", p.cpu_s))),
+            threads
+        );
+    }
+    md.push('\n');
+}
+
 fn kernel_section(md: &mut String, f: &Figures) {
     let _ = writeln!(md, "## Kernel cost per program\n");
     if f.kernel_cost.is_empty() {
@@ -320,8 +376,9 @@ fn store_sql_section(md: &mut String, f: &Figures) {
     };
     let _ = writeln!(
         md,
-        "Criterion benches in the dev profile (`cargo bench --profile dev`; what the tests \
-         build), mean per iteration.\n"
+        "Criterion benches in the {0} profile, as vigil above (`cargo bench --profile {0}`), \
+         mean per iteration.\n",
+        f.machine.profile
     );
     let _ = writeln!(
         md,
@@ -399,7 +456,7 @@ fn profile_section(md: &mut String, f: &Figures) {
 pub mod tests {
     use super::*;
     use crate::bench::{
-        figures::{Machine, ProgramCost, Skipped},
+        figures::{Machine, ProcessSummary, ProgramCost, Skipped, ThreadCpu},
         load::LoadSpec,
     };
 
@@ -412,6 +469,7 @@ pub mod tests {
             os: "Debian".into(),
             vigil_binary: "target/debug/vigil".into(),
             vigil_build: "dev profile".into(),
+            profile: "dev".into(),
             git_commit: "abc".into(),
             started_unix: 100,
             ended_unix: 160,
@@ -432,6 +490,29 @@ pub mod tests {
         let mut vigil = crate::bench::analysis::tests::run("vigil", load.clone(), 4.5, 1.0);
         vigil.start_ms = Some(420.0);
         vigil.stop_ms = Some(1500.0);
+        vigil.processes = vec![
+            ProcessSummary {
+                role: "watcher".into(),
+                peak_rss_kb: 4096,
+                cpu_s: 0.01,
+                threads: Vec::new(),
+            },
+            ProcessSummary {
+                role: "worker".into(),
+                peak_rss_kb: 40 * 1024,
+                cpu_s: 0.99,
+                threads: vec![
+                    ThreadCpu {
+                        name: "vigil-ebpf".into(),
+                        cpu_s: 0.6,
+                    },
+                    ThreadCpu {
+                        name: "vigil-store".into(),
+                        cpu_s: 0.39,
+                    },
+                ],
+            },
+        ];
         let bpftrace = crate::bench::analysis::tests::run("bpftrace", load, 4.2, 0.3);
         let figures = Figures {
             mode: "full".into(),
@@ -465,5 +546,12 @@ pub mod tests {
             md.contains("| orderly stop under 1 s | median 1500 ms over 1 stops | **missed** |")
         );
         assert!(md.contains("| `vigil_enter_execve` | 10 | 100 |"));
+        assert!(
+            md.contains(
+                "| exec storm, 1600 exec/s | 4.0 | 40.0 | 0.01 | 0.99 | `vigil-ebpf` 0.60, \
+                 `vigil-store` 0.39 |"
+            ),
+            "{md}"
+        );
     }
 }

@@ -9,7 +9,10 @@ use std::{
 
 use anyhow::{Context as _, bail};
 
-use super::figures::{BenchResult, StoreSql};
+use super::{
+    BuildProfile,
+    figures::{BenchResult, StoreSql},
+};
 use crate::{cargo, run, target_dir};
 
 /// The criterion benches the report reads: (package, bench target, group, names).
@@ -43,14 +46,13 @@ pub const BENCHES: &[(&str, &str, &str, &[&str])] = &[
 /// Events the SQL bench stores, and `vigil query` then opens.
 pub const QUERY_STORE_ROWS: u64 = 1_000_000;
 
-/// `cargo bench` for one bench target, in the dev profile (dependencies as the test build has
-/// them: a release build would compile RocksDB's C++ again, ~25 minutes).
-pub fn cargo_bench(package: &str, bench: &str) -> Command {
+/// `cargo bench` for one bench target, in the profile vigil was built with.
+pub fn cargo_bench(package: &str, bench: &str, profile: BuildProfile) -> Command {
     let mut cmd = cargo();
     cmd.args([
         "bench",
         "--profile",
-        "dev",
+        profile.cargo_name(),
         "--package",
         package,
         "--bench",
@@ -63,10 +65,10 @@ pub fn query_store() -> PathBuf {
     target_dir().join("bench").join("store-1m")
 }
 
-pub fn run_all(vigil: &Path) -> anyhow::Result<StoreSql> {
+pub fn run_all(vigil: &Path, profile: BuildProfile) -> anyhow::Result<StoreSql> {
     let store = query_store();
     for (package, bench, _, _) in BENCHES {
-        let mut cmd = cargo_bench(package, bench);
+        let mut cmd = cargo_bench(package, bench, profile);
         if *bench == "sql_scan" {
             cmd.env("VIGIL_BENCH_STORE", &store)
                 .env("VIGIL_BENCH_ROWS", QUERY_STORE_ROWS.to_string());

@@ -97,6 +97,10 @@ pub trait Tool {
     fn bpf_holders(&self) -> Vec<i32> {
         Vec::new()
     }
+    /// Its processes summed up apart in the report, by role (vigil's watcher and worker).
+    fn processes(&self) -> Vec<(&'static str, i32)> {
+        Vec::new()
+    }
     /// Whether it has reported an exec of the probe executable yet.
     fn saw_probe(&mut self) -> anyhow::Result<bool>;
     /// A number that stops changing once the tool has caught up with a load (events stored,

@@ -174,6 +174,12 @@ impl Tool for Vigil {
         self.worker().into_iter().collect()
     }
 
+    fn processes(&self) -> Vec<(&'static str, i32)> {
+        let mut processes = vec![("watcher", self.child.id() as i32)];
+        processes.extend(self.worker().map(|worker| ("worker", worker)));
+        processes
+    }
+
     fn saw_probe(&mut self) -> anyhow::Result<bool> {
         if let Some(status) = self.child.try_wait()? {
             bail!(
