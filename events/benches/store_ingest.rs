@@ -113,7 +113,7 @@ fn store_ingest(events: &[Event]) -> Duration {
     let dir = temp_dir();
     let store = Arc::new(EventStore::open_primary(&dir.path().join("db")).expect("store opens"));
     let counters = Counters::new(&EventTable::names());
-    let (sender, receiver) = crossbeam_channel::bounded(65_536);
+    let (sender, receiver) = vigil_events::event_channel(65_536);
     let config = WriterConfig {
         retention: RetentionPolicy {
             expiry: None,
@@ -126,8 +126,11 @@ fn store_ingest(events: &[Event]) -> Duration {
     let owned: Vec<Event> = events.to_vec();
     let started = std::time::Instant::now();
     let writer = StoreWriter::spawn(store, receiver, counters, config).expect("writer starts");
-    for event in owned {
-        sender.send(event).expect("the writer is running");
+    // In batches, as a publisher sends them.
+    let mut owned = owned.into_iter().peekable();
+    while owned.peek().is_some() {
+        let batch: Vec<Event> = owned.by_ref().take(vigil_events::BATCH_EVENTS).collect();
+        sender.send(batch).expect("the writer is running");
     }
     drop(sender);
     writer.join();
