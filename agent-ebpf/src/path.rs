@@ -6,7 +6,11 @@
 
 use core::ffi::c_void;
 
-use aya_ebpf::{helpers::generated as helper, macros::map, maps::HashMap};
+use aya_ebpf::{
+    helpers::generated as helper,
+    macros::map,
+    maps::{HashMap, PerCpuArray},
+};
 use vigil_ebpf_common::{
     COMPONENT_CAPACITY, DirKey, FILENAME_CAPACITY, KernelOffsets, PATH_CAPACITY, PATH_DEPTH_LIMIT,
     PathSlot, path_flags,
@@ -19,6 +23,14 @@ use crate::kernel::{member, member_ptr, read_ptr};
 /// `dir_filter` bits; userspace fills the map from the configuration.
 #[map]
 pub(crate) static DIR_FILTER: HashMap<DirKey, u32> = HashMap::with_max_entries(1024, 0);
+
+/// Bytes the current walk has written, per CPU. Not in [`WalkState`] on the stack: there, a
+/// count that grows at each step gives the verifier a new state at each step, and it checks the
+/// step once per byte the path could hold (600,000 instructions for the exec program, most of
+/// the time vigil takes to start). Read from a map, it is the same unknown bounded value at
+/// every step, and one check of the step covers them all.
+#[map]
+static WALK_WRITTEN: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
 
 /// A per-CPU scratch record a walk writes into. Each walk is generic over its target, so each
 /// target gets its own step callback, verified with the target fixed: that keeps the verifier's
@@ -37,8 +49,6 @@ pub(crate) trait WalkTarget {
 pub(crate) struct WalkState {
     /// Where in the target's data area this path's components go.
     base: u64,
-    /// Bytes written so far.
-    written: u64,
     vfsmount: u64,
     dentry: u64,
     components: u32,
@@ -177,16 +187,22 @@ fn walk_step<T: WalkTarget>(state: &mut WalkState) -> i64 {
     if name == 0 {
         return LOOP_BREAK;
     }
-    if state.written > (PATH_CAPACITY - COMPONENT_CAPACITY) as u64 {
+    let Some(written) = WALK_WRITTEN.get_ptr_mut(0) else {
+        return LOOP_BREAK;
+    };
+    // SAFETY: a per-CPU value, exclusively ours while this program runs.
+    let so_far = unsafe { *written };
+    if so_far > (PATH_CAPACITY - COMPONENT_CAPACITY) as u64 {
         state.flags |= path_flags::TRUNCATED;
         return LOOP_BREAK;
     }
-    let copied = write_component::<T>((state.base + state.written) as usize, name);
+    let copied = write_component::<T>((state.base + so_far) as usize, name);
     if copied <= 0 {
         state.flags |= path_flags::TRUNCATED;
         return LOOP_BREAK;
     }
-    state.written += copied as u64;
+    // SAFETY: as above.
+    unsafe { *written = so_far + copied as u64 };
     state.components += 1;
     state.dentry = parent;
     LOOP_CONTINUE
@@ -210,13 +226,15 @@ pub(crate) fn walk<T: WalkTarget>(base: usize, path_addr: u64, offsets: &KernelO
     };
     let vfsmount = read_ptr(path_addr + offsets.path_mnt as u64);
     let dentry = read_ptr(path_addr + offsets.path_dentry as u64);
-    if vfsmount == 0 || dentry == 0 {
+    let written = WALK_WRITTEN.get_ptr_mut(0);
+    let (Some(written), true) = (written, vfsmount != 0 && dentry != 0) else {
         slot.flags = path_flags::UNREADABLE;
         return Walked { slot, filter: 0 };
-    }
+    };
+    // SAFETY: a per-CPU value, exclusively ours while this program runs.
+    unsafe { *written = 0 };
     let mut state = WalkState {
         base: base as u64,
-        written: 0,
         vfsmount,
         dentry,
         components: 0,
@@ -235,7 +253,8 @@ pub(crate) fn walk<T: WalkTarget>(base: usize, path_addr: u64, offsets: &KernelO
             0,
         );
     }
-    slot.len = state.written as u32;
+    // SAFETY: as above.
+    slot.len = unsafe { *written } as u32;
     slot.components = state.components;
     slot.flags = if state.flags & path_flags::COMPLETE != 0 {
         path_flags::COMPLETE

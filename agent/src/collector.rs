@@ -7,8 +7,7 @@ use std::{sync::Arc, time::Duration};
 use anyhow::Context as _;
 use crossbeam_channel::Sender;
 use vigil_events::{
-    Counters, EventStore, EventTable, HandOver, Outlet, Stopping,
-    event_table::Event,
+    Counters, EventBatch, EventStore, EventTable, HandOver, Outlet, Stopping,
     file_filter::FileFilter,
     in_flight::{self, InFlightLedger},
     store::{ReadFloor, RetentionPolicy, StoreWriter, WriterConfig},
@@ -85,7 +84,7 @@ pub struct Collector {
     store: Arc<EventStore>,
     writer: Option<StoreWriter>,
     /// For publishers started on a new config; dropped at shutdown so the writer sees the end.
-    sender: Option<Sender<Event>>,
+    sender: Option<Sender<EventBatch>>,
     counters: Counters,
     args: EventArgs,
     hand_over: Option<HandOver>,
@@ -116,7 +115,7 @@ impl Collector {
                 std::env::consts::OS
             );
         }
-        let (sender, receiver) = crossbeam_channel::bounded(args.events_channel_size.max(1));
+        let (sender, receiver) = vigil_events::event_channel(args.events_channel_size);
         let retention = RetentionPolicy {
             expiry: (args.events_expiry > 0).then(|| Duration::from_secs(args.events_expiry)),
             max_rows: (args.events_max > 0).then_some(args.events_max),

@@ -28,6 +28,9 @@ pub use model::{
     Actor, FileEvent, FileOperation, ProcessAction, ProcessEvent, SocketEvent, SocketStatus,
     Syscall, Task,
 };
-pub use publisher::{HandOver, Outlet, Publisher, PublisherError, Running, Settings, Stopping};
+pub use publisher::{
+    BATCH_EVENTS, EventBatch, HandOver, Outlet, Publisher, PublisherError, Running, Settings,
+    Stopping, event_channel,
+};
 #[cfg(feature = "store")]
 pub use store::{EventStore, StoreError, TimeRange};

@@ -10,7 +10,7 @@ use std::{
     thread::JoinHandle,
 };
 
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Receiver, Sender};
 
 use crate::{
     counters::Counters,
@@ -51,10 +51,25 @@ impl Default for Settings {
     }
 }
 
+/// Events on their way from a publisher to the store writer: one channel message per read of
+/// the kernel's buffer (at most [`BATCH_EVENTS`] events), not one per event, so that neither
+/// thread wakes the other for each event.
+pub type EventBatch = Vec<Event>;
+
+/// The most events a publisher puts in one [`EventBatch`].
+pub const BATCH_EVENTS: usize = 256;
+
+/// The channel from the publishers to the store writer, room for about `events` events
+/// (`--events_channel_size`): that many, in batches of [`BATCH_EVENTS`], and never fewer than
+/// two batches. A batch that finds it full is dropped whole, and counted.
+pub fn event_channel(events: usize) -> (Sender<EventBatch>, Receiver<EventBatch>) {
+    crossbeam_channel::bounded(events.div_ceil(BATCH_EVENTS).max(2))
+}
+
 /// Where a publisher's events go, and where what becomes of them is counted.
 #[derive(Debug, Clone)]
 pub struct Outlet {
-    pub sink: Sender<Event>,
+    pub sink: Sender<EventBatch>,
     /// Every table's counters; a publisher whose kernel side keeps counters of its own accounts
     /// for them there (`Counters::account_source`), under its source's name, so the positions
     /// it reached are saved with the counts and a successor counts each loss once.

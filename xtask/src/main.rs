@@ -12,6 +12,9 @@ use std::{
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 
+// It makes Linux syscalls and reads Linux's /proc: elsewhere it says so.
+#[cfg_attr(not(target_os = "linux"), path = "bench_unsupported.rs")]
+mod bench;
 mod check_platforms;
 mod fuzz;
 mod osquery_specs;
@@ -60,8 +63,43 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Run the benchmarks (criterion) and report each against its same-run baseline.
-    Bench,
+    /// Measure vigil beside the tools users pick instead (auditd, bpftrace, execsnoop) on exec,
+    /// file and TCP storms, and the store and SQL benches. Without `--full`: a smoke run of
+    /// seconds (small rates, vigil only) that checks the harness; `--full` (root, ~15 minutes)
+    /// writes BENCHMARKS.md and its plot at the repository's root.
+    Bench {
+        /// The whole run: every rate, the peers, the store and SQL benches, the profile.
+        #[arg(long)]
+        full: bool,
+        /// Leave the peers out of a full run.
+        #[arg(long)]
+        no_peers: bool,
+        /// Measure the dev-profile binary and benches (what the tests build) in a full run,
+        /// instead of the release build users run (whose RocksDB C++ takes ~25 minutes to
+        /// build the first time).
+        #[arg(long, conflicts_with = "release")]
+        dev: bool,
+        /// Measure the release build in a smoke run too.
+        #[arg(long)]
+        release: bool,
+        /// Only write BENCHMARKS.md and the plot again, from this figures file.
+        #[arg(long, value_name = "FIGURES_JSON")]
+        report: Option<PathBuf>,
+    },
+    /// One load of the bench, in a process of its own (what `bench` runs and measures).
+    #[command(hide = true)]
+    BenchLoad {
+        #[arg(long, value_enum)]
+        kind: bench::load::LoadKind,
+        /// Operations per second; as fast as it can when absent.
+        #[arg(long)]
+        rate: Option<u32>,
+        #[arg(long)]
+        count: u64,
+        /// The bench's workspace (the exec storm's executable, the file storm's directory).
+        #[arg(long)]
+        dir: PathBuf,
+    },
     /// Build the fuzz targets (fuzz/, with nightly and cargo-fuzz) and run each for a bounded
     /// time from its committed corpus; fails if any target crashes.
     Fuzz {
@@ -250,63 +288,6 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| workspace_root().join("target"))
 }
 
-/// Mean time (ns) and elements per iteration of one criterion benchmark's latest run.
-fn criterion_result(group: &str, name: &str) -> anyhow::Result<(f64, Option<f64>)> {
-    let dir = target_dir()
-        .join("criterion")
-        .join(group)
-        .join(name)
-        .join("new");
-    let read = |file: &str| -> anyhow::Result<serde_json::Value> {
-        let path = dir.join(file);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        Ok(serde_json::from_str(&text)?)
-    };
-    let mean = read("estimates.json")?["mean"]["point_estimate"]
-        .as_f64()
-        .context("estimates.json has no mean")?;
-    let elements = read("benchmark.json")?["throughput"]["Elements"].as_f64();
-    Ok((mean, elements))
-}
-
-fn bench() -> anyhow::Result<()> {
-    // The dev profile (dependencies optimised, RocksDB's C++ not): a release build would compile
-    // RocksDB again, for ~25 minutes, and nothing benchmarked here runs through it.
-    run(cargo().args([
-        "bench",
-        "--profile",
-        "dev",
-        "--package",
-        "vigil-tables",
-        "--bench",
-        "processes",
-    ]))?;
-    let (baseline, _) = criterion_result("processes", "baseline_read_proc_stat")?;
-    let (scan, rows) = criterion_result("processes", "select_star")?;
-    let (narrow, _) = criterion_result("processes", "select_pid_name")?;
-    let rows = rows.unwrap_or(0.0);
-    println!();
-    println!("processes, with 1,000 extra sleeping processes ({rows} rows):");
-    println!(
-        "  SELECT * FROM processes: {:.2} ms per scan, {:.0} rows/s",
-        scan / 1e6,
-        rows / (scan / 1e9)
-    );
-    println!(
-        "  SELECT pid, name FROM processes: {:.2} ms per scan (only /proc/<pid>/stat is read)",
-        narrow / 1e6
-    );
-    println!(
-        "  baseline (read every /proc/<pid>/stat): {:.2} ms; the full scan costs {:.1}x the \
-         baseline, the narrow one {:.1}x",
-        baseline / 1e6,
-        scan / baseline,
-        narrow / baseline
-    );
-    Ok(())
-}
-
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Task::Setup => setup(),
@@ -332,7 +313,24 @@ fn main() -> anyhow::Result<()> {
                 ])
                 .args(args))
         }
-        Task::Bench => bench(),
+        Task::Bench {
+            full,
+            no_peers,
+            dev,
+            release,
+            report,
+        } => bench::main(&bench::Options {
+            full,
+            no_peers,
+            release: release || (full && !dev),
+            report,
+        }),
+        Task::BenchLoad {
+            kind,
+            rate,
+            count,
+            dir,
+        } => bench::load::generate(kind, rate, count, &dir),
         Task::CheckPlatforms => check_platforms::run_all(),
         Task::OsquerySpecs { osquery, rev } => {
             osquery_specs::run(&workspace_root(), &osquery, &rev)
@@ -354,11 +352,20 @@ fn main() -> anyhow::Result<()> {
             run(cargo().arg("test").args(args))?;
             if filtered {
                 eprintln!(
-                    "xtask: fuzz targets and kernel matrix skipped (cargo test got arguments); \
-                     run them with `cargo xtask fuzz` and `cargo xtask kernel-matrix`"
+                    "xtask: bench smoke run, fuzz targets and kernel matrix skipped (cargo test got \
+                     arguments); run them with `cargo xtask bench`, `cargo xtask fuzz` and \
+                     `cargo xtask kernel-matrix`"
                 );
                 return Ok(());
             }
+            // The bench harness's smoke run: seconds, small rates, vigil only (it builds the
+            // binary the tests used; the full run is `cargo xtask bench --full`, by hand).
+            bench::main(&bench::Options {
+                full: false,
+                no_peers: true,
+                release: false,
+                report: None,
+            })?;
             fuzz::run_all(fuzz::DEFAULT_SECONDS)?;
             // The matrix boots the binary the tests used (same profile: nothing rebuilds).
             run(cargo().args(["build", "--package", "vigil"]))?;

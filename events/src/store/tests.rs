@@ -273,8 +273,10 @@ fn the_writer_batches_counts_and_drains_on_shutdown() {
         retention_interval: Duration::from_secs(60),
     };
     let writer = StoreWriter::spawn(store.clone(), rx, counters.clone(), config).expect("spawn");
-    for t in 1..=10 {
-        tx.send(Event::Process(sample_event(t))).expect("send");
+    // Batches of 3, 3, 3 and 1 events: the writer writes them in batches of its own (4 rows).
+    let events: Vec<Event> = (1..=10).map(|t| Event::Process(sample_event(t))).collect();
+    for batch in events.chunks(3) {
+        tx.send(batch.to_vec()).expect("send");
     }
     drop(tx);
     writer.join();
@@ -373,7 +375,7 @@ fn expiry_by_age_stops_at_the_read_floor() {
     // Queries have read the row at 10 (seq 1), not the others.
     floor.set_all([(T, (10, 1))].into_iter().collect());
     let counters = crate::Counters::new(&EventTable::names());
-    let (tx, rx) = crossbeam_channel::bounded::<Event>(1);
+    let (tx, rx) = crossbeam_channel::bounded::<Vec<Event>>(1);
     let config = WriterConfig {
         retention: RetentionPolicy {
             // Everything is older than a nanosecond, but a query has yet to read from 20 on.
@@ -397,7 +399,7 @@ fn a_new_writer_expires_nothing_before_the_scheduler_says_what_was_read() {
     // A worker starts: its read floor is not known yet (the scheduler restores it later).
     let floor = Arc::new(ReadFloor::default());
     let counters = crate::Counters::new(&EventTable::names());
-    let (tx, rx) = crossbeam_channel::bounded::<Event>(1);
+    let (tx, rx) = crossbeam_channel::bounded::<Vec<Event>>(1);
     let config = WriterConfig {
         retention: RetentionPolicy {
             expiry: Some(Duration::from_nanos(1)),

@@ -13,7 +13,8 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use super::{EventStore, ReadFloor};
 use crate::{
     counters::{Counters, TableCounters},
-    event_table::{Event, EventTable},
+    event_table::EventTable,
+    publisher::EventBatch,
 };
 
 /// How long events are kept.
@@ -65,7 +66,7 @@ impl StoreWriter {
     /// holds and returns.
     pub fn spawn(
         store: Arc<EventStore>,
-        events: Receiver<Event>,
+        events: Receiver<EventBatch>,
         counters: Counters,
         config: WriterConfig,
     ) -> std::io::Result<Self> {
@@ -85,7 +86,12 @@ impl StoreWriter {
     }
 }
 
-fn run(store: &EventStore, events: &Receiver<Event>, counters: &Counters, config: WriterConfig) {
+fn run(
+    store: &EventStore,
+    events: &Receiver<EventBatch>,
+    counters: &Counters,
+    config: WriterConfig,
+) {
     let mut pending: HashMap<EventTable, Vec<(u64, Vec<u8>)>> = HashMap::new();
     let mut pending_rows = 0usize;
     let mut batch_started: Option<Instant> = None;
@@ -100,21 +106,13 @@ fn run(store: &EventStore, events: &Receiver<Event>, counters: &Counters, config
             None => COUNTER_SAVE_INTERVAL.min(config.retention_interval),
         };
         match events.recv_timeout(wait) {
-            Ok(event) => {
-                pending
-                    .entry(event.table())
-                    .or_default()
-                    .push((event.time_ns(), event.encode()));
-                pending_rows += 1;
+            Ok(batch) => {
+                pending_rows += take(&mut pending, batch);
                 batch_started.get_or_insert_with(Instant::now);
                 // Take whatever else is already queued without waiting.
                 while pending_rows < config.batch_rows {
-                    let Ok(event) = events.try_recv() else { break };
-                    pending
-                        .entry(event.table())
-                        .or_default()
-                        .push((event.time_ns(), event.encode()));
-                    pending_rows += 1;
+                    let Ok(batch) = events.try_recv() else { break };
+                    pending_rows += take(&mut pending, batch);
                 }
             }
             Err(RecvTimeoutError::Timeout) => {
@@ -143,6 +141,18 @@ fn run(store: &EventStore, events: &Receiver<Event>, counters: &Counters, config
     if let Err(error) = store.flush() {
         tracing::warn!(%error, "flushing the event store at shutdown failed");
     }
+}
+
+/// Encodes a batch into the rows waiting for each table; returns how many.
+fn take(pending: &mut HashMap<EventTable, Vec<(u64, Vec<u8>)>>, batch: EventBatch) -> usize {
+    let rows = batch.len();
+    for event in batch {
+        pending
+            .entry(event.table())
+            .or_default()
+            .push((event.time_ns(), event.encode()));
+    }
+    rows
 }
 
 fn write_pending(

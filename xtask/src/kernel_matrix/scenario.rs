@@ -800,7 +800,7 @@ fn delete(name: &str, absent: &mut Vec<String>) -> anyhow::Result<Option<i64>> {
 }
 
 /// Nanoseconds since the epoch, for names no earlier run used.
-fn wall_nanos() -> u128 {
+pub(crate) fn wall_nanos() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos())

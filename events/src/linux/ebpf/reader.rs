@@ -30,11 +30,22 @@ use crate::{
     file_filter::FileFilter,
     in_flight::InFlightLedger,
     linux::{clock::BootClock, proc_table::ProcessTable},
-    publisher::{Outlet, Settings},
+    publisher::{BATCH_EVENTS, EventBatch, Outlet, Settings},
 };
 
 /// How often kernel counters are read, the clock offset refreshed and the stop flag checked.
 const TICK: Duration = Duration::from_millis(250);
+
+/// Once the kernel says records are waiting, the reader waits this long before it reads, so that
+/// one wakeup takes a burst of records rather than each record waking it (the kernel only
+/// signals a record that finds the buffer empty). Scaled down for buffers smaller than
+/// [`COALESCE_FULL_RING`]: what arrives meanwhile must fit with room to spare.
+const COALESCE: Duration = Duration::from_millis(10);
+const COALESCE_FULL_RING: u32 = 8 * 1024 * 1024;
+
+fn coalescing_delay(ring_bytes: u32) -> Duration {
+    COALESCE.mul_f64((f64::from(ring_bytes) / f64::from(COALESCE_FULL_RING)).min(1.0))
+}
 
 /// Positions in the kernel's counters, one per kernel counter.
 type Positions = [u64; counter::COUNT as usize];
@@ -43,7 +54,10 @@ pub(super) struct Reader {
     kernel_counters: PerCpuArray<MapData, u64>,
     /// How far the kernel's counters are accounted for.
     last_kernel: Positions,
-    sink: Sender<Event>,
+    sink: Sender<EventBatch>,
+    /// Events read and not yet sent to the store writer.
+    batch: EventBatch,
+    coalesce: Duration,
     counters: Counters,
     /// The counters of each table this publisher fills.
     tables: Vec<(EventTable, Arc<TableCounters>)>,
@@ -94,6 +108,8 @@ impl Reader {
                 .map(|&table| (table, table_counters(&outlet.counters, table)))
                 .collect(),
             sink: outlet.sink,
+            batch: Vec::with_capacity(BATCH_EVENTS),
+            coalesce: coalescing_delay(settings.ringbuf_bytes),
             counters: outlet.counters,
             ledger: outlet.ledger,
             file_filter: settings.file_filter.clone(),
@@ -152,10 +168,16 @@ impl Reader {
                             return;
                         }
                     };
+                    if !self.coalesce.is_zero() {
+                        tokio::time::sleep(self.coalesce).await;
+                    }
                     while let Some(item) = guard.get_inner_mut().next() {
                         if !self.handle(&item) {
                             return;
                         }
+                    }
+                    if !self.send_batch() {
+                        return;
                     }
                     guard.clear_ready();
                 }
@@ -169,6 +191,7 @@ impl Reader {
                                 break;
                             }
                         }
+                        self.send_batch();
                         self.poll_kernel_counters();
                         return;
                     }
@@ -222,14 +245,25 @@ impl Reader {
             }
         }
         TableCounters::add(&counters.seen, 1);
-        match self.sink.try_send(event) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_)) => {
-                TableCounters::add(&counters.dropped_channel, 1);
-                TableCounters::add(&counters.resolved, 1);
+        self.batch.push(event);
+        self.batch.len() < BATCH_EVENTS || self.send_batch()
+    }
+
+    /// Sends the events read so far to the store writer. False when the writer is gone.
+    fn send_batch(&mut self) -> bool {
+        if self.batch.is_empty() {
+            return true;
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_EVENTS));
+        match send_or_count(&self.sink, batch, |table| self.counters_for(table)) {
+            Sent::Taken => true,
+            Sent::Dropped(mut batch) => {
+                // The allocation serves the next batch.
+                batch.clear();
+                self.batch = batch;
                 true
             }
-            Err(TrySendError::Disconnected(_)) => false,
+            Sent::WriterGone => false,
         }
     }
 
@@ -267,6 +301,34 @@ impl Reader {
     }
 }
 
+enum Sent {
+    Taken,
+    /// The channel was full: the batch is back, its events counted as dropped.
+    Dropped(EventBatch),
+    WriterGone,
+}
+
+/// Sends a batch to the store writer; one that finds the channel full is dropped whole, each of
+/// its events counted in its own table.
+fn send_or_count(
+    sink: &Sender<EventBatch>,
+    batch: EventBatch,
+    counters_for: impl Fn(EventTable) -> Arc<TableCounters>,
+) -> Sent {
+    match sink.try_send(batch) {
+        Ok(()) => Sent::Taken,
+        Err(TrySendError::Full(batch)) => {
+            for event in &batch {
+                let counters = counters_for(event.table());
+                TableCounters::add(&counters.dropped_channel, 1);
+                TableCounters::add(&counters.resolved, 1);
+            }
+            Sent::Dropped(batch)
+        }
+        Err(TrySendError::Disconnected(_)) => Sent::WriterGone,
+    }
+}
+
 /// How much of each kernel counter userspace has accounted for: zero for a new map, what the
 /// previous worker reached for a pinned one.
 fn accounted(map: &PerCpuArray<MapData, u64>) -> Positions {
@@ -281,4 +343,47 @@ fn accounted(map: &PerCpuArray<MapData, u64>) -> Positions {
 
 pub(super) fn table_counters(counters: &Counters, table: EventTable) -> Arc<TableCounters> {
     counters.table(table.name()).cloned().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_that_finds_the_channel_full_is_counted_event_by_event() {
+        let counters = Counters::new(&EventTable::names());
+        let counters_for = |table: EventTable| table_counters(&counters, table);
+        let (sink, queue) = crossbeam_channel::bounded::<EventBatch>(1);
+        let process = Event::Process(crate::codec::tests::sample_event(1));
+        let socket = Event::Socket(crate::codec::tests::sample_socket_event(2));
+        assert!(matches!(
+            send_or_count(&sink, vec![process.clone()], counters_for),
+            Sent::Taken
+        ));
+        let batch = vec![process.clone(), socket, process];
+        let Sent::Dropped(back) = send_or_count(&sink, batch, counters_for) else {
+            panic!("a full channel takes nothing");
+        };
+        assert_eq!(back.len(), 3);
+        let values = |table: EventTable| counters_for(table).values();
+        assert_eq!(values(EventTable::BpfProcessEvents).dropped_channel, 2);
+        assert_eq!(values(EventTable::BpfProcessEvents).resolved, 2);
+        assert_eq!(values(EventTable::BpfSocketEvents).dropped_channel, 1);
+        assert_eq!(values(EventTable::BpfFileEvents).dropped_channel, 0);
+        assert_eq!(queue.len(), 1);
+        drop(queue);
+        assert!(matches!(
+            send_or_count(&sink, Vec::new(), counters_for),
+            Sent::WriterGone
+        ));
+    }
+
+    #[test]
+    fn the_coalescing_delay_shrinks_with_the_ring_buffer() {
+        assert_eq!(coalescing_delay(8 * 1024 * 1024), COALESCE);
+        assert_eq!(coalescing_delay(64 * 1024 * 1024), COALESCE);
+        assert_eq!(coalescing_delay(4 * 1024 * 1024), COALESCE / 2);
+        // The smallest ring (4 KiB) holds about two records: it is read at once.
+        assert!(coalescing_delay(4096) < Duration::from_micros(10));
+    }
 }
