@@ -1,20 +1,37 @@
 //! Snapshot tables that read Linux's own interfaces: `/proc`, `/sys`, `/etc`'s user database,
 //! utmp, `getifaddrs` with Linux's layout. Other platforms have none of these tables yet.
 
+pub mod apt_sources;
+pub mod arp_cache;
+mod bounded;
+pub mod cpu_time;
+pub mod crontab;
+pub mod deb_packages;
+pub mod dns_resolvers;
+pub mod etc_hosts;
 pub mod groups;
 pub mod interface_addresses;
 pub mod interface_details;
 pub mod kernel_info;
+pub mod kernel_modules;
 pub mod listening_ports;
+pub mod load_average;
 pub mod logged_in_users;
+pub mod memory_info;
 pub mod mounts;
+mod namespace;
 pub mod os_version;
+mod pids;
+pub mod process_envs;
+pub mod process_memory_map;
 pub mod process_open_files;
 pub mod process_open_sockets;
 pub mod processes;
+pub mod sudoers;
 pub mod system_info;
 pub mod uptime;
 pub mod users;
+pub mod yum_sources;
 
 use std::sync::Arc;
 
@@ -23,19 +40,33 @@ use crate::table::Table;
 /// This module's tables.
 pub fn tables() -> Vec<Arc<dyn Table>> {
     vec![
+        Arc::new(apt_sources::AptSources),
+        Arc::new(arp_cache::ArpCache),
+        Arc::new(cpu_time::CpuTime),
+        Arc::new(crontab::Crontab),
+        Arc::new(deb_packages::DebPackages),
+        Arc::new(dns_resolvers::DnsResolvers),
+        Arc::new(etc_hosts::EtcHosts),
         Arc::new(groups::Groups),
         Arc::new(interface_addresses::InterfaceAddresses),
         Arc::new(interface_details::InterfaceDetails),
         Arc::new(kernel_info::KernelInfo),
+        Arc::new(kernel_modules::KernelModules),
         Arc::new(listening_ports::ListeningPorts),
+        Arc::new(load_average::LoadAverage),
         Arc::new(logged_in_users::LoggedInUsers),
+        Arc::new(memory_info::MemoryInfo),
         Arc::new(mounts::Mounts),
         Arc::new(os_version::OsVersion),
+        Arc::new(process_envs::ProcessEnvs),
+        Arc::new(process_memory_map::ProcessMemoryMap),
         Arc::new(process_open_files::ProcessOpenFiles),
         Arc::new(process_open_sockets::ProcessOpenSockets),
         Arc::new(processes::Processes),
+        Arc::new(sudoers::Sudoers),
         Arc::new(system_info::SystemInfo),
         Arc::new(uptime::Uptime),
         Arc::new(users::Users),
+        Arc::new(yum_sources::YumSources),
     ]
 }
