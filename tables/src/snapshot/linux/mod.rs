@@ -1,8 +1,10 @@
 //! Snapshot tables that read Linux's own interfaces: `/proc`, `/sys`, `/etc`'s user database,
 //! utmp, `getifaddrs` with Linux's layout. Other platforms have none of these tables yet.
 
+mod accounts;
 pub mod apt_sources;
 pub mod arp_cache;
+pub mod authorized_keys;
 mod bounded;
 pub mod cpu_time;
 pub mod crontab;
@@ -14,6 +16,7 @@ pub mod interface_addresses;
 pub mod interface_details;
 pub mod kernel_info;
 pub mod kernel_modules;
+pub mod last;
 pub mod listening_ports;
 pub mod load_average;
 pub mod logged_in_users;
@@ -27,7 +30,11 @@ pub mod process_memory_map;
 pub mod process_open_files;
 pub mod process_open_sockets;
 pub mod processes;
+pub mod routes;
+pub mod rpm_packages;
+pub mod shell_history;
 pub mod sudoers;
+pub mod suid_bin;
 pub mod system_info;
 pub mod uptime;
 pub mod users;
@@ -42,6 +49,7 @@ pub fn tables() -> Vec<Arc<dyn Table>> {
     vec![
         Arc::new(apt_sources::AptSources),
         Arc::new(arp_cache::ArpCache),
+        Arc::new(authorized_keys::AuthorizedKeys),
         Arc::new(cpu_time::CpuTime),
         Arc::new(crontab::Crontab),
         Arc::new(deb_packages::DebPackages),
@@ -52,6 +60,7 @@ pub fn tables() -> Vec<Arc<dyn Table>> {
         Arc::new(interface_details::InterfaceDetails),
         Arc::new(kernel_info::KernelInfo),
         Arc::new(kernel_modules::KernelModules),
+        Arc::new(last::Last),
         Arc::new(listening_ports::ListeningPorts),
         Arc::new(load_average::LoadAverage),
         Arc::new(logged_in_users::LoggedInUsers),
@@ -63,7 +72,11 @@ pub fn tables() -> Vec<Arc<dyn Table>> {
         Arc::new(process_open_files::ProcessOpenFiles),
         Arc::new(process_open_sockets::ProcessOpenSockets),
         Arc::new(processes::Processes),
+        Arc::new(routes::Routes),
+        Arc::new(rpm_packages::RpmPackages),
+        Arc::new(shell_history::ShellHistory),
         Arc::new(sudoers::Sudoers),
+        Arc::new(suid_bin::SuidBin),
         Arc::new(system_info::SystemInfo),
         Arc::new(uptime::Uptime),
         Arc::new(users::Users),
