@@ -155,6 +155,7 @@ const MAY_BE_EMPTY: &[&str] = &[
     "last",
     "authorized_keys",
     "shell_history",
+    "usb_devices",
 ];
 
 #[test]

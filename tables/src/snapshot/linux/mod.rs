@@ -5,10 +5,13 @@ mod accounts;
 pub mod apt_sources;
 pub mod arp_cache;
 pub mod authorized_keys;
+mod block;
+pub mod block_devices;
 mod bounded;
 pub mod cpu_time;
 pub mod crontab;
 pub mod deb_packages;
+pub mod disk_encryption;
 pub mod dns_resolvers;
 pub mod etc_hosts;
 pub mod groups;
@@ -33,10 +36,14 @@ pub mod processes;
 pub mod routes;
 pub mod rpm_packages;
 pub mod shell_history;
+pub mod startup_items;
 pub mod sudoers;
 pub mod suid_bin;
 pub mod system_info;
+mod systemd;
+pub mod systemd_units;
 pub mod uptime;
+pub mod usb_devices;
 pub mod users;
 pub mod yum_sources;
 
@@ -50,9 +57,11 @@ pub fn tables() -> Vec<Arc<dyn Table>> {
         Arc::new(apt_sources::AptSources),
         Arc::new(arp_cache::ArpCache),
         Arc::new(authorized_keys::AuthorizedKeys),
+        Arc::new(block_devices::BlockDevices),
         Arc::new(cpu_time::CpuTime),
         Arc::new(crontab::Crontab),
         Arc::new(deb_packages::DebPackages),
+        Arc::new(disk_encryption::DiskEncryption),
         Arc::new(dns_resolvers::DnsResolvers),
         Arc::new(etc_hosts::EtcHosts),
         Arc::new(groups::Groups),
@@ -75,10 +84,13 @@ pub fn tables() -> Vec<Arc<dyn Table>> {
         Arc::new(routes::Routes),
         Arc::new(rpm_packages::RpmPackages),
         Arc::new(shell_history::ShellHistory),
+        Arc::new(startup_items::StartupItems),
         Arc::new(sudoers::Sudoers),
         Arc::new(suid_bin::SuidBin),
         Arc::new(system_info::SystemInfo),
+        Arc::new(systemd_units::SystemdUnits),
         Arc::new(uptime::Uptime),
+        Arc::new(usb_devices::UsbDevices),
         Arc::new(users::Users),
         Arc::new(yum_sources::YumSources),
     ]
