@@ -156,6 +156,14 @@ const MAY_BE_EMPTY: &[&str] = &[
     "authorized_keys",
     "shell_history",
     "usb_devices",
+    "portage_packages",
+    "docker_containers",
+    "chrome_extensions",
+    "firefox_addons",
+    "iptables",
+    // Scanned here with `directory = <a temporary directory>`, which holds no packages.
+    "npm_packages",
+    "python_packages",
 ];
 
 #[test]

@@ -8,15 +8,19 @@ pub mod authorized_keys;
 mod block;
 pub mod block_devices;
 mod bounded;
+pub mod chrome_extensions;
 pub mod cpu_time;
 pub mod crontab;
 pub mod deb_packages;
 pub mod disk_encryption;
 pub mod dns_resolvers;
+pub mod docker_containers;
 pub mod etc_hosts;
+pub mod firefox_addons;
 pub mod groups;
 pub mod interface_addresses;
 pub mod interface_details;
+pub mod iptables;
 pub mod kernel_info;
 pub mod kernel_modules;
 pub mod last;
@@ -26,13 +30,16 @@ pub mod logged_in_users;
 pub mod memory_info;
 pub mod mounts;
 mod namespace;
+pub mod npm_packages;
 pub mod os_version;
 mod pids;
+pub mod portage_packages;
 pub mod process_envs;
 pub mod process_memory_map;
 pub mod process_open_files;
 pub mod process_open_sockets;
 pub mod processes;
+pub mod python_packages;
 pub mod routes;
 pub mod rpm_packages;
 pub mod shell_history;
@@ -58,15 +65,19 @@ pub fn tables() -> Vec<Arc<dyn Table>> {
         Arc::new(arp_cache::ArpCache),
         Arc::new(authorized_keys::AuthorizedKeys),
         Arc::new(block_devices::BlockDevices),
+        Arc::new(chrome_extensions::ChromeExtensions),
         Arc::new(cpu_time::CpuTime),
         Arc::new(crontab::Crontab),
         Arc::new(deb_packages::DebPackages),
         Arc::new(disk_encryption::DiskEncryption),
         Arc::new(dns_resolvers::DnsResolvers),
+        Arc::new(docker_containers::DockerContainers),
         Arc::new(etc_hosts::EtcHosts),
+        Arc::new(firefox_addons::FirefoxAddons),
         Arc::new(groups::Groups),
         Arc::new(interface_addresses::InterfaceAddresses),
         Arc::new(interface_details::InterfaceDetails),
+        Arc::new(iptables::Iptables),
         Arc::new(kernel_info::KernelInfo),
         Arc::new(kernel_modules::KernelModules),
         Arc::new(last::Last),
@@ -75,12 +86,15 @@ pub fn tables() -> Vec<Arc<dyn Table>> {
         Arc::new(logged_in_users::LoggedInUsers),
         Arc::new(memory_info::MemoryInfo),
         Arc::new(mounts::Mounts),
+        Arc::new(npm_packages::NpmPackages),
         Arc::new(os_version::OsVersion),
+        Arc::new(portage_packages::PortagePackages),
         Arc::new(process_envs::ProcessEnvs),
         Arc::new(process_memory_map::ProcessMemoryMap),
         Arc::new(process_open_files::ProcessOpenFiles),
         Arc::new(process_open_sockets::ProcessOpenSockets),
         Arc::new(processes::Processes),
+        Arc::new(python_packages::PythonPackages),
         Arc::new(routes::Routes),
         Arc::new(rpm_packages::RpmPackages),
         Arc::new(shell_history::ShellHistory),
