@@ -7,6 +7,7 @@
 
 pub mod apt;
 pub mod authorized_keys;
+pub mod checks;
 pub mod crontab;
 pub mod deb822;
 pub mod dpkg;

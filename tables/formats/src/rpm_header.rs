@@ -153,7 +153,7 @@ pub mod build {
                 Value::Int32(v) => (TYPE_INT32, 4, v.to_be_bytes().to_vec()),
                 Value::Int64(v) => (TYPE_INT64, 8, v.to_be_bytes().to_vec()),
             };
-            while data.len() % align != 0 {
+            while !data.len().is_multiple_of(align) {
                 data.push(0);
             }
             for field in [*tag, kind, data.len() as u32, 1] {

@@ -4,7 +4,7 @@
 //! reads one home per user row).
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::snapshot::linux::bounded;
 use crate::table::{ScanRequest, Value};
@@ -41,7 +41,7 @@ pub fn accounts(table: &str, request: &ScanRequest, uid_column: usize) -> Vec<Ac
                 .as_ref()
                 .is_none_or(|w| w.contains(&i64::from(a.uid)))
         })
-        .filter(|a| a.home.is_absolute() && a.home != PathBuf::from("/"))
+        .filter(|a| a.home.is_absolute() && a.home != Path::new("/"))
         .filter(|a| seen_homes.insert(a.home.clone()))
         .collect()
 }
@@ -94,7 +94,7 @@ mod tests {
         let all = accounts("t", &ScanRequest::default(), 0);
         assert!(
             all.iter()
-                .any(|a| a.uid == 0 && a.home == PathBuf::from("/root"))
+                .any(|a| a.uid == 0 && a.home == Path::new("/root"))
         );
         let request = ScanRequest {
             constraints: vec![Constraint {

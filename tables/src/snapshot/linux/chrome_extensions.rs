@@ -339,7 +339,7 @@ mod tests {
         .expect("write");
 
         let found = profiles(&home.path().join(".config/google-chrome"));
-        assert_eq!(found, [profile.clone()]);
+        assert_eq!(found, std::slice::from_ref(&profile));
         let rows = profile_rows("chrome", 1000, &profile);
         assert_eq!(rows.len(), 1);
         let row = &rows[0];

@@ -133,7 +133,7 @@ mod tests {
         )
         .expect("write");
         let found = profiles(home.path());
-        assert_eq!(found, [profile.clone()]);
+        assert_eq!(found, std::slice::from_ref(&profile));
         let rows = profile_rows(&profile, 1000);
         assert_eq!(rows.len(), 2);
         let ublock = &rows[0];

@@ -172,7 +172,7 @@ mod tests {
         set(&bin.join("plain"), 0o755);
         std::os::unix::fs::symlink(&deep, bin.join("loop")).expect("symlink");
         std::os::unix::fs::symlink(bin.join("both"), bin.join("link-to-both")).expect("symlink");
-        let mut rows = walk(&[bin.clone()]);
+        let mut rows = walk(std::slice::from_ref(&bin));
         rows.sort_by_key(|r| r[0].as_text().map(str::to_owned));
         let found: Vec<_> = rows.iter().map(|r| (r[0].clone(), r[3].clone())).collect();
         assert_eq!(
