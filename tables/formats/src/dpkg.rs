@@ -35,12 +35,16 @@ pub fn installed_packages(status_file: &str) -> Vec<DebPackage> {
 
 fn package(paragraph: &deb822::Paragraph) -> Option<DebPackage> {
     let name = paragraph.get("Package").filter(|n| !n.is_empty())?;
-    let status = paragraph.get("Status").unwrap_or("");
-    if status
+    // `want flag status`: exactly three words, as dpkg writes and requires it.
+    let status: Vec<&str> = paragraph
+        .get("Status")
+        .unwrap_or("")
         .split_whitespace()
-        .nth(2)
-        .is_none_or(|s| s == "not-installed")
-    {
+        .collect();
+    let [_want, _flag, state] = status.as_slice() else {
+        return None;
+    };
+    if *state == "not-installed" {
         return None;
     }
     let field = |n: &str| paragraph.get(n).unwrap_or("").to_owned();
@@ -54,7 +58,7 @@ fn package(paragraph: &deb822::Paragraph) -> Option<DebPackage> {
             .get("Installed-Size")
             .and_then(|s| s.trim().parse().ok()),
         arch: field("Architecture"),
-        status: status.split_whitespace().collect::<Vec<_>>().join(" "),
+        status: status.join(" "),
         maintainer: field("Maintainer"),
         section: field("Section"),
         priority: field("Priority"),
@@ -151,6 +155,14 @@ Architecture: amd64
         assert_eq!(bsdutils.source, "util-linux (2.38.1-5)");
         assert_eq!(packages[3].status, "deinstall ok config-files");
         assert_eq!(packages[3].installed_size, None);
+    }
+
+    #[test]
+    fn a_status_of_other_than_three_words_is_not_a_package() {
+        // dpkg's Status is `want flag status`; dpkg itself refuses a file with another shape.
+        let text =
+            "Package: a\nStatus: install ok inction: gnome\n\nPackage: b\nStatus: install ok\n";
+        assert!(installed_packages(text).is_empty());
     }
 
     #[test]
