@@ -17,17 +17,19 @@ pub fn line(line: &str) -> Option<AuthorizedKey> {
     if line.is_empty() || line.starts_with('#') {
         return None;
     }
-    let (first, rest) = split_field(line);
+    // Quoted strings exist in the options only; the fields after them split at blanks.
+    let (first, rest) = split_options(line);
     let (options, algorithm, rest) = if is_key_type(first) {
-        ("", first, rest)
+        let (algorithm, rest) = split_plain(line);
+        ("", algorithm, rest)
     } else {
-        let (algorithm, rest) = split_field(rest);
+        let (algorithm, rest) = split_plain(rest);
         (first, algorithm, rest)
     };
     if !is_key_type(algorithm) {
         return None;
     }
-    let (key, comment) = split_field(rest);
+    let (key, comment) = split_plain(rest);
     if key.is_empty() {
         return None;
     }
@@ -47,8 +49,17 @@ fn is_key_type(word: &str) -> bool {
         && !word.contains(['"', ',', '='])
 }
 
-/// The first field (up to blank space outside double quotes) and the rest, trimmed.
-fn split_field(text: &str) -> (&str, &str) {
+/// The first field and the rest, trimmed, splitting at the first space or tab (sshd's blanks).
+fn split_plain(text: &str) -> (&str, &str) {
+    let text = text.trim_start_matches([' ', '\t']);
+    match text.split_once([' ', '\t']) {
+        Some((field, rest)) => (field, rest.trim_matches([' ', '\t'])),
+        None => (text, ""),
+    }
+}
+
+/// The options field (up to blank space outside double quotes) and the rest, trimmed.
+fn split_options(text: &str) -> (&str, &str) {
     let text = text.trim_start();
     let mut quoted = false;
     let mut escaped = false;
@@ -98,6 +109,14 @@ mod tests {
         let security_key =
             line("no-touch-required sk-ssh-ed25519@openssh.com AAAAGnNr").expect("a security key");
         assert_eq!(security_key.comment, "");
+    }
+
+    #[test]
+    fn quotes_matter_in_options_only() {
+        // A `"` in the key does not open a quoted string: the key ends at the next blank.
+        let key = line("ssh-ed25519 AAAA\"x comment with \"quotes\"").expect("a key");
+        assert_eq!(key.key, "AAAA\"x");
+        assert_eq!(key.comment, "comment with \"quotes\"");
     }
 
     #[test]
