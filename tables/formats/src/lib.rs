@@ -1,0 +1,20 @@
+//! Parsers of files that come from outside vigil: package databases, repository lists, cron
+//! tables, sudoers, shell history, SSH keys, name-service files and on-disk headers. They read
+//! text or bytes already in memory and never do I/O, so the fuzz targets (`fuzz/`) call them
+//! directly; the tables in `vigil-tables` read the files (bounded) and turn these into rows.
+//!
+//! Every parser takes arbitrary input: what it cannot make sense of is skipped, never a panic.
+
+pub mod apt;
+pub mod authorized_keys;
+pub mod checks;
+pub mod crontab;
+pub mod deb822;
+pub mod dpkg;
+pub mod hosts;
+pub mod ini;
+pub mod luks;
+pub mod resolv_conf;
+pub mod rpm_header;
+pub mod shell_history;
+pub mod sudoers;
