@@ -2,7 +2,9 @@
 
 use crate::{
     codec,
-    model::{Actor, FileEvent, ProcessEvent, SocketEvent},
+    model::{
+        Actor, AuditProcessEvent, AuditSocketEvent, FileEvent, ProcessEvent, SocketEvent, UserEvent,
+    },
 };
 
 /// What the store and the pipeline need of an event type, whatever its table.
@@ -38,6 +40,24 @@ impl TableEvent for FileEvent {
 
     fn actor_mut(&mut self) -> Option<&mut Actor> {
         Some(&mut self.actor)
+    }
+}
+
+impl TableEvent for AuditProcessEvent {
+    fn time_ns(&self) -> u64 {
+        self.time_ns
+    }
+}
+
+impl TableEvent for AuditSocketEvent {
+    fn time_ns(&self) -> u64 {
+        self.time_ns
+    }
+}
+
+impl TableEvent for UserEvent {
+    fn time_ns(&self) -> u64 {
+        self.time_ns
     }
 }
 
@@ -111,6 +131,12 @@ event_tables! {
         codec::encode_socket_event, codec::decode_socket_event;
     BpfFileEvents => "bpf_file_events", File(FileEvent),
         codec::encode_file_event, codec::decode_file_event;
+    ProcessEvents => "process_events", AuditProcess(AuditProcessEvent),
+        codec::encode_audit_process_event, codec::decode_audit_process_event;
+    SocketEvents => "socket_events", AuditSocket(AuditSocketEvent),
+        codec::encode_audit_socket_event, codec::decode_audit_socket_event;
+    UserEvents => "user_events", User(UserEvent),
+        codec::encode_user_event, codec::decode_user_event;
 }
 
 impl EventTable {

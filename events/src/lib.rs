@@ -25,9 +25,11 @@ pub mod linux;
 pub use counters::{Availability, CounterValues, Counters, Snapshot, TableCounters};
 pub use event_table::{Event, EventTable};
 pub use model::{
-    Actor, FileEvent, FileOperation, ProcessAction, ProcessEvent, SocketEvent, SocketStatus,
-    Syscall, Task,
+    Actor, AuditIds, AuditProcessEvent, AuditSocketEvent, FileEvent, FileOperation, ProcessAction,
+    ProcessEvent, SocketEvent, SocketStatus, Syscall, Task, UserEvent,
 };
-pub use publisher::{HandOver, Outlet, Publisher, PublisherError, Running, Settings, Stopping};
+pub use publisher::{
+    AuditSettings, HandOver, Outlet, Publisher, PublisherError, Running, Settings, Stopping,
+};
 #[cfg(feature = "store")]
 pub use store::{EventStore, StoreError, TimeRange};

@@ -336,10 +336,14 @@ fn probes_that_cannot_start_on_a_reload_are_said_so_marked_and_retried() {
         &[("VIGIL_FAULT_PROBE_FAILURES", &fault)],
     );
     let active = |db: &Path| -> Vec<String> {
-        query_json(db, "SELECT active FROM vigil_events")
-            .iter()
-            .map(|r| r["active"].as_str().unwrap_or_default().to_owned())
-            .collect()
+        // The eBPF tables: the audit ones are off unless asked for.
+        query_json(
+            db,
+            "SELECT active FROM vigil_events WHERE publisher = 'bpf'",
+        )
+        .iter()
+        .map(|r| r["active"].as_str().unwrap_or_default().to_owned())
+        .collect()
     };
     poll("every event table active", Duration::from_secs(30), || {
         active(&daemon.db()).iter().all(|a| a == "1").then_some(())
