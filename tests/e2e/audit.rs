@@ -267,3 +267,94 @@ fn a_clean_stop_leaves_the_status_and_the_rules_as_they_were_with_another_owners
     let after = host.now();
     assert_eq!(after, before, "the host's audit after a clean stop");
 }
+
+#[test]
+fn what_a_killed_worker_changed_is_put_back_by_the_next_workers_clean_stop() {
+    let mut host = AuditHost::take();
+    let before = host.now();
+    let mut daemon = Daemon::start(AUDIT_FLAGS);
+    let first = poll("the worker to own audit", WAIT, || {
+        let worker = daemon.worker_pid()?;
+        (host.socket.status().expect("AUDIT_GET").pid == worker).then_some(worker)
+    });
+    // SAFETY: killing the daemon's worker, a process this test started.
+    unsafe { libc::kill(first as i32, libc::SIGKILL) };
+    poll(
+        "the watchdog's next worker to own audit",
+        Duration::from_secs(90),
+        || {
+            let worker = daemon.worker_pid().filter(|w| *w != first)?;
+            (host.socket.status().expect("AUDIT_GET").pid == worker).then_some(())
+        },
+    );
+    assert_eq!(
+        host.now()
+            .rules
+            .iter()
+            .filter(|r| rules::is_vigils(r))
+            .count(),
+        1,
+        "the next worker took the killed one's rule over rather than add another"
+    );
+    assert!(daemon.stop().success());
+    assert_eq!(host.now(), before, "the host's audit after the clean stop");
+}
+
+#[test]
+fn another_owner_of_audit_is_left_in_charge_and_vigil_reads_the_copy() {
+    let mut host = AuditHost::take();
+    // This test process is the other owner (as auditd would be), and reads what it is sent.
+    let mut owner = AuditSocket::open().expect("the owner's socket");
+    let me = std::process::id();
+    owner
+        .set_status(&AuditStatus {
+            mask: vigil_events::linux::audit::status::MASK_PID,
+            pid: me,
+            ..AuditStatus::default()
+        })
+        .expect("the test takes the audit pid");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reading = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = owner.receive(Duration::from_millis(100));
+            }
+            owner
+        })
+    };
+
+    let mut daemon = Daemon::start(AUDIT_FLAGS);
+    audit_running(&daemon, "process_events");
+    let mark = marker("audit-copy");
+    let status = Command::new("/bin/sh")
+        .args(["-c", "exit 0", &mark])
+        .status()
+        .expect("sh runs");
+    assert!(status.success());
+    poll("the exec, read from the multicast copy", WAIT, || {
+        let sql = format!("SELECT pid FROM process_events WHERE {}", cmdline_has(&mark));
+        (!query_json(&daemon.db(), &sql).is_empty()).then_some(())
+    });
+    assert_eq!(
+        host.socket.status().expect("AUDIT_GET").pid,
+        me,
+        "vigil did not take audit over"
+    );
+    let log = daemon.stderr();
+    assert!(
+        log.contains(&format!("audit is owned by another process (pid {me})")),
+        "vigil says who owns audit: {log}"
+    );
+    assert!(daemon.stop().success());
+
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut owner = reading.join().expect("the owner's reader");
+    owner
+        .set_status(&AuditStatus {
+            mask: vigil_events::linux::audit::status::MASK_PID,
+            pid: 0,
+            ..AuditStatus::default()
+        })
+        .expect("the test lets go of the audit pid");
+}

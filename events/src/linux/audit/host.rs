@@ -8,6 +8,7 @@ use std::{
 };
 
 use super::{
+    found::{self, Found},
     netlink::{AuditSocket, NetlinkError},
     rules,
     status::{
@@ -48,12 +49,19 @@ pub struct HostAudit {
     owns_pid: bool,
     /// What the kernel's `lost` counter was at the last look.
     last_lost: u32,
+    /// The settings found are kept in `found::PATH` by this process, until they are put back.
+    keeps_found: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {
     #[error(transparent)]
     Netlink(#[from] NetlinkError),
+    #[error("cannot keep the host's audit settings in {path} to put them back later: {error}")]
+    Keep {
+        path: &'static str,
+        error: std::io::Error,
+    },
 }
 
 /// The host's configuration as this process changed it, shared by the publishers that use it: a
@@ -104,6 +112,7 @@ impl HostAudit {
             changed: 0,
             added: Vec::new(),
             owns_pid: false,
+            keeps_found: false,
         };
         if wanted.configure {
             if before.enabled == ENABLED_LOCKED {
@@ -111,10 +120,17 @@ impl HostAudit {
                     "audit's configuration is locked until reboot (enabled=2): vigil cannot set \
                      the backlog or add its rule, and reads what the existing rules produce"
                 );
-            } else if let Err(error) = host.apply(wanted) {
-                // Whatever was changed before the error is put back now.
-                host.restore();
-                return Err(error);
+            } else {
+                let applied = match host.keep_found() {
+                    Ok(true) => host.apply(wanted),
+                    Ok(false) => Ok(()),
+                    Err(error) => Err(error),
+                };
+                if let Err(error) = applied {
+                    // Whatever was changed before the error is put back now.
+                    host.restore();
+                    return Err(error);
+                }
             }
         }
         let reading = match host.take_records(reader) {
@@ -125,6 +141,58 @@ impl HostAudit {
             }
         };
         Ok((host, reading))
+    }
+
+    /// Keeps what was found before anything changes, so it is put back even if this process is
+    /// killed first; or, when a vigil that did not stop cleanly kept it, takes that over (its
+    /// settings, and its rules, which carry vigil's key). False when another running vigil
+    /// keeps it: that one configures audit, and this one only reads.
+    fn keep_found(&mut self) -> Result<bool, HostError> {
+        let path = std::path::Path::new(found::PATH);
+        let me = std::process::id();
+        match found::read(path) {
+            Some(kept) if kept.keeper != me && found::is_running_vigil(kept.keeper) => {
+                tracing::warn!(
+                    keeper = kept.keeper,
+                    "another vigil (pid {}) has changed the host's audit and puts it back at its \
+                     stop: this one changes nothing and reads",
+                    kept.keeper
+                );
+                return Ok(false);
+            }
+            Some(kept) => {
+                tracing::warn!(
+                    "a vigil that did not stop cleanly left the host's audit changed: what it \
+                     found is put back at this one's stop, and its rules removed"
+                );
+                self.before.enabled = kept.enabled;
+                self.before.failure = kept.failure;
+                self.before.backlog_limit = kept.backlog_limit;
+                self.before.backlog_wait_time = kept.backlog_wait_time;
+                self.changed |=
+                    MASK_ENABLED | MASK_FAILURE | MASK_BACKLOG_LIMIT | MASK_BACKLOG_WAIT_TIME;
+                self.added.extend(
+                    self.control
+                        .rules()?
+                        .into_iter()
+                        .filter(|r| rules::is_vigils(r)),
+                );
+            }
+            None => {}
+        }
+        let kept = Found {
+            keeper: me,
+            enabled: self.before.enabled,
+            failure: self.before.failure,
+            backlog_limit: self.before.backlog_limit,
+            backlog_wait_time: self.before.backlog_wait_time,
+        };
+        found::write(path, &kept).map_err(|error| HostError::Keep {
+            path: found::PATH,
+            error,
+        })?;
+        self.keeps_found = true;
+        Ok(true)
     }
 
     fn apply(&mut self, wanted: &Wanted) -> Result<(), HostError> {
@@ -178,7 +246,9 @@ impl HostAudit {
     fn take_records(&mut self, reader: &mut AuditSocket) -> Result<Reading, HostError> {
         let me = std::process::id();
         let owner = self.before.pid;
-        if owner == 0 || owner == me {
+        // A dead owner (a killed vigil) is let go by the kernel when it is replaced.
+        let dead = !std::path::Path::new(&format!("/proc/{owner}")).exists();
+        if owner == 0 || owner == me || dead {
             let claim = AuditStatus {
                 mask: MASK_PID,
                 pid: me,
@@ -260,6 +330,10 @@ impl HostAudit {
                 tracing::error!(%error, "vigil could not let go of the audit pid");
             }
             self.owns_pid = false;
+        }
+        if self.keeps_found {
+            found::remove(std::path::Path::new(found::PATH));
+            self.keeps_found = false;
         }
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod assemble;
 pub mod events;
+pub mod found;
 pub mod fuzzing;
 pub mod host;
 pub mod netlink;
