@@ -17,7 +17,10 @@ use std::{
 use vigil_events::linux::audit::{
     netlink::AuditSocket,
     rules,
-    status::{AuditStatus, MASK_BACKLOG_LIMIT, MASK_BACKLOG_WAIT_TIME, MASK_ENABLED, MASK_FAILURE},
+    status::{
+        AuditStatus, MASK_BACKLOG_LIMIT, MASK_BACKLOG_WAIT_TIME, MASK_ENABLED, MASK_FAILURE,
+        MASK_PID,
+    },
 };
 
 use crate::support::{Daemon, cmdline_has, field, marker, poll, query_json};
@@ -304,26 +307,8 @@ fn what_a_killed_worker_changed_is_put_back_by_the_next_workers_clean_stop() {
 fn another_owner_of_audit_is_left_in_charge_and_vigil_reads_the_copy() {
     let mut host = AuditHost::take();
     // This test process is the other owner (as auditd would be), and reads what it is sent.
-    let mut owner = AuditSocket::open().expect("the owner's socket");
     let me = std::process::id();
-    owner
-        .set_status(&AuditStatus {
-            mask: vigil_events::linux::audit::status::MASK_PID,
-            pid: me,
-            ..AuditStatus::default()
-        })
-        .expect("the test takes the audit pid");
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let reading = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let _ = owner.receive(Duration::from_millis(100));
-            }
-            owner
-        })
-    };
-
+    let _owner = TestOwner::take();
     let mut daemon = Daemon::start(AUDIT_FLAGS);
     audit_running(&daemon, "process_events");
     let mark = marker("audit-copy");
@@ -333,7 +318,10 @@ fn another_owner_of_audit_is_left_in_charge_and_vigil_reads_the_copy() {
         .expect("sh runs");
     assert!(status.success());
     poll("the exec, read from the multicast copy", WAIT, || {
-        let sql = format!("SELECT pid FROM process_events WHERE {}", cmdline_has(&mark));
+        let sql = format!(
+            "SELECT pid FROM process_events WHERE {}",
+            cmdline_has(&mark)
+        );
         (!query_json(&daemon.db(), &sql).is_empty()).then_some(())
     });
     assert_eq!(
@@ -347,14 +335,51 @@ fn another_owner_of_audit_is_left_in_charge_and_vigil_reads_the_copy() {
         "vigil says who owns audit: {log}"
     );
     assert!(daemon.stop().success());
+}
 
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let mut owner = reading.join().expect("the owner's reader");
-    owner
-        .set_status(&AuditStatus {
-            mask: vigil_events::linux::audit::status::MASK_PID,
-            pid: 0,
-            ..AuditStatus::default()
-        })
-        .expect("the test lets go of the audit pid");
+/// This test process as the audit daemon: it owns the audit pid and reads (and drops) what it is
+/// sent, until dropped, when it lets go of the pid, passed or failed.
+struct TestOwner {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    reading: Option<std::thread::JoinHandle<AuditSocket>>,
+}
+
+impl TestOwner {
+    fn take() -> Self {
+        let mut socket = AuditSocket::open().expect("the owner's socket");
+        socket
+            .set_status(&AuditStatus {
+                mask: MASK_PID,
+                pid: std::process::id(),
+                ..AuditStatus::default()
+            })
+            .expect("the test takes the audit pid");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reading = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = socket.receive(Duration::from_millis(100));
+                }
+                socket
+            })
+        };
+        Self {
+            stop,
+            reading: Some(reading),
+        }
+    }
+}
+
+impl Drop for TestOwner {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(Ok(mut socket)) = self.reading.take().map(|t| t.join()) {
+            let _ = socket.set_status(&AuditStatus {
+                mask: MASK_PID,
+                pid: 0,
+                ..AuditStatus::default()
+            });
+        }
+    }
 }
