@@ -4,7 +4,6 @@
 //! configuration is put back.
 
 use std::{
-    io,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -250,7 +249,6 @@ fn uptime_seconds() -> u64 {
     // SAFETY: clock_gettime writes one timespec.
     let done = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &raw mut now) };
     if done != 0 {
-        let _ = io::Error::last_os_error();
         return 0;
     }
     u64::try_from(now.tv_sec).unwrap_or(0)
