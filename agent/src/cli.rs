@@ -104,6 +104,72 @@ pub struct EventArgs {
     /// Capacity of the channel between the kernel reader and the store writer, in events.
     #[arg(long = "events_channel_size", default_value_t = 65536)]
     pub events_channel_size: usize,
+    #[command(flatten)]
+    pub audit: AuditArgs,
+}
+
+/// The audit publisher (`process_events`, `socket_events`, `user_events`), with osquery's
+/// flags: off unless --disable_audit=false.
+#[derive(Debug, Args, Clone)]
+pub struct AuditArgs {
+    /// Leave the kernel's audit netlink socket alone (the default); false reads audit records.
+    #[arg(long = "disable_audit", default_value_t = true, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = ArgAction::Set)]
+    pub disable_audit: bool,
+    /// Let vigil enable audit, set the backlog and failure mode, and add its rule (all put back
+    /// at exit); without it vigil reads what the host's own rules produce.
+    #[arg(long = "audit_allow_config", default_value_t = false, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", action = ArgAction::Set)]
+    pub audit_allow_config: bool,
+    /// execve and execveat in process_events (and in vigil's rule).
+    #[arg(long = "audit_allow_process_events", default_value_t = true, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", action = ArgAction::Set)]
+    pub audit_allow_process_events: bool,
+    /// fork, vfork and clone in process_events (and in vigil's rule).
+    #[arg(long = "audit_allow_fork_process_events", default_value_t = false, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", action = ArgAction::Set)]
+    pub audit_allow_fork_process_events: bool,
+    /// bind and connect (and accept, accept4) in socket_events (and in vigil's rule).
+    #[arg(long = "audit_allow_sockets", default_value_t = false, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", action = ArgAction::Set)]
+    pub audit_allow_sockets: bool,
+    /// accept and accept4 with --audit_allow_sockets.
+    #[arg(long = "audit_allow_accept_socket_events", default_value_t = true, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", action = ArgAction::Set)]
+    pub audit_allow_accept_socket_events: bool,
+    /// Rows for failed socket calls too.
+    #[arg(long = "audit_allow_failed_socket_events", default_value_t = false, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", action = ArgAction::Set)]
+    pub audit_allow_failed_socket_events: bool,
+    /// UNIX-domain sockets in socket_events.
+    #[arg(long = "audit_allow_unix", default_value_t = false, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", action = ArgAction::Set)]
+    pub audit_allow_unix: bool,
+    /// User-space audit messages (logins, PAM, sudo) in user_events.
+    #[arg(long = "audit_allow_user_events", default_value_t = true, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", action = ArgAction::Set)]
+    pub audit_allow_user_events: bool,
+    /// Records the kernel queues for vigil before it drops (and counts) them; set with
+    /// --audit_allow_config. The kernel never waits for vigil (backlog wait time 0).
+    #[arg(long = "audit_backlog_limit", default_value_t = 4096)]
+    pub audit_backlog_limit: u32,
+}
+
+impl AuditArgs {
+    pub fn settings(&self) -> vigil_events::AuditSettings {
+        vigil_events::AuditSettings {
+            enabled: !self.disable_audit,
+            allow_config: self.audit_allow_config,
+            process_events: self.audit_allow_process_events,
+            fork_events: self.audit_allow_fork_process_events,
+            socket_events: self.audit_allow_sockets,
+            accept_events: self.audit_allow_accept_socket_events,
+            failed_socket_events: self.audit_allow_failed_socket_events,
+            unix_socket_events: self.audit_allow_unix,
+            user_events: self.audit_allow_user_events,
+            backlog_limit: self.audit_backlog_limit,
+        }
+    }
 }
 
 /// Bounds on ad-hoc queries (shell, `vigil query`) and distributed queries; a query past one is

@@ -47,6 +47,11 @@ pub struct TableCounters {
     /// Records taken from the kernel whose fate is recorded (stored, dropped, malformed,
     /// filtered, or lost in flight). Internal: compared with the in-flight ledger at a start.
     pub resolved: AtomicU64,
+    /// Audit: records the kernel's audit backlog dropped (its `lost` counter) while vigil read;
+    /// the kernel does not say whose, so every audit table shows the same number.
+    pub kernel_lost: AtomicU64,
+    /// Audit: events stored without their end-of-event record (flushed after a timeout).
+    pub incomplete: AtomicU64,
     /// Set by the publisher once it knows what this kernel can do; `None` until then.
     pub availability: Mutex<Option<Availability>>,
 }
@@ -67,11 +72,13 @@ pub struct CounterValues {
     pub expired_unread: u64,
     pub lost_in_flight: u64,
     pub resolved: u64,
+    pub kernel_lost: u64,
+    pub incomplete: u64,
     pub availability: Option<Availability>,
 }
 
 impl CounterValues {
-    const FIELDS: usize = 13;
+    const FIELDS: usize = 15;
 
     fn as_array(&self) -> [u64; Self::FIELDS] {
         [
@@ -88,6 +95,8 @@ impl CounterValues {
             self.expired_unread,
             self.lost_in_flight,
             self.resolved,
+            self.kernel_lost,
+            self.incomplete,
         ]
     }
 
@@ -106,6 +115,8 @@ impl CounterValues {
             expired_unread: a[10],
             lost_in_flight: a[11],
             resolved: a[12],
+            kernel_lost: a[13],
+            incomplete: a[14],
             availability: None,
         }
     }
@@ -142,6 +153,8 @@ impl TableCounters {
             expired_unread: get(&self.expired_unread),
             lost_in_flight: get(&self.lost_in_flight),
             resolved: get(&self.resolved),
+            kernel_lost: get(&self.kernel_lost),
+            incomplete: get(&self.incomplete),
             availability: self.availability(),
         }
     }
@@ -177,6 +190,8 @@ impl TableCounters {
             (&self.expired_unread, values.expired_unread),
             (&self.lost_in_flight, values.lost_in_flight),
             (&self.resolved, values.resolved),
+            (&self.kernel_lost, values.kernel_lost),
+            (&self.incomplete, values.incomplete),
         ];
         for (counter, value) in fields {
             Self::add(counter, value);

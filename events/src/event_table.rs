@@ -2,7 +2,10 @@
 
 use crate::{
     codec,
-    model::{Actor, FileEvent, KernelModuleEvent, ProcessEvent, SocketEvent},
+    model::{
+        Actor, AuditProcessEvent, AuditSocketEvent, FileEvent, KernelModuleEvent, ProcessEvent,
+        SocketEvent, UserEvent,
+    },
 };
 
 /// What the store and the pipeline need of an event type, whatever its table.
@@ -48,6 +51,24 @@ impl TableEvent for KernelModuleEvent {
 
     fn actor_mut(&mut self) -> Option<&mut Actor> {
         Some(&mut self.actor)
+    }
+}
+
+impl TableEvent for AuditProcessEvent {
+    fn time_ns(&self) -> u64 {
+        self.time_ns
+    }
+}
+
+impl TableEvent for AuditSocketEvent {
+    fn time_ns(&self) -> u64 {
+        self.time_ns
+    }
+}
+
+impl TableEvent for UserEvent {
+    fn time_ns(&self) -> u64 {
+        self.time_ns
     }
 }
 
@@ -121,6 +142,12 @@ event_tables! {
         codec::encode_socket_event, codec::decode_socket_event;
     BpfFileEvents => "bpf_file_events", File(FileEvent),
         codec::encode_file_event, codec::decode_file_event;
+    ProcessEvents => "process_events", AuditProcess(AuditProcessEvent),
+        codec::encode_audit_process_event, codec::decode_audit_process_event;
+    SocketEvents => "socket_events", AuditSocket(AuditSocketEvent),
+        codec::encode_audit_socket_event, codec::decode_audit_socket_event;
+    UserEvents => "user_events", User(UserEvent),
+        codec::encode_user_event, codec::decode_user_event;
     BpfKernelModuleEvents => "bpf_kernel_module_events", KernelModule(KernelModuleEvent),
         codec::encode_kernel_module_event, codec::decode_kernel_module_event;
 }

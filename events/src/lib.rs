@@ -25,11 +25,11 @@ pub mod linux;
 pub use counters::{Availability, CounterValues, Counters, Snapshot, TableCounters};
 pub use event_table::{Event, EventTable};
 pub use model::{
-    Actor, FileEvent, FileOperation, ProcessAction, ProcessEvent, SocketEvent, SocketStatus,
-    Syscall, Task,
+    Actor, AuditIds, AuditProcessEvent, AuditSocketEvent, FileEvent, FileOperation, ProcessAction,
+    ProcessEvent, SocketEvent, SocketStatus, Syscall, Task, UserEvent,
 };
 pub use publisher::{
-    BATCH_EVENTS, EventBatch, HandOver, Outlet, Publisher, PublisherError, Running, Settings,
+    AuditSettings, BATCH_EVENTS, EventBatch, HandOver, Outlet, Publisher, PublisherError, Running, Settings,
     Stopping, event_channel,
 };
 #[cfg(feature = "store")]

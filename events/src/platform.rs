@@ -14,16 +14,17 @@ pub struct KernelObjects {
 }
 
 #[cfg(target_os = "linux")]
-const SOURCES: &[&Source] = &[&crate::linux::ebpf::SOURCE];
+const SOURCES: &[&Source] = &[&crate::linux::ebpf::SOURCE, &crate::linux::audit::SOURCE];
 #[cfg(not(target_os = "linux"))]
 const SOURCES: &[&Source] = &[];
 
 /// This platform's publishers, in the order they start.
 pub fn publishers(objects: KernelObjects) -> Vec<Box<dyn Publisher>> {
     #[cfg(target_os = "linux")]
-    let publishers: Vec<Box<dyn Publisher>> = vec![Box::new(
-        crate::linux::ebpf::EbpfPublisher::new(objects.ebpf),
-    )];
+    let publishers: Vec<Box<dyn Publisher>> = vec![
+        Box::new(crate::linux::ebpf::EbpfPublisher::new(objects.ebpf)),
+        Box::new(crate::linux::audit::AuditPublisher),
+    ];
     #[cfg(not(target_os = "linux"))]
     let publishers: Vec<Box<dyn Publisher>> = {
         let _ = objects;
@@ -84,9 +85,14 @@ mod tests {
 
     #[cfg(target_os = "linux")]
     #[test]
-    fn on_linux_every_table_is_filled_by_the_ebpf_publisher() {
+    fn on_linux_the_bpf_tables_are_the_ebpf_publishers_and_the_others_audits() {
         for table in EventTable::ALL {
-            assert_eq!(table.publisher(), "bpf", "{}", table.name());
+            let expected = if table.name().starts_with("bpf_") {
+                "bpf"
+            } else {
+                "audit"
+            };
+            assert_eq!(table.publisher(), expected, "{}", table.name());
         }
     }
 }

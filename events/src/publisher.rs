@@ -38,6 +38,42 @@ pub struct Settings {
     pub ringbuf_bytes: u32,
     /// argv bytes kept per exec (`--bpf_argv_limit`).
     pub argv_limit: u32,
+    /// The audit publisher's flags (`--disable_audit`, `--audit_*`).
+    pub audit: AuditSettings,
+}
+
+/// What the audit publisher does, with osquery's flags: off unless `--disable_audit=false`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditSettings {
+    pub enabled: bool,
+    /// `--audit_allow_config`: enable audit, set the backlog and failure mode, add vigil's rule.
+    pub allow_config: bool,
+    pub process_events: bool,
+    pub fork_events: bool,
+    pub socket_events: bool,
+    pub accept_events: bool,
+    pub failed_socket_events: bool,
+    pub unix_socket_events: bool,
+    pub user_events: bool,
+    /// `--audit_backlog_limit`: records the kernel queues before it drops (and counts) them.
+    pub backlog_limit: u32,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            allow_config: false,
+            process_events: true,
+            fork_events: false,
+            socket_events: false,
+            accept_events: true,
+            failed_socket_events: false,
+            unix_socket_events: false,
+            user_events: true,
+            backlog_limit: 4096,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -47,6 +83,7 @@ impl Default for Settings {
             disabled_tables: Vec::new(),
             ringbuf_bytes: 8 * 1024 * 1024,
             argv_limit: vigil_ebpf_common::DEFAULT_ARGV_LIMIT,
+            audit: AuditSettings::default(),
         }
     }
 }

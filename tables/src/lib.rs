@@ -90,6 +90,9 @@ mod tests {
             scope: None,
         })
         .iter()
+                "process_events",
+                "socket_events",
+                "user_events",
         .map(|table| table.name())
         .collect()
     }

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod audit;
 mod config;
 mod daemon_history;
 mod faults;

@@ -31,6 +31,7 @@ impl Start<'_> {
             disabled_tables: selection.disabled_tables.clone(),
             ringbuf_bytes: self.args.bpf_ringbuf_size,
             argv_limit: self.args.bpf_argv_limit,
+            audit: self.args.audit.settings(),
         };
         Ok(publisher.start(&settings, self.outlet.clone(), self.hand_over)?)
     }

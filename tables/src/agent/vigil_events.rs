@@ -34,6 +34,8 @@ table_row! {
         lost_in_flight: BigInt,
         argv_truncated: BigInt,
         filtered: BigInt,
+        kernel_lost: BigInt,
+        incomplete: BigInt,
         buffered: BigInt,
         source: Text,
         // What the kernel allows: 1 when the table's probes run (all or some), 0 when none can;
@@ -159,6 +161,8 @@ impl Table for VigilEvents {
                 lost_in_flight: values.lost_in_flight.into(),
                 argv_truncated: values.argv_truncated.into(),
                 filtered: values.filtered.into(),
+                kernel_lost: values.kernel_lost.into(),
+                incomplete: values.incomplete.into(),
                 buffered: buffered.into(),
                 source: source.into(),
                 available: availability

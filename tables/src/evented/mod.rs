@@ -5,8 +5,11 @@ pub mod bpf_kernel_module_events;
 pub mod bpf_process_events;
 pub mod bpf_socket_events;
 mod pages;
+pub mod process_events;
 pub mod scope;
+pub mod socket_events;
 mod stored;
+pub mod user_events;
 
 pub use pages::StoredPages;
 pub use scope::{Cursor, QueryScope, ScopeOutcome};
@@ -26,7 +29,7 @@ pub fn tables(
     scope: &Option<Arc<QueryScope>>,
 ) -> Vec<Arc<dyn Table>> {
     type Make = fn(Option<Arc<EventStore>>, &Counters) -> StoredTable;
-    let all: [(EventTable, Make); 4] = [
+    let all: [(EventTable, Make); 7] = [
         (EventTable::BpfProcessEvents, bpf_process_events::table),
         (EventTable::BpfSocketEvents, bpf_socket_events::table),
         (EventTable::BpfFileEvents, bpf_file_events::table),
@@ -34,6 +37,9 @@ pub fn tables(
             EventTable::BpfKernelModuleEvents,
             bpf_kernel_module_events::table,
         ),
+        (EventTable::ProcessEvents, process_events::table),
+        (EventTable::SocketEvents, socket_events::table),
+        (EventTable::UserEvents, user_events::table),
     ];
     all.into_iter()
         .filter(|(table, _)| platform::source_of(*table).is_some())
