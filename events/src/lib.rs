@@ -29,8 +29,8 @@ pub use model::{
     ProcessEvent, SocketEvent, SocketStatus, Syscall, Task, UserEvent,
 };
 pub use publisher::{
-    AuditSettings, BATCH_EVENTS, EventBatch, HandOver, Outlet, Publisher, PublisherError, Running, Settings,
-    Stopping, event_channel,
+    AuditSettings, BATCH_EVENTS, EventBatch, HandOver, Outlet, Publisher, PublisherError, Running,
+    Settings, Stopping, event_channel,
 };
 #[cfg(feature = "store")]
 pub use store::{EventStore, StoreError, TimeRange};

@@ -90,9 +90,6 @@ mod tests {
             scope: None,
         })
         .iter()
-                "process_events",
-                "socket_events",
-                "user_events",
         .map(|table| table.name())
         .collect()
     }
@@ -107,6 +104,9 @@ mod tests {
                 "bpf_socket_events",
                 "bpf_file_events",
                 "bpf_kernel_module_events",
+                "process_events",
+                "socket_events",
+                "user_events",
                 "vigil_events",
                 "vigil_flags",
                 "vigil_info",

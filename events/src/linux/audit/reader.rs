@@ -25,7 +25,7 @@ use crate::{
     counters::{Counters, TableCounters},
     event_table::{Event, EventTable},
     in_flight::InFlightLedger,
-    publisher::Outlet,
+    publisher::{EventBatch, Outlet},
 };
 
 /// How long an event waits for its end-of-event record before it is stored as it is.
@@ -41,7 +41,7 @@ pub(super) struct Reader {
     host: SharedHost,
     interest: Interest,
     assembler: Assembler,
-    sink: Sender<Event>,
+    sink: Sender<EventBatch>,
     counters: Counters,
     ledger: Option<Arc<InFlightLedger>>,
     stop: Arc<AtomicBool>,
@@ -168,7 +168,9 @@ impl Reader {
                     TableCounters::add(&counters.incomplete, 1);
                 }
                 TableCounters::add(&counters.seen, 1);
-                match self.sink.try_send(event) {
+                // One event per batch: audit events come at the rate of the audited calls, far
+                // below what the batched channel is sized for.
+                match self.sink.try_send(vec![event]) {
                     Ok(()) => {}
                     Err(TrySendError::Full(_)) => {
                         TableCounters::add(&counters.dropped_channel, 1);
