@@ -16,7 +16,8 @@ use vigil_events::{Counters, EventStore};
 
 pub use agent::{vigil_events::CounterSource, vigil_flags::FlagInfo, vigil_info::AgentInfo};
 pub use table::{
-    Column, ColumnType, Constraint, ConstraintOp, Row, Rows, ScanRequest, Table, TableError, Value,
+    Column, ColumnType, Constraint, ConstraintOp, Row, Rows, ScanRequest, Table, TableError,
+    UsedColumns, Value,
 };
 
 /// What the tables read from.
