@@ -21,7 +21,8 @@ pub use agent::{
     vigil_info::AgentInfo,
 };
 pub use table::{
-    Column, ColumnType, Constraint, ConstraintOp, Row, Rows, ScanRequest, Table, TableError, Value,
+    Column, ColumnType, Constraint, ConstraintOp, Row, Rows, ScanRequest, Table, TableError,
+    UsedColumns, Value,
 };
 
 /// What the tables read from.

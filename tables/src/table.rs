@@ -192,13 +192,41 @@ pub struct ScanRequest {
     pub columns_used: Option<u64>,
 }
 
-impl ScanRequest {
+/// The columns a scan must fill ([`ScanRequest::columns_used`]); it may leave the others NULL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UsedColumns(Option<u64>);
+
+impl UsedColumns {
+    /// Every column: what a caller outside SQL wants.
+    pub const ALL: Self = Self(None);
+
     /// Whether the query reads `column` (true when unknown).
-    pub fn uses(&self, column: usize) -> bool {
-        match self.columns_used {
+    pub fn uses(self, column: usize) -> bool {
+        match self.0 {
             None => true,
             Some(mask) => mask & (1u64 << column.min(63)) != 0,
         }
+    }
+
+    /// `value()` when the query reads `column`, NULL otherwise: a cell that costs an allocation
+    /// or a conversion is only made when read.
+    pub fn cell(self, column: usize, value: impl FnOnce() -> Value) -> Value {
+        if self.uses(column) {
+            value()
+        } else {
+            Value::Null
+        }
+    }
+}
+
+impl ScanRequest {
+    /// Whether the query reads `column` (true when unknown).
+    pub fn uses(&self, column: usize) -> bool {
+        self.used().uses(column)
+    }
+
+    pub fn used(&self) -> UsedColumns {
+        UsedColumns(self.columns_used)
     }
 
     /// Values `column` must equal (`=` and `IN` constraints).

@@ -297,3 +297,54 @@ fn ntime_equal_to_a_stored_value_finds_its_row() {
         assert_eq!(count(&f.conn, &sql), 1, "{sql}");
     }
 }
+
+#[test]
+fn an_event_scan_fills_the_columns_a_query_reads_and_leaves_the_others_null() {
+    let f = fixture(100..103);
+    // Through SQL: a column read only in a filter has its value too.
+    assert_eq!(
+        count(
+            &f.conn,
+            "SELECT count(*) FROM bpf_process_events \
+             WHERE cmdline = '/usr/bin/env VAR=1 /bin/true' AND json_cmdline LIKE '[\"/usr/%' \
+             AND ntime LIKE '%123'"
+        ),
+        3
+    );
+    // A scan asked for `path` alone makes no other text cell.
+    let column = |name: &str| {
+        f.process_table
+            .columns()
+            .iter()
+            .position(|c| c.name == name)
+            .expect("a column of the table")
+    };
+    let request = vigil_tables::ScanRequest {
+        columns_used: Some(1 << column("path")),
+        ..Default::default()
+    };
+    let rows: Vec<vigil_tables::Row> = f
+        .process_table
+        .scan(&request)
+        .expect("scan")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(rows.len(), 3);
+    let row = &rows[1];
+    assert_eq!(
+        row[column("path")],
+        vigil_tables::Value::from("/usr/bin/env")
+    );
+    for unread in [
+        "cmdline",
+        "json_cmdline",
+        "cwd",
+        "ntime",
+        "exit_code",
+        "comm",
+    ] {
+        assert_eq!(row[column(unread)], vigil_tables::Value::Null, "{unread}");
+    }
+    // Numbers cost nothing to fill: they are there whatever the query reads.
+    assert_eq!(row[column("pid")], vigil_tables::Value::Int(101));
+}

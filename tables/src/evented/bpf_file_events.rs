@@ -8,7 +8,7 @@ use vigil_events::{Counters, EventStore, EventTable, FileEvent, codec::decode_fi
 use super::StoredTable;
 use crate::{
     row::table_row,
-    table::{Row, Value},
+    table::{Row, UsedColumns, Value},
 };
 
 table_row! {
@@ -55,7 +55,7 @@ pub fn table(store: Option<Arc<EventStore>>, counters: &Counters) -> StoredTable
     StoredTable::new(
         EventTable::BpfFileEvents,
         FileEventRow::COLUMNS,
-        |bytes, seq| decode_file_event(bytes).map(|event| row(&event, seq)),
+        |bytes, seq, used| decode_file_event(bytes).map(|event| row_of(&event, seq, used)),
         store,
         counters,
     )
@@ -71,37 +71,44 @@ fn optional_id(id: u32) -> Value {
 }
 
 pub fn row(event: &FileEvent, seq: u64) -> Row {
+    row_of(event, seq, UsedColumns::ALL)
+}
+
+/// The row with at least the `used` columns filled (text cells are made only when read).
+pub fn row_of(event: &FileEvent, seq: u64, used: UsedColumns) -> Row {
+    type R = FileEventRow;
     let a = &event.actor;
     let t = &a.task;
     let success = event.result >= 0;
+    let text = |column: usize, value: &str| used.cell(column, || value.into());
     FileEventRow {
-        operation: event.operation.as_str().into(),
+        operation: text(R::operation, event.operation.as_str()),
         pid: t.pid.into(),
         ppid: t.parent.into(),
         uid: t.uid.into(),
         gid: t.gid.into(),
         euid: t.euid.into(),
-        path: event.path.as_str().into(),
-        dest_path: event.dest_path.as_str().into(),
-        mode: format!("{:04o}", event.mode & 0o7777).into(),
+        path: text(R::path, &event.path),
+        dest_path: text(R::dest_path, &event.dest_path),
+        mode: used.cell(R::mode, || format!("{:04o}", event.mode & 0o7777).into()),
         flags: event.flags.into(),
         inode: event.inode.into(),
         device: event.device.into(),
-        executable: a.path.as_str().into(),
-        cmdline: a.cmdline.as_str().into(),
+        executable: text(R::executable, &a.path),
+        cmdline: text(R::cmdline, &a.cmdline),
         cid: t.cgroup_id.into(),
         success: Value::Int(i64::from(success)),
         errno: Value::Int(if success { 0 } else { -event.result }),
-        ntime: event.time_ns.to_string().into(),
+        ntime: used.cell(R::ntime, || event.time_ns.to_string().into()),
         time: (event.time_ns / 1_000_000_000).into(),
         eid: seq.into(),
-        syscall: event.syscall.as_str().into(),
+        syscall: text(R::syscall, event.syscall.as_str()),
         resolved: Value::Int(i64::from(event.path_resolved)),
         tid: t.tid.into(),
         egid: t.egid.into(),
-        comm: t.comm.as_str().into(),
+        comm: text(R::comm, &t.comm),
         fd: Value::Int(i64::from(event.fd)),
-        exit_code: event.result.to_string().into(),
+        exit_code: used.cell(R::exit_code, || event.result.to_string().into()),
         new_uid: optional_id(event.new_uid),
         new_gid: optional_id(event.new_gid),
         size: Value::Int(event.size),

@@ -8,7 +8,7 @@ use vigil_events::{Counters, EventStore, EventTable, ProcessEvent, codec::decode
 use super::StoredTable;
 use crate::{
     row::table_row,
-    table::{Row, Value},
+    table::{Row, UsedColumns, Value},
 };
 
 table_row! {
@@ -52,14 +52,21 @@ pub fn table(store: Option<Arc<EventStore>>, counters: &Counters) -> StoredTable
     StoredTable::new(
         EventTable::BpfProcessEvents,
         ProcessEventRow::COLUMNS,
-        |bytes, seq| decode_process_event(bytes).map(|event| row(&event, seq)),
+        |bytes, seq, used| decode_process_event(bytes).map(|event| row_of(&event, seq, used)),
         store,
         counters,
     )
 }
 
 pub fn row(event: &ProcessEvent, seq: u64) -> Row {
+    row_of(event, seq, UsedColumns::ALL)
+}
+
+/// The row with at least the `used` columns filled (text cells are made only when read).
+pub fn row_of(event: &ProcessEvent, seq: u64, used: UsedColumns) -> Row {
+    type R = ProcessEventRow;
     let task = &event.task;
+    let text = |column: usize, value: &str| used.cell(column, || value.into());
     ProcessEventRow {
         tid: task.tid.into(),
         pid: task.pid.into(),
@@ -67,26 +74,28 @@ pub fn row(event: &ProcessEvent, seq: u64) -> Row {
         uid: task.uid.into(),
         gid: task.gid.into(),
         cid: task.cgroup_id.into(),
-        exit_code: event.exit_code.to_string().into(),
+        exit_code: used.cell(R::exit_code, || event.exit_code.to_string().into()),
         probe_error: event.probe_error.into(),
-        syscall: event.syscall.as_str().into(),
-        path: event.path.as_str().into(),
-        cwd: event.cwd.as_str().into(),
-        cmdline: event.cmdline().into(),
+        syscall: text(R::syscall, event.syscall.as_str()),
+        path: text(R::path, &event.path),
+        cwd: text(R::cwd, &event.cwd),
+        cmdline: used.cell(R::cmdline, || event.cmdline().into()),
         duration: event.duration_ns.into(),
-        json_cmdline: serde_json::to_string(&event.argv)
-            .unwrap_or_default()
-            .into(),
-        ntime: event.time_ns.to_string().into(),
+        json_cmdline: used.cell(R::json_cmdline, || {
+            serde_json::to_string(&event.argv)
+                .unwrap_or_default()
+                .into()
+        }),
+        ntime: used.cell(R::ntime, || event.time_ns.to_string().into()),
         time: (event.time_ns / 1_000_000_000).into(),
         eid: seq.into(),
         euid: task.euid.into(),
         egid: task.egid.into(),
-        comm: task.comm.as_str().into(),
+        comm: text(R::comm, &task.comm),
         argc: (event.argv.len() as u64).into(),
         truncated: Value::Int(i64::from(event.argv_truncated)),
-        filename: event.filename.as_str().into(),
-        parent_path: event.parent_path.as_str().into(),
+        filename: text(R::filename, &event.filename),
+        parent_path: text(R::parent_path, &event.parent_path),
         child_pid: event.child_pid.into(),
         exit_signal: event.exit_signal.into(),
     }

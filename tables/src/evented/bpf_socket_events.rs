@@ -6,7 +6,10 @@ use std::sync::Arc;
 use vigil_events::{Counters, EventStore, EventTable, SocketEvent, codec::decode_socket_event};
 
 use super::StoredTable;
-use crate::{row::table_row, table::Row};
+use crate::{
+    row::table_row,
+    table::{Row, UsedColumns},
+};
 
 table_row! {
     struct SocketEventRow {
@@ -50,15 +53,22 @@ pub fn table(store: Option<Arc<EventStore>>, counters: &Counters) -> StoredTable
     StoredTable::new(
         EventTable::BpfSocketEvents,
         SocketEventRow::COLUMNS,
-        |bytes, seq| decode_socket_event(bytes).map(|event| row(&event, seq)),
+        |bytes, seq, used| decode_socket_event(bytes).map(|event| row_of(&event, seq, used)),
         store,
         counters,
     )
 }
 
 pub fn row(event: &SocketEvent, seq: u64) -> Row {
+    row_of(event, seq, UsedColumns::ALL)
+}
+
+/// The row with at least the `used` columns filled (text cells are made only when read).
+pub fn row_of(event: &SocketEvent, seq: u64, used: UsedColumns) -> Row {
+    type R = SocketEventRow;
     let a = &event.actor;
     let t = &a.task;
+    let text = |column: usize, value: &str| used.cell(column, || value.into());
     SocketEventRow {
         tid: t.tid.into(),
         pid: t.pid.into(),
@@ -66,28 +76,28 @@ pub fn row(event: &SocketEvent, seq: u64) -> Row {
         uid: t.uid.into(),
         gid: t.gid.into(),
         cid: t.cgroup_id.into(),
-        exit_code: event.result.to_string().into(),
+        exit_code: used.cell(R::exit_code, || event.result.to_string().into()),
         probe_error: event.probe_error.into(),
-        syscall: event.syscall.as_str().into(),
-        path: a.path.as_str().into(),
-        fd: event.fd.to_string().into(),
+        syscall: text(R::syscall, event.syscall.as_str()),
+        path: text(R::path, &a.path),
+        fd: used.cell(R::fd, || event.fd.to_string().into()),
         family: u32::from(event.family).into(),
         r#type: u32::from(event.sock_type).into(),
         protocol: u32::from(event.protocol).into(),
-        local_address: event.local_address.as_str().into(),
-        remote_address: event.remote_address.as_str().into(),
+        local_address: text(R::local_address, &event.local_address),
+        remote_address: text(R::remote_address, &event.remote_address),
         local_port: u32::from(event.local_port).into(),
         remote_port: u32::from(event.remote_port).into(),
         duration: event.duration_ns.into(),
-        ntime: event.time_ns.to_string().into(),
+        ntime: used.cell(R::ntime, || event.time_ns.to_string().into()),
         time: (event.time_ns / 1_000_000_000).into(),
         eid: seq.into(),
-        status: event.status().as_str().into(),
+        status: text(R::status, event.status().as_str()),
         euid: t.euid.into(),
         egid: t.egid.into(),
-        comm: t.comm.as_str().into(),
-        cmdline: a.cmdline.as_str().into(),
-        socket: event.socket_path.as_str().into(),
+        comm: text(R::comm, &t.comm),
+        cmdline: text(R::cmdline, &a.cmdline),
+        socket: text(R::socket, &event.socket_path),
     }
     .into()
 }

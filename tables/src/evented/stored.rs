@@ -11,10 +11,11 @@ use vigil_events::{
 };
 
 use super::{QueryScope, StoredPages};
-use crate::table::{Column, Row, Rows, ScanRequest, Table, TableError};
+use crate::table::{Column, Row, Rows, ScanRequest, Table, TableError, UsedColumns};
 
-/// Turns a stored value (and its sequence number, the `eid`) into a row.
-pub type RowDecoder = fn(&[u8], u64) -> Result<Row, DecodeError>;
+/// Turns a stored value (and its sequence number, the `eid`) into a row, filling at least the
+/// columns the query reads.
+pub type RowDecoder = fn(&[u8], u64, UsedColumns) -> Result<Row, DecodeError>;
 
 pub struct StoredTable {
     table: EventTable,
@@ -97,6 +98,7 @@ impl Table for StoredTable {
         };
         let counters = self.counters.clone();
         let decode = self.decode;
+        let used = request.used();
         let table = self.table;
         let mut pages = StoredPages::new(store, self.table, from, range, self.visited.clone());
         // Inside a scheduled query, a scan reads at most `budget` new rows; if one more is
@@ -130,7 +132,7 @@ impl Table for StoredTable {
         Ok(Box::new(budgeted.filter_map(move |stored| match stored {
             Err(e) => Some(Err(fail(e))),
             Ok(stored) => {
-                match decode(&stored.value, stored.seq) {
+                match decode(&stored.value, stored.seq, used) {
                     Ok(row) => Some(Ok(row)),
                     Err(error) => {
                         // A damaged row must not hide the others: skip it, count it, and say so

@@ -72,16 +72,26 @@ impl BuildProfile {
         }
     }
 
-    pub fn describe(self) -> &'static str {
-        match self {
+    /// How the measured binary was built; `rocksdb_lib_dir` is `ROCKSDB_LIB_DIR`, which makes
+    /// librocksdb-sys link a RocksDB built elsewhere instead of compiling its own.
+    pub fn describe(self, rocksdb_lib_dir: Option<&Path>) -> String {
+        let profile = match self {
             BuildProfile::Dev => {
                 "dev profile: vigil-events and vigil-tables at opt-level 2, the agent and the \
-                 dependencies (RocksDB's C++ included) unoptimised, as the tests build it"
+                 dependencies unoptimised, as the tests build it"
             }
             BuildProfile::Release => {
-                "release profile (`cargo build --release`): what users run, every crate and \
-                 RocksDB's C++ optimised"
+                "release profile (`cargo build --release`, what users run): every crate optimised"
             }
+        };
+        match rocksdb_lib_dir {
+            Some(dir) => format!(
+                "{profile}; RocksDB's C++ not compiled by this profile but linked from \
+                 `ROCKSDB_LIB_DIR={}`, built with whatever options that build had (a dev \
+                 build's is unoptimised)",
+                dir.display()
+            ),
+            None => format!("{profile}; RocksDB's C++ compiled by the same profile"),
         }
     }
 }
@@ -335,7 +345,11 @@ fn machine(vigil: &Path, profile: BuildProfile) -> Machine {
             .strip_prefix(target_dir())
             .map(|p| format!("$CARGO_TARGET_DIR/{}", p.display()))
             .unwrap_or_else(|_| vigil.display().to_string()),
-        vigil_build: profile.describe().to_owned(),
+        vigil_build: profile.describe(
+            std::env::var_os("ROCKSDB_LIB_DIR")
+                .as_deref()
+                .map(Path::new),
+        ),
         profile: profile.cargo_name().to_owned(),
         git_commit: commit,
         started_unix: measure::unix_now(),
@@ -526,4 +540,20 @@ fn measure_run(
     }
     run.captured_events = Some(tool.captured(&marks)?);
     Ok((run, finish.programs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_build_description_says_where_rocksdb_came_from() {
+        let own = BuildProfile::Release.describe(None);
+        assert!(own.starts_with("release profile"));
+        assert!(own.ends_with("RocksDB's C++ compiled by the same profile"));
+        let linked = BuildProfile::Release.describe(Some(Path::new("/t/debug/build/x/out")));
+        assert!(linked.contains("linked from `ROCKSDB_LIB_DIR=/t/debug/build/x/out`"));
+        assert_eq!(BuildProfile::Dev.dir(), "debug");
+        assert_eq!(BuildProfile::Release.cargo_name(), "release");
+    }
 }
