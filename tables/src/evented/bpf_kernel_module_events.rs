@@ -47,7 +47,7 @@ pub fn table(store: Option<Arc<EventStore>>, counters: &Counters) -> StoredTable
     StoredTable::new(
         EventTable::BpfKernelModuleEvents,
         KernelModuleEventRow::COLUMNS,
-        |bytes, seq| decode_kernel_module_event(bytes).map(|event| row(&event, seq)),
+        |bytes, seq, _used| decode_kernel_module_event(bytes).map(|event| row(&event, seq)),
         store,
         counters,
     )

@@ -66,7 +66,7 @@ pub fn table(store: Option<Arc<EventStore>>, counters: &Counters) -> StoredTable
     StoredTable::new(
         EventTable::ProcessEvents,
         AuditProcessEventRow::COLUMNS,
-        |bytes, seq| decode_audit_process_event(bytes).map(|event| row(&event, seq)),
+        |bytes, seq, _used| decode_audit_process_event(bytes).map(|event| row(&event, seq)),
         store,
         counters,
     )

@@ -55,7 +55,7 @@ pub fn table(store: Option<Arc<EventStore>>, counters: &Counters) -> StoredTable
     StoredTable::new(
         EventTable::SocketEvents,
         AuditSocketEventRow::COLUMNS,
-        |bytes, seq| decode_audit_socket_event(bytes).map(|event| row(&event, seq)),
+        |bytes, seq, _used| decode_audit_socket_event(bytes).map(|event| row(&event, seq)),
         store,
         counters,
     )

@@ -37,7 +37,7 @@ pub fn table(store: Option<Arc<EventStore>>, counters: &Counters) -> StoredTable
     StoredTable::new(
         EventTable::UserEvents,
         UserEventRow::COLUMNS,
-        |bytes, seq| decode_user_event(bytes).map(|event| row(&event, seq)),
+        |bytes, seq, _used| decode_user_event(bytes).map(|event| row(&event, seq)),
         store,
         counters,
     )
