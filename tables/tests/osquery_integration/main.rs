@@ -18,8 +18,9 @@ use std::{collections::BTreeMap, sync::Arc};
 
 use rusqlite::{Connection, types::ValueRef};
 use vigil_events::{
-    Actor, Counters, Event, EventStore, EventTable, FileEvent, FileOperation, ProcessAction,
-    ProcessEvent, SocketEvent, Syscall, Task, store::StateBatch,
+    Actor, AuditIds, AuditProcessEvent, AuditSocketEvent, Counters, Event, EventStore, EventTable,
+    FileEvent, FileOperation, ProcessAction, ProcessEvent, SocketEvent, Syscall, Task, UserEvent,
+    model::KernelModuleEvent, store::StateBatch,
 };
 use vigil_tables::{AgentInfo, CounterSource, FlagInfo, FlagSource, Table, TablesContext};
 
@@ -119,7 +120,95 @@ fn events() -> Vec<Event> {
             duration_ns: 30,
             probe_error: 0,
         }),
+        Event::KernelModule(KernelModuleEvent {
+            syscall: Syscall::FinitModule,
+            time_ns: time_ns + 3,
+            actor: actor(),
+            name: String::new(),
+            module_path: "/tmp/crc7.ko".into(),
+            size: 0,
+            params: String::new(),
+            flags: 0,
+            fd: 3,
+            result: 0,
+            duration_ns: 40,
+            probe_error: 0,
+        }),
+        // As the audit publisher stores them.
+        Event::AuditProcess(AuditProcessEvent {
+            syscall: Syscall::Execve,
+            time_ns: time_ns + 4,
+            audit_id: 42,
+            pid: 10,
+            parent: 1,
+            path: "/usr/bin/true".into(),
+            mode: "0100755".into(),
+            argv: vec!["true".into(), "an argument".into()],
+            cwd: "/tmp".into(),
+            ids: audit_ids(),
+            owner_uid: 0,
+            owner_gid: 0,
+            tty: "pts0".into(),
+            session: 3,
+            comm: "true".into(),
+            uptime: 100,
+            atime: 1_700_000_000,
+            mtime: 1_700_000_000,
+            ctime: 1_700_000_000,
+            incomplete: false,
+        }),
+        Event::AuditSocket(AuditSocketEvent {
+            syscall: Syscall::Connect,
+            time_ns: time_ns + 5,
+            audit_id: 43,
+            pid: 10,
+            parent: 1,
+            ids: audit_ids(),
+            path: "/usr/bin/curl".into(),
+            comm: "curl".into(),
+            fd: 3,
+            result: 0,
+            status: "succeeded".into(),
+            family: 2,
+            local_address: String::new(),
+            local_port: 0,
+            remote_address: "127.0.0.1".into(),
+            remote_port: 80,
+            socket_path: String::new(),
+            uptime: 101,
+            incomplete: false,
+        }),
+        Event::User(UserEvent {
+            time_ns: time_ns + 6,
+            audit_id: 44,
+            message_type: 1112,
+            pid: 11,
+            uid: 0,
+            auid: 1000,
+            session: 3,
+            message: "op=login acct=\"root\"".into(),
+            path: "/usr/bin/login".into(),
+            address: "?".into(),
+            terminal: "tty1".into(),
+            hostname: "?".into(),
+            result: "success".into(),
+            uptime: 102,
+        }),
     ]
+}
+
+fn audit_ids() -> AuditIds {
+    AuditIds {
+        auid: 1000,
+        uid: 0,
+        euid: 0,
+        suid: 0,
+        fsuid: 0,
+        gid: 0,
+        egid: 0,
+        sgid: 0,
+        fsgid: 0,
+    }
 }
 
 fn fixture() -> Fixture {
