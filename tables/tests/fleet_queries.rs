@@ -2,10 +2,9 @@
 //! (`tests/fixtures/fleet-queries/`), run unchanged against vigil's tables on this host, with
 //! osquery's functions, and discovery queries deciding what runs, as a fleet manager does.
 //!
-//! Every query must run without an error, but for the tables another branch adds
-//! ([`ADDED_ELSEWHERE`]; the test fails once one of them exists, so the list shrinks as they
-//! land) and, in the packs only, the tables vigil has no plan for ([`NOT_PLANNED`]). The packs'
-//! share that runs is printed (`--nocapture`), and must reach 90 % once the listed tables land.
+//! Every query must run without an error, but for the packs' queries of the tables vigil has no
+//! plan for ([`NOT_PLANNED`]; the test fails once one of them exists). The packs' share that
+//! runs is printed (`--nocapture`), and must reach 90 %.
 
 #![cfg(target_os = "linux")]
 
@@ -15,33 +14,6 @@ use rusqlite::Connection;
 use serde_json::Value;
 use vigil_events::{Counters, EventStore, EventTable};
 use vigil_tables::{AgentInfo, CounterSource, TablesContext};
-
-/// Tables the queries read that the `tables14` branch (issue 14, part B) adds; which queries
-/// wait for each is printed.
-const ADDED_ELSEWHERE: &[&str] = &[
-    "apt_sources",
-    "arp_cache",
-    "block_devices",
-    "chrome_extensions",
-    "crontab",
-    "deb_packages",
-    "disk_encryption",
-    "etc_hosts",
-    "firefox_addons",
-    "iptables",
-    "kernel_modules",
-    "last",
-    "npm_packages",
-    "portage_packages",
-    "process_envs",
-    "process_memory_map",
-    "python_packages",
-    "routes",
-    "rpm_packages",
-    "shell_history",
-    "suid_bin",
-    "usb_devices",
-];
 
 /// Tables only osquery's packs read that no branch adds: firmware tables (`acpi_tables`,
 /// `smbios_tables`, `cpuid`, `pci_devices`), `hardware_events` (udev events), `system_controls`
@@ -65,7 +37,7 @@ enum Outcome {
     Ran(usize),
     /// Its discovery query returned no row: a fleet manager does not send it.
     Skipped,
-    /// It reads a table another branch adds, or no branch does.
+    /// It reads a table vigil has no plan for.
     Waits(String),
     Failed(String),
 }
@@ -165,7 +137,7 @@ fn report(outcomes: &[(String, Outcome)]) -> String {
 
 #[test]
 fn fleets_linux_detail_queries_run() {
-    let outcomes = outcomes("fleet-detail-queries.json", ADDED_ELSEWHERE);
+    let outcomes = outcomes("fleet-detail-queries.json", &[]);
     eprintln!("Fleet's Linux detail queries:\n{}", report(&outcomes));
     let failed: Vec<_> = outcomes
         .iter()
@@ -193,23 +165,16 @@ fn fleets_linux_detail_queries_run() {
 
 #[test]
 fn osquerys_linux_pack_queries_run() {
-    let waitable: Vec<&str> = ADDED_ELSEWHERE.iter().chain(NOT_PLANNED).copied().collect();
-    let outcomes = outcomes("osquery-packs.json", &waitable);
+    let outcomes = outcomes("osquery-packs.json", NOT_PLANNED);
     let total = outcomes.len();
     let ran = outcomes
         .iter()
         .filter(|(_, o)| matches!(o, Outcome::Ran(_) | Outcome::Skipped))
         .count();
-    let waiting = outcomes
-        .iter()
-        .filter(|(_, o)| matches!(o, Outcome::Waits(t) if ADDED_ELSEWHERE.contains(&t.as_str())))
-        .count();
     let percent = |n: usize| n as f64 * 100.0 / total as f64;
     eprintln!(
-        "osquery's packs, Linux queries: {ran} of {total} run ({:.1} %); {waiting} wait for \
-         tables another branch adds ({:.1} % once they land)\n{}",
+        "osquery's packs, Linux queries: {ran} of {total} run ({:.1} %)\n{}",
         percent(ran),
-        percent(ran + waiting),
         report(&outcomes)
     );
     let failed: Vec<_> = outcomes
@@ -218,17 +183,17 @@ fn osquerys_linux_pack_queries_run() {
         .collect();
     assert!(failed.is_empty(), "queries that fail: {failed:#?}");
     assert!(
-        percent(ran + waiting) >= 90.0,
-        "fewer than 90 % of the packs' Linux queries would run: {:.1} %",
-        percent(ran + waiting)
+        percent(ran) >= 90.0,
+        "fewer than 90 % of the packs' Linux queries run: {:.1} %",
+        percent(ran)
     );
 }
 
-/// The lists stay honest: a table that exists is neither added elsewhere nor unplanned.
+/// The list stays honest: a table that exists is not unplanned.
 #[test]
 fn listed_missing_tables_are_missing() {
     let host = host();
-    for table in ADDED_ELSEWHERE.iter().chain(NOT_PLANNED) {
+    for table in NOT_PLANNED {
         let exists = run(
             &host.conn,
             &format!(
@@ -238,7 +203,7 @@ fn listed_missing_tables_are_missing() {
         .expect("the registry answers");
         assert_eq!(
             exists, 0,
-            "{table} exists now: remove it from the lists in tables/tests/fleet_queries.rs"
+            "{table} exists now: remove it from NOT_PLANNED in tables/tests/fleet_queries.rs"
         );
     }
 }

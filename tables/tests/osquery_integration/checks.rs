@@ -145,6 +145,30 @@ pub fn uid_gid(value: &str) -> bool {
     int(value).is_some_and(|id| id >= -2)
 }
 
+/// osquery's `CronValuesCheck(min, max, names)`: `*`, empty (the time of an `@reboot`-like
+/// event), an integer in range, `*/N`, or a comma list of names, integers and `a-b` ranges.
+pub fn cron_values(value: &str, min: i64, max: i64, names: &[&str]) -> bool {
+    if value == "*" || value.is_empty() {
+        return true;
+    }
+    if let Some(number) = int(value) {
+        return (min..=max).contains(&number);
+    }
+    if let Some(step) = value.strip_prefix("*/") {
+        return int(step).is_some();
+    }
+    value.split(',').all(|component| {
+        let component = component.to_lowercase();
+        if names.contains(&component.as_str()) || int(&component).is_some() {
+            return true;
+        }
+        match component.split('-').collect::<Vec<_>>()[..] {
+            [from, to] => int(from).is_some() && int(to).is_some(),
+            _ => false,
+        }
+    })
+}
+
 impl Check {
     pub fn accepts(&self, value: &str, tmp: &str) -> bool {
         match *self {
@@ -210,5 +234,8 @@ mod tests {
         assert!(!valid_uuid("not-a-uuid"));
         assert!(mac_address("00:1a:2B:3c:4d:5e") && !mac_address("00:1a:2b"));
         assert!(ip_address("fe80::1%eth0") && !ip_address("300.1.1.1"));
+        assert!(cron_values("*/5", 0, 59, &[]) && cron_values("", 0, 59, &[]));
+        assert!(cron_values("1,5-9", 0, 59, &[]) && !cron_values("60", 0, 59, &[]));
+        assert!(cron_values("MON,fri", 0, 7, &["mon", "fri"]) && !cron_values("x", 0, 7, &[]));
     }
 }

@@ -8,8 +8,8 @@
 
 use super::checks::{
     BOOL, Check, DIRECTORY_ON_DISK, FILE_ON_DISK, INT_OR_EMPTY, INT_TYPE, NON_EMPTY_STRING,
-    NON_NEGATIVE_INT, NON_NEGATIVE_OR_ERROR_INT, NORMAL_TYPE, VALID_UUID, empty_or_ip_address,
-    ip_address, uid_gid,
+    NON_NEGATIVE_INT, NON_NEGATIVE_OR_ERROR_INT, NON_ZERO, NORMAL_TYPE, VALID_UUID, cron_values,
+    empty_or_ip_address, ip_address, mac_address, uid_gid,
 };
 
 /// Which of osquery's specs a table follows.
@@ -27,6 +27,9 @@ pub enum Rows {
     Any,
     AtLeast(usize),
     Exactly(usize),
+    /// At least this many where the path exists (what the table reads: a host without
+    /// `/proc/modules` or a dpkg database has no rows to give), any number elsewhere.
+    AtLeastWhere(usize, &'static str),
 }
 
 pub struct Entry {
@@ -35,7 +38,8 @@ pub struct Entry {
     pub spec: Spec,
     /// The `WHERE` clause of the query (empty: none). `{tmp}` is the test's directory (holding
     /// `辞書.txt` and `file-table-test.txt` with `test`, `hash.txt` with osquery's hash test
-    /// text, and `open.txt`, which the test holds open), `{pid}` the test's process.
+    /// text, and `open.txt`, which the test holds open), `{pid}` the test's process,
+    /// `{env:NAME}` the value of its environment variable `NAME` (quoted for SQL).
     pub filter: &'static str,
     pub rows: Rows,
     /// Every column `SELECT *` gives, with its check.
@@ -50,6 +54,8 @@ pub struct Entry {
     pub more: &'static [&'static str],
     /// A column whose values must all differ.
     pub unique: Option<&'static str>,
+    /// `WHERE` clauses no row may match: osquery's checks across columns of a row.
+    pub violations: &'static [&'static str],
 }
 
 impl Entry {
@@ -69,6 +75,7 @@ impl Entry {
             types_differ: &[],
             more: &[],
             unique: None,
+            violations: &[],
         }
     }
 }
@@ -127,6 +134,53 @@ fn bool_or_empty(value: &str) -> bool {
 /// A JSON array of strings (`json_cmdline`).
 fn json_strings(value: &str) -> bool {
     value.starts_with('[') && value.ends_with(']')
+}
+
+/// An address as /proc writes it: `0x` and hex digits (`kernel_modules`), or hex digits alone
+/// (`process_memory_map`'s `start` and `end`).
+fn hex_address(value: &str) -> bool {
+    let digits = value.strip_prefix("0x").unwrap_or(value);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `load_average`'s text of a decimal.
+fn non_negative_decimal(value: &str) -> bool {
+    value.parse::<f64>().is_ok_and(|v| v >= 0.0)
+}
+
+/// `iptables`' ports: empty where the rule has no port match, else `from:to`.
+fn port_range(value: &str) -> bool {
+    let port = |p: &str| p.parse::<u16>().is_ok();
+    value.is_empty()
+        || value
+            .split_once(':')
+            .map_or(port(value), |(from, to)| port(from) && port(to))
+}
+
+const MONTHS: &[&str] = &[
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
+const DAYS: &[&str] = &["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+fn cron_minute(value: &str) -> bool {
+    cron_values(value, 0, 59, &[])
+}
+
+fn cron_hour(value: &str) -> bool {
+    cron_values(value, 0, 23, &[])
+}
+
+fn cron_day_of_month(value: &str) -> bool {
+    cron_values(value, 1, 31, &[])
+}
+
+/// osquery's range for months is 1 to 31, as in its test.
+fn cron_month(value: &str) -> bool {
+    cron_values(value, 1, 31, MONTHS)
+}
+
+fn cron_day_of_week(value: &str) -> bool {
+    cron_values(value, 0, 7, DAYS)
 }
 
 /// Every table vigil has, by vigil's name.
@@ -515,6 +569,624 @@ pub const ENTRIES: &[Entry] = &[
             ],
         )
     },
+    // Snapshot tables of issue 14. Where osquery's test only runs `SELECT *` (no map), the
+    // checks come from the spec's types and each column's meaning.
+    Entry {
+        // osquery asserts rows; a kernel without loadable modules has no `/proc/modules`.
+        rows: Rows::AtLeastWhere(1, "/proc/modules"),
+        ..Entry::new(
+            "kernel_modules",
+            Spec::Osquery("kernel_modules"),
+            &[
+                ("name", NON_EMPTY),
+                ("size", NON_NEG),
+                ("used_by", NON_EMPTY),
+                ("status", NON_EMPTY),
+                // osquery checks NonNegativeInt, which its own value (`0xffffffffc0a2e000`,
+                // the text of /proc/modules, a TEXT column in its spec) fails.
+                ("address", Check::Custom("a 0x hex address", hex_address)),
+            ],
+        )
+    },
+    Entry {
+        rows: Rows::AtLeast(1),
+        more: &["type = 'local'"],
+        ..Entry::new(
+            "routes",
+            Spec::Osquery("routes"),
+            &[
+                ("destination", IP),
+                ("netmask", Check::IntRange(0, 128)),
+                ("gateway", NORMAL),
+                ("source", EMPTY_OR_IP),
+                ("flags", INT),
+                ("interface", NORMAL),
+                ("mtu", INT),
+                ("metric", INT),
+                (
+                    "type",
+                    Check::OneOf(&[
+                        "anycast",
+                        "broadcast",
+                        "dynamic",
+                        "gateway",
+                        "local",
+                        "other",
+                        "remote",
+                        "router",
+                        "static",
+                    ]),
+                ),
+                ("hopcount", Check::IntRange(0, 255)),
+            ],
+        )
+    },
+    Entry {
+        rows: Rows::AtLeastWhere(1, "/var/lib/dpkg/status"),
+        hidden: NAMESPACE,
+        // osquery finds dpkg among the packages where there are any.
+        more: &["name = 'dpkg'"],
+        ..Entry::new(
+            "deb_packages",
+            Spec::Osquery("deb_packages"),
+            &[
+                ("name", NON_EMPTY),
+                ("version", NON_EMPTY),
+                ("source", NORMAL),
+                ("size", flags(INT_OR_EMPTY)),
+                ("arch", NON_EMPTY),
+                ("revision", NORMAL),
+                ("status", NON_EMPTY),
+                ("maintainer", NON_EMPTY),
+                ("section", NORMAL),
+                ("priority", NORMAL),
+                ("admindir", NON_EMPTY),
+            ],
+        )
+    },
+    Entry {
+        hidden: NAMESPACE,
+        ..Entry::new(
+            "rpm_packages",
+            Spec::Osquery("rpm_packages"),
+            &[
+                ("name", NON_EMPTY),
+                ("version", NORMAL),
+                ("release", NORMAL),
+                ("source", NORMAL),
+                ("size", INT),
+                ("sha1", NON_EMPTY),
+                ("arch", NON_EMPTY),
+                ("epoch", flags(INT_OR_EMPTY)),
+                ("install_time", INT),
+                ("vendor", NON_EMPTY),
+                ("package_group", NON_EMPTY),
+            ],
+        )
+    },
+    Entry {
+        hidden: &[("pid_with_namespace", INT)],
+        ..Entry::new(
+            "apt_sources",
+            Spec::Osquery("apt_sources"),
+            &[
+                ("name", NON_EMPTY),
+                ("source", flags(FILE_ON_DISK)),
+                ("base_uri", NON_EMPTY),
+                ("release", NORMAL),
+                ("version", NORMAL),
+                ("maintainer", NON_EMPTY),
+                ("components", NORMAL),
+                ("architectures", NON_EMPTY),
+            ],
+        )
+    },
+    Entry {
+        hidden: &[("pid_with_namespace", INT)],
+        ..Entry::new(
+            "yum_sources",
+            Spec::Osquery("yum_sources"),
+            &[
+                ("name", NON_EMPTY),
+                ("source", flags(FILE_ON_DISK)),
+                ("baseurl", NORMAL),
+                ("mirrorlist", NORMAL),
+                ("metalink", NORMAL),
+                ("enabled", NORMAL),
+                ("gpgcheck", NORMAL),
+                ("gpgkey", NORMAL),
+            ],
+        )
+    },
+    Entry {
+        rows: Rows::Exactly(1),
+        ..Entry::new(
+            "memory_info",
+            Spec::Osquery("memory_info"),
+            &[
+                ("memory_total", flags(NON_NEGATIVE_INT | NON_ZERO)),
+                ("memory_free", NON_NEG),
+                ("memory_available", NON_NEG),
+                ("buffers", NON_NEG),
+                ("cached", NON_NEG),
+                ("swap_cached", NON_NEG),
+                ("active", NON_NEG),
+                ("inactive", NON_NEG),
+                ("swap_total", NON_NEG),
+                ("swap_free", NON_NEG),
+            ],
+        )
+    },
+    Entry {
+        rows: Rows::AtLeast(1),
+        unique: Some("core"),
+        ..Entry::new(
+            "cpu_time",
+            Spec::Osquery("cpu_time"),
+            &[
+                ("core", NON_NEG),
+                ("user", NON_NEG),
+                ("nice", NON_NEG),
+                ("system", NON_NEG),
+                ("idle", NON_NEG),
+                ("iowait", NON_NEG),
+                ("irq", NON_NEG),
+                ("softirq", NON_NEG),
+                ("steal", NON_NEG),
+                ("guest", NON_NEG),
+                ("guest_nice", NON_NEG),
+            ],
+        )
+    },
+    Entry {
+        rows: Rows::Exactly(3),
+        unique: Some("period"),
+        ..Entry::new(
+            "load_average",
+            Spec::Osquery("load_average"),
+            &[
+                ("period", Check::OneOf(&["1m", "5m", "15m"])),
+                (
+                    "average",
+                    Check::Custom("a non-negative decimal", non_negative_decimal),
+                ),
+            ],
+        )
+    },
+    Entry {
+        rows: Rows::AtLeastWhere(1, "/sys/block"),
+        unique: Some("name"),
+        ..Entry::new(
+            "block_devices",
+            Spec::Osquery("block_devices"),
+            &[
+                ("name", NON_EMPTY),
+                ("parent", NORMAL),
+                ("vendor", NORMAL),
+                ("model", NORMAL),
+                ("serial", NORMAL),
+                ("size", NON_NEG),
+                ("block_size", NON_NEG),
+                ("uuid", NORMAL),
+                ("type", NORMAL),
+                ("label", NORMAL),
+            ],
+        )
+    },
+    Entry::new(
+        "disk_encryption",
+        Spec::Osquery("disk_encryption"),
+        &[
+            ("name", NON_EMPTY),
+            ("uuid", NORMAL),
+            ("encrypted", flags(BOOL)),
+            ("type", NORMAL),
+            (
+                "encryption_status",
+                Check::OneOf(&["encrypted", "not encrypted"]),
+            ),
+        ],
+    ),
+    Entry::new(
+        "usb_devices",
+        Spec::Osquery("usb_devices"),
+        &[
+            ("usb_address", NON_NEG),
+            ("usb_port", NON_NEG),
+            ("vendor", NORMAL),
+            ("vendor_id", NORMAL),
+            ("version", NORMAL),
+            ("model", NORMAL),
+            ("model_id", NORMAL),
+            ("serial", NORMAL),
+            ("class", NORMAL),
+            ("subclass", NORMAL),
+            ("protocol", NORMAL),
+            ("removable", Check::IntRange(-1, 1)),
+        ],
+    ),
+    Entry {
+        hidden: &[("pid_with_namespace", INT)],
+        ..Entry::new(
+            "crontab",
+            Spec::Osquery("crontab"),
+            &[
+                (
+                    "event",
+                    Check::OneOf(&[
+                        "",
+                        "@reboot",
+                        "@hourly",
+                        "@daily",
+                        "@weekly",
+                        "@monthly",
+                        "@annually",
+                        "@yearly",
+                    ]),
+                ),
+                ("minute", Check::Custom("cron minutes (0-59)", cron_minute)),
+                ("hour", Check::Custom("cron hours (0-23)", cron_hour)),
+                (
+                    "day_of_month",
+                    Check::Custom("cron days of the month (1-31)", cron_day_of_month),
+                ),
+                ("month", Check::Custom("cron months", cron_month)),
+                (
+                    "day_of_week",
+                    Check::Custom("cron days of the week", cron_day_of_week),
+                ),
+                ("command", NON_EMPTY),
+                ("path", flags(FILE_ON_DISK)),
+            ],
+        )
+    },
+    Entry::new(
+        "shell_history",
+        Spec::Osquery("shell_history"),
+        &[
+            ("uid", NON_NEG),
+            ("time", NON_NEG),
+            ("command", NORMAL),
+            ("history_file", flags(FILE_ON_DISK)),
+        ],
+    ),
+    Entry {
+        hidden: &[("pid_with_namespace", INT)],
+        ..Entry::new(
+            "authorized_keys",
+            Spec::Osquery("authorized_keys"),
+            &[
+                ("uid", NON_NEG),
+                ("algorithm", NON_EMPTY),
+                ("key", NON_EMPTY),
+                ("options", NORMAL),
+                ("comment", NORMAL),
+                ("key_file", flags(FILE_ON_DISK)),
+            ],
+        )
+    },
+    Entry::new(
+        "sudoers",
+        Spec::Osquery("sudoers"),
+        &[
+            ("source", NON_EMPTY),
+            ("header", NON_EMPTY),
+            ("rule_details", NON_EMPTY),
+        ],
+    ),
+    Entry {
+        rows: Rows::AtLeastWhere(1, "/usr/bin/newgrp"),
+        hidden: &[("pid_with_namespace", INT)],
+        more: &["path = '/usr/bin/newgrp'"],
+        ..Entry::new(
+            "suid_bin",
+            Spec::Osquery("suid_bin"),
+            &[
+                ("path", NORMAL),
+                ("username", NORMAL),
+                ("groupname", NORMAL),
+                ("permissions", NORMAL),
+            ],
+        )
+    },
+    Entry::new(
+        "last",
+        Spec::Osquery("last"),
+        &[
+            ("username", NORMAL),
+            ("tty", NORMAL),
+            ("pid", NON_NEG),
+            ("type", Check::IntRange(7, 8)),
+            ("type_name", NORMAL),
+            ("time", NON_NEG),
+            ("host", NORMAL),
+        ],
+    ),
+    Entry::new(
+        "systemd_units",
+        Spec::Osquery("systemd_units"),
+        &[
+            ("id", NORMAL),
+            ("description", NORMAL),
+            ("load_state", NORMAL),
+            ("active_state", NORMAL),
+            ("sub_state", NORMAL),
+            ("unit_file_state", NORMAL),
+            ("following", NORMAL),
+            ("object_path", NORMAL),
+            ("job_id", NORMAL),
+            ("job_type", NORMAL),
+            ("job_path", NORMAL),
+            ("fragment_path", NORMAL),
+            ("user", NORMAL),
+            ("source_path", NORMAL),
+        ],
+    ),
+    Entry {
+        // osquery's check of a status by type: `enabled` for a startup item, a systemd
+        // active state for a unit.
+        violations: &[
+            "type = 'Startup Item' AND status <> 'enabled'",
+            "type = 'systemd unit' AND status NOT IN ('active', 'inactive', 'failed', \
+             'maintenance', 'reloading', 'activating', 'deactivating')",
+        ],
+        ..Entry::new(
+            "startup_items",
+            Spec::Osquery("startup_items"),
+            &[
+                ("name", NORMAL),
+                ("path", NORMAL),
+                ("args", NORMAL),
+                ("type", Check::OneOf(&["Startup Item", "systemd unit"])),
+                ("source", NORMAL),
+                ("status", NON_EMPTY),
+                ("username", NORMAL),
+            ],
+        )
+    },
+    Entry::new(
+        "arp_cache",
+        Spec::Osquery("arp_cache"),
+        &[
+            ("address", IP),
+            ("mac", Check::Custom("a MAC address", mac_address)),
+            ("interface", NON_EMPTY),
+            ("permanent", flags(BOOL)),
+        ],
+    ),
+    Entry {
+        rows: Rows::AtLeastWhere(1, "/etc/hosts"),
+        hidden: &[("pid_with_namespace", INT)],
+        ..Entry::new(
+            "etc_hosts",
+            Spec::Osquery("etc_hosts"),
+            &[("address", IP), ("hostnames", NON_EMPTY)],
+        )
+    },
+    Entry {
+        hidden: &[("pid_with_namespace", INT)],
+        ..Entry::new(
+            "dns_resolvers",
+            Spec::Osquery("dns_resolvers"),
+            &[
+                ("id", NON_NEG),
+                (
+                    "type",
+                    Check::OneOf(&["nameserver", "search", "sortlist", "options"]),
+                ),
+                ("address", NORMAL),
+                ("netmask", NORMAL),
+                ("options", INT),
+            ],
+        )
+    },
+    Entry {
+        rows: Rows::AtLeast(1),
+        // osquery finds its own process's USER, HOME, LANG and PATH with their values; HOME
+        // and PATH are set wherever cargo runs.
+        more: &[
+            "pid = {pid} AND key = 'HOME' AND value = '{env:HOME}'",
+            "pid = {pid} AND key = 'PATH' AND value = '{env:PATH}'",
+        ],
+        ..Entry::new(
+            "process_envs",
+            Spec::Osquery("process_envs"),
+            &[("pid", NON_NEG), ("key", NON_EMPTY), ("value", NORMAL)],
+        )
+    },
+    Entry {
+        filter: "pid = {pid}",
+        rows: Rows::AtLeast(1),
+        more: &["pid = {pid} AND path LIKE '%/osquery_integration-%'"],
+        ..Entry::new(
+            "process_memory_map",
+            Spec::Osquery("process_memory_map"),
+            &[
+                ("pid", NON_NEG),
+                ("start", Check::Custom("a 0x hex address", hex_address)),
+                ("end", Check::Custom("a 0x hex address", hex_address)),
+                ("permissions", NON_EMPTY),
+                ("offset", NON_NEG),
+                ("device", NON_EMPTY),
+                ("inode", NON_NEG),
+                ("path", NORMAL),
+                ("pseudo", flags(BOOL)),
+            ],
+        )
+    },
+    Entry::new(
+        "iptables",
+        Spec::Osquery("iptables"),
+        &[
+            ("filter_name", NON_EMPTY),
+            ("chain", NORMAL),
+            ("policy", NORMAL),
+            ("target", NORMAL),
+            ("protocol", INT),
+            // osquery checks IntMinMaxCheck(0, 65535), which its own value (`0:65535`, a
+            // range, in a TEXT column) fails.
+            (
+                "src_port",
+                Check::Custom("empty or a port range", port_range),
+            ),
+            (
+                "dst_port",
+                Check::Custom("empty or a port range", port_range),
+            ),
+            ("src_ip", EMPTY_OR_IP),
+            ("src_mask", EMPTY_OR_IP),
+            ("iniface", NORMAL),
+            ("iniface_mask", EMPTY_OR_IP),
+            ("dst_ip", EMPTY_OR_IP),
+            ("dst_mask", EMPTY_OR_IP),
+            ("outiface", NORMAL),
+            ("outiface_mask", EMPTY_OR_IP),
+            ("match", Check::OneOf(&["yes", "no"])),
+            ("packets", NON_NEG),
+            ("bytes", NON_NEG),
+        ],
+    ),
+    Entry {
+        hidden: &[("pid_with_namespace", INT)],
+        ..Entry::new(
+            "python_packages",
+            Spec::Osquery("python_packages"),
+            &[
+                ("name", NORMAL),
+                ("uid", INT),
+                ("version", NORMAL),
+                ("summary", NORMAL),
+                ("author", NORMAL),
+                ("license", NORMAL),
+                ("path", NORMAL),
+                ("directory", NORMAL),
+            ],
+        )
+    },
+    Entry {
+        hidden: &[
+            ("max_depth", INT),
+            ("pid_with_namespace", INT),
+            ("mount_namespace_id", NORMAL),
+        ],
+        ..Entry::new(
+            "npm_packages",
+            Spec::Osquery("npm_packages"),
+            &[
+                ("name", NON_EMPTY),
+                ("version", NON_EMPTY),
+                ("description", NORMAL),
+                ("homepage", NORMAL),
+                ("author", NORMAL),
+                ("license", NORMAL),
+                ("path", NON_EMPTY),
+                ("directory", NON_EMPTY),
+                ("depth", INT),
+            ],
+        )
+    },
+    Entry::new(
+        "portage_packages",
+        Spec::Osquery("portage_packages"),
+        &[
+            ("package", NON_EMPTY),
+            ("version", NON_EMPTY),
+            ("slot", NORMAL),
+            ("build_time", NON_NEG),
+            ("repository", NORMAL),
+            ("eapi", NON_NEG),
+            ("size", NON_NEG),
+            ("world", flags(BOOL)),
+        ],
+    ),
+    Entry::new(
+        "docker_containers",
+        Spec::Osquery("docker_containers"),
+        &[
+            ("id", NON_EMPTY),
+            ("name", NORMAL),
+            ("image", NORMAL),
+            ("image_id", NORMAL),
+            ("command", NORMAL),
+            ("created", NON_NEG),
+            ("state", NORMAL),
+            ("status", NORMAL),
+            ("pid", INT),
+            ("path", NORMAL),
+            ("config_entrypoint", NORMAL),
+            ("started_at", NORMAL),
+            ("finished_at", NORMAL),
+            ("privileged", flags(BOOL)),
+            ("security_options", NORMAL),
+            ("env_variables", NORMAL),
+            ("readonly_rootfs", flags(BOOL)),
+            ("cgroup_namespace", NORMAL),
+            ("ipc_namespace", NORMAL),
+            ("mnt_namespace", NORMAL),
+            ("net_namespace", NORMAL),
+            ("pid_namespace", NORMAL),
+            ("user_namespace", NORMAL),
+            ("uts_namespace", NORMAL),
+        ],
+    ),
+    Entry {
+        // osquery's test selects the hidden JSON columns with `*`.
+        hidden: &[
+            ("permissions_json", NORMAL),
+            ("optional_permissions_json", NORMAL),
+            ("manifest_json", NORMAL),
+            ("key", NORMAL),
+        ],
+        ..Entry::new(
+            "chrome_extensions",
+            Spec::Osquery("chrome_extensions"),
+            &[
+                ("browser_type", NORMAL),
+                ("uid", INT),
+                ("name", NORMAL),
+                ("profile", NORMAL),
+                ("profile_path", NORMAL),
+                ("identifier", NORMAL),
+                ("referenced_identifier", NORMAL),
+                ("version", NORMAL),
+                ("description", NORMAL),
+                ("default_locale", NORMAL),
+                ("current_locale", NORMAL),
+                ("update_url", NORMAL),
+                ("author", NORMAL),
+                ("persistent", INT),
+                ("path", NORMAL),
+                ("permissions", NORMAL),
+                ("optional_permissions", NORMAL),
+                ("manifest_hash", NORMAL),
+                ("referenced", INT),
+                ("from_webstore", NORMAL),
+                ("state", NORMAL),
+                ("install_time", NORMAL),
+                ("install_timestamp", INT),
+            ],
+        )
+    },
+    Entry::new(
+        "firefox_addons",
+        Spec::Osquery("firefox_addons"),
+        &[
+            ("uid", NON_NEG),
+            ("name", NORMAL),
+            ("identifier", NON_EMPTY),
+            ("creator", NORMAL),
+            ("type", NORMAL),
+            ("version", NORMAL),
+            ("description", NORMAL),
+            ("source_url", NORMAL),
+            ("visible", flags(BOOL)),
+            ("active", flags(BOOL)),
+            ("disabled", flags(BOOL)),
+            ("autoupdate", flags(BOOL)),
+            ("location", NORMAL),
+            ("path", NORMAL),
+        ],
+    ),
     // Agent tables: osquery's tests of these leave their maps commented out; those maps, and
     // the spec's types for the columns they leave out.
     Entry {
