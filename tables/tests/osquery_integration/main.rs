@@ -125,12 +125,12 @@ fn events() -> Vec<Event> {
             time_ns: time_ns + 3,
             actor: actor(),
             name: String::new(),
-            module_path: "/tmp/crc7.ko".into(),
+            module_path: "/tmp/rootkit.ko".into(),
             size: 0,
-            params: String::new(),
+            params: "hide=1".into(),
             flags: 0,
             fd: 3,
-            result: 0,
+            result: -8,
             duration_ns: 40,
             probe_error: 0,
         }),
@@ -268,8 +268,18 @@ impl Fixture {
     }
 
     fn fill(&self, sql: &str) -> String {
-        sql.replace("{tmp}", &self.tmp())
-            .replace("{pid}", &std::process::id().to_string())
+        let mut sql = sql
+            .replace("{tmp}", &self.tmp())
+            .replace("{pid}", &std::process::id().to_string());
+        while let Some(start) = sql.find("{env:") {
+            let Some(length) = sql[start..].find('}') else {
+                break;
+            };
+            let name = &sql[start + "{env:".len()..start + length];
+            let value = std::env::var(name).unwrap_or_default().replace('\'', "''");
+            sql.replace_range(start..=start + length, &value);
+        }
+        sql
     }
 
     fn conn(&self) -> Connection {
@@ -443,6 +453,9 @@ fn row_problems(fixture: &Fixture, conn: &Connection, entry: &Entry) -> Vec<Stri
                 Rows::Any => true,
                 Rows::AtLeast(n) => rows.len() >= n,
                 Rows::Exactly(n) => rows.len() == n,
+                Rows::AtLeastWhere(n, path) => {
+                    !std::path::Path::new(path).exists() || rows.len() >= n
+                }
             };
             if !count_ok {
                 problems.push(format!("{all}: {} rows, not {:?}", rows.len(), entry.rows));
@@ -500,6 +513,14 @@ fn row_problems(fixture: &Fixture, conn: &Connection, entry: &Entry) -> Vec<Stri
                     );
                 }
             }
+        }
+    }
+    for clause in entry.violations {
+        let sql = format!("SELECT * FROM {table}{}", filter(clause));
+        match query(conn, &sql) {
+            Err(e) => problems.push(e),
+            Ok(rows) if rows.is_empty() => {}
+            Ok(rows) => problems.push(format!("{sql}: rows osquery rejects: {rows:?}")),
         }
     }
     problems
