@@ -86,6 +86,8 @@ impl StoreWriter {
     }
 }
 
+// Never inlined: `cargo xtask bench` profiles the writer's thread by this function's name.
+#[inline(never)]
 fn run(
     store: &EventStore,
     events: &Receiver<EventBatch>,

@@ -149,6 +149,23 @@ pub struct ProcessSummary {
     /// The same span, per thread name (threads of one name together), busiest first; what
     /// threads that ended meanwhile used is under `(ended threads)`.
     pub threads: Vec<ThreadCpu>,
+    /// Where its resident memory was at the end of the run (`/proc/<pid>/smaps`).
+    #[serde(default)]
+    pub rss_at_end: RssBreakdown,
+}
+
+/// Resident memory by kind of mapping (kB).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RssBreakdown {
+    /// BPF maps mapped into the process: the ring buffer, whose data pages the kernel maps twice
+    /// (for records that wrap around), so each page read counts twice.
+    pub bpf_maps_kb: u64,
+    /// The executable's own file (code and read-only data paged in).
+    pub executable_kb: u64,
+    /// Heap and other anonymous memory.
+    pub anonymous_kb: u64,
+    /// Everything else (shared libraries, other files).
+    pub other_kb: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

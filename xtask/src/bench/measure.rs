@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::figures::ThreadCpu;
+use super::figures::{RssBreakdown, ThreadCpu};
 
 /// One process as `/proc/<pid>/stat` shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -154,6 +154,43 @@ pub fn thread_cpu(before: &ThreadSample, after: &ThreadSample) -> (f64, Vec<Thre
     add("(ended threads)", total.saturating_sub(alive_ticks));
     by_name.sort_by(|a, b| b.cpu_s.total_cmp(&a.cpu_s));
     (total as f64 * per_tick, by_name)
+}
+
+/// Where a process's resident memory is, from its `/proc/<pid>/smaps`.
+pub fn rss_breakdown(pid: i32) -> Option<RssBreakdown> {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).ok()?;
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+    Some(parse_smaps(&smaps, &exe.to_string_lossy()))
+}
+
+/// Sums the `Rss:` of each mapping of `smaps` by kind; `exe` is the executable's path.
+pub fn parse_smaps(smaps: &str, exe: &str) -> RssBreakdown {
+    let mut out = RssBreakdown::default();
+    let mut name = String::new();
+    for line in smaps.lines() {
+        let mut fields = line.split_whitespace();
+        let first = fields.next().unwrap_or_default();
+        if first.contains('-') && first.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            // A mapping's header: range, permissions, offset, device, inode, then the name.
+            name = fields.skip(4).collect::<Vec<_>>().join(" ");
+            continue;
+        }
+        if first != "Rss:" {
+            continue;
+        }
+        let kb: u64 = fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+        let slot = if name.starts_with("anon_inode:bpf") {
+            &mut out.bpf_maps_kb
+        } else if name == exe {
+            &mut out.executable_kb
+        } else if name.is_empty() || name.starts_with('[') {
+            &mut out.anonymous_kb
+        } else {
+            &mut out.other_kb
+        };
+        *slot += kb;
+    }
+    out
 }
 
 /// Peak resident memory (kB) of one process.
@@ -318,6 +355,35 @@ mod tests {
         assert!((names[1].1 - 20.0).abs() < 1e-6);
         assert_eq!(names[2].0, "rocksdb:low");
         assert!((names[2].1 - 10.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn smaps_rss_is_summed_by_kind_of_mapping() {
+        let smaps = "\
+55a3097fe000-55a309f55000 r--p 00000000 fd:01 123 /usr/bin/vigil
+Size:               7516 kB
+Rss:                2568 kB
+55a309f55000-55a30aeca000 r-xp 00757000 fd:01 123 /usr/bin/vigil
+Rss:               11236 kB
+55a30fd78000-55a31063c000 rw-p 00000000 00:00 0                          [heap]
+Rss:                4872 kB
+7f5d156f6000-7f5d166f7000 r--s 00000000 00:0f 1066                       anon_inode:bpf-map
+Rss:               16388 kB
+7f5d18000000-7f5d18021000 rw-p 00000000 00:00 0 
+Rss:                 132 kB
+7f5d18564000-7f5d186ba000 r-xp 00028000 fd:01 456 /usr/lib/x86_64-linux-gnu/libc.so.6
+Rss:                1136 kB
+";
+        let rss = parse_smaps(smaps, "/usr/bin/vigil");
+        assert_eq!(
+            rss,
+            RssBreakdown {
+                bpf_maps_kb: 16388,
+                executable_kb: 2568 + 11236,
+                anonymous_kb: 4872 + 132,
+                other_kb: 1136,
+            }
+        );
     }
 
     #[test]

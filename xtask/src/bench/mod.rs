@@ -419,6 +419,7 @@ fn summarise_processes(
                 peak_rss_kb: measure::peak_rss_kb_of(*pid).unwrap_or(0),
                 cpu_s,
                 threads,
+                rss_at_end: measure::rss_breakdown(*pid).unwrap_or_default(),
             })
         })
         .collect()

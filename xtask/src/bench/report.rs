@@ -113,11 +113,12 @@ pub fn render(f: &Figures, plot: Option<&str>) -> String {
     if missed > 0 {
         let _ = writeln!(
             md,
-            "\n{missed} target(s) missed{}. Making the event path faster is the next step of \
-             issue 13 (batched ring-buffer wakeups, batches through the channel, no per-event \
-             allocation, fewer attachments).\n",
+            "\n{missed} target(s) missed. Where their time and memory go: CPU per thread and \
+             memory per kind of mapping in [vigil's own processes](#vigils-own-processes), each \
+             program's run time in [kernel cost per program](#kernel-cost-per-program){}.\n",
             if f.profile.is_some() {
-                ": [where the time goes](#where-the-time-goes) shows the profile"
+                ", and callgrind profiles of the store writer and of a vtab scan in \
+                 [where the time goes](#where-the-time-goes)"
             } else {
                 ""
             }
@@ -269,12 +270,18 @@ fn processes_section(md: &mut String, f: &Figures) {
         "Each vigil run above, process by process: the watcher (which holds the pid file and \
          restarts the worker) and the worker (eBPF reader, store writer, scheduler). Peak RSS is \
          the process's `VmHWM`; CPU is over the load and until vigil caught up, per thread name \
-         from `/proc/<pid>/task/<tid>/stat` (seconds).\n"
+         from `/proc/<pid>/task/<tid>/stat` (seconds). RSS at the end is each process's \
+         `smaps` when the run was over, by kind of mapping: BPF maps (the ring buffer: the \
+         kernel maps its data pages twice, for records that wrap around, so each page read \
+         counts twice), the executable's own pages, anonymous memory (heap), and the rest \
+         (shared libraries).\n"
     );
     let _ = writeln!(
         md,
-        "| load | watcher peak RSS MB | worker peak RSS MB | watcher CPU s | worker CPU s | \
-         worker CPU by thread |\n|---|---|---|---|---|---|"
+        "| load | watcher peak RSS MB | worker peak RSS MB | worker RSS at the end, MB: BPF maps \
+         + executable + anonymous + other | watcher RSS at the end, MB: executable + anonymous + \
+         other | watcher CPU s | worker CPU s | worker CPU by thread |\n\
+         |---|---|---|---|---|---|---|---|"
     );
     for run in runs {
         let role = |name: &str| run.processes.iter().find(|p| p.role == name);
@@ -292,12 +299,34 @@ fn processes_section(md: &mut String, f: &Figures) {
             }
             shown.join(", ")
         });
+        let mib = |kb: u64| format!("{:.1}", kb as f64 / 1024.0);
+        let worker_rss = worker.map_or_else(String::new, |p| {
+            let r = &p.rss_at_end;
+            format!(
+                "{} + {} + {} + {}",
+                mib(r.bpf_maps_kb),
+                mib(r.executable_kb),
+                mib(r.anonymous_kb),
+                mib(r.other_kb)
+            )
+        });
+        let watcher_rss = watcher.map_or_else(String::new, |p| {
+            let r = &p.rss_at_end;
+            format!(
+                "{} + {} + {}",
+                mib(r.executable_kb),
+                mib(r.anonymous_kb),
+                mib(r.other_kb + r.bpf_maps_kb)
+            )
+        });
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             run.load.label(),
             mb(watcher.map_or(0, |p| p.peak_rss_kb)),
             mb(worker.map_or(0, |p| p.peak_rss_kb)),
+            worker_rss,
+            watcher_rss,
             opt(watcher.map(|p| format!("{:.2}", p.cpu_s))),
             opt(worker.map(|p| format!("{:.2}", p.cpu_s))),
             threads
@@ -456,7 +485,7 @@ fn profile_section(md: &mut String, f: &Figures) {
 pub mod tests {
     use super::*;
     use crate::bench::{
-        figures::{Machine, ProcessSummary, ProgramCost, Skipped, ThreadCpu},
+        figures::{Machine, ProcessSummary, ProgramCost, RssBreakdown, Skipped, ThreadCpu},
         load::LoadSpec,
     };
 
@@ -496,6 +525,12 @@ pub mod tests {
                 peak_rss_kb: 4096,
                 cpu_s: 0.01,
                 threads: Vec::new(),
+                rss_at_end: RssBreakdown {
+                    executable_kb: 2048,
+                    anonymous_kb: 1024,
+                    other_kb: 1024,
+                    ..RssBreakdown::default()
+                },
             },
             ProcessSummary {
                 role: "worker".into(),
@@ -511,6 +546,12 @@ pub mod tests {
                         cpu_s: 0.39,
                     },
                 ],
+                rss_at_end: RssBreakdown {
+                    bpf_maps_kb: 16 * 1024,
+                    executable_kb: 10 * 1024,
+                    anonymous_kb: 12 * 1024,
+                    other_kb: 2 * 1024,
+                },
             },
         ];
         let bpftrace = crate::bench::analysis::tests::run("bpftrace", load, 4.2, 0.3);
@@ -548,8 +589,8 @@ pub mod tests {
         assert!(md.contains("| `vigil_enter_execve` | 10 | 100 |"));
         assert!(
             md.contains(
-                "| exec storm, 1600 exec/s | 4.0 | 40.0 | 0.01 | 0.99 | `vigil-ebpf` 0.60, \
-                 `vigil-store` 0.39 |"
+                "| exec storm, 1600 exec/s | 4.0 | 40.0 | 16.0 + 10.0 + 12.0 + 2.0 | 2.0 + 1.0 + \
+                 1.0 | 0.01 | 0.99 | `vigil-ebpf` 0.60, `vigil-store` 0.39 |"
             ),
             "{md}"
         );

@@ -6,23 +6,18 @@ use vigil_ebpf_common::{PathSlot, path_flags};
 use super::{RecordError, slot, text};
 
 /// A path walked leaf first: components each followed by a NUL. Returns the path root first and
-/// whether it is complete.
+/// whether it is complete. Built in place: this runs for every file event.
 pub(super) fn walked_path(bytes: &[u8], flags: u32) -> (String, bool) {
-    let mut components: Vec<&[u8]> = bytes.split(|&b| b == 0).collect();
-    if bytes.last() == Some(&0) {
-        components.pop();
+    let complete = flags & path_flags::COMPLETE != 0;
+    let bytes = bytes.strip_suffix(&[0]).unwrap_or(bytes);
+    let mut out = String::with_capacity(bytes.len() + 1);
+    for (i, component) in bytes.rsplit(|&b| b == 0).enumerate() {
+        if i > 0 || complete {
+            out.push('/');
+        }
+        out.push_str(&String::from_utf8_lossy(component));
     }
-    components.reverse();
-    let joined = components
-        .iter()
-        .map(|c| String::from_utf8_lossy(c))
-        .collect::<Vec<_>>()
-        .join("/");
-    if flags & path_flags::COMPLETE != 0 {
-        (format!("/{joined}"), true)
-    } else {
-        (joined, false)
-    }
+    (out, complete)
 }
 
 /// `dir` joined with a relative `path`, with `.` components dropped.
@@ -47,23 +42,33 @@ pub(super) fn join_relative(dir: &str, path: &str) -> String {
 /// (`/a/link/../x` is `x` next to link's target, not `/a/x`): it is kept, as given, and the path
 /// marked unresolved, never guessed.
 pub fn join_name(base: &str, name: &str) -> (String, bool) {
-    let mut parts: Vec<&str> = base.split('/').filter(|c| !c.is_empty()).collect();
+    // Built in one string: a `..` of `base` cuts its last component off.
+    let mut out = String::with_capacity(base.len() + name.len() + 1);
+    for part in base.split('/').filter(|c| !c.is_empty()) {
+        out.push('/');
+        out.push_str(part);
+    }
     let mut named = false;
     let mut exact = true;
     for part in name.split('/') {
         match part {
             "" | "." => {}
             ".." if !named => {
-                parts.pop();
+                let parent = out.rfind('/').unwrap_or(0);
+                out.truncate(parent);
             }
             other => {
                 exact &= other != "..";
                 named = true;
-                parts.push(other);
+                out.push('/');
+                out.push_str(other);
             }
         }
     }
-    (format!("/{}", parts.join("/")), exact)
+    if out.is_empty() {
+        out.push('/');
+    }
+    (out, exact)
 }
 
 /// A (directory, name) pair from a file record as one path, and whether it is fully resolved.
@@ -96,8 +101,21 @@ mod tests {
             ("/".to_owned(), true)
         );
         assert_eq!(
+            walked_path(b"\0", path_flags::COMPLETE),
+            ("/".to_owned(), true)
+        );
+        assert_eq!(
             walked_path(b"b\0a\0", path_flags::TRUNCATED),
             ("a/b".to_owned(), false)
+        );
+        assert_eq!(
+            walked_path(b"c\0b\0a\0", path_flags::COMPLETE),
+            ("/a/b/c".to_owned(), true)
+        );
+        // Bytes that are not UTF-8 are replaced, never dropped.
+        assert_eq!(
+            walked_path(b"x\xff\0tmp\0", path_flags::COMPLETE),
+            ("/tmp/x\u{fffd}".to_owned(), true)
         );
     }
 
@@ -124,5 +142,7 @@ mod tests {
             join_name("/tmp", "../tmp/a/../b"),
             ("/tmp/a/../b".to_owned(), false)
         );
+        assert_eq!(join_name("/", "x"), ("/x".to_owned(), true));
+        assert_eq!(join_name("/a/b/", "../../../c"), ("/c".to_owned(), true));
     }
 }
