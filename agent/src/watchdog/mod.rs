@@ -123,11 +123,11 @@ impl Watcher<'_> {
                 );
             }
         }
-        let mut args = std::env::args_os();
-        let arg0 = args.next().unwrap_or_else(|| real.clone().into_os_string());
+        // `ps` and `pgrep` show the worker as `vigil`, not as `exe` (the name it is run by).
+        let args = std::env::args_os().skip(1);
         let mut command = Command::new(exe::SELF_EXE);
         command
-            .arg0(arg0)
+            .arg0(worker::PROCESS_NAME)
             .args(args)
             .env(worker::WORKER_ENV, std::process::id().to_string())
             .env_remove(worker::PREVIOUS_END_ENV);
