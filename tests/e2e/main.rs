@@ -12,6 +12,7 @@ mod permissions;
 mod promises;
 mod query_and_shell;
 mod read_only_sql;
+mod safe_start;
 mod schedule;
 mod snapshot;
 mod sockets;
