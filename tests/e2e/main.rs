@@ -8,6 +8,7 @@ mod daemon_history;
 mod faults;
 mod files;
 mod inet_sockets;
+mod least_privilege;
 mod permissions;
 mod promises;
 mod query_and_shell;

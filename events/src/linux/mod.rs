@@ -1,5 +1,6 @@
 //! Linux publishers.
 
+pub mod capabilities;
 pub mod clock;
 pub mod ebpf;
 pub mod mount;
