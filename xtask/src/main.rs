@@ -1,5 +1,5 @@
 //! Developer commands: `cargo xtask setup | run | test | build | bench | fuzz | kernel-matrix |
-//! check-platforms`.
+//! check-platforms | unsafe-count`.
 //!
 //! `setup` installs, idempotently, what building vigil's eBPF programs needs on a fresh Debian
 //! machine; `run` and `test` call it first, so a clean clone needs no other step.
@@ -17,6 +17,7 @@ mod fuzz;
 // It boots Linux kernels and makes Linux syscalls: elsewhere it says so.
 #[cfg_attr(not(target_os = "linux"), path = "kernel_matrix_unsupported.rs")]
 mod kernel_matrix;
+mod unsafe_count;
 
 /// LLVM that rustc 1.95 / nightly 1.97 use, and that bpf-linker must link against.
 const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
@@ -90,6 +91,13 @@ enum Task {
         /// Write the table into README.md's kernel section.
         #[arg(long)]
         readme: bool,
+    },
+    /// Count every `unsafe` per crate, check each has its SAFETY comment and SECURITY.md's
+    /// table matches (a test does the same, so CI fails when it goes stale).
+    UnsafeCount {
+        /// Rewrite SECURITY.md's table from the sources.
+        #[arg(long)]
+        write: bool,
     },
     /// Run the matrix's scenario on the running kernel (what each guest runs).
     #[command(hide = true)]
@@ -372,6 +380,7 @@ fn main() -> anyhow::Result<()> {
                 },
             )
         }
+        Task::UnsafeCount { write } => unsafe_count::run(&workspace_root(), write),
         Task::KernelScenario {
             vigil,
             work,
