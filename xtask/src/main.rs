@@ -100,11 +100,19 @@ enum Task {
         readme: bool,
     },
     /// Build the release binary and the Debian package (`vigil_<version>_amd64.deb` under
-    /// `$CARGO_TARGET_DIR/package/`).
-    Package,
+    /// `$CARGO_TARGET_DIR/package/release/`).
+    Package {
+        /// Package the development build instead (for tests: no release build).
+        #[arg(long)]
+        dev: bool,
+    },
     /// Build the package, then install, check and purge it in a clean Debian root (debootstrap,
     /// kept under the target dir) with chroot.
-    PackageTest,
+    PackageTest {
+        /// Package the development build (what `cargo xtask test` does) instead of the release.
+        #[arg(long)]
+        dev: bool,
+    },
     /// Two clean release builds, one after the other in the same place, compared byte for byte
     /// (each compiles RocksDB's C++ from nothing: long).
     Repro,
@@ -335,15 +343,22 @@ fn build_release() -> anyhow::Result<()> {
         .env("CXXFLAGS", hardening::C_FLAGS))
 }
 
-/// The release build, then the package of it.
-fn package() -> anyhow::Result<PathBuf> {
-    build_release()?;
-    let out = target_dir().join("package");
+/// The release build (or, with `dev`, the development build the tests use), then its package.
+fn package(dev: bool) -> anyhow::Result<PathBuf> {
+    let profile_dir = if dev {
+        run(cargo().args(["build", "--package", "vigil"]))?;
+        "debug"
+    } else {
+        build_release()?;
+        "release"
+    };
+    let out = target_dir().join("package").join(profile_dir);
     std::fs::create_dir_all(&out)?;
     package::build(
         &workspace_root(),
-        &target_dir().join("release").join("vigil"),
+        &target_dir().join(profile_dir).join("vigil"),
         &out,
+        !dev,
     )
 }
 
@@ -407,9 +422,11 @@ fn main() -> anyhow::Result<()> {
                     readme: false,
                 },
             )?;
-            // The release build (its hardening checked), packaged, installed and purged in a
-            // clean Debian root.
-            let deb = package()?;
+            // The package, installed and purged in a clean Debian root. Of the development
+            // build the tests used: a release build compiles RocksDB's C++ again, which CI
+            // cannot afford (SECURITY.md, "Release binary hardening"); `cargo xtask package`
+            // makes the release.
+            let deb = package(true)?;
             package_test::run(&workspace_root(), &target_dir(), &deb).map(|_| ())
         }
         Task::KernelMatrix {
@@ -429,15 +446,16 @@ fn main() -> anyhow::Result<()> {
                 },
             )
         }
-        Task::Package => package().map(|_| ()),
-        Task::PackageTest => {
-            let deb = package()?;
+        Task::Package { dev } => package(dev).map(|_| ()),
+        Task::PackageTest { dev } => {
+            let deb = package(dev)?;
             package_test::run(&workspace_root(), &target_dir(), &deb).map(|_| ())
         }
         Task::Deny => supply_chain::check(),
         Task::Repro => repro::run(&target_dir()),
         Task::Hardening { binary } => {
-            hardening::check(&binary.unwrap_or_else(|| target_dir().join("release").join("vigil")))
+            let binary = binary.unwrap_or_else(|| target_dir().join("release").join("vigil"));
+            hardening::check(&binary, true)
         }
         Task::UnsafeCount { write } => unsafe_count::run(&workspace_root(), write),
         Task::KernelScenario {
