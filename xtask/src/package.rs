@@ -5,7 +5,6 @@
 //! README, SECURITY.md and licence under `/usr/share/doc/vigil`.
 
 use std::{
-    os::unix::fs::PermissionsExt as _,
     path::{Path, PathBuf},
     process::Command,
 };
@@ -75,14 +74,27 @@ fn copyright() -> String {
         .to_owned()
 }
 
+/// A Debian package is built on a POSIX system: the modes are set there (a no-op elsewhere,
+/// where `dpkg-deb` does not run either).
+fn set_mode(path: &Path, mode: u32) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("chmod {}", path.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
+}
+
 fn write_file(path: &Path, contents: &[u8], mode: u32) -> anyhow::Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating {}", parent.display()))?;
     }
     std::fs::write(path, contents).with_context(|| format!("writing {}", path.display()))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .with_context(|| format!("chmod {}", path.display()))
+    set_mode(path, mode)
 }
 
 fn size_kib(dir: &Path) -> u64 {
@@ -127,7 +139,7 @@ pub fn stage(root: &Path, binary: &Path, stage: &Path) -> anyhow::Result<()> {
     // Directories as a package wants them whatever the umask: 0755.
     let mut stack = vec![stage.to_owned()];
     while let Some(dir) = stack.pop() {
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))?;
+        set_mode(&dir, 0o755)?;
         for entry in std::fs::read_dir(&dir)?.flatten() {
             if entry.path().is_dir() {
                 stack.push(entry.path());
@@ -178,6 +190,8 @@ pub fn build(root: &Path, binary: &Path, out_dir: &Path, release: bool) -> anyho
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
     use super::*;
 
     #[test]
