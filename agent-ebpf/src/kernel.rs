@@ -15,6 +15,8 @@ use vigil_ebpf_common::{
     TracepointFields, counter, probe_error, syscall_record,
 };
 
+// SAFETY: an unmangled global so userspace finds it by name in the object and sets it before
+// loading; no other symbol has this name.
 #[unsafe(no_mangle)]
 pub(crate) static CONFIG: Global<ProbeConfig> = Global::new(ProbeConfig {
     agent_tgid: 0,
@@ -27,9 +29,11 @@ pub(crate) static CONFIG: Global<ProbeConfig> = Global::new(ProbeConfig {
 #[map]
 pub(crate) static ACTIVE: Array<u32> = Array::with_max_entries(1, 0);
 
+// SAFETY: as CONFIG: set by name from userspace before loading; the name is unique.
 #[unsafe(no_mangle)]
 pub(crate) static OFFSETS: Global<KernelOffsets> = Global::new(KernelOffsets::UNRESOLVED);
 
+// SAFETY: as CONFIG: set by name from userspace before loading; the name is unique.
 #[unsafe(no_mangle)]
 pub(crate) static TRACEPOINT_FIELDS: Global<TracepointFields> =
     Global::new(TracepointFields::DEFAULT);

@@ -20,6 +20,7 @@ use crate::kernel::{
     read_user, skip_event,
 };
 
+// SAFETY: as kernel::CONFIG: set by name from userspace before loading; the name is unique.
 #[unsafe(no_mangle)]
 static SOCKET_OFFSETS: Global<SocketOffsets> = Global::new(SocketOffsets::UNRESOLVED);
 

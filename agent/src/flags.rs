@@ -138,8 +138,7 @@ pub fn expand_flagfiles(args: Vec<OsString>) -> anyhow::Result<Vec<OsString>> {
 }
 
 /// Flags a config's `options` (a file's, or a TLS server's) may not set: they lower the daemon's
-/// guard against its own host, so only whoever starts it (the command line, or a flagfile named
-/// there) decides them.
+/// guard against its own host, so only whoever starts it (the command line itself) decides them.
 const COMMAND_LINE_ONLY: &[&str] = &["allow_unsafe"];
 
 /// The config's `options` as arguments for `command`, placed before the command line's so those
@@ -154,8 +153,8 @@ pub fn options_as_args(
     for (name, value) in options {
         if COMMAND_LINE_ONLY.contains(&name.as_str()) {
             warnings.push(format!(
-                "options.{name}: ignored: --{name} is honoured only on the command line (or in a \
-                 --flagfile named there), never from a config"
+                "options.{name}: ignored: --{name} is honoured only on the command line, never \
+                 from a config (nor from a --flagfile)"
             ));
             continue;
         }
@@ -360,7 +359,7 @@ mod tests {
             warnings,
             [
                 "options.allow_unsafe: ignored: --allow_unsafe is honoured only on the command \
-              line (or in a --flagfile named there), never from a config"
+              line, never from a config (nor from a --flagfile)"
             ]
         );
 
@@ -368,7 +367,8 @@ mod tests {
         let (_, warnings) = with_options(&argv, &only).expect("parses");
         assert_eq!(warnings.len(), 1, "{warnings:?}");
 
-        // From the command line, and from a flagfile named there, it is honoured.
+        // A flagfile's parses like the command line's; the daemon then ignores it, with a
+        // warning (safe_files::at_start::allowed_on_command_line).
         let dir = tempfile::tempdir().expect("dir");
         let flagfile = dir.path().join("vigil.flags");
         std::fs::write(&flagfile, "--allow_unsafe\n").expect("flagfile");

@@ -15,6 +15,9 @@ mod output;
 mod pidfile;
 mod probes;
 mod remote;
+// Who can change the files a root daemon trusts: POSIX modes, owners and Linux's ACLs.
+#[cfg(target_os = "linux")]
+mod safe_files;
 mod scheduler;
 mod session;
 mod shell;

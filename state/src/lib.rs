@@ -15,6 +15,8 @@
 //! earlier versions wrote (the tests pin it), so an existing database keeps its cursors, lines
 //! and statistics.
 
+#![forbid(unsafe_code)]
+
 mod entry;
 mod value;
 

@@ -151,6 +151,8 @@ fn constraint_op(code: char) -> Option<ConstraintOp> {
     })
 }
 
+// SAFETY: rusqlite's contract for a VTab: AdapterTab is #[repr(C)] with its sqlite3_vtab first,
+// so SQLite may treat a pointer to it as one.
 unsafe impl<'vtab> VTab<'vtab> for AdapterTab {
     type Aux = Arc<dyn Table>;
     type Cursor = AdapterCursor<'vtab>;
@@ -285,6 +287,8 @@ impl AdapterCursor<'_> {
     }
 }
 
+// SAFETY: rusqlite's contract for a VTabCursor: AdapterCursor is #[repr(C)] with its
+// sqlite3_vtab_cursor first, so SQLite may treat a pointer to it as one.
 unsafe impl VTabCursor for AdapterCursor<'_> {
     fn filter(
         &mut self,

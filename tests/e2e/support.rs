@@ -99,12 +99,24 @@ impl Daemon {
         extra_args: &[&str],
         env: &[(&str, &str)],
     ) -> Self {
+        let mut command = vigil();
+        command.envs(env.iter().copied());
+        Self::start_command(dir, command, extra_args)
+    }
+
+    /// A daemon run by `command` (`vigil`, or a wrapper such as `setpriv ... vigil` that execs
+    /// it in the same process), `daemon` and its arguments appended.
+    pub fn start_command(
+        dir: tempfile::TempDir,
+        mut command: Command,
+        extra_args: &[&str],
+    ) -> Self {
         let stderr = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(dir.path().join("stderr"))
             .expect("stderr file");
-        let child = vigil()
+        let child = command
             .arg("daemon")
             .arg("--database_path")
             .arg(dir.path().join("db"))
@@ -113,7 +125,6 @@ impl Daemon {
             .arg("--pidfile")
             .arg(dir.path().join("vigil.pid"))
             .args(extra_args)
-            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)

@@ -1,5 +1,6 @@
 //! Developer commands: `cargo xtask setup | run | test | build | bench | fuzz | kernel-matrix |
-//! check-platforms | osquery-specs`.
+//! check-platforms | osquery-specs | deny | unsafe-count | hardening | package | package-test |
+//! repro`.
 //!
 //! `setup` installs, idempotently, what building vigil's eBPF programs needs on a fresh Debian
 //! machine; `run` and `test` call it first, so a clean clone needs no other step.
@@ -17,10 +18,16 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod check_platforms;
 mod fuzz;
+mod hardening;
 mod osquery_specs;
 // It boots Linux kernels and makes Linux syscalls: elsewhere it says so.
 #[cfg_attr(not(target_os = "linux"), path = "kernel_matrix_unsupported.rs")]
 mod kernel_matrix;
+mod package;
+mod package_test;
+mod repro;
+mod supply_chain;
+mod unsafe_count;
 
 /// LLVM that rustc 1.95 / nightly 1.97 use, and that bpf-linker must link against.
 const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
@@ -36,6 +43,8 @@ const APT_PACKAGES: &[&str] = &[
     "cpio",
     "xz-utils",
     "binutils",
+    // The package test's clean Debian root.
+    "debootstrap",
 ];
 const BPF_LINKER_VERSION: &str = "0.13.0";
 const TRACEFS: &str = "/sys/kernel/tracing";
@@ -49,8 +58,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Install what the eBPF build, the fuzz targets and the kernel matrix need (apt packages,
-    /// rust-src, bpf-linker, cargo-fuzz) and mount tracefs.
+    /// Install what the eBPF build, the fuzz targets, the kernel matrix and the package test
+    /// need (apt packages, rust-src, bpf-linker, cargo-fuzz, cargo-deny) and mount tracefs.
     Setup,
     /// Build everything, eBPF programs included.
     Build {
@@ -142,6 +151,38 @@ enum Task {
         /// The revision whose specs to take.
         #[arg(long, default_value = "HEAD")]
         rev: String,
+    },
+    /// Build the release binary and the Debian package (`vigil_<version>_amd64.deb` under
+    /// `$CARGO_TARGET_DIR/package/release/`).
+    Package {
+        /// Package the development build instead (for tests: no release build).
+        #[arg(long)]
+        dev: bool,
+    },
+    /// Build the package, then install, check and purge it in a clean Debian root (debootstrap,
+    /// kept under the target dir) with chroot.
+    PackageTest {
+        /// Package the development build (what `cargo xtask test` does) instead of the release.
+        #[arg(long)]
+        dev: bool,
+    },
+    /// Two clean release builds, one after the other in the same place, compared byte for byte
+    /// (each compiles RocksDB's C++ from nothing: long).
+    Repro,
+    /// `cargo deny check` (licences, bans, duplicate versions, sources) with deny.toml.
+    Deny,
+    /// Check that a release binary is PIE, full RELRO, with a non-executable stack and a stack
+    /// protector (its ELF headers and dynamic symbols).
+    Hardening {
+        /// The binary (default: the release build's vigil).
+        binary: Option<PathBuf>,
+    },
+    /// Count every `unsafe` per crate, check each has its SAFETY comment and SECURITY.md's
+    /// table matches (a test does the same, so CI fails when it goes stale).
+    UnsafeCount {
+        /// Rewrite SECURITY.md's table from the sources.
+        #[arg(long)]
+        write: bool,
     },
     /// Run the matrix's scenario on the running kernel (what each guest runs).
     #[command(hide = true)]
@@ -275,6 +316,7 @@ fn setup() -> anyhow::Result<()> {
     rust_src()?;
     bpf_linker()?;
     fuzz::install_cargo_fuzz()?;
+    supply_chain::install_cargo_deny()?;
     tracefs()?;
     if !succeeds(Command::new("bpf-linker").arg("--version")) {
         bail!("bpf-linker is installed but does not run; is ~/.cargo/bin on PATH?");
@@ -288,17 +330,43 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| workspace_root().join("target"))
 }
 
+/// The release binary, its C and C++ parts with a stack protector (see `hardening`); the same
+/// flags every time, so the build stays warm.
+fn build_release() -> anyhow::Result<()> {
+    run(cargo()
+        .args(["build", "--release", "--package", "vigil"])
+        .env("CFLAGS", hardening::C_FLAGS)
+        .env("CXXFLAGS", hardening::C_FLAGS))
+}
+
+/// The release build (or, with `dev`, the development build the tests use), then its package.
+fn package(dev: bool) -> anyhow::Result<PathBuf> {
+    let profile_dir = if dev {
+        run(cargo().args(["build", "--package", "vigil"]))?;
+        "debug"
+    } else {
+        build_release()?;
+        "release"
+    };
+    let out = target_dir().join("package").join(profile_dir);
+    std::fs::create_dir_all(&out)?;
+    package::build(
+        &workspace_root(),
+        &target_dir().join(profile_dir).join("vigil"),
+        &out,
+        !dev,
+    )
+}
+
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Task::Setup => setup(),
         Task::Build { release } => {
             setup()?;
-            let mut cmd = cargo();
-            cmd.args(["build", "--package", "vigil"]);
             if release {
-                cmd.arg("--release");
+                return build_release();
             }
-            run(&mut cmd)
+            run(cargo().args(["build", "--package", "vigil"]))
         }
         Task::Run { args } => {
             setup()?;
@@ -345,6 +413,7 @@ fn main() -> anyhow::Result<()> {
             // fuzz/ is a workspace of its own: `--all` does not reach it.
             run(cargo().args(["fmt", "--manifest-path", "fuzz/Cargo.toml", "--check"]))?;
             run(cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
+            supply_chain::check()?;
             check_platforms::run_all()?;
             // A filter means a quick local check: the fuzz step and the kernel matrix are for
             // the whole run (CI).
@@ -377,7 +446,13 @@ fn main() -> anyhow::Result<()> {
                     no_host: false,
                     readme: false,
                 },
-            )
+            )?;
+            // The package, installed and purged in a clean Debian root. Of the development
+            // build the tests used: a release build compiles RocksDB's C++ again, which CI
+            // cannot afford (SECURITY.md, "Release binary hardening"); `cargo xtask package`
+            // makes the release.
+            let deb = package(true)?;
+            package_test::run(&workspace_root(), &target_dir(), &deb).map(|_| ())
         }
         Task::KernelMatrix {
             kernels,
@@ -396,6 +471,18 @@ fn main() -> anyhow::Result<()> {
                 },
             )
         }
+        Task::Package { dev } => package(dev).map(|_| ()),
+        Task::PackageTest { dev } => {
+            let deb = package(dev)?;
+            package_test::run(&workspace_root(), &target_dir(), &deb).map(|_| ())
+        }
+        Task::Deny => supply_chain::check(),
+        Task::Repro => repro::run(&target_dir()),
+        Task::Hardening { binary } => {
+            let binary = binary.unwrap_or_else(|| target_dir().join("release").join("vigil"));
+            hardening::check(&binary, true)
+        }
+        Task::UnsafeCount { write } => unsafe_count::run(&workspace_root(), write),
         Task::KernelScenario {
             vigil,
             work,

@@ -11,6 +11,8 @@
 //! config, a `PackFiles` that reads the pack files it names), so every byte that reaches these
 //! parsers can be fuzzed (`fuzz/fuzz_targets/config.rs`, `flagfile.rs`).
 
+#![forbid(unsafe_code)]
+
 mod file_filter;
 pub mod flagfile;
 mod packs;

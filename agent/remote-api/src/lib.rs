@@ -7,6 +7,8 @@
 //! `accelerate`, `config` the config document (parsed by vigil-config). Log and distributed-write
 //! replies carry nothing past the check.
 
+#![forbid(unsafe_code)]
+
 pub mod config;
 pub mod distributed;
 pub mod enroll;

@@ -27,6 +27,11 @@ pub fn run(mut args: DaemonArgs) -> anyhow::Result<ExitCode> {
     }
     refuse_outside_linux()?;
     let worker = Worker::from_env()?;
+    #[cfg(target_os = "linux")]
+    if worker.is_none() {
+        // The worker runs with the same command line, checked by its watcher.
+        refuse_unsafe_files(&mut args)?;
+    }
     if worker.is_some() || args.watchdog.disable_watchdog {
         abort_on_panic();
     }
@@ -55,6 +60,27 @@ fn refuse_outside_linux() -> anyhow::Result<()> {
         "`vigil daemon` runs on Linux only for now: {} has no event publisher, watchdog, instance          id or query measures in vigil yet. `vigil shell` and `vigil query` run here, and          `vigil daemon --config_check` checks a config",
         std::env::consts::OS
     )
+}
+
+/// Refuses to start on files others could change (see `safe_files`), unless the command line
+/// itself says `--allow_unsafe`; a flagfile's is ignored, with a warning.
+#[cfg(target_os = "linux")]
+fn refuse_unsafe_files(args: &mut DaemonArgs) -> anyhow::Result<()> {
+    use crate::safe_files::at_start;
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.watchdog.allow_unsafe && !at_start::allowed_on_command_line(&argv) {
+        tracing::warn!(
+            "--allow_unsafe in a --flagfile is ignored: it is honoured only on the command line"
+        );
+        args.watchdog.allow_unsafe = false;
+    }
+    if args.watchdog.allow_unsafe {
+        return Ok(());
+    }
+    let executable = crate::watchdog::real_executable();
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    at_start::check(args, &argv, &executable, euid).map_err(|refusal| anyhow::anyhow!(refusal))
 }
 
 /// A panic on any thread ends the process: a worker whose scheduler or writer thread died would

@@ -9,6 +9,8 @@ mod restart;
 mod signals;
 pub mod worker;
 
+pub use exe::real_path as real_executable;
+
 use std::{
     os::unix::process::{CommandExt as _, ExitStatusExt as _},
     process::{Child, Command, ExitCode, ExitStatus},
@@ -21,7 +23,7 @@ use self::{
     limits::{CHECK_INTERVAL, Exceeded, Judge, Limits, QUICK_FAILURE, Sample},
     restart::{Next, RestartPolicy},
 };
-use crate::{cli::DaemonArgs, pidfile::PidFile};
+use crate::{cli::DaemonArgs, pidfile::PidFile, safe_files};
 
 /// How often the watcher looks at its worker and its signals.
 const TICK: Duration = Duration::from_millis(100);
@@ -112,22 +114,21 @@ impl Watcher<'_> {
         if !self.args.watchdog.allow_unsafe {
             // SAFETY: geteuid has no preconditions.
             let euid = unsafe { libc::geteuid() };
-            if let Some(reason) =
-                exe::unsafe_reason(std::path::Path::new(exe::SELF_EXE), &real, euid)
+            let exe = std::path::Path::new(exe::SELF_EXE);
+            if let Some(problem) =
+                safe_files::problem(exe, &real, safe_files::Kind::Executable, euid)
             {
                 bail!(
-                    "{} has unsafe permissions: {reason}. Install vigil where only root (or this \
-                     user) can change it, e.g. /usr/bin with mode 0755 (--allow_unsafe skips this \
-                     check, for tests only)",
-                    real.display()
+                    "{}",
+                    safe_files::at_start::refusal("the vigil executable", &real, &problem)
                 );
             }
         }
-        let mut args = std::env::args_os();
-        let arg0 = args.next().unwrap_or_else(|| real.clone().into_os_string());
+        // `ps` and `pgrep` show the worker as `vigil`, not as `exe` (the name it is run by).
+        let args = std::env::args_os().skip(1);
         let mut command = Command::new(exe::SELF_EXE);
         command
-            .arg0(arg0)
+            .arg0(worker::PROCESS_NAME)
             .args(args)
             .env(worker::WORKER_ENV, std::process::id().to_string())
             .env_remove(worker::PREVIOUS_END_ENV);

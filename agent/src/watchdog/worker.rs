@@ -8,6 +8,9 @@ use std::{
 
 use anyhow::{Context as _, bail};
 
+/// The worker's name in `ps`, `top` and `pgrep`: its argv[0] and its `comm`.
+pub const PROCESS_NAME: &str = "vigil";
+
 /// Set by the watcher in the worker's environment: the watcher's pid.
 pub const WORKER_ENV: &str = "VIGIL_WORKER";
 /// Set by the watcher when it restarts a worker: why the previous one ended.
@@ -66,6 +69,7 @@ impl Worker {
     /// Ties this process's life to the watcher's: the kernel sends SIGTERM when the watcher
     /// exits, and a thread checks the parent too (in case the watcher died before this ran).
     pub fn bind_to_watcher(&self) -> anyhow::Result<()> {
+        name_this_process();
         // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number and no pointers.
         if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) } != 0 {
             return Err(std::io::Error::last_os_error()).context("asking for the watcher's death");
@@ -95,6 +99,19 @@ impl Worker {
             .spawn(move || watch_parent(watcher))
             .context("starting the watcher check")?;
         Ok(())
+    }
+}
+
+/// The kernel names an exec'd process after the file it ran, `/proc/self/exe`'s `exe`; `ps -C`,
+/// `pgrep` and `top` read that name (`comm`), not argv[0].
+fn name_this_process() {
+    let name = c"vigil";
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes from the pointer.
+    if unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) } != 0 {
+        tracing::warn!(
+            error = %std::io::Error::last_os_error(),
+            "the worker could not name itself `{PROCESS_NAME}`; it shows as `exe`"
+        );
     }
 }
 

@@ -1,6 +1,7 @@
 //! Linux publishers.
 
 pub mod audit;
+pub mod capabilities;
 pub mod clock;
 pub mod ebpf;
 pub mod mount;

@@ -5,6 +5,8 @@
 //!
 //! Every parser takes arbitrary input: what it cannot make sense of is skipped, never a panic.
 
+#![forbid(unsafe_code)]
+
 pub mod apt;
 pub mod authorized_keys;
 pub mod checks;

@@ -9,10 +9,16 @@ use crate::publisher::{PublisherError, Settings};
 pub enum EbpfError {
     #[error(
         "vigil needs root (or the CAP_BPF and CAP_PERFMON capabilities) to load its eBPF \
-         programs; run it as root, or pass --disable_events to query snapshot and agent tables \
-         without kernel events"
+         programs, and this process lacks {missing}; run it as root, grant those capabilities, \
+         or pass --disable_events to query snapshot and agent tables without kernel events"
     )]
-    Permission,
+    Permission { missing: String },
+    #[error(
+        "tracefs at {path} cannot be read by this user (it is root's alone), and this process \
+         lacks {missing}: run vigil as root or grant it CAP_DAC_READ_SEARCH (tracefs gives each \
+         tracepoint's id and layout), or pass --disable_events"
+    )]
+    TracefsUnreadable { path: &'static str, missing: String },
     #[error(
         "tracefs is not mounted at {path} and could not be mounted ({error}); mount it with \
          `mount -t tracefs tracefs {path}`"

@@ -22,8 +22,14 @@ fn pins_root() -> PathBuf {
 
 /// Where the workers of `hand_over`'s database pin their kernel programs.
 fn pin_dir(hand_over: &HandOver) -> PathBuf {
+    pin_directory(hand_over.database())
+}
+
+/// Where the workers of a daemon on `database` pin their kernel programs. A daemon that runs as
+/// its own user needs this directory to be that user's (bpffs's `vigil` directory is root's).
+pub fn pin_directory(database: &Path) -> PathBuf {
     use std::os::unix::ffi::OsStrExt as _;
-    let id = fnv1a(&[hand_over.database().as_os_str().as_bytes()]);
+    let id = fnv1a(&[database.as_os_str().as_bytes()]);
     pins_root().join(format!("{id:016x}"))
 }
 

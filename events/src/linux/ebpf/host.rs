@@ -10,43 +10,53 @@ use super::{
     decode::{FAMILIES, family_table, without_btf},
     offsets,
 };
-use crate::event_table::EventTable;
+use crate::{event_table::EventTable, linux::capabilities};
 
 pub(super) const TRACEFS: &str = "/sys/kernel/tracing";
 
-/// Whether programs can be loaded here at all: capabilities, tracefs (mounted when missing), and
-/// no locked-memory limit in the way.
+/// Whether programs can be loaded here at all: capabilities, tracefs (mounted when missing, and
+/// readable), and no locked-memory limit in the way.
 pub(super) fn check() -> Result<(), EbpfError> {
-    if !has_bpf_capabilities() {
-        return Err(EbpfError::Permission);
+    let effective = capabilities::effective();
+    let missing = capabilities::missing_to_load(effective);
+    if !missing.is_empty() {
+        return Err(EbpfError::Permission {
+            missing: capabilities::names(&missing),
+        });
     }
     ensure_tracefs()?;
+    if capabilities::missing(effective, &[capabilities::CAP_SYS_PTRACE]).len() == 1 {
+        tracing::warn!(
+            "this process lacks CAP_SYS_PTRACE: /proc hides the executable and working \
+             directory of other users' processes, so events of those that started before vigil \
+             come without them (grant CAP_SYS_PTRACE, or run vigil as root)"
+        );
+    }
     raise_memlock_limit();
     Ok(())
 }
 
-/// Whether this process may load tracing BPF programs: CAP_SYS_ADMIN, or CAP_BPF with
-/// CAP_PERFMON (kernels since 5.8).
-fn has_bpf_capabilities() -> bool {
-    const CAP_SYS_ADMIN: u32 = 21;
-    const CAP_PERFMON: u32 = 38;
-    const CAP_BPF: u32 = 39;
-    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
-        return false;
-    };
-    let effective = status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-        .unwrap_or(0);
-    let has = |cap: u32| effective & (1u64 << cap) != 0;
-    has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON))
-}
-
-/// Tracepoints are attached by id, read from tracefs: mount it if a fresh machine has not.
+/// Tracepoints are attached by id, read from tracefs: mount it if a fresh machine has not. Its
+/// directory is root's alone: another user reads it with CAP_DAC_READ_SEARCH.
 fn ensure_tracefs() -> Result<(), EbpfError> {
-    if std::path::Path::new(TRACEFS).join("events").exists() {
-        return Ok(());
+    let events = std::path::Path::new(TRACEFS).join("events");
+    match std::fs::metadata(&events) {
+        Ok(_) => return Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::PermissionDenied => {
+            return Err(EbpfError::TracefsUnreadable {
+                path: TRACEFS,
+                missing: match capabilities::missing(
+                    capabilities::effective(),
+                    &[capabilities::CAP_DAC_READ_SEARCH],
+                )
+                .as_slice()
+                {
+                    [] => "no capability (something else denies it)".to_owned(),
+                    missing => capabilities::names(missing),
+                },
+            });
+        }
+        Err(_) => {}
     }
     crate::linux::mount::mount_pseudo_fs(c"tracefs", c"/sys/kernel/tracing").map_err(|error| {
         EbpfError::Tracefs {

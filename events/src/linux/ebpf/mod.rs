@@ -19,5 +19,6 @@ pub mod tracepoint_format;
 
 pub use attach::ProgramReport;
 pub use config::EbpfError;
+pub use handover::pin_directory;
 pub use publisher::{EbpfProbes, EbpfPublisher};
 pub use source::SOURCE;
