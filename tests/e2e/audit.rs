@@ -25,11 +25,11 @@ use vigil_events::linux::audit::{
 
 use crate::support::{Daemon, cmdline_has, field, marker, poll, query_json};
 
-const WAIT: Duration = Duration::from_secs(30);
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
 /// How long a test waits for another process (auditd started by a peer) to let go of audit.
 const FREE_WITHIN: Duration = Duration::from_secs(600);
 const LOCK_FILE: &str = "/run/vigil-e2e-audit.lock";
-const AUDIT_FLAGS: &[&str] = &[
+pub(crate) const AUDIT_FLAGS: &[&str] = &[
     "--disable_audit=false",
     "--audit_allow_config",
     "--audit_allow_sockets",
@@ -53,15 +53,15 @@ fn state(socket: &mut AuditSocket) -> (AuditStatus, HostState) {
 }
 
 /// Holds the lock while a test runs, and puts the host's audit back as it was when dropped.
-struct AuditHost {
-    socket: AuditSocket,
+pub(crate) struct AuditHost {
+    pub(crate) socket: AuditSocket,
     status: AuditStatus,
     before: HostState,
     _lock: File,
 }
 
 impl AuditHost {
-    fn take() -> Self {
+    pub(crate) fn take() -> Self {
         let lock = File::create(LOCK_FILE).expect("the audit tests' lock file");
         // SAFETY: flock on an fd we own; blocks until the other audit test is done.
         let locked = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
@@ -113,7 +113,7 @@ impl Drop for AuditHost {
     }
 }
 
-fn audit_running(daemon: &Daemon, table: &str) {
+pub(crate) fn audit_running(daemon: &Daemon, table: &str) {
     poll(&format!("{table} to be collected"), WAIT, || {
         let rows = query_json(
             &daemon.db(),
@@ -229,6 +229,44 @@ fn a_connect_to_a_local_listener_in_socket_events() {
     assert_eq!(field(bind, "family"), "2");
     assert_eq!(field(bind, "local_port"), "0");
     assert_eq!(field(bind, "status"), "succeeded");
+}
+
+#[test]
+fn a_user_message_sent_as_sshd_would_in_user_events() {
+    let _host = AuditHost::take();
+    let daemon = Daemon::start(AUDIT_FLAGS);
+    audit_running(&daemon, "user_events");
+
+    let mark = marker("audit-user");
+    let text = format!(
+        "op=login acct=\"{mark}\" exe=\"/usr/sbin/sshd\" hostname=? addr=192.0.2.7 \
+         terminal=ssh res=success"
+    );
+    let audit_user_login = 1112;
+    AuditSocket::open()
+        .expect("a socket to send from")
+        .user_message(audit_user_login, &text)
+        .expect("the kernel takes the user message");
+
+    let sql = format!(
+        "SELECT type, pid, uid, auid, message, path, address, terminal FROM user_events \
+         WHERE instr(message, '{mark}') > 0"
+    );
+    let rows = poll("the user message in user_events", WAIT, || {
+        let rows = query_json(&daemon.db(), &sql);
+        (!rows.is_empty()).then_some(rows)
+    });
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    let row = &rows[0];
+    assert_eq!(field(row, "type"), audit_user_login.to_string());
+    assert_eq!(field(row, "pid"), std::process::id().to_string());
+    assert_eq!(field(row, "uid"), "0");
+    let login_uid = std::fs::read_to_string("/proc/self/loginuid").expect("loginuid");
+    assert_eq!(field(row, "auid"), login_uid.trim());
+    assert_eq!(field(row, "message"), text);
+    assert_eq!(field(row, "path"), "/usr/sbin/sshd");
+    assert_eq!(field(row, "address"), "192.0.2.7");
+    assert_eq!(field(row, "terminal"), "ssh");
 }
 
 #[test]
