@@ -87,7 +87,7 @@ fn a_stopped_reader_makes_no_call_wait_and_what_the_kernel_lost_is_counted_and_l
             "{calls} connects took {took:?}: the kernel made them wait for vigil, or dropped \
              nothing"
         );
-        if calls % 1000 == 0 {
+        if calls.is_multiple_of(1000) {
             let lost = host.socket.status().expect("AUDIT_GET").lost;
             if lost != lost_at_start {
                 break lost.wrapping_sub(lost_at_start);
