@@ -270,6 +270,113 @@ fn a_user_message_sent_as_sshd_would_in_user_events() {
 }
 
 #[test]
+fn forks_with_allow_fork_process_events_and_no_thread_as_a_process() {
+    let _host = AuditHost::take();
+    let mut flags = AUDIT_FLAGS.to_vec();
+    flags.push("--audit_allow_fork_process_events");
+    let daemon = Daemon::start(&flags);
+    audit_running(&daemon, "process_events");
+
+    // SAFETY: gettid has no preconditions.
+    let thread = std::thread::spawn(|| unsafe { libc::gettid() })
+        .join()
+        .expect("a thread");
+    let mark = marker("audit-fork");
+    // sh forks a child for /bin/true (dash with vfork, other shells with glibc's fork, a clone),
+    // which then execs it.
+    let sh = Command::new("/bin/sh")
+        .args(["-c", "/bin/true \"$0\"; exit 0", &mark])
+        .spawn()
+        .expect("sh starts");
+    let sh_pid = sh.id();
+    assert!(sh.wait_with_output().expect("sh ends").status.success());
+
+    let exec = poll("the child's exec in process_events", WAIT, || {
+        let sql = format!(
+            "SELECT pid, parent FROM process_events WHERE syscall = 'execve' AND path = \
+             '{}' AND {}",
+            std::fs::canonicalize("/bin/true")
+                .expect("/bin/true")
+                .to_string_lossy(),
+            cmdline_has(&mark)
+        );
+        query_json(&daemon.db(), &sql).into_iter().next()
+    });
+    assert_eq!(field(&exec, "parent"), sh_pid.to_string());
+    let fork = poll("sh's fork in process_events", WAIT, || {
+        let sql = format!(
+            "SELECT pid, parent, path, syscall FROM process_events WHERE parent = {sh_pid} \
+             AND syscall IN ('fork', 'vfork', 'clone')"
+        );
+        query_json(&daemon.db(), &sql).into_iter().next()
+    });
+    assert_eq!(
+        field(&fork, "pid"),
+        field(&exec, "pid"),
+        "the forked child is the one that execs"
+    );
+    let sh_path = std::fs::canonicalize("/bin/sh").expect("/bin/sh");
+    assert_eq!(field(&fork, "path"), sh_path.to_string_lossy());
+    let threads = query_json(
+        &daemon.db(),
+        &format!("SELECT pid, syscall FROM process_events WHERE pid = {thread}"),
+    );
+    assert!(threads.is_empty(), "a thread is no process: {threads:#?}");
+}
+
+#[test]
+fn without_allow_config_vigil_changes_nothing_and_reads_the_hosts_own_rule() {
+    let mut host = AuditHost::take();
+    // The host's own audit: on, with an execve rule that is not vigil's.
+    host.socket
+        .set_status(&AuditStatus {
+            mask: MASK_ENABLED,
+            enabled: 1,
+            ..AuditStatus::default()
+        })
+        .expect("AUDIT_SET");
+    let execve = 59;
+    host.socket
+        .add_rule(&rules::syscall_rule(&[execve], "vigil-e2e-host-exec"))
+        .expect("the host's rule");
+    let before = host.now();
+
+    let mut daemon = Daemon::start(&["--disable_audit=false"]);
+    audit_running(&daemon, "process_events");
+    let reason = query_json(
+        &daemon.db(),
+        "SELECT unavailable_reason FROM vigil_events WHERE name = 'process_events'",
+    );
+    assert!(
+        field(&reason[0], "unavailable_reason").contains("vigil adds no audit rule"),
+        "{reason:#?}"
+    );
+    let mark = marker("audit-host-rule");
+    let status = Command::new("/bin/sh")
+        .args(["-c", "exit 0", &mark])
+        .status()
+        .expect("sh runs");
+    assert!(status.success());
+    poll("the exec the host's rule records", WAIT, || {
+        let sql = format!(
+            "SELECT pid FROM process_events WHERE {}",
+            cmdline_has(&mark)
+        );
+        (!query_json(&daemon.db(), &sql).is_empty()).then_some(())
+    });
+    let during = host.now();
+    // Only the audit pid may change: vigil takes the records when no one else does.
+    let but_pid = |state: &HostState| {
+        let mut settings = state.settings;
+        settings[2] = 0;
+        (settings, state.rules.clone())
+    };
+    assert_eq!(but_pid(&during), but_pid(&before), "vigil changed nothing");
+    assert!(daemon.stop().success());
+    assert_eq!(host.now(), before, "the host's audit after the stop");
+}
+
+#[test]
 fn a_clean_stop_leaves_the_status_and_the_rules_as_they_were_with_another_owners_rule() {
     let mut host = AuditHost::take();
     // Settings of the host's own, unlike vigil's, and a rule that is not vigil's.
