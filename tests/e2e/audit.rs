@@ -377,6 +377,39 @@ fn without_allow_config_vigil_changes_nothing_and_reads_the_hosts_own_rule() {
 }
 
 #[test]
+fn a_backlog_limit_of_0_which_the_kernel_takes_for_none_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let check = |config: &str, flags: &[&str]| {
+        let path = dir.path().join("vigil.conf");
+        std::fs::write(&path, config).expect("config");
+        crate::support::vigil()
+            .args(["daemon", "--config_check", "--disable_audit=false"])
+            .arg("--config_path")
+            .arg(&path)
+            .args(flags)
+            .output()
+            .expect("vigil runs")
+    };
+    let out = check("{}", &["--audit_backlog_limit=0"]);
+    let error = crate::support::text(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "refused on the command line: {error}"
+    );
+    assert!(
+        error.contains("--audit_backlog_limit") && error.contains("without bound"),
+        "the error names the flag and why: {error}"
+    );
+    // From a config's options, it is left out with a warning, as any value its flag refuses.
+    let out = check(r#"{"options": {"audit_backlog_limit": 0}}"#, &[]);
+    let warning = crate::support::text(&out.stderr);
+    assert!(
+        warning.contains("options.audit_backlog_limit") && warning.contains("without bound"),
+        "{warning}"
+    );
+}
+
+#[test]
 fn a_clean_stop_leaves_the_status_and_the_rules_as_they_were_with_another_owners_rule() {
     let mut host = AuditHost::take();
     // Settings of the host's own, unlike vigil's, and a rule that is not vigil's.
