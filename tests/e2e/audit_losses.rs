@@ -9,6 +9,9 @@ use std::{
 
 use vigil_events::linux::audit::status::{AuditStatus, MASK_BACKLOG_WAIT_TIME};
 
+/// `AUDIT_STATUS_LOST`: AUDIT_SET with it resets the kernel's `lost` counter.
+const MASK_LOST: u32 = 0x40;
+
 use crate::{
     audit::{AUDIT_FLAGS, AuditHost, WAIT, audit_running},
     support::{Daemon, field, poll, query_json},
@@ -70,31 +73,9 @@ fn a_stopped_reader_makes_no_call_wait_and_what_the_kernel_lost_is_counted_and_l
         (host.socket.status().expect("AUDIT_GET").pid == worker).then_some(worker)
     });
 
-    // The reader stops; a burst of connects (an audit event of four records each) fills its
-    // socket's buffer, then the kernel's backlog of 16, and the kernel drops the rest.
-    let stopped = Stopped::stop(worker);
-    let target = UdpSocket::bind("127.0.0.1:0").expect("a target");
-    let target = target.local_addr().expect("its address");
-    let client = UdpSocket::bind("127.0.0.1:0").expect("a client");
-    let started = Instant::now();
-    let mut calls = 0u64;
-    let lost_in_burst = loop {
-        client.connect(target).expect("connect");
-        calls += 1;
-        let took = started.elapsed();
-        assert!(
-            took < BURST_WITHIN,
-            "{calls} connects took {took:?}: the kernel made them wait for vigil, or dropped \
-             nothing"
-        );
-        if calls.is_multiple_of(1000) {
-            let lost = host.socket.status().expect("AUDIT_GET").lost;
-            if lost != lost_at_start {
-                break lost.wrapping_sub(lost_at_start);
-            }
-        }
-    };
-    drop(stopped);
+    let listener = UdpSocket::bind("127.0.0.1:0").expect("a target");
+    let target = listener.local_addr().expect("its address");
+    let lost_in_burst = burst_while_stopped(&mut host, worker, target, lost_at_start);
 
     let counted = poll(
         "vigil_events.kernel_lost to reach what the kernel dropped",
@@ -142,6 +123,35 @@ fn a_stopped_reader_makes_no_call_wait_and_what_the_kernel_lost_is_counted_and_l
                 .then_some(())
         },
     );
+
+    // Someone resets the kernel's counter (`auditctl --reset-lost`; the kernel answers with the
+    // count it cleared, which reads as a refusal): vigil counts on from 0, not from a wrap.
+    let counted = kernel_lost_in(&daemon, "socket_events");
+    let lost_before_reset = host.socket.status().expect("AUDIT_GET").lost;
+    let _ = host.socket.set_status(&AuditStatus {
+        mask: MASK_LOST,
+        ..AuditStatus::default()
+    });
+    let lost_after_reset = host.socket.status().expect("AUDIT_GET").lost;
+    assert!(
+        lost_after_reset < lost_before_reset,
+        "the kernel's counter was reset"
+    );
+    let lost_in_second = burst_while_stopped(&mut host, worker, target, lost_after_reset);
+    let recounted = poll(
+        "vigil_events.kernel_lost to add the second burst's losses",
+        WAIT,
+        || {
+            let recounted = kernel_lost_in(&daemon, "socket_events");
+            (recounted >= counted + u64::from(lost_in_second)).then_some(recounted)
+        },
+    );
+    let lost_now = host.socket.status().expect("AUDIT_GET").lost;
+    let most = u64::from(lost_before_reset.wrapping_sub(lost_at_start)) + u64::from(lost_now);
+    assert!(
+        recounted <= most,
+        "vigil counted {recounted} lost across the reset, more than the kernel's {most}"
+    );
 }
 
 /// The number after `key` in a status line (`kernel_lost=123`).
@@ -151,4 +161,36 @@ fn logged_count(line: &str, key: &str) -> Option<u64> {
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(after.len());
     after[..digits].parse().ok()
+}
+
+/// Stops `worker` (the audit pid) and sends UDP connects to `target` (an audit event of four
+/// records each) until the kernel's `lost` counter moves past `lost_before`: they fill the
+/// stopped reader's socket, then the kernel's backlog, and the kernel drops the rest. Then the
+/// worker goes on. Returns what the kernel lost; fails if the calls were made to wait.
+fn burst_while_stopped(
+    host: &mut AuditHost,
+    worker: u32,
+    target: std::net::SocketAddr,
+    lost_before: u32,
+) -> u32 {
+    let _stopped = Stopped::stop(worker);
+    let client = UdpSocket::bind("127.0.0.1:0").expect("a client");
+    let started = Instant::now();
+    let mut calls = 0u64;
+    loop {
+        client.connect(target).expect("connect");
+        calls += 1;
+        let took = started.elapsed();
+        assert!(
+            took < BURST_WITHIN,
+            "{calls} connects took {took:?}: the kernel made them wait for vigil, or dropped \
+             nothing"
+        );
+        if calls.is_multiple_of(1000) {
+            let lost = host.socket.status().expect("AUDIT_GET").lost;
+            if lost != lost_before {
+                return lost.wrapping_sub(lost_before);
+            }
+        }
+    }
 }
