@@ -150,9 +150,28 @@ pub struct AuditArgs {
           require_equals = true, default_missing_value = "true", action = ArgAction::Set)]
     pub audit_allow_user_events: bool,
     /// Records the kernel queues for vigil before it drops (and counts) them; set with
-    /// --audit_allow_config. The kernel never waits for vigil (backlog wait time 0).
-    #[arg(long = "audit_backlog_limit", default_value_t = 4096)]
+    /// --audit_allow_config. The kernel never waits for vigil (backlog wait time 0). 0, which
+    /// the kernel takes for no limit at all, is refused.
+    #[arg(long = "audit_backlog_limit", default_value_t = 4096, value_parser = audit_backlog_limit)]
     pub audit_backlog_limit: u32,
+}
+
+/// `--audit_backlog_limit`: a number of records, not 0 (no limit: the kernel's queue would grow
+/// without bound while vigil falls behind, which is how audit hurts a host).
+fn audit_backlog_limit(value: &str) -> Result<u32, String> {
+    match value.parse::<u32>() {
+        Ok(0) => Err(
+            "0 means no limit to the kernel, whose audit backlog would then grow \
+                      without bound while vigil falls behind; give a number of records, such \
+                      as the default 4096"
+                .to_owned(),
+        ),
+        Ok(records) => Ok(records),
+        Err(error) => Err(format!(
+            "{error}; give a number of records from 1 to {}",
+            u32::MAX
+        )),
+    }
 }
 
 impl AuditArgs {

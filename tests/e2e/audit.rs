@@ -25,11 +25,11 @@ use vigil_events::linux::audit::{
 
 use crate::support::{Daemon, cmdline_has, field, marker, poll, query_json};
 
-const WAIT: Duration = Duration::from_secs(30);
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
 /// How long a test waits for another process (auditd started by a peer) to let go of audit.
 const FREE_WITHIN: Duration = Duration::from_secs(600);
 const LOCK_FILE: &str = "/run/vigil-e2e-audit.lock";
-const AUDIT_FLAGS: &[&str] = &[
+pub(crate) const AUDIT_FLAGS: &[&str] = &[
     "--disable_audit=false",
     "--audit_allow_config",
     "--audit_allow_sockets",
@@ -53,15 +53,15 @@ fn state(socket: &mut AuditSocket) -> (AuditStatus, HostState) {
 }
 
 /// Holds the lock while a test runs, and puts the host's audit back as it was when dropped.
-struct AuditHost {
-    socket: AuditSocket,
+pub(crate) struct AuditHost {
+    pub(crate) socket: AuditSocket,
     status: AuditStatus,
     before: HostState,
     _lock: File,
 }
 
 impl AuditHost {
-    fn take() -> Self {
+    pub(crate) fn take() -> Self {
         let lock = File::create(LOCK_FILE).expect("the audit tests' lock file");
         // SAFETY: flock on an fd we own; blocks until the other audit test is done.
         let locked = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
@@ -113,7 +113,7 @@ impl Drop for AuditHost {
     }
 }
 
-fn audit_running(daemon: &Daemon, table: &str) {
+pub(crate) fn audit_running(daemon: &Daemon, table: &str) {
     poll(&format!("{table} to be collected"), WAIT, || {
         let rows = query_json(
             &daemon.db(),
@@ -229,6 +229,184 @@ fn a_connect_to_a_local_listener_in_socket_events() {
     assert_eq!(field(bind, "family"), "2");
     assert_eq!(field(bind, "local_port"), "0");
     assert_eq!(field(bind, "status"), "succeeded");
+}
+
+#[test]
+fn a_user_message_sent_as_sshd_would_in_user_events() {
+    let _host = AuditHost::take();
+    let daemon = Daemon::start(AUDIT_FLAGS);
+    audit_running(&daemon, "user_events");
+
+    let mark = marker("audit-user");
+    let text = format!(
+        "op=login acct=\"{mark}\" exe=\"/usr/sbin/sshd\" hostname=? addr=192.0.2.7 \
+         terminal=ssh res=success"
+    );
+    let audit_user_login = 1112;
+    AuditSocket::open()
+        .expect("a socket to send from")
+        .user_message(audit_user_login, &text)
+        .expect("the kernel takes the user message");
+
+    let sql = format!(
+        "SELECT type, pid, uid, auid, message, path, address, terminal FROM user_events \
+         WHERE instr(message, '{mark}') > 0"
+    );
+    let rows = poll("the user message in user_events", WAIT, || {
+        let rows = query_json(&daemon.db(), &sql);
+        (!rows.is_empty()).then_some(rows)
+    });
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    let row = &rows[0];
+    assert_eq!(field(row, "type"), audit_user_login.to_string());
+    assert_eq!(field(row, "pid"), std::process::id().to_string());
+    assert_eq!(field(row, "uid"), "0");
+    let login_uid = std::fs::read_to_string("/proc/self/loginuid").expect("loginuid");
+    assert_eq!(field(row, "auid"), login_uid.trim());
+    assert_eq!(field(row, "message"), text);
+    assert_eq!(field(row, "path"), "/usr/sbin/sshd");
+    assert_eq!(field(row, "address"), "192.0.2.7");
+    assert_eq!(field(row, "terminal"), "ssh");
+}
+
+#[test]
+fn forks_with_allow_fork_process_events_and_no_thread_as_a_process() {
+    let _host = AuditHost::take();
+    let mut flags = AUDIT_FLAGS.to_vec();
+    flags.push("--audit_allow_fork_process_events");
+    let daemon = Daemon::start(&flags);
+    audit_running(&daemon, "process_events");
+
+    // SAFETY: gettid has no preconditions.
+    let thread = std::thread::spawn(|| unsafe { libc::gettid() })
+        .join()
+        .expect("a thread");
+    let mark = marker("audit-fork");
+    // sh forks a child for /bin/true (dash with vfork, other shells with glibc's fork, a clone),
+    // which then execs it.
+    let sh = Command::new("/bin/sh")
+        .args(["-c", "/bin/true \"$0\"; exit 0", &mark])
+        .spawn()
+        .expect("sh starts");
+    let sh_pid = sh.id();
+    assert!(sh.wait_with_output().expect("sh ends").status.success());
+
+    let exec = poll("the child's exec in process_events", WAIT, || {
+        let sql = format!(
+            "SELECT pid, parent FROM process_events WHERE syscall = 'execve' AND path = \
+             '{}' AND {}",
+            std::fs::canonicalize("/bin/true")
+                .expect("/bin/true")
+                .to_string_lossy(),
+            cmdline_has(&mark)
+        );
+        query_json(&daemon.db(), &sql).into_iter().next()
+    });
+    assert_eq!(field(&exec, "parent"), sh_pid.to_string());
+    let fork = poll("sh's fork in process_events", WAIT, || {
+        let sql = format!(
+            "SELECT pid, parent, path, syscall FROM process_events WHERE parent = {sh_pid} \
+             AND syscall IN ('fork', 'vfork', 'clone')"
+        );
+        query_json(&daemon.db(), &sql).into_iter().next()
+    });
+    assert_eq!(
+        field(&fork, "pid"),
+        field(&exec, "pid"),
+        "the forked child is the one that execs"
+    );
+    let sh_path = std::fs::canonicalize("/bin/sh").expect("/bin/sh");
+    assert_eq!(field(&fork, "path"), sh_path.to_string_lossy());
+    let threads = query_json(
+        &daemon.db(),
+        &format!("SELECT pid, syscall FROM process_events WHERE pid = {thread}"),
+    );
+    assert!(threads.is_empty(), "a thread is no process: {threads:#?}");
+}
+
+#[test]
+fn without_allow_config_vigil_changes_nothing_and_reads_the_hosts_own_rule() {
+    let mut host = AuditHost::take();
+    // The host's own audit: on, with an execve rule that is not vigil's.
+    host.socket
+        .set_status(&AuditStatus {
+            mask: MASK_ENABLED,
+            enabled: 1,
+            ..AuditStatus::default()
+        })
+        .expect("AUDIT_SET");
+    let execve = 59;
+    host.socket
+        .add_rule(&rules::syscall_rule(&[execve], "vigil-e2e-host-exec"))
+        .expect("the host's rule");
+    let before = host.now();
+
+    let mut daemon = Daemon::start(&["--disable_audit=false"]);
+    audit_running(&daemon, "process_events");
+    let reason = query_json(
+        &daemon.db(),
+        "SELECT unavailable_reason FROM vigil_events WHERE name = 'process_events'",
+    );
+    assert!(
+        field(&reason[0], "unavailable_reason").contains("vigil adds no audit rule"),
+        "{reason:#?}"
+    );
+    let mark = marker("audit-host-rule");
+    let status = Command::new("/bin/sh")
+        .args(["-c", "exit 0", &mark])
+        .status()
+        .expect("sh runs");
+    assert!(status.success());
+    poll("the exec the host's rule records", WAIT, || {
+        let sql = format!(
+            "SELECT pid FROM process_events WHERE {}",
+            cmdline_has(&mark)
+        );
+        (!query_json(&daemon.db(), &sql).is_empty()).then_some(())
+    });
+    let during = host.now();
+    // Only the audit pid may change: vigil takes the records when no one else does.
+    let but_pid = |state: &HostState| {
+        let mut settings = state.settings;
+        settings[2] = 0;
+        (settings, state.rules.clone())
+    };
+    assert_eq!(but_pid(&during), but_pid(&before), "vigil changed nothing");
+    assert!(daemon.stop().success());
+    assert_eq!(host.now(), before, "the host's audit after the stop");
+}
+
+#[test]
+fn a_backlog_limit_of_0_which_the_kernel_takes_for_none_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let check = |config: &str, flags: &[&str]| {
+        let path = dir.path().join("vigil.conf");
+        std::fs::write(&path, config).expect("config");
+        crate::support::vigil()
+            .args(["daemon", "--config_check", "--disable_audit=false"])
+            .arg("--config_path")
+            .arg(&path)
+            .args(flags)
+            .output()
+            .expect("vigil runs")
+    };
+    let out = check("{}", &["--audit_backlog_limit=0"]);
+    let error = crate::support::text(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "refused on the command line: {error}"
+    );
+    assert!(
+        error.contains("--audit_backlog_limit") && error.contains("without bound"),
+        "the error names the flag and why: {error}"
+    );
+    // From a config's options, it is left out with a warning, as any value its flag refuses.
+    let out = check(r#"{"options": {"audit_backlog_limit": 0}}"#, &[]);
+    let warning = crate::support::text(&out.stderr);
+    assert!(
+        warning.contains("options.audit_backlog_limit") && warning.contains("without bound"),
+        "{warning}"
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@
 mod support;
 
 mod audit;
+mod audit_losses;
 mod config;
 mod daemon_history;
 mod faults;

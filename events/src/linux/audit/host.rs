@@ -294,7 +294,7 @@ impl HostAudit {
     /// still owns audit when it did.
     pub fn poll(&mut self) -> Result<(u64, bool), NetlinkError> {
         let status = self.control.status()?;
-        let lost = status.lost.wrapping_sub(self.last_lost);
+        let lost = lost_since(self.last_lost, status.lost);
         self.last_lost = status.lost;
         let still_owner = !self.owns_pid || status.pid == std::process::id();
         Ok((u64::from(lost), still_owner))
@@ -344,9 +344,28 @@ impl Drop for HostAudit {
     }
 }
 
+/// Records the kernel lost between two readings of its `lost` counter. The counter only grows,
+/// unless someone resets it (`auditctl --reset-lost`): then what it holds was lost since.
+fn lost_since(before: u32, now: u32) -> u32 {
+    now.checked_sub(before).unwrap_or(now)
+}
+
 /// A process's name, for messages.
 fn process_name(pid: u32) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/comm"))
         .map(|name| name.trim().to_owned())
         .unwrap_or_else(|error: io::Error| format!("unknown: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lost_since;
+
+    #[test]
+    fn a_reset_of_the_kernels_lost_counter_counts_what_it_holds_since() {
+        assert_eq!(lost_since(10, 15), 5);
+        assert_eq!(lost_since(10, 10), 0);
+        assert_eq!(lost_since(600, 3), 3, "reset to 0, then 3 lost");
+        assert_eq!(lost_since(u32::MAX, 0), 0);
+    }
 }

@@ -9,6 +9,7 @@ pub mod found;
 pub mod fuzzing;
 pub mod host;
 pub mod netlink;
+mod pipeline;
 mod publisher;
 mod reader;
 pub mod record;

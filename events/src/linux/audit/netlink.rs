@@ -312,6 +312,15 @@ impl AuditSocket {
     pub fn delete_rule(&mut self, rule: &[u8]) -> Result<(), NetlinkError> {
         self.request("AUDIT_DEL_RULE", AUDIT_DEL_RULE, rule)
     }
+
+    /// Asks the kernel to log a user-space message of type `kind` (1100-1199, 2100-2999), as
+    /// login, sshd or sudo do through libaudit: the kernel adds the sender's pid, uid, auid and
+    /// session, and sends it to the audit pid like any record.
+    pub fn user_message(&mut self, kind: u16, text: &str) -> Result<(), NetlinkError> {
+        let mut payload = text.as_bytes().to_vec();
+        payload.push(0);
+        self.request("a user message", kind, &payload)
+    }
 }
 
 /// An NLMSG_ERROR answer: error 0 is the acknowledgement.

@@ -1,7 +1,7 @@
-//! Reading the records on a thread of its own: each record is parsed and grouped into its event,
-//! each event made a row and sent to the store; every second, events whose end never came are
-//! flushed and the kernel's `lost` counter is read. When the thread ends, the host's audit
-//! configuration is put back.
+//! Reading the records on a thread of its own: what the socket brings goes through the
+//! [`Pipeline`], whose batch travels to the store when it is full or when nothing more waits on
+//! the socket; every second, events whose end never came are flushed and the kernel's `lost`
+//! counter is read. When the thread ends, the host's audit configuration is put back.
 
 use std::{
     sync::{
@@ -11,39 +11,26 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crossbeam_channel::{Sender, TrySendError};
-
 use super::{
-    assemble::{Assembled, Assembler},
-    events::{Interest, Mapped, ReadAt, map},
-    host::SharedHost,
-    netlink::{AUDIT_REPLACE, AuditSocket},
-    record,
-    source::SOURCE,
+    events::Interest, host::SharedHost, netlink::AuditSocket, pipeline::Pipeline, source::SOURCE,
 };
 use crate::{
     counters::{Counters, TableCounters},
-    event_table::{Event, EventTable},
-    in_flight::InFlightLedger,
-    publisher::{EventBatch, Outlet},
+    event_table::EventTable,
+    publisher::Outlet,
 };
 
-/// How long an event waits for its end-of-event record before it is stored as it is.
-const EVENT_TIMEOUT: Duration = Duration::from_secs(2);
-/// Events assembled at once, at most (the oldest is flushed past it).
-const MAX_OPEN_EVENTS: usize = 4096;
 const TICK: Duration = Duration::from_secs(1);
+/// How long the reader waits for a record when it holds none.
+const IDLE_WAIT: Duration = Duration::from_millis(200);
 /// Warnings about losses are logged at most this often.
 const WARN_EVERY: Duration = Duration::from_secs(60);
 
 pub(super) struct Reader {
     socket: AuditSocket,
     host: SharedHost,
-    interest: Interest,
-    assembler: Assembler,
-    sink: Sender<EventBatch>,
+    pipeline: Pipeline,
     counters: Counters,
-    ledger: Option<Arc<InFlightLedger>>,
     stop: Arc<AtomicBool>,
     /// Losses since the last warning, and when it was.
     unreported_lost: u64,
@@ -63,11 +50,8 @@ impl Reader {
         Self {
             socket,
             host,
-            interest,
-            assembler: Assembler::new(EVENT_TIMEOUT, MAX_OPEN_EVENTS),
-            sink: outlet.sink,
-            counters: outlet.counters,
-            ledger: outlet.ledger,
+            counters: outlet.counters.clone(),
+            pipeline: Pipeline::new(interest, outlet),
             stop,
             unreported_lost: 0,
             unreported_dropped: 0,
@@ -80,11 +64,19 @@ impl Reader {
     /// when the last publisher holding it (this one, unless a newer one started) lets go.
     pub fn run(mut self) {
         let mut next_tick = Instant::now() + TICK;
-        while !self.stop.load(Ordering::Relaxed) {
-            match self.socket.receive(Duration::from_millis(200)) {
+        while !self.stop.load(Ordering::Relaxed) && !self.pipeline.writer_gone() {
+            // Holding rows, only look whether more wait: the batch goes once none does.
+            let wait = if self.pipeline.holds_rows() {
+                Duration::ZERO
+            } else {
+                IDLE_WAIT
+            };
+            match self.socket.receive(wait) {
+                Ok(messages) if messages.is_empty() => self.pipeline.flush(),
                 Ok(messages) => {
+                    let now = Instant::now();
                     for message in messages {
-                        self.on_message(message.kind, &message.payload);
+                        self.pipeline.message(message.kind, &message.payload, now);
                     }
                 }
                 // The socket's buffer overflowed: the kernel dropped records for vigil.
@@ -99,32 +91,11 @@ impl Reader {
             let now = Instant::now();
             if now >= next_tick {
                 next_tick = now + TICK;
-                for event in self.assembler.expire(now) {
-                    self.on_event(&event);
-                }
+                self.pipeline.expire(now);
                 self.poll_host();
             }
         }
-        for event in self.assembler.drain() {
-            self.on_event(&event);
-        }
-    }
-
-    fn on_message(&mut self, kind: u16, payload: &[u8]) {
-        // Control answers and the kernel's "are you alive" have no records.
-        if kind < 1100 || kind == AUDIT_REPLACE {
-            return;
-        }
-        match record::parse(kind, payload) {
-            Ok(record) => {
-                for event in self.assembler.push(record, Instant::now()) {
-                    self.on_event(&event);
-                }
-            }
-            Err(error) => {
-                tracing::debug!(%error, kind, "an audit record that does not parse; skipped");
-            }
-        }
+        self.pipeline.drain();
     }
 
     fn table(&self, table: EventTable) -> Arc<TableCounters> {
@@ -132,58 +103,6 @@ impl Reader {
             .table(table.name())
             .cloned()
             .unwrap_or_default()
-    }
-
-    fn on_event(&mut self, assembled: &Assembled) {
-        let at = ReadAt {
-            uptime: uptime_seconds(),
-        };
-        match map(assembled, &self.interest, at) {
-            Mapped::Skipped => {}
-            Mapped::Malformed(table, reason) => {
-                if let Some(ledger) = &self.ledger {
-                    ledger.take(table);
-                }
-                let counters = self.table(table);
-                TableCounters::add(&counters.resolved, 1);
-                let seen = counters.malformed.fetch_add(1, Ordering::Relaxed);
-                if seen.is_power_of_two() {
-                    tracing::warn!(
-                        reason,
-                        malformed_so_far = seen + 1,
-                        "an audit event that makes no row; skipped and counted"
-                    );
-                }
-            }
-            Mapped::Event(mut event) => {
-                let table = event.table();
-                if let Some(ledger) = &self.ledger {
-                    ledger.take(table);
-                }
-                let counters = self.table(table);
-                if let Event::AuditProcess(process) = &mut event {
-                    file_times(process);
-                }
-                if !assembled.complete {
-                    TableCounters::add(&counters.incomplete, 1);
-                }
-                TableCounters::add(&counters.seen, 1);
-                // One event per batch: audit events come at the rate of the audited calls, far
-                // below what the batched channel is sized for.
-                match self.sink.try_send(vec![event]) {
-                    Ok(()) => {}
-                    Err(TrySendError::Full(_)) => {
-                        TableCounters::add(&counters.dropped_channel, 1);
-                        TableCounters::add(&counters.resolved, 1);
-                        self.unreported_dropped += 1;
-                    }
-                    Err(TrySendError::Disconnected(_)) => {
-                        TableCounters::add(&counters.resolved, 1);
-                        self.stop.store(true, Ordering::Relaxed);
-                    }
-                }
-            }
-        }
     }
 
     fn count_lost(&mut self, lost: u64) {
@@ -215,6 +134,7 @@ impl Reader {
             }
             Err(error) => tracing::debug!(%error, "the audit status could not be read"),
         }
+        self.unreported_dropped += self.pipeline.take_unreported_dropped();
         let due = self
             .last_warning
             .is_none_or(|at| at.elapsed() >= WARN_EVERY);
@@ -231,27 +151,4 @@ impl Reader {
             self.last_warning = Some(Instant::now());
         }
     }
-}
-
-/// The executable's times, as osquery adds them when the row is made.
-fn file_times(process: &mut crate::model::AuditProcessEvent) {
-    use std::os::unix::fs::MetadataExt as _;
-    if let Ok(meta) = std::fs::metadata(&process.path) {
-        process.atime = meta.atime();
-        process.mtime = meta.mtime();
-        process.ctime = meta.ctime();
-    }
-}
-
-fn uptime_seconds() -> u64 {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec.
-    let done = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &raw mut now) };
-    if done != 0 {
-        return 0;
-    }
-    u64::try_from(now.tv_sec).unwrap_or(0)
 }

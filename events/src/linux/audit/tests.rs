@@ -292,6 +292,20 @@ fn threads_are_not_processes_and_vigils_own_calls_are_dropped() {
 }
 
 #[test]
+fn a_thread_started_with_clone3_is_no_process() {
+    // glibc's pthread_create calls clone3; a0 is the address of its `struct clone_args`, here one
+    // without bit 16, which as clone's flags would say "not CLONE_THREAD".
+    let thread = "audit(1.000:6): arch=c000003e syscall=435 success=yes exit=4242 \
+                  a0=7ffd4a2c8e50 a1=58 a2=0 a3=0 items=0 ppid=1 pid=50 auid=0 uid=0 gid=0 \
+                  euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=(none) ses=1 comm=\"a\" \
+                  exe=\"/a\" key=(null)";
+    assert_eq!(
+        run(&[(1300, thread), (1320, "audit(1.000:6): ")])[0],
+        Mapped::Skipped
+    );
+}
+
+#[test]
 fn an_event_whose_end_never_came_is_stored_marked() {
     let mapped = run(&EXEC[..3]);
     let exec = process(&mapped[0]);
