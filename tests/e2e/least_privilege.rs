@@ -195,3 +195,20 @@ fn each_missing_capability_is_named_at_start() {
         "{stderr}"
     );
 }
+
+#[test]
+fn audit_without_its_capabilities_is_refused_naming_them() {
+    let (ok, stderr) = {
+        let out = as_nobody_with(&["bpf", "perfmon", "dac_read_search", "sys_ptrace"])
+            .args(["shell", "--disable_events=false", "--disable_audit=false"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("vigil runs");
+        (out.status.success(), text(&out.stderr))
+    };
+    assert!(
+        stderr.contains("this process lacks CAP_AUDIT_CONTROL, CAP_AUDIT_READ, which --disable_audit=false needs"),
+        "ok={ok} {stderr}"
+    );
+}
+

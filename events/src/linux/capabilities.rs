@@ -28,6 +28,19 @@ pub const CAP_SYS_PTRACE: Capability = Capability {
     bit: 19,
     name: "CAP_SYS_PTRACE",
 };
+/// The audit publisher (`--disable_audit=false`): the audit pid, status and rules.
+pub const CAP_AUDIT_CONTROL: Capability = Capability {
+    bit: 30,
+    name: "CAP_AUDIT_CONTROL",
+};
+/// The audit publisher beside another owner of audit (auditd): the kernel's read-only copy of
+/// every record (the multicast group).
+pub const CAP_AUDIT_READ: Capability = Capability {
+    bit: 37,
+    name: "CAP_AUDIT_READ",
+};
+/// What the audit publisher needs, on top of `NEEDED` (off by default, so not in the unit's set).
+pub const NEEDED_FOR_AUDIT: [Capability; 2] = [CAP_AUDIT_CONTROL, CAP_AUDIT_READ];
 /// What older kernels asked instead of CAP_BPF and CAP_PERFMON.
 const CAP_SYS_ADMIN: Capability = Capability {
     bit: 21,

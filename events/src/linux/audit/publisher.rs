@@ -21,6 +21,7 @@ use super::{
 use crate::{
     counters::{Availability, Counters},
     event_table::EventTable,
+    linux::capabilities::{self, NEEDED_FOR_AUDIT},
     publisher::{
         AuditSettings, HandOver, Outlet, Publisher, PublisherError, Running, Settings, Source,
         Stopping,
@@ -37,6 +38,12 @@ pub enum AuditError {
     Netlink(#[from] NetlinkError),
     #[error("audit: {0}")]
     Host(#[from] HostError),
+    #[error(
+        "audit: this process lacks {0}, which --disable_audit=false needs: run vigil as root, or \
+         add them to the unit's AmbientCapabilities= and CapabilityBoundingSet= (SECURITY.md, \
+         \"Least privilege\")"
+    )]
+    MissingCapabilities(String),
     #[error("audit: cannot start the reader thread: {0}")]
     Thread(std::io::Error),
 }
@@ -103,6 +110,11 @@ impl AuditReading {
             syscalls: rule_syscalls(audit, &interest),
             backlog_limit: audit.backlog_limit,
         };
+        // Said before the kernel answers EPERM to some request, which would not say what to grant.
+        let missing = capabilities::missing(capabilities::effective(), &NEEDED_FOR_AUDIT);
+        if !missing.is_empty() {
+            return Err(AuditError::MissingCapabilities(capabilities::names(&missing)));
+        }
         let mut socket = AuditSocket::open()?;
         socket.grow_receive_buffer(RECEIVE_BUFFER);
         let (host, reading) = configure_shared(&wanted, &mut socket)?;
