@@ -4,10 +4,10 @@
 use super::DecodeError;
 use crate::model::Syscall;
 
-pub(super) struct Writer(pub(super) Vec<u8>);
+pub(crate) struct Writer(pub(crate) Vec<u8>);
 
 impl Writer {
-    pub(super) fn uint(&mut self, mut value: u64) {
+    pub(crate) fn uint(&mut self, mut value: u64) {
         loop {
             let byte = (value & 0x7f) as u8;
             value >>= 7;
@@ -19,27 +19,27 @@ impl Writer {
         }
     }
 
-    pub(super) fn int(&mut self, value: i64) {
+    pub(crate) fn int(&mut self, value: i64) {
         // Zig-zag, so small negative numbers (errnos) stay one byte.
         self.uint(((value << 1) ^ (value >> 63)) as u64);
     }
 
-    pub(super) fn str(&mut self, value: &str) {
+    pub(crate) fn str(&mut self, value: &str) {
         self.uint(value.len() as u64);
         self.0.extend_from_slice(value.as_bytes());
     }
 }
 
-pub(super) struct Reader<'a>(pub(super) &'a [u8]);
+pub(crate) struct Reader<'a>(pub(crate) &'a [u8]);
 
 impl<'a> Reader<'a> {
-    pub(super) fn byte(&mut self) -> Result<u8, DecodeError> {
+    pub(crate) fn byte(&mut self) -> Result<u8, DecodeError> {
         let (&first, rest) = self.0.split_first().ok_or(DecodeError::Truncated)?;
         self.0 = rest;
         Ok(first)
     }
 
-    pub(super) fn uint(&mut self) -> Result<u64, DecodeError> {
+    pub(crate) fn uint(&mut self) -> Result<u64, DecodeError> {
         let mut value = 0u64;
         for shift in (0..64).step_by(7) {
             let byte = self.byte()?;
@@ -51,16 +51,16 @@ impl<'a> Reader<'a> {
         Err(DecodeError::Invalid("varint"))
     }
 
-    pub(super) fn u32(&mut self, field: &'static str) -> Result<u32, DecodeError> {
+    pub(crate) fn u32(&mut self, field: &'static str) -> Result<u32, DecodeError> {
         u32::try_from(self.uint()?).map_err(|_| DecodeError::Invalid(field))
     }
 
-    pub(super) fn int(&mut self) -> Result<i64, DecodeError> {
+    pub(crate) fn int(&mut self) -> Result<i64, DecodeError> {
         let raw = self.uint()?;
         Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64))
     }
 
-    pub(super) fn str(&mut self, field: &'static str) -> Result<String, DecodeError> {
+    pub(crate) fn str(&mut self, field: &'static str) -> Result<String, DecodeError> {
         let len = usize::try_from(self.uint()?).map_err(|_| DecodeError::Invalid(field))?;
         if len > self.0.len() {
             return Err(DecodeError::Truncated);
@@ -72,11 +72,11 @@ impl<'a> Reader<'a> {
 }
 
 impl Reader<'_> {
-    pub(super) fn u16(&mut self, field: &'static str) -> Result<u16, DecodeError> {
+    pub(crate) fn u16(&mut self, field: &'static str) -> Result<u16, DecodeError> {
         u16::try_from(self.uint()?).map_err(|_| DecodeError::Invalid(field))
     }
 
-    pub(super) fn finish(&self) -> Result<(), DecodeError> {
+    pub(crate) fn finish(&self) -> Result<(), DecodeError> {
         if self.0.is_empty() {
             Ok(())
         } else {
@@ -86,14 +86,14 @@ impl Reader<'_> {
 }
 
 impl Reader<'_> {
-    pub(super) fn version(&mut self, expected: u8) -> Result<(), DecodeError> {
+    pub(crate) fn version(&mut self, expected: u8) -> Result<(), DecodeError> {
         match self.byte()? {
             v if v == expected => Ok(()),
             v => Err(DecodeError::Version(v)),
         }
     }
 
-    pub(super) fn flag(&mut self, field: &'static str) -> Result<bool, DecodeError> {
+    pub(crate) fn flag(&mut self, field: &'static str) -> Result<bool, DecodeError> {
         match self.byte()? {
             0 => Ok(false),
             1 => Ok(true),
@@ -101,11 +101,11 @@ impl Reader<'_> {
         }
     }
 
-    pub(super) fn syscall(&mut self) -> Result<Syscall, DecodeError> {
+    pub(crate) fn syscall(&mut self) -> Result<Syscall, DecodeError> {
         Syscall::from_code(self.byte()?).ok_or(DecodeError::Invalid("syscall"))
     }
 
-    pub(super) fn strings(&mut self, field: &'static str) -> Result<Vec<String>, DecodeError> {
+    pub(crate) fn strings(&mut self, field: &'static str) -> Result<Vec<String>, DecodeError> {
         let count = self.uint()?;
         // Each string takes at least one byte: a count larger than what is left is corrupt.
         if count > self.0.len() as u64 {

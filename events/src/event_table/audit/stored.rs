@@ -1,11 +1,11 @@
 //! The stored form of the audit publisher's events: `process_events`, `socket_events` and
 //! `user_events`.
 
-use super::{
+use super::{AuditIds, AuditProcessEvent, AuditSocketEvent, UserEvent};
+use crate::codec::{
     DecodeError,
     wire::{Reader, Writer},
 };
-use crate::model::{AuditIds, AuditProcessEvent, AuditSocketEvent, UserEvent};
 
 const AUDIT_PROCESS_EVENT_V1: u8 = 1;
 const AUDIT_SOCKET_EVENT_V1: u8 = 1;
@@ -189,4 +189,102 @@ pub fn decode_user_event(bytes: &[u8]) -> Result<UserEvent, DecodeError> {
     };
     r.finish()?;
     Ok(event)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::model::Syscall;
+
+    pub(crate) fn sample_audit_process_event(time_ns: u64) -> AuditProcessEvent {
+        AuditProcessEvent {
+            syscall: Syscall::Execve,
+            time_ns,
+            audit_id: 77,
+            pid: 10,
+            parent: 9,
+            path: "/usr/bin/dash".into(),
+            mode: "0100755".into(),
+            argv: vec!["sh".into(), "a b".into(), "\u{fffd}".into()],
+            cwd: "/tmp".into(),
+            ids: AuditIds {
+                auid: u32::MAX,
+                uid: 1000,
+                ..AuditIds::default()
+            },
+            owner_uid: 0,
+            owner_gid: 0,
+            tty: "pts1".into(),
+            session: u32::MAX,
+            comm: "sh".into(),
+            uptime: 42,
+            atime: 1,
+            mtime: -2,
+            ctime: 3,
+            incomplete: true,
+        }
+    }
+
+    #[test]
+    fn audit_events_round_trip_and_reject_truncation() {
+        let process = sample_audit_process_event(5);
+        let bytes = encode_audit_process_event(&process);
+        assert_eq!(decode_audit_process_event(&bytes), Ok(process));
+        for len in 0..bytes.len() {
+            assert!(
+                decode_audit_process_event(&bytes[..len]).is_err(),
+                "prefix {len}"
+            );
+        }
+        let socket = AuditSocketEvent {
+            syscall: Syscall::Connect,
+            time_ns: 6,
+            audit_id: 8,
+            pid: 1,
+            parent: 0,
+            ids: AuditIds::default(),
+            path: "/usr/bin/curl".into(),
+            comm: "curl".into(),
+            fd: 3,
+            result: -115,
+            status: "in_progress".into(),
+            family: 2,
+            local_address: String::new(),
+            local_port: 0,
+            remote_address: "127.0.0.1".into(),
+            remote_port: 443,
+            socket_path: String::new(),
+            uptime: 1,
+            incomplete: false,
+        };
+        let bytes = encode_audit_socket_event(&socket);
+        assert_eq!(decode_audit_socket_event(&bytes), Ok(socket));
+        for len in 0..bytes.len() {
+            assert!(
+                decode_audit_socket_event(&bytes[..len]).is_err(),
+                "prefix {len}"
+            );
+        }
+        let user = UserEvent {
+            time_ns: 1,
+            audit_id: 2,
+            message_type: 1112,
+            pid: 3,
+            uid: 0,
+            auid: 1000,
+            session: 4,
+            message: "op=login res=success".into(),
+            path: "/usr/bin/login".into(),
+            address: String::new(),
+            terminal: "tty1".into(),
+            hostname: String::new(),
+            result: "success".into(),
+            uptime: 9,
+        };
+        let bytes = encode_user_event(&user);
+        assert_eq!(decode_user_event(&bytes), Ok(user));
+        for len in 0..bytes.len() {
+            assert!(decode_user_event(&bytes[..len]).is_err(), "prefix {len}");
+        }
+    }
 }
