@@ -11,12 +11,11 @@ use std::mem::size_of;
 
 use vigil_ebpf_common::{Family, PathSlot, RecordHeader, RecordKind};
 
+use self::clock::BootClock;
 use super::{Event, EventTable};
-use crate::{
-    linux::clock::BootClock,
-    model::{Actor, Syscall, Task},
-};
+use crate::model::{Actor, Syscall, Task};
 
+pub mod clock;
 pub(crate) mod paths;
 #[cfg(test)]
 pub(crate) mod test_records;

@@ -5,11 +5,12 @@ use vigil_ebpf_common::{FileRecord, RecordKind, file_filter};
 use super::{FileEvent, FileOperation};
 use crate::{
     event_table::ebpf::{
-        EbpfKind, RecordError, actor, data_area,
+        EbpfKind, RecordError, actor,
+        clock::BootClock,
+        data_area,
         paths::{resolve_name, walked_path},
         read, slot, syscall, text,
     },
-    linux::clock::BootClock,
     model::Syscall,
 };
 

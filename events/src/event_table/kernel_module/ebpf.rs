@@ -3,11 +3,9 @@
 use vigil_ebpf_common::{ModuleRecord, PathSlot, RecordKind, path_flags};
 
 use super::KernelModuleEvent;
-use crate::{
-    event_table::ebpf::{
-        EbpfKind, RecordError, actor, data_area, paths::walked_path, read, slot, syscall, text,
-    },
-    linux::clock::BootClock,
+use crate::event_table::ebpf::{
+    EbpfKind, RecordError, actor, clock::BootClock, data_area, paths::walked_path, read, slot,
+    syscall, text,
 };
 
 /// A string slot's text: empty when the call had none or it could not be read.

@@ -5,13 +5,12 @@ use vigil_ebpf_common::{
 };
 
 use super::{ProcessAction, ProcessEvent};
-use crate::{
-    event_table::ebpf::{
-        EbpfKind, RecordError, data_area,
-        paths::{join_relative, walked_path},
-        read, slot, syscall, task, text,
-    },
-    linux::clock::BootClock,
+use crate::event_table::ebpf::{
+    EbpfKind, RecordError,
+    clock::BootClock,
+    data_area,
+    paths::{join_relative, walked_path},
+    read, slot, syscall, task, text,
 };
 
 fn argv(bytes: &[u8]) -> Vec<String> {

@@ -7,8 +7,7 @@ use vigil_ebpf_common::{RecordKind, SocketRecord, socket_sources};
 
 use super::SocketEvent;
 use crate::{
-    event_table::ebpf::{EbpfKind, RecordError, actor, read, syscall, text},
-    linux::clock::BootClock,
+    event_table::ebpf::{EbpfKind, RecordError, actor, clock::BootClock, read, syscall, text},
     model::Syscall,
 };
 
