@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{FileEvent, FileOperation};
+use crate::event_table::file::{FileEvent, FileOperation};
 
 /// One osquery path pattern, split into components.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,10 +24,13 @@ pub mod linux;
 
 pub use counters::{Availability, CounterValues, Counters, Snapshot, TableCounters};
 pub use event_table::{Event, EventTable};
-pub use model::{
-    Actor, AuditIds, AuditProcessEvent, AuditSocketEvent, FileEvent, FileOperation, ProcessAction,
-    ProcessEvent, SocketEvent, SocketStatus, Syscall, Task, UserEvent,
+pub use event_table::{
+    audit::{AuditIds, AuditProcessEvent, AuditSocketEvent, UserEvent},
+    file::{FileEvent, FileOperation},
+    process::{ProcessAction, ProcessEvent},
+    socket::{SocketEvent, SocketStatus},
 };
+pub use model::{Actor, Syscall, Task};
 pub use publisher::{
     AuditSettings, BATCH_EVENTS, EventBatch, HandOver, Outlet, Publisher, PublisherError, Running,
     Settings, Stopping, event_channel,

@@ -6,7 +6,10 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use vigil_events::{
     Actor, FileEvent, FileOperation, ProcessAction, ProcessEvent, Syscall, Task,
-    codec::{decode_file_event, decode_process_event, encode_file_event, encode_process_event},
+    event_table::{
+        file::{decode_file_event, encode_file_event},
+        process::{decode_process_event, encode_process_event},
+    },
 };
 use vigil_tables::evented::{bpf_file_events, bpf_process_events};
 

@@ -12,7 +12,7 @@ use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_
 use rusqlite::Connection;
 use vigil_events::{
     Counters, EventStore, EventTable, ProcessAction, ProcessEvent, Syscall, Task,
-    codec::encode_process_event,
+    event_table::process::encode_process_event,
 };
 use vigil_tables::{Table, Value, evented::bpf_process_events};
 

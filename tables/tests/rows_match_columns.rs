@@ -7,7 +7,7 @@ use std::{os::unix::net::UnixListener, sync::Arc};
 use vigil_events::{
     Actor, AuditIds, AuditProcessEvent, AuditSocketEvent, Counters, Event, EventStore, EventTable,
     FileEvent, FileOperation, ProcessAction, ProcessEvent, SocketEvent, Syscall, Task, UserEvent,
-    model::KernelModuleEvent, store::StateBatch,
+    event_table::kernel_module::KernelModuleEvent, store::StateBatch,
 };
 use vigil_tables::{
     AgentInfo, Constraint, ConstraintOp, CounterSource, FlagInfo, FlagSource, ScanRequest, Table,

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use self::records::{malformed_records, valid_records};
 use crate::{
-    Counters, Event, EventTable, TableCounters, codec, counters,
+    Counters, Event, EventTable, TableCounters, counters, event_table,
     linux::{clock::BootClock, ebpf::decode},
 };
 
@@ -35,7 +35,9 @@ fn stored_rows() -> Vec<(String, Vec<u8>)> {
         .collect();
     rows.push((
         "process-sample".into(),
-        codec::encode_process_event(&codec::tests::sample_event(1_700_000_000_123_456_789)),
+        event_table::process::encode_process_event(
+            &event_table::process::stored::tests::sample_event(1_700_000_000_123_456_789),
+        ),
     ));
     let counters = Counters::new(&EventTable::names());
     if let Some(table) = counters.table("bpf_process_events") {

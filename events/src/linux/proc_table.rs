@@ -5,7 +5,10 @@
 
 use std::{collections::HashMap, path::Path};
 
-use crate::model::{Actor, ProcessAction, ProcessEvent};
+use crate::{
+    event_table::process::{ProcessAction, ProcessEvent},
+    model::Actor,
+};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProcessInfo {

@@ -1,7 +1,10 @@
 use std::{os::unix::fs::PermissionsExt, sync::Arc, time::Duration};
 
 use super::*;
-use crate::{TableCounters, codec::tests::sample_event, event_table::Event};
+use crate::{
+    TableCounters,
+    event_table::{Event, process::stored::tests::sample_event},
+};
 
 const T: EventTable = EventTable::BpfProcessEvents;
 
@@ -27,7 +30,7 @@ fn event_times(store: &EventStore, range: TimeRange) -> Vec<u64> {
         .expect("scan starts")
         .map(|r| {
             let row = r.expect("row reads");
-            crate::codec::decode_process_event(&row.value)
+            crate::event_table::process::decode_process_event(&row.value)
                 .expect("decodes")
                 .time_ns
         })

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use vigil_events::{Counters, EventStore, EventTable, FileEvent, codec::decode_file_event};
+use vigil_events::{
+    Counters, EventStore, EventTable, FileEvent, event_table::file::decode_file_event,
+};
 
 use super::StoredTable;
 use crate::{

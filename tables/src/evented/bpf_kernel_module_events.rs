@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use vigil_events::{
-    Counters, EventStore, EventTable, codec::decode_kernel_module_event, model::KernelModuleEvent,
+    Counters, EventStore, EventTable,
+    event_table::kernel_module::{KernelModuleEvent, decode_kernel_module_event},
 };
 
 use super::StoredTable;

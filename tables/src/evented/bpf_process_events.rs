@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use vigil_events::{Counters, EventStore, EventTable, ProcessEvent, codec::decode_process_event};
+use vigil_events::{
+    Counters, EventStore, EventTable, ProcessEvent, event_table::process::decode_process_event,
+};
 
 use super::StoredTable;
 use crate::{

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use vigil_events::{Counters, EventStore, EventTable, SocketEvent, codec::decode_socket_event};
+use vigil_events::{
+    Counters, EventStore, EventTable, SocketEvent, event_table::socket::decode_socket_event,
+};
 
 use super::StoredTable;
 use crate::{

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use vigil_events::{
-    AuditProcessEvent, Counters, EventStore, EventTable, codec::decode_audit_process_event,
+    AuditProcessEvent, Counters, EventStore, EventTable,
+    event_table::audit::decode_audit_process_event,
 };
 
 use super::StoredTable;

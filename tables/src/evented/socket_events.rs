@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use vigil_events::{
-    AuditSocketEvent, Counters, EventStore, EventTable, Syscall, codec::decode_audit_socket_event,
+    AuditSocketEvent, Counters, EventStore, EventTable, Syscall,
+    event_table::audit::decode_audit_socket_event,
 };
 
 use super::StoredTable;

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use vigil_events::{Counters, EventStore, EventTable, UserEvent, codec::decode_user_event};
+use vigil_events::{
+    Counters, EventStore, EventTable, UserEvent, event_table::audit::decode_user_event,
+};
 
 use super::StoredTable;
 use crate::{row::table_row, table::Row};

@@ -20,7 +20,7 @@ use rusqlite::{Connection, types::ValueRef};
 use vigil_events::{
     Actor, AuditIds, AuditProcessEvent, AuditSocketEvent, Counters, Event, EventStore, EventTable,
     FileEvent, FileOperation, ProcessAction, ProcessEvent, SocketEvent, Syscall, Task, UserEvent,
-    model::KernelModuleEvent, store::StateBatch,
+    event_table::kernel_module::KernelModuleEvent, store::StateBatch,
 };
 use vigil_tables::{AgentInfo, CounterSource, FlagInfo, FlagSource, Table, TablesContext};
 

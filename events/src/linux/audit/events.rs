@@ -7,8 +7,8 @@ use super::{
     syscalls::{self, AuditSyscall},
 };
 use crate::{
+    event_table::audit::{AuditIds, AuditProcessEvent, AuditSocketEvent, UserEvent},
     event_table::{Event, EventTable},
-    model::{AuditIds, AuditProcessEvent, AuditSocketEvent, UserEvent},
 };
 
 pub const AUDIT_SYSCALL: u16 = 1300;

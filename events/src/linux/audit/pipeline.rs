@@ -184,7 +184,7 @@ impl Pipeline {
 }
 
 /// The executable's times, as osquery adds them when the row is made.
-fn file_times(process: &mut crate::model::AuditProcessEvent) {
+fn file_times(process: &mut crate::event_table::audit::AuditProcessEvent) {
     use std::os::unix::fs::MetadataExt as _;
     if let Ok(meta) = std::fs::metadata(&process.path) {
         process.atime = meta.atime();

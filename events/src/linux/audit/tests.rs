@@ -11,7 +11,8 @@ use super::{
 };
 use crate::{
     event_table::Event,
-    model::{AuditProcessEvent, AuditSocketEvent, Syscall, UserEvent},
+    event_table::audit::{AuditProcessEvent, AuditSocketEvent, UserEvent},
+    model::Syscall,
 };
 
 fn interest() -> Interest {

@@ -4,7 +4,6 @@
 pub mod attach;
 pub mod btf;
 mod config;
-pub mod decode;
 mod dir_filter;
 mod handover;
 mod host;
@@ -17,6 +16,9 @@ mod reader;
 mod source;
 pub mod tracepoint_format;
 
+/// The records' decoders live with their event kinds (`crate::event_table`); the reader, the
+/// host checks and the fuzz targets reach them by this path.
+pub use crate::event_table::ebpf as decode;
 pub use attach::ProgramReport;
 pub use config::EbpfError;
 pub use handover::pin_directory;

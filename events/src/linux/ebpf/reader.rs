@@ -354,8 +354,9 @@ mod tests {
         let counters = Counters::new(&EventTable::names());
         let counters_for = |table: EventTable| table_counters(&counters, table);
         let (sink, queue) = crossbeam_channel::bounded::<EventBatch>(1);
-        let process = Event::Process(crate::codec::tests::sample_event(1));
-        let socket = Event::Socket(crate::codec::tests::sample_socket_event(2));
+        let process = Event::Process(crate::event_table::process::stored::tests::sample_event(1));
+        let socket =
+            Event::Socket(crate::event_table::socket::stored::tests::sample_socket_event(2));
         assert!(matches!(
             send_or_count(&sink, vec![process.clone()], counters_for),
             Sent::Taken

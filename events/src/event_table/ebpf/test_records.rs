@@ -4,12 +4,12 @@ use std::mem::size_of;
 
 use vigil_ebpf_common::{ExecRecord, PathSlot, RecordHeader, RecordKind, SyscallId, path_flags};
 
-pub(super) fn as_bytes<T>(value: &T) -> Vec<u8> {
+pub(crate) fn as_bytes<T>(value: &T) -> Vec<u8> {
     // SAFETY: reading the bytes of a plain `#[repr(C)]` record.
     unsafe { std::slice::from_raw_parts((value as *const T).cast::<u8>(), size_of::<T>()) }.to_vec()
 }
 
-pub(super) fn header(kind: RecordKind, syscall: SyscallId) -> RecordHeader {
+pub(crate) fn header(kind: RecordKind, syscall: SyscallId) -> RecordHeader {
     let mut comm = [0u8; 16];
     comm[..4].copy_from_slice(b"true");
     RecordHeader {
@@ -29,7 +29,7 @@ pub(super) fn header(kind: RecordKind, syscall: SyscallId) -> RecordHeader {
     }
 }
 
-pub(super) fn exec_bytes(
+pub(crate) fn exec_bytes(
     argv: &[u8],
     argv_full: u32,
     filename: &[u8],

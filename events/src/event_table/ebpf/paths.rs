@@ -7,7 +7,7 @@ use super::{RecordError, slot, text};
 
 /// A path walked leaf first: components each followed by a NUL. Returns the path root first and
 /// whether it is complete. Built in place: this runs for every file event.
-pub(super) fn walked_path(bytes: &[u8], flags: u32) -> (String, bool) {
+pub(crate) fn walked_path(bytes: &[u8], flags: u32) -> (String, bool) {
     let complete = flags & path_flags::COMPLETE != 0;
     let bytes = bytes.strip_suffix(&[0]).unwrap_or(bytes);
     let mut out = String::with_capacity(bytes.len() + 1);
@@ -21,7 +21,7 @@ pub(super) fn walked_path(bytes: &[u8], flags: u32) -> (String, bool) {
 }
 
 /// `dir` joined with a relative `path`, with `.` components dropped.
-pub(super) fn join_relative(dir: &str, path: &str) -> String {
+pub(crate) fn join_relative(dir: &str, path: &str) -> String {
     let mut out = dir.trim_end_matches('/').to_owned();
     for part in path.split('/') {
         match part {
@@ -72,7 +72,7 @@ pub fn join_name(base: &str, name: &str) -> (String, bool) {
 }
 
 /// A (directory, name) pair from a file record as one path, and whether it is fully resolved.
-pub(super) fn resolve_name(
+pub(crate) fn resolve_name(
     data: &[u8],
     dir: &PathSlot,
     name: &PathSlot,

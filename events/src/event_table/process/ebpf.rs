@@ -4,14 +4,13 @@ use vigil_ebpf_common::{
     ExecRecord, ExitRecord, ForkRecord, RecordHeader, RecordKind, probe_error,
 };
 
-use super::{
-    RecordError, data_area,
+use super::{ProcessAction, ProcessEvent};
+use crate::event_table::ebpf::{
+    EbpfKind, RecordError,
+    clock::BootClock,
+    data_area,
     paths::{join_relative, walked_path},
     read, slot, syscall, task, text,
-};
-use crate::{
-    linux::clock::BootClock,
-    model::{ProcessAction, ProcessEvent},
 };
 
 fn argv(bytes: &[u8]) -> Vec<String> {
@@ -112,10 +111,27 @@ pub(super) fn decode_exit(bytes: &[u8], clock: &BootClock) -> Result<ProcessEven
     Ok(event)
 }
 
+impl EbpfKind for ProcessEvent {
+    const WITHOUT_BTF: &'static str = "parent, effective ids, argv, cwd, executable and exit codes";
+
+    fn decode(kind: RecordKind, bytes: &[u8], clock: &BootClock) -> Result<Self, RecordError> {
+        match kind {
+            RecordKind::Exec | RecordKind::ExecFailed => decode_exec(bytes, clock),
+            RecordKind::Fork => decode_fork(bytes, clock),
+            RecordKind::Exit => decode_exit(bytes, clock),
+            other => Err(RecordError::Kind(other as u32)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{super::test_records::*, *};
-    use crate::{event_table::Event, linux::ebpf::decode::decode_record, model::Syscall};
+    use super::*;
+    use crate::event_table::ebpf::test_records::*;
+    use crate::{
+        event_table::{Event, ebpf::decode_record},
+        model::Syscall,
+    };
 
     #[test]
     fn decodes_an_exec_with_walked_paths() {

@@ -1,9 +1,12 @@
 //! Kernel module records: loads (init_module, finit_module) and unloads (delete_module).
 
-use vigil_ebpf_common::{ModuleRecord, PathSlot, path_flags};
+use vigil_ebpf_common::{ModuleRecord, PathSlot, RecordKind, path_flags};
 
-use super::{RecordError, actor, data_area, paths::walked_path, read, slot, syscall, text};
-use crate::{linux::clock::BootClock, model::KernelModuleEvent};
+use super::KernelModuleEvent;
+use crate::event_table::ebpf::{
+    EbpfKind, RecordError, actor, clock::BootClock, data_area, paths::walked_path, read, slot,
+    syscall, text,
+};
 
 /// A string slot's text: empty when the call had none or it could not be read.
 fn string(data: &[u8], slot_of: &PathSlot, name: &'static str) -> Result<String, RecordError> {
@@ -41,12 +44,24 @@ pub(super) fn decode_module(
     })
 }
 
+impl EbpfKind for KernelModuleEvent {
+    const WITHOUT_BTF: &'static str = "parent, effective ids and the module file's path";
+
+    fn decode(_kind: RecordKind, bytes: &[u8], clock: &BootClock) -> Result<Self, RecordError> {
+        decode_module(bytes, clock)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use vigil_ebpf_common::{RecordKind, SyscallId};
 
-    use super::{super::test_records::*, *};
-    use crate::{event_table::Event, linux::ebpf::decode::decode_record, model::Syscall};
+    use super::*;
+    use crate::event_table::ebpf::test_records::*;
+    use crate::{
+        event_table::{Event, ebpf::decode_record},
+        model::Syscall,
+    };
 
     /// A module record as the kernel sends it: `fill` sets its fields and puts its slots' bytes
     /// in its data area.

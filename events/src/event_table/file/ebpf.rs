@@ -1,15 +1,17 @@
 //! File records: opens, creates, removes, renames, links, and changes of mode, owner and size.
 
-use vigil_ebpf_common::{FileRecord, file_filter};
+use vigil_ebpf_common::{FileRecord, RecordKind, file_filter};
 
-use super::{
-    RecordError, actor, data_area,
-    paths::{resolve_name, walked_path},
-    read, slot, syscall, text,
-};
+use super::{FileEvent, FileOperation};
 use crate::{
-    linux::clock::BootClock,
-    model::{FileEvent, FileOperation, Syscall},
+    event_table::ebpf::{
+        EbpfKind, RecordError, actor,
+        clock::BootClock,
+        data_area,
+        paths::{resolve_name, walked_path},
+        read, slot, syscall, text,
+    },
+    model::Syscall,
 };
 
 fn file_operation(syscall: Syscall, flags: u32) -> FileOperation {
@@ -97,12 +99,22 @@ pub(super) fn decode_file(bytes: &[u8], clock: &BootClock) -> Result<FileEvent, 
     })
 }
 
+impl EbpfKind for FileEvent {
+    const WITHOUT_BTF: &'static str =
+        "parent, effective ids, and paths not given in full by the caller";
+
+    fn decode(_kind: RecordKind, bytes: &[u8], clock: &BootClock) -> Result<Self, RecordError> {
+        decode_file(bytes, clock)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use vigil_ebpf_common::{PathSlot, RecordKind, SyscallId, path_flags};
 
-    use super::{super::test_records::*, *};
-    use crate::{event_table::Event, linux::ebpf::decode::decode_record};
+    use super::*;
+    use crate::event_table::ebpf::test_records::*;
+    use crate::event_table::{Event, ebpf::decode_record};
 
     #[test]
     fn a_relative_rename_joins_each_name_with_its_directory() {

@@ -3,12 +3,12 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use vigil_ebpf_common::{SocketRecord, socket_sources};
+use vigil_ebpf_common::{RecordKind, SocketRecord, socket_sources};
 
-use super::{RecordError, actor, read, syscall, text};
+use super::SocketEvent;
 use crate::{
-    linux::clock::BootClock,
-    model::{SocketEvent, Syscall},
+    event_table::ebpf::{EbpfKind, RecordError, actor, clock::BootClock, read, syscall, text},
+    model::Syscall,
 };
 
 const AF_UNIX: u16 = 1;
@@ -160,12 +160,21 @@ pub(super) fn decode_socket(bytes: &[u8], clock: &BootClock) -> Result<SocketEve
     Ok(event)
 }
 
+impl EbpfKind for SocketEvent {
+    const WITHOUT_BTF: &'static str = "parent, effective ids and the addresses read from sockets";
+
+    fn decode(_kind: RecordKind, bytes: &[u8], clock: &BootClock) -> Result<Self, RecordError> {
+        decode_socket(bytes, clock)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use vigil_ebpf_common::{RecordKind, SyscallId};
 
-    use super::{super::test_records::*, *};
-    use crate::{event_table::Event, linux::ebpf::decode::decode_record};
+    use super::*;
+    use crate::event_table::ebpf::test_records::*;
+    use crate::event_table::{Event, ebpf::decode_record};
 
     fn socket_record(syscall: SyscallId, result: i64) -> SocketRecord {
         SocketRecord {

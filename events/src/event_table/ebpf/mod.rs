@@ -1,30 +1,26 @@
-//! Decoding kernel records into events, one module per record family. Pure functions over
-//! bytes: no kernel needed to test them, and a malformed record is an error value, never a panic.
+//! The eBPF publisher's kernel records: what every record shares (its header, slots in its data
+//! area, paths), and the dispatch from a record to its kind's decoder (each kind's `ebpf.rs`,
+//! beside its model). Pure functions over bytes: no kernel needed to test them, and a malformed
+//! record is an error value, never a panic.
 //!
 //! This is where a kernel record meets an event table: [`family_table`] says which table each
-//! record family feeds, and [`decode_record`] which decoder reads each record kind.
+//! record family feeds, and [`decode_record`] which decoder reads each record kind; both are
+//! made from the tables' list (`for_each_table!`, in `crate::event_table`).
 
 use std::mem::size_of;
 
 use vigil_ebpf_common::{Family, PathSlot, RecordHeader, RecordKind};
 
-use crate::{
-    event_table::{Event, EventTable},
-    linux::clock::BootClock,
-    model::{Actor, Syscall, Task},
-};
+use self::clock::BootClock;
+use super::{Event, EventTable};
+use crate::model::{Actor, Syscall, Task};
 
-mod file;
-mod module;
-mod paths;
-mod process;
-mod socket;
+pub mod clock;
+pub(crate) mod paths;
 #[cfg(test)]
-mod test_records;
+pub(crate) mod test_records;
 
 pub use paths::join_name;
-pub use process::exit_status;
-pub use socket::{SockAddr, parse_sockaddr};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RecordError {
@@ -36,46 +32,58 @@ pub enum RecordError {
     Slot(&'static str),
 }
 
-/// The event table each record family feeds.
-pub const fn family_table(family: Family) -> EventTable {
-    match family {
-        Family::Process => EventTable::BpfProcessEvents,
-        Family::Socket => EventTable::BpfSocketEvents,
-        Family::File => EventTable::BpfFileEvents,
-        Family::Module => EventTable::BpfKernelModuleEvents,
-    }
+/// What a kind of event fed from eBPF records has to give: what its events lack without BTF,
+/// and its decoder.
+pub trait EbpfKind: Sized {
+    /// What events of the kind lack when the kernel's struct offsets are unknown (no BTF).
+    const WITHOUT_BTF: &'static str;
+    /// Decodes one record of the kind's family (`kind.family()` is the kind's).
+    fn decode(kind: RecordKind, bytes: &[u8], clock: &BootClock) -> Result<Self, RecordError>;
 }
 
-/// What events of a family lack when the kernel's struct offsets are unknown (no BTF).
-pub const fn without_btf(family: Family) -> &'static str {
-    match family {
-        Family::Process => "parent, effective ids, argv, cwd, executable and exit codes",
-        Family::Socket => "parent, effective ids and the addresses read from sockets",
-        Family::File => "parent, effective ids, and paths not given in full by the caller",
-        Family::Module => "parent, effective ids and the module file's path",
-    }
+/// Makes, from the `ebpf(Family)` rows of `for_each_table!`'s list, the family-to-table map and
+/// the record dispatch. A family the list leaves out is a compile error (the matches are
+/// exhaustive).
+macro_rules! ebpf_tables {
+    ($($Table:ident => $name:literal, $Variant:ident($Type:ty) $(, ebpf($Family:ident))?;)*) => {
+        /// The event table each record family feeds.
+        pub const fn family_table(family: Family) -> EventTable {
+            match family {
+                $($(Family::$Family => EventTable::$Table,)?)*
+            }
+        }
+
+        /// What events of a family lack when the kernel's struct offsets are unknown (no BTF).
+        pub const fn without_btf(family: Family) -> &'static str {
+            match family {
+                $($(Family::$Family => <$Type as EbpfKind>::WITHOUT_BTF,)?)*
+            }
+        }
+
+        /// Every family, each once.
+        pub const FAMILIES: &[Family] = &[$($(Family::$Family,)?)*];
+
+        fn decode_kind(
+            kind: RecordKind,
+            bytes: &[u8],
+            clock: &BootClock,
+        ) -> Result<Event, RecordError> {
+            match kind.family() {
+                $($(Family::$Family => {
+                    <$Type as EbpfKind>::decode(kind, bytes, clock).map(Event::$Variant)
+                })?)*
+            }
+        }
+    };
 }
 
-/// Every family, each once.
-pub const FAMILIES: &[Family] = &[
-    Family::Process,
-    Family::Socket,
-    Family::File,
-    Family::Module,
-];
+for_each_table!(ebpf_tables);
 
 /// Decodes one ring buffer record.
 pub fn decode_record(bytes: &[u8], clock: &BootClock) -> Result<Event, RecordError> {
     let header: RecordHeader = read(bytes)?;
     match RecordKind::from_u32(header.kind) {
-        Some(RecordKind::Exec | RecordKind::ExecFailed) => {
-            process::decode_exec(bytes, clock).map(Event::Process)
-        }
-        Some(RecordKind::Fork) => process::decode_fork(bytes, clock).map(Event::Process),
-        Some(RecordKind::Exit) => process::decode_exit(bytes, clock).map(Event::Process),
-        Some(RecordKind::Socket) => socket::decode_socket(bytes, clock).map(Event::Socket),
-        Some(RecordKind::File) => file::decode_file(bytes, clock).map(Event::File),
-        Some(RecordKind::Module) => module::decode_module(bytes, clock).map(Event::KernelModule),
+        Some(kind) => decode_kind(kind, bytes, clock),
         None => Err(RecordError::Kind(header.kind)),
     }
 }
@@ -90,7 +98,7 @@ pub fn record_table(bytes: &[u8]) -> EventTable {
     family_table(family)
 }
 
-fn read<T: Copy>(bytes: &[u8]) -> Result<T, RecordError> {
+pub(crate) fn read<T: Copy>(bytes: &[u8]) -> Result<T, RecordError> {
     if bytes.len() < size_of::<T>() {
         return Err(RecordError::Short(bytes.len()));
     }
@@ -101,19 +109,23 @@ fn read<T: Copy>(bytes: &[u8]) -> Result<T, RecordError> {
 
 /// The kernel side's syscall ids and the model's codes are the same numbers: both come from the
 /// one syscall table.
-fn syscall(id: u32) -> Syscall {
+pub(crate) fn syscall(id: u32) -> Syscall {
     u8::try_from(id)
         .ok()
         .and_then(Syscall::from_code)
         .unwrap_or(Syscall::Unknown)
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
     String::from_utf8_lossy(&bytes[..end]).into_owned()
 }
 
-fn slot<'a>(data: &'a [u8], slot: &PathSlot, name: &'static str) -> Result<&'a [u8], RecordError> {
+pub(crate) fn slot<'a>(
+    data: &'a [u8],
+    slot: &PathSlot,
+    name: &'static str,
+) -> Result<&'a [u8], RecordError> {
     let start = slot.offset as usize;
     let end = start
         .checked_add(slot.len as usize)
@@ -122,7 +134,7 @@ fn slot<'a>(data: &'a [u8], slot: &PathSlot, name: &'static str) -> Result<&'a [
 }
 
 /// The data area after a record's fixed part, `len` bytes long.
-fn data_area<T>(bytes: &[u8], len: u32) -> Result<&[u8], RecordError> {
+pub(crate) fn data_area<T>(bytes: &[u8], len: u32) -> Result<&[u8], RecordError> {
     bytes
         .get(size_of::<T>()..)
         .and_then(|data| data.get(..len as usize))
@@ -130,7 +142,7 @@ fn data_area<T>(bytes: &[u8], len: u32) -> Result<&[u8], RecordError> {
 }
 
 /// The calling task, from a record's header.
-fn task(h: &RecordHeader) -> Task {
+pub(crate) fn task(h: &RecordHeader) -> Task {
     Task {
         pid: h.pid,
         tid: h.tid,
@@ -144,7 +156,7 @@ fn task(h: &RecordHeader) -> Task {
     }
 }
 
-fn actor(h: &RecordHeader) -> Actor {
+pub(crate) fn actor(h: &RecordHeader) -> Actor {
     Actor {
         task: task(h),
         path: String::new(),

@@ -1,0 +1,170 @@
+//! How a process event is stored.
+
+use super::{ProcessAction, ProcessEvent};
+use crate::{
+    codec::{
+        DecodeError,
+        caller::{read_task, write_task},
+        wire::{Reader, Writer},
+    },
+    model::Syscall,
+};
+
+const PROCESS_EVENT_V1: u8 = 1;
+
+fn action_code(action: ProcessAction) -> u8 {
+    match action {
+        ProcessAction::Exec => 1,
+        ProcessAction::ExecFailed => 2,
+        ProcessAction::Fork => 3,
+        ProcessAction::Exit => 4,
+    }
+}
+
+pub fn encode_process_event(event: &ProcessEvent) -> Vec<u8> {
+    let mut w = Writer(Vec::with_capacity(128 + event.path.len() + event.cwd.len()));
+    w.0.push(PROCESS_EVENT_V1);
+    w.0.push(action_code(event.action));
+    w.0.push(event.syscall.code());
+    w.uint(event.time_ns);
+    write_task(&mut w, &event.task);
+    w.str(&event.path);
+    w.str(&event.filename);
+    w.str(&event.cwd);
+    w.uint(event.argv.len() as u64);
+    for arg in &event.argv {
+        w.str(arg);
+    }
+    w.0.push(u8::from(event.argv_truncated));
+    w.int(event.exit_code);
+    w.uint(event.exit_signal.into());
+    w.uint(event.child_pid.into());
+    w.uint(event.duration_ns);
+    w.uint(event.probe_error.into());
+    w.str(&event.parent_path);
+    w.0
+}
+
+pub fn decode_process_event(bytes: &[u8]) -> Result<ProcessEvent, DecodeError> {
+    let mut r = Reader(bytes);
+    let version = r.byte()?;
+    if version != PROCESS_EVENT_V1 {
+        return Err(DecodeError::Version(version));
+    }
+    let action = match r.byte()? {
+        1 => ProcessAction::Exec,
+        2 => ProcessAction::ExecFailed,
+        3 => ProcessAction::Fork,
+        4 => ProcessAction::Exit,
+        _ => return Err(DecodeError::Invalid("action")),
+    };
+    let syscall = Syscall::from_code(r.byte()?).ok_or(DecodeError::Invalid("syscall"))?;
+    let time_ns = r.uint()?;
+    let task = read_task(&mut r)?;
+    let path = r.str("path")?;
+    let filename = r.str("filename")?;
+    let cwd = r.str("cwd")?;
+    let argc = r.uint()?;
+    // Each argument takes at least one byte: a count larger than what is left is corrupt.
+    if argc > r.0.len() as u64 {
+        return Err(DecodeError::Invalid("argc"));
+    }
+    let mut argv = Vec::with_capacity(argc as usize);
+    for _ in 0..argc {
+        argv.push(r.str("argv")?);
+    }
+    let argv_truncated = match r.byte()? {
+        0 => false,
+        1 => true,
+        _ => return Err(DecodeError::Invalid("truncated")),
+    };
+    let exit_code = r.int()?;
+    let exit_signal = r.u32("exit_signal")?;
+    let child_pid = r.u32("child_pid")?;
+    let duration_ns = r.uint()?;
+    let probe_error = r.u32("probe_error")?;
+    let parent_path = r.str("parent_path")?;
+    if !r.0.is_empty() {
+        return Err(DecodeError::Invalid("trailing bytes"));
+    }
+    Ok(ProcessEvent {
+        action,
+        syscall,
+        time_ns,
+        task,
+        path,
+        filename,
+        cwd,
+        argv,
+        argv_truncated,
+        exit_code,
+        exit_signal,
+        child_pid,
+        duration_ns,
+        probe_error,
+        parent_path,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::model::Task;
+
+    pub(crate) fn sample_event(time_ns: u64) -> ProcessEvent {
+        ProcessEvent {
+            action: ProcessAction::Exec,
+            syscall: Syscall::Execve,
+            time_ns,
+            task: Task {
+                pid: 4242,
+                tid: 4242,
+                parent: 1,
+                uid: 1000,
+                gid: 1000,
+                euid: 0,
+                egid: 0,
+                cgroup_id: 77,
+                comm: "true".into(),
+            },
+            path: "/usr/bin/true".into(),
+            filename: "/bin/true".into(),
+            cwd: "/tmp".into(),
+            argv: vec!["/bin/true".into(), "a b".into(), String::new()],
+            argv_truncated: false,
+            exit_code: -2,
+            exit_signal: 0,
+            child_pid: 0,
+            duration_ns: 12_345,
+            probe_error: 0,
+            parent_path: "/usr/bin/bash".into(),
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let event = sample_event(1_700_000_000_123_456_789);
+        let bytes = encode_process_event(&event);
+        assert_eq!(decode_process_event(&bytes), Ok(event));
+    }
+
+    #[test]
+    fn every_truncation_is_an_error_not_a_panic() {
+        let bytes = encode_process_event(&sample_event(1));
+        for len in 0..bytes.len() {
+            assert!(
+                decode_process_event(&bytes[..len]).is_err(),
+                "prefix of {len} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_unknown_versions_and_garbage() {
+        assert_eq!(decode_process_event(&[9]), Err(DecodeError::Version(9)));
+        assert!(decode_process_event(b"\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff").is_err());
+        let mut bytes = encode_process_event(&sample_event(1));
+        bytes.push(0);
+        assert!(decode_process_event(&bytes).is_err());
+    }
+}
