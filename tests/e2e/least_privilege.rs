@@ -211,4 +211,3 @@ fn audit_without_its_capabilities_is_refused_naming_them() {
         "ok={ok} {stderr}"
     );
 }
-

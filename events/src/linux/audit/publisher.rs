@@ -113,7 +113,9 @@ impl AuditReading {
         // Said before the kernel answers EPERM to some request, which would not say what to grant.
         let missing = capabilities::missing(capabilities::effective(), &NEEDED_FOR_AUDIT);
         if !missing.is_empty() {
-            return Err(AuditError::MissingCapabilities(capabilities::names(&missing)));
+            return Err(AuditError::MissingCapabilities(capabilities::names(
+                &missing,
+            )));
         }
         let mut socket = AuditSocket::open()?;
         socket.grow_receive_buffer(RECEIVE_BUFFER);
