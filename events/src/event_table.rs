@@ -77,19 +77,19 @@ impl TableEvent for UserEvent {
 /// stored. Which publisher fills a table is the publisher's to say (`EventTable::publisher`, in
 /// `crate::platform`).
 macro_rules! event_tables {
-    ($($Table:ident => $name:literal, $Variant:ident($Type:ty), $encode:path, $decode:path;)*) => {
+    ($($(#[$cfg:meta])* $Table:ident => $name:literal, $Variant:ident($Type:ty), $encode:path, $decode:path;)*) => {
         /// One event table: one column family in the store, one SQL table.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum EventTable {
-            $($Table,)*
+            $($(#[$cfg])* $Table,)*
         }
 
         impl EventTable {
-            pub const ALL: &'static [EventTable] = &[$(EventTable::$Table,)*];
+            pub const ALL: &'static [EventTable] = &[$($(#[$cfg])* EventTable::$Table,)*];
 
             pub fn name(self) -> &'static str {
                 match self {
-                    $(EventTable::$Table => $name,)*
+                    $($(#[$cfg])* EventTable::$Table => $name,)*
                 }
             }
         }
@@ -97,38 +97,38 @@ macro_rules! event_tables {
         /// An event on its way to the store.
         #[derive(Debug, Clone, PartialEq, Eq)]
         pub enum Event {
-            $($Variant($Type),)*
+            $($(#[$cfg])* $Variant($Type),)*
         }
 
         impl Event {
             pub fn table(&self) -> EventTable {
                 match self {
-                    $(Event::$Variant(_) => EventTable::$Table,)*
+                    $($(#[$cfg])* Event::$Variant(_) => EventTable::$Table,)*
                 }
             }
 
             fn typed(&self) -> &dyn TableEvent {
                 match self {
-                    $(Event::$Variant(event) => event,)*
+                    $($(#[$cfg])* Event::$Variant(event) => event,)*
                 }
             }
 
             fn typed_mut(&mut self) -> &mut dyn TableEvent {
                 match self {
-                    $(Event::$Variant(event) => event,)*
+                    $($(#[$cfg])* Event::$Variant(event) => event,)*
                 }
             }
 
             pub fn encode(&self) -> Vec<u8> {
                 match self {
-                    $(Event::$Variant(event) => $encode(event),)*
+                    $($(#[$cfg])* Event::$Variant(event) => $encode(event),)*
                 }
             }
 
             /// Reads back a row [`Event::encode`] wrote for `table`.
             pub fn decode(table: EventTable, bytes: &[u8]) -> Result<Event, codec::DecodeError> {
                 match table {
-                    $(EventTable::$Table => $decode(bytes).map(Event::$Variant),)*
+                    $($(#[$cfg])* EventTable::$Table => $decode(bytes).map(Event::$Variant),)*
                 }
             }
         }
@@ -150,6 +150,23 @@ event_tables! {
         codec::encode_user_event, codec::decode_user_event;
     BpfKernelModuleEvents => "bpf_kernel_module_events", KernelModule(KernelModuleEvent),
         codec::encode_kernel_module_event, codec::decode_kernel_module_event;
+    // ETW's and Endpoint Security's tables exist on their platform only (no column family, no
+    // `vigil_events` row elsewhere); their rows and stored form are tested everywhere.
+    #[cfg(windows)]
+    EtwProcessEvents => "process_etw_events", EtwProcess(crate::etw::EtwProcessEvent),
+        crate::etw::stored::encode_process, crate::etw::stored::decode_process;
+    #[cfg(windows)]
+    EtwFileEvents => "etw_file_events", EtwFile(crate::etw::EtwFileEvent),
+        crate::etw::stored::encode_file, crate::etw::stored::decode_file;
+    #[cfg(windows)]
+    EtwSocketEvents => "etw_socket_events", EtwSocket(crate::etw::EtwSocketEvent),
+        crate::etw::stored::encode_socket, crate::etw::stored::decode_socket;
+    #[cfg(target_os = "macos")]
+    EsProcessEvents => "es_process_events", EsProcess(crate::es::EsProcessEvent),
+        crate::es::stored::encode_process, crate::es::stored::decode_process;
+    #[cfg(target_os = "macos")]
+    EsProcessFileEvents => "es_process_file_events", EsFile(crate::es::EsFileEvent),
+        crate::es::stored::encode_file, crate::es::stored::decode_file;
 }
 
 impl EventTable {
@@ -168,3 +185,23 @@ impl Event {
         self.typed_mut().actor_mut()
     }
 }
+
+macro_rules! timed_events {
+    ($($Type:ty),*) => {
+        $(
+            impl TableEvent for $Type {
+                fn time_ns(&self) -> u64 {
+                    self.time_ns
+                }
+            }
+        )*
+    };
+}
+
+timed_events!(
+    crate::etw::EtwProcessEvent,
+    crate::etw::EtwFileEvent,
+    crate::etw::EtwSocketEvent,
+    crate::es::EsProcessEvent,
+    crate::es::EsFileEvent
+);
