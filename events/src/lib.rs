@@ -25,7 +25,10 @@ pub mod wall_clock;
 
 #[cfg(target_os = "linux")]
 pub mod linux;
-
+#[cfg(target_os = "macos")]
+pub mod macos;
+#[cfg(windows)]
+pub mod windows;
 
 pub use counters::{Availability, CounterValues, Counters, Snapshot, TableCounters};
 pub use event_table::{Event, EventTable};
@@ -34,7 +37,7 @@ pub use model::{
     ProcessEvent, SocketEvent, SocketStatus, Syscall, Task, UserEvent,
 };
 pub use publisher::{
-    AuditSettings, BATCH_EVENTS, EventBatch, HandOver, Outlet, Publisher,
+    AuditSettings, BATCH_EVENTS, EsSettings, EventBatch, HandOver, Outlet, Publisher,
     PublisherError, Running, Settings, Stopping, event_channel,
 };
 #[cfg(feature = "store")]
