@@ -37,6 +37,28 @@ pub enum Command {
     Query(QueryArgs),
     /// Collect events in the background until SIGTERM or SIGINT.
     Daemon(Box<DaemonArgs>),
+    /// The daemon as a Windows service: install, uninstall, or run (as the service manager
+    /// does). On Linux and macOS, packaging/ holds the systemd unit and the launchd plist.
+    #[command(subcommand)]
+    Service(ServiceAction),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceAction {
+    /// Register the `vigil` service (automatic start, LocalSystem), running
+    /// `vigil service run -- DAEMON_FLAGS...`.
+    Install {
+        /// The daemon's flags, after `--` (for example `-- --database_path C:\ProgramData\vigil`).
+        #[arg(last = true)]
+        daemon_flags: Vec<String>,
+    },
+    /// Stop the `vigil` service if it runs, and remove it.
+    Uninstall,
+    /// Run the daemon under the service manager (what the installed service runs).
+    Run {
+        #[arg(last = true)]
+        daemon_flags: Vec<String>,
+    },
 }
 
 /// How results are printed.

@@ -19,6 +19,10 @@ mod remote;
 #[cfg(target_os = "linux")]
 mod safe_files;
 mod scheduler;
+// The Windows service (install, uninstall, run under the service manager); elsewhere the command
+// says where the platform's service definition is.
+#[cfg_attr(not(windows), path = "service_unsupported.rs")]
+mod service;
 mod session;
 mod shell;
 mod sql;
@@ -76,6 +80,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Daemon(args) => daemon::run(*args),
+        Command::Service(action) => service::run(action),
     }
 }
 

@@ -3,9 +3,12 @@
 
 pub mod codec;
 pub mod counters;
+pub mod es;
+pub mod etw;
 pub mod event_table;
 pub mod file_filter;
 pub mod fnv;
+pub mod forwarder;
 #[cfg(all(test, target_os = "linux"))]
 mod fuzz_seeds;
 pub mod in_flight;
@@ -15,12 +18,17 @@ pub mod platform;
 #[cfg_attr(not(feature = "store"), allow(dead_code, unused_imports))]
 mod private_files;
 pub mod publisher;
+mod row_wire;
 #[cfg(feature = "store")]
 pub mod store;
 pub mod wall_clock;
 
 #[cfg(target_os = "linux")]
 pub mod linux;
+#[cfg(target_os = "macos")]
+pub mod macos;
+#[cfg(windows)]
+pub mod windows;
 
 pub use counters::{Availability, CounterValues, Counters, Snapshot, TableCounters};
 pub use event_table::{Event, EventTable};
@@ -32,8 +40,8 @@ pub use event_table::{
 };
 pub use model::{Actor, Syscall, Task};
 pub use publisher::{
-    AuditSettings, BATCH_EVENTS, EventBatch, HandOver, Outlet, Publisher, PublisherError, Running,
-    Settings, Stopping, event_channel,
+    AuditSettings, BATCH_EVENTS, EsSettings, EventBatch, HandOver, Outlet, Publisher,
+    PublisherError, Running, Settings, Stopping, event_channel,
 };
 #[cfg(feature = "store")]
 pub use store::{EventStore, StoreError, TimeRange};

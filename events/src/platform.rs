@@ -15,7 +15,11 @@ pub struct KernelObjects {
 
 #[cfg(target_os = "linux")]
 const SOURCES: &[&Source] = &[&crate::linux::ebpf::SOURCE, &crate::linux::audit::SOURCE];
-#[cfg(not(target_os = "linux"))]
+#[cfg(windows)]
+const SOURCES: &[&Source] = &[&crate::windows::etw::SOURCE];
+#[cfg(target_os = "macos")]
+const SOURCES: &[&Source] = &[&crate::macos::es::SOURCE];
+#[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
 const SOURCES: &[&Source] = &[];
 
 /// This platform's publishers, in the order they start.
@@ -25,7 +29,17 @@ pub fn publishers(objects: KernelObjects) -> Vec<Box<dyn Publisher>> {
         Box::new(crate::linux::ebpf::EbpfPublisher::new(objects.ebpf)),
         Box::new(crate::linux::audit::AuditPublisher),
     ];
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(windows)]
+    let publishers: Vec<Box<dyn Publisher>> = {
+        let _ = objects;
+        vec![Box::new(crate::windows::etw::EtwPublisher)]
+    };
+    #[cfg(target_os = "macos")]
+    let publishers: Vec<Box<dyn Publisher>> = {
+        let _ = objects;
+        vec![Box::new(crate::macos::es::EsPublisher)]
+    };
+    #[cfg(not(any(target_os = "linux", windows, target_os = "macos")))]
     let publishers: Vec<Box<dyn Publisher>> = {
         let _ = objects;
         Vec::new()

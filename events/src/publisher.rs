@@ -40,6 +40,19 @@ pub struct Settings {
     pub argv_limit: u32,
     /// The audit publisher's flags (`--disable_audit`, `--audit_*`).
     pub audit: AuditSettings,
+    /// The Endpoint Security publisher's (macOS).
+    pub es: EsSettings,
+}
+
+/// What the Endpoint Security publisher does, with osquery's flags.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EsSettings {
+    /// `--es_fim_mute_path_literal`: comma-separated paths whose file events are muted.
+    pub mute_path_literal: String,
+    /// `--es_fim_mute_path_prefix`: comma-separated path prefixes whose file events are muted.
+    pub mute_path_prefix: String,
+    /// `--es_fim_enable_open_events`: file opens too (many).
+    pub open_events: bool,
 }
 
 /// What the audit publisher does, with osquery's flags: off unless `--disable_audit=false`.
@@ -84,6 +97,7 @@ impl Default for Settings {
             ringbuf_bytes: 8 * 1024 * 1024,
             argv_limit: vigil_ebpf_common::DEFAULT_ARGV_LIMIT,
             audit: AuditSettings::default(),
+            es: EsSettings::default(),
         }
     }
 }

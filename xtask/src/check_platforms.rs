@@ -34,6 +34,12 @@ const TARGETS: &[Target] = &[
         cxx: "clang++",
         ar: "ar",
     },
+    Target {
+        triple: "aarch64-apple-darwin",
+        cc: "clang",
+        cxx: "clang++",
+        ar: "ar",
+    },
 ];
 
 struct Target {

@@ -117,8 +117,8 @@ enum Task {
         seconds: u64,
     },
     /// Type-check (clippy, warnings denied) every default member's libraries and binaries for
-    /// Windows (x86_64-pc-windows-msvc) and macOS (x86_64-apple-darwin) with nightly's
-    /// `-Z build-std`, C/C++ stand-ins generated under the target dir.
+    /// Windows (x86_64-pc-windows-msvc) and macOS (x86_64-apple-darwin, aarch64-apple-darwin)
+    /// with nightly's `-Z build-std`, C/C++ stand-ins generated under the target dir.
     CheckPlatforms,
     /// Set up, then run formatting and lint checks, the Windows and macOS type-checks, every
     /// test, and (without test arguments, as in CI) the fuzz targets for a short time each and

@@ -21,4 +21,4 @@ pub use unix::{StopSignals, create_log_dir, hangups, hostname, open_log_file};
 #[cfg(not(unix))]
 mod not_unix;
 #[cfg(not(unix))]
-pub use not_unix::{StopSignals, create_log_dir, hangups, hostname, open_log_file};
+pub use not_unix::{StopSignals, create_log_dir, hangups, hostname, open_log_file, request_stop};

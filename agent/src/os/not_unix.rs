@@ -2,7 +2,12 @@
 //! clear error (it does not start there yet, see `daemon::run`); the host name comes from the
 //! system's environment.
 
-use std::{fs::File, path::Path};
+use std::{
+    fs::File,
+    path::Path,
+    sync::atomic::{AtomicBool, Ordering},
+    time::Duration,
+};
 
 fn unsupported(what: &str) -> std::io::Error {
     std::io::Error::new(
@@ -26,17 +31,30 @@ pub fn open_log_file(_path: &Path, _mode: u32) -> std::io::Result<File> {
     Err(unsupported("a log file with --logger_mode permissions"))
 }
 
-/// Never made: stop signals are not supported on this platform yet.
-pub enum StopSignals {}
+/// Set by [`request_stop`]: Windows has no SIGTERM; its service manager's Stop and Shutdown
+/// controls stand for it.
+static STOP_REQUESTED: AtomicBool = AtomicBool::new(false);
+
+/// Asks the daemon to stop, as SIGTERM does on Unix (the service's control handler calls it).
+#[cfg_attr(not(windows), allow(dead_code))]
+pub fn request_stop() {
+    STOP_REQUESTED.store(true, Ordering::SeqCst);
+}
+
+/// The daemon's stop requests: the service manager's, through [`request_stop`].
+pub struct StopSignals(());
 
 impl StopSignals {
-    /// Fails: stop signals are not supported on this platform yet.
     pub fn new() -> std::io::Result<Self> {
-        Err(unsupported("waiting for stop signals"))
+        Ok(Self(()))
     }
 
+    /// Waits for a stop request (checked every 200 ms: a service has 20 s to stop).
     pub async fn recv(&mut self) -> &'static str {
-        match *self {}
+        while !STOP_REQUESTED.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        "service stop"
     }
 }
 

@@ -28,6 +28,19 @@ macro_rules! for_each_table {
                 User(crate::event_table::audit::UserEvent);
             BpfKernelModuleEvents => "bpf_kernel_module_events",
                 KernelModule(crate::event_table::kernel_module::KernelModuleEvent), ebpf(Module);
+            // ETW's and Endpoint Security's tables exist on their platform only (no column
+            // family, no `vigil_events` row elsewhere); their rows and stored form are tested
+            // everywhere.
+            #[cfg(windows)]
+            EtwProcessEvents => "process_etw_events", EtwProcess(crate::etw::EtwProcessEvent);
+            #[cfg(windows)]
+            EtwFileEvents => "etw_file_events", EtwFile(crate::etw::EtwFileEvent);
+            #[cfg(windows)]
+            EtwSocketEvents => "etw_socket_events", EtwSocket(crate::etw::EtwSocketEvent);
+            #[cfg(target_os = "macos")]
+            EsProcessEvents => "es_process_events", EsProcess(crate::es::EsProcessEvent);
+            #[cfg(target_os = "macos")]
+            EsProcessFileEvents => "es_process_file_events", EsFile(crate::es::EsFileEvent);
         }
     };
 }
@@ -60,19 +73,19 @@ pub trait TableEvent {
 /// [`Event`] variant. Which publisher fills a table is the publisher's to say
 /// (`EventTable::publisher`, in `crate::platform`).
 macro_rules! event_tables {
-    ($($Table:ident => $name:literal, $Variant:ident($Type:ty) $(, ebpf($Family:ident))?;)*) => {
+    ($($(#[$cfg:meta])* $Table:ident => $name:literal, $Variant:ident($Type:ty) $(, ebpf($Family:ident))?;)*) => {
         /// One event table: one column family in the store, one SQL table.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum EventTable {
-            $($Table,)*
+            $($(#[$cfg])* $Table,)*
         }
 
         impl EventTable {
-            pub const ALL: &'static [EventTable] = &[$(EventTable::$Table,)*];
+            pub const ALL: &'static [EventTable] = &[$($(#[$cfg])* EventTable::$Table,)*];
 
             pub fn name(self) -> &'static str {
                 match self {
-                    $(EventTable::$Table => $name,)*
+                    $($(#[$cfg])* EventTable::$Table => $name,)*
                 }
             }
         }
@@ -80,39 +93,39 @@ macro_rules! event_tables {
         /// An event on its way to the store.
         #[derive(Debug, Clone, PartialEq, Eq)]
         pub enum Event {
-            $($Variant($Type),)*
+            $($(#[$cfg])* $Variant($Type),)*
         }
 
         impl Event {
             pub fn table(&self) -> EventTable {
                 match self {
-                    $(Event::$Variant(_) => EventTable::$Table,)*
+                    $($(#[$cfg])* Event::$Variant(_) => EventTable::$Table,)*
                 }
             }
 
             fn typed(&self) -> &dyn TableEvent {
                 match self {
-                    $(Event::$Variant(event) => event,)*
+                    $($(#[$cfg])* Event::$Variant(event) => event,)*
                 }
             }
 
             fn typed_mut(&mut self) -> &mut dyn TableEvent {
                 match self {
-                    $(Event::$Variant(event) => event,)*
+                    $($(#[$cfg])* Event::$Variant(event) => event,)*
                 }
             }
 
             /// The event's stored form.
             pub fn encode(&self) -> Vec<u8> {
                 match self {
-                    $(Event::$Variant(event) => event.encode(),)*
+                    $($(#[$cfg])* Event::$Variant(event) => event.encode(),)*
                 }
             }
 
             /// Reads back a row [`Event::encode`] wrote for `table`.
             pub fn decode(table: EventTable, bytes: &[u8]) -> Result<Event, DecodeError> {
                 match table {
-                    $(EventTable::$Table => <$Type as TableEvent>::decode(bytes).map(Event::$Variant),)*
+                    $($(#[$cfg])* EventTable::$Table => <$Type as TableEvent>::decode(bytes).map(Event::$Variant),)*
                 }
             }
         }
@@ -136,4 +149,34 @@ impl Event {
     pub fn actor_mut(&mut self) -> Option<&mut Actor> {
         self.typed_mut().actor_mut()
     }
+}
+
+/// ETW's and Endpoint Security's events: their stored form is theirs (`crate::etw::stored`,
+/// `crate::es::stored`), compiled and tested on every platform.
+macro_rules! platform_events {
+    ($($Type:ty => $encode:path, $decode:path;)*) => {
+        $(
+            impl TableEvent for $Type {
+                fn time_ns(&self) -> u64 {
+                    self.time_ns
+                }
+
+                fn encode(&self) -> Vec<u8> {
+                    $encode(self)
+                }
+
+                fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+                    $decode(bytes)
+                }
+            }
+        )*
+    };
+}
+
+platform_events! {
+    crate::etw::EtwProcessEvent => crate::etw::stored::encode_process, crate::etw::stored::decode_process;
+    crate::etw::EtwFileEvent => crate::etw::stored::encode_file, crate::etw::stored::decode_file;
+    crate::etw::EtwSocketEvent => crate::etw::stored::encode_socket, crate::etw::stored::decode_socket;
+    crate::es::EsProcessEvent => crate::es::stored::encode_process, crate::es::stored::decode_process;
+    crate::es::EsFileEvent => crate::es::stored::encode_file, crate::es::stored::decode_file;
 }

@@ -45,7 +45,7 @@ pub trait EbpfKind: Sized {
 /// the record dispatch. A family the list leaves out is a compile error (the matches are
 /// exhaustive).
 macro_rules! ebpf_tables {
-    ($($Table:ident => $name:literal, $Variant:ident($Type:ty) $(, ebpf($Family:ident))?;)*) => {
+    ($($(#[$cfg:meta])* $Table:ident => $name:literal, $Variant:ident($Type:ty) $(, ebpf($Family:ident))?;)*) => {
         /// The event table each record family feeds.
         pub const fn family_table(family: Family) -> EventTable {
             match family {

@@ -1,0 +1,3 @@
+//! macOS publishers: Endpoint Security.
+
+pub mod es;

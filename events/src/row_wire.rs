@@ -1,0 +1,106 @@
+//! The stored form of the ETW and Endpoint Security rows: the codec's format (a version byte,
+//! LEB128 integers, zig-zag signed integers, length-prefixed UTF-8), kept beside their mapping
+//! so that their kinds need nothing of the codec's internals.
+
+use crate::codec::DecodeError;
+
+pub(crate) struct Writer(pub(crate) Vec<u8>);
+
+impl Writer {
+    pub(crate) fn new(version: u8) -> Self {
+        Self(vec![version])
+    }
+
+    pub(crate) fn byte(&mut self, value: u8) {
+        self.0.push(value);
+    }
+
+    pub(crate) fn uint(&mut self, mut value: u64) {
+        loop {
+            let byte = (value & 0x7f) as u8;
+            value >>= 7;
+            if value == 0 {
+                self.0.push(byte);
+                return;
+            }
+            self.0.push(byte | 0x80);
+        }
+    }
+
+    pub(crate) fn int(&mut self, value: i64) {
+        self.uint(((value << 1) ^ (value >> 63)) as u64);
+    }
+
+    pub(crate) fn str(&mut self, value: &str) {
+        self.uint(value.len() as u64);
+        self.0.extend_from_slice(value.as_bytes());
+    }
+}
+
+pub(crate) struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    /// A reader past the version byte, which must be `version`.
+    pub(crate) fn new(bytes: &'a [u8], version: u8) -> Result<Self, DecodeError> {
+        let mut reader = Self(bytes);
+        let found = reader.byte()?;
+        if found != version {
+            return Err(DecodeError::Version(found));
+        }
+        Ok(reader)
+    }
+
+    pub(crate) fn byte(&mut self) -> Result<u8, DecodeError> {
+        let (&first, rest) = self.0.split_first().ok_or(DecodeError::Truncated)?;
+        self.0 = rest;
+        Ok(first)
+    }
+
+    pub(crate) fn uint(&mut self) -> Result<u64, DecodeError> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = self.byte()?;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(DecodeError::Invalid("varint"))
+    }
+
+    pub(crate) fn u32(&mut self, field: &'static str) -> Result<u32, DecodeError> {
+        u32::try_from(self.uint()?).map_err(|_| DecodeError::Invalid(field))
+    }
+
+    pub(crate) fn u16(&mut self, field: &'static str) -> Result<u16, DecodeError> {
+        u16::try_from(self.uint()?).map_err(|_| DecodeError::Invalid(field))
+    }
+
+    pub(crate) fn int(&mut self) -> Result<i64, DecodeError> {
+        let raw = self.uint()?;
+        Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64))
+    }
+
+    pub(crate) fn i32(&mut self, field: &'static str) -> Result<i32, DecodeError> {
+        i32::try_from(self.int()?).map_err(|_| DecodeError::Invalid(field))
+    }
+
+    pub(crate) fn str(&mut self, field: &'static str) -> Result<String, DecodeError> {
+        let len = usize::try_from(self.uint()?).map_err(|_| DecodeError::Invalid(field))?;
+        if len > self.0.len() {
+            return Err(DecodeError::Truncated);
+        }
+        let (bytes, rest) = self.0.split_at(len);
+        self.0 = rest;
+        String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError::Invalid(field))
+    }
+
+    /// The record must end here: bytes left over mean it is not what its version says.
+    pub(crate) fn end(&self) -> Result<(), DecodeError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(DecodeError::Invalid("trailing bytes"))
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Windows publishers: ETW.
+
+pub mod etw;
