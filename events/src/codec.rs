@@ -79,13 +79,18 @@ impl<'a> Reader<'a> {
     }
 
     fn str(&mut self, field: &'static str) -> Result<String, DecodeError> {
+        self.str_ref(field).map(str::to_owned)
+    }
+
+    /// A string borrowed from the record: nothing allocated.
+    fn str_ref(&mut self, field: &'static str) -> Result<&'a str, DecodeError> {
         let len = usize::try_from(self.uint()?).map_err(|_| DecodeError::Invalid(field))?;
         if len > self.0.len() {
             return Err(DecodeError::Truncated);
         }
         let (bytes, rest) = self.0.split_at(len);
         self.0 = rest;
-        String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError::Invalid(field))
+        std::str::from_utf8(bytes).map_err(|_| DecodeError::Invalid(field))
     }
 }
 
@@ -123,6 +128,171 @@ pub fn encode_process_event(event: &ProcessEvent) -> Vec<u8> {
 }
 
 pub fn decode_process_event(bytes: &[u8]) -> Result<ProcessEvent, DecodeError> {
+    decode_process_event_view(bytes).map(|view| view.to_event())
+}
+
+/// A process event read in place: its strings borrowed from where it is stored (a store page, a
+/// record), so reading one allocates nothing. SQL scans read rows this way and copy only the
+/// cells a query uses.
+#[derive(Debug, Clone, Copy)]
+pub struct ProcessEventView<'a> {
+    pub action: ProcessAction,
+    pub syscall: Syscall,
+    pub time_ns: u64,
+    pub task: TaskView<'a>,
+    pub path: &'a str,
+    pub filename: &'a str,
+    pub cwd: &'a str,
+    pub argv: Args<'a>,
+    pub argv_truncated: bool,
+    pub exit_code: i64,
+    pub exit_signal: u32,
+    pub child_pid: u32,
+    pub duration_ns: u64,
+    pub probe_error: u32,
+    pub parent_path: &'a str,
+}
+
+/// [`Task`] with its `comm` borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskView<'a> {
+    pub pid: u32,
+    pub tid: u32,
+    pub parent: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub euid: u32,
+    pub egid: u32,
+    pub cgroup_id: u64,
+    pub comm: &'a str,
+}
+
+/// A process's arguments, still encoded (validated when the event was read) or an event's own.
+#[derive(Debug, Clone, Copy)]
+pub struct Args<'a>(ArgsSource<'a>);
+
+#[derive(Debug, Clone, Copy)]
+enum ArgsSource<'a> {
+    Encoded { count: usize, bytes: &'a [u8] },
+    Owned(&'a [String]),
+}
+
+impl<'a> Args<'a> {
+    pub fn len(&self) -> usize {
+        match self.0 {
+            ArgsSource::Encoded { count, .. } => count,
+            ArgsSource::Owned(args) => args.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + use<'a> {
+        let (encoded, owned) = match self.0 {
+            ArgsSource::Encoded { count, bytes } => (Some((count, Reader(bytes))), None),
+            ArgsSource::Owned(args) => (None, Some(args.iter().map(String::as_str))),
+        };
+        let encoded = encoded.into_iter().flat_map(|(count, mut reader)| {
+            // Every argument was read once already: none fails here.
+            (0..count).map_while(move |_| reader.str_ref("argv").ok())
+        });
+        encoded.chain(owned.into_iter().flatten())
+    }
+
+    /// The command line as osquery shows it: arguments joined by single spaces.
+    pub fn cmdline(&self) -> String {
+        let mut line = String::new();
+        for (i, arg) in self.iter().enumerate() {
+            if i > 0 {
+                line.push(' ');
+            }
+            line.push_str(arg);
+        }
+        line
+    }
+}
+
+impl TaskView<'_> {
+    pub fn to_task(&self) -> Task {
+        Task {
+            pid: self.pid,
+            tid: self.tid,
+            parent: self.parent,
+            uid: self.uid,
+            gid: self.gid,
+            euid: self.euid,
+            egid: self.egid,
+            cgroup_id: self.cgroup_id,
+            comm: self.comm.to_owned(),
+        }
+    }
+}
+
+impl Task {
+    pub fn view(&self) -> TaskView<'_> {
+        TaskView {
+            pid: self.pid,
+            tid: self.tid,
+            parent: self.parent,
+            uid: self.uid,
+            gid: self.gid,
+            euid: self.euid,
+            egid: self.egid,
+            cgroup_id: self.cgroup_id,
+            comm: &self.comm,
+        }
+    }
+}
+
+impl ProcessEventView<'_> {
+    pub fn to_event(&self) -> ProcessEvent {
+        ProcessEvent {
+            action: self.action,
+            syscall: self.syscall,
+            time_ns: self.time_ns,
+            task: self.task.to_task(),
+            path: self.path.to_owned(),
+            filename: self.filename.to_owned(),
+            cwd: self.cwd.to_owned(),
+            argv: self.argv.iter().map(str::to_owned).collect(),
+            argv_truncated: self.argv_truncated,
+            exit_code: self.exit_code,
+            exit_signal: self.exit_signal,
+            child_pid: self.child_pid,
+            duration_ns: self.duration_ns,
+            probe_error: self.probe_error,
+            parent_path: self.parent_path.to_owned(),
+        }
+    }
+}
+
+impl ProcessEvent {
+    pub fn view(&self) -> ProcessEventView<'_> {
+        ProcessEventView {
+            action: self.action,
+            syscall: self.syscall,
+            time_ns: self.time_ns,
+            task: self.task.view(),
+            path: &self.path,
+            filename: &self.filename,
+            cwd: &self.cwd,
+            argv: Args(ArgsSource::Owned(&self.argv)),
+            argv_truncated: self.argv_truncated,
+            exit_code: self.exit_code,
+            exit_signal: self.exit_signal,
+            child_pid: self.child_pid,
+            duration_ns: self.duration_ns,
+            probe_error: self.probe_error,
+            parent_path: &self.parent_path,
+        }
+    }
+}
+
+/// Reads a stored process event in place (see [`ProcessEventView`]); the same checks as
+/// [`decode_process_event`], which is this made owned.
+pub fn decode_process_event_view(bytes: &[u8]) -> Result<ProcessEventView<'_>, DecodeError> {
     let mut r = Reader(bytes);
     let version = r.byte()?;
     if version != PROCESS_EVENT_V1 {
@@ -137,19 +307,23 @@ pub fn decode_process_event(bytes: &[u8]) -> Result<ProcessEvent, DecodeError> {
     };
     let syscall = Syscall::from_code(r.byte()?).ok_or(DecodeError::Invalid("syscall"))?;
     let time_ns = r.uint()?;
-    let task = read_task(&mut r)?;
-    let path = r.str("path")?;
-    let filename = r.str("filename")?;
-    let cwd = r.str("cwd")?;
+    let task = read_task_view(&mut r)?;
+    let path = r.str_ref("path")?;
+    let filename = r.str_ref("filename")?;
+    let cwd = r.str_ref("cwd")?;
     let argc = r.uint()?;
     // Each argument takes at least one byte: a count larger than what is left is corrupt.
     if argc > r.0.len() as u64 {
         return Err(DecodeError::Invalid("argc"));
     }
-    let mut argv = Vec::with_capacity(argc as usize);
+    let args_start = r.0;
     for _ in 0..argc {
-        argv.push(r.str("argv")?);
+        r.str_ref("argv")?;
     }
+    let argv = Args(ArgsSource::Encoded {
+        count: argc as usize,
+        bytes: &args_start[..args_start.len() - r.0.len()],
+    });
     let argv_truncated = match r.byte()? {
         0 => false,
         1 => true,
@@ -160,11 +334,11 @@ pub fn decode_process_event(bytes: &[u8]) -> Result<ProcessEvent, DecodeError> {
     let child_pid = r.u32("child_pid")?;
     let duration_ns = r.uint()?;
     let probe_error = r.u32("probe_error")?;
-    let parent_path = r.str("parent_path")?;
+    let parent_path = r.str_ref("parent_path")?;
     if !r.0.is_empty() {
         return Err(DecodeError::Invalid("trailing bytes"));
     }
-    Ok(ProcessEvent {
+    Ok(ProcessEventView {
         action,
         syscall,
         time_ns,
@@ -196,7 +370,11 @@ fn write_task(w: &mut Writer, task: &Task) {
 }
 
 fn read_task(r: &mut Reader<'_>) -> Result<Task, DecodeError> {
-    Ok(Task {
+    read_task_view(r).map(|task| task.to_task())
+}
+
+fn read_task_view<'a>(r: &mut Reader<'a>) -> Result<TaskView<'a>, DecodeError> {
+    Ok(TaskView {
         pid: r.u32("pid")?,
         tid: r.u32("tid")?,
         parent: r.u32("parent")?,
@@ -205,7 +383,7 @@ fn read_task(r: &mut Reader<'_>) -> Result<Task, DecodeError> {
         euid: r.u32("euid")?,
         egid: r.u32("egid")?,
         cgroup_id: r.uint()?,
-        comm: r.str("comm")?,
+        comm: r.str_ref("comm")?,
     })
 }
 
@@ -655,6 +833,24 @@ pub(crate) mod tests {
         let event = sample_event(1_700_000_000_123_456_789);
         let bytes = encode_process_event(&event);
         assert_eq!(decode_process_event(&bytes), Ok(event));
+    }
+
+    #[test]
+    fn a_view_reads_the_stored_event_in_place() {
+        let event = sample_event(1_700_000_000_123_456_789);
+        let bytes = encode_process_event(&event);
+        let stored = decode_process_event_view(&bytes).expect("a view");
+        let own = event.view();
+        for view in [&stored, &own] {
+            assert_eq!(view.to_event(), event);
+            assert_eq!(view.argv.len(), event.argv.len());
+            assert_eq!(view.argv.cmdline(), event.cmdline());
+            assert_eq!(view.argv.iter().collect::<Vec<_>>(), event.argv);
+        }
+        // The view's strings are the stored bytes themselves, not copies.
+        let stored_range = bytes.as_ptr_range();
+        assert!(stored_range.contains(&stored.path.as_ptr()));
+        assert!(stored_range.contains(&stored.task.comm.as_ptr()));
     }
 
     #[test]

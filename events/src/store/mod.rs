@@ -16,6 +16,7 @@
 //! lines, for whoever runs on the store, given no meaning here.
 
 pub mod key;
+mod page;
 mod read_floor;
 mod retention;
 pub mod state;
@@ -29,6 +30,7 @@ use std::{
     },
 };
 
+pub use page::{PageRowRef, StoredPage};
 pub use read_floor::{NOTHING_READ, ReadFloor, ReadThrough};
 use rocksdb::{
     ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, ReadOptions, WriteBatch,
