@@ -203,7 +203,9 @@ impl<'a> Args<'a> {
 
     /// The command line as osquery shows it: arguments joined by single spaces.
     pub fn cmdline(&self) -> String {
-        let mut line = String::new();
+        // Sized once: pushing into an empty string reallocated it as it grew.
+        let bytes: usize = self.iter().map(|arg| arg.len() + 1).sum();
+        let mut line = String::with_capacity(bytes);
         for (i, arg) in self.iter().enumerate() {
             if i > 0 {
                 line.push(' ');
