@@ -64,6 +64,52 @@ pub struct Task {
     pub comm: String,
 }
 
+/// [`Task`] with its `comm` borrowed (from a stored row: see `ProcessEventView`).
+#[derive(Debug, Clone, Copy)]
+pub struct TaskView<'a> {
+    pub pid: u32,
+    pub tid: u32,
+    pub parent: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub euid: u32,
+    pub egid: u32,
+    pub cgroup_id: u64,
+    pub comm: &'a str,
+}
+
+impl TaskView<'_> {
+    pub fn to_task(&self) -> Task {
+        Task {
+            pid: self.pid,
+            tid: self.tid,
+            parent: self.parent,
+            uid: self.uid,
+            gid: self.gid,
+            euid: self.euid,
+            egid: self.egid,
+            cgroup_id: self.cgroup_id,
+            comm: self.comm.to_owned(),
+        }
+    }
+}
+
+impl Task {
+    pub fn view(&self) -> TaskView<'_> {
+        TaskView {
+            pid: self.pid,
+            tid: self.tid,
+            parent: self.parent,
+            uid: self.uid,
+            gid: self.gid,
+            euid: self.euid,
+            egid: self.egid,
+            cgroup_id: self.cgroup_id,
+            comm: &self.comm,
+        }
+    }
+}
+
 /// Who made a socket or file call: the task, and what the process table knows of it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Actor {

@@ -5,7 +5,7 @@ use super::{
     DecodeError,
     wire::{Reader, Writer},
 };
-use crate::model::{Actor, Task};
+use crate::model::{Actor, Task, TaskView};
 
 pub(crate) fn write_task(w: &mut Writer, task: &Task) {
     w.uint(task.pid.into());
@@ -20,7 +20,11 @@ pub(crate) fn write_task(w: &mut Writer, task: &Task) {
 }
 
 pub(crate) fn read_task(r: &mut Reader<'_>) -> Result<Task, DecodeError> {
-    Ok(Task {
+    read_task_view(r).map(|task| task.to_task())
+}
+
+pub(crate) fn read_task_view<'a>(r: &mut Reader<'a>) -> Result<TaskView<'a>, DecodeError> {
+    Ok(TaskView {
         pid: r.u32("pid")?,
         tid: r.u32("tid")?,
         parent: r.u32("parent")?,
@@ -29,7 +33,7 @@ pub(crate) fn read_task(r: &mut Reader<'_>) -> Result<Task, DecodeError> {
         euid: r.u32("euid")?,
         egid: r.u32("egid")?,
         cgroup_id: r.uint()?,
-        comm: r.str("comm")?,
+        comm: r.str_ref("comm")?,
     })
 }
 

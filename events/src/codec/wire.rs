@@ -61,13 +61,18 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn str(&mut self, field: &'static str) -> Result<String, DecodeError> {
+        self.str_ref(field).map(str::to_owned)
+    }
+
+    /// A string borrowed from the record: nothing allocated.
+    pub(crate) fn str_ref(&mut self, field: &'static str) -> Result<&'a str, DecodeError> {
         let len = usize::try_from(self.uint()?).map_err(|_| DecodeError::Invalid(field))?;
         if len > self.0.len() {
             return Err(DecodeError::Truncated);
         }
         let (bytes, rest) = self.0.split_at(len);
         self.0 = rest;
-        String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError::Invalid(field))
+        std::str::from_utf8(bytes).map_err(|_| DecodeError::Invalid(field))
     }
 }
 

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use vigil_events::{
-    Counters, EventStore, EventTable, ProcessEvent, event_table::process::decode_process_event,
+    Counters, EventStore, EventTable, ProcessEvent,
+    event_table::process::{ProcessEventView, decode_process_event_view},
 };
 
 use super::StoredTable;
@@ -54,18 +55,18 @@ pub fn table(store: Option<Arc<EventStore>>, counters: &Counters) -> StoredTable
     StoredTable::new(
         EventTable::BpfProcessEvents,
         ProcessEventRow::COLUMNS,
-        |bytes, seq, used| decode_process_event(bytes).map(|event| row_of(&event, seq, used)),
+        |bytes, seq, used| decode_process_event_view(bytes).map(|event| row_of(&event, seq, used)),
         store,
         counters,
     )
 }
 
 pub fn row(event: &ProcessEvent, seq: u64) -> Row {
-    row_of(event, seq, UsedColumns::ALL)
+    row_of(&event.view(), seq, UsedColumns::ALL)
 }
 
 /// The row with at least the `used` columns filled (text cells are made only when read).
-pub fn row_of(event: &ProcessEvent, seq: u64, used: UsedColumns) -> Row {
+pub fn row_of(event: &ProcessEventView<'_>, seq: u64, used: UsedColumns) -> Row {
     type R = ProcessEventRow;
     let task = &event.task;
     let text = |column: usize, value: &str| used.cell(column, || value.into());
@@ -79,25 +80,24 @@ pub fn row_of(event: &ProcessEvent, seq: u64, used: UsedColumns) -> Row {
         exit_code: used.cell(R::exit_code, || event.exit_code.to_string().into()),
         probe_error: event.probe_error.into(),
         syscall: text(R::syscall, event.syscall.as_str()),
-        path: text(R::path, &event.path),
-        cwd: text(R::cwd, &event.cwd),
-        cmdline: used.cell(R::cmdline, || event.cmdline().into()),
+        path: text(R::path, event.path),
+        cwd: text(R::cwd, event.cwd),
+        cmdline: used.cell(R::cmdline, || event.argv.cmdline().into()),
         duration: event.duration_ns.into(),
         json_cmdline: used.cell(R::json_cmdline, || {
-            serde_json::to_string(&event.argv)
-                .unwrap_or_default()
-                .into()
+            let argv: Vec<&str> = event.argv.iter().collect();
+            serde_json::to_string(&argv).unwrap_or_default().into()
         }),
         ntime: used.cell(R::ntime, || event.time_ns.to_string().into()),
         time: (event.time_ns / 1_000_000_000).into(),
         eid: seq.into(),
         euid: task.euid.into(),
         egid: task.egid.into(),
-        comm: text(R::comm, &task.comm),
+        comm: text(R::comm, task.comm),
         argc: (event.argv.len() as u64).into(),
         truncated: Value::Int(i64::from(event.argv_truncated)),
-        filename: text(R::filename, &event.filename),
-        parent_path: text(R::parent_path, &event.parent_path),
+        filename: text(R::filename, event.filename),
+        parent_path: text(R::parent_path, event.parent_path),
         child_pid: event.child_pid.into(),
         exit_signal: event.exit_signal.into(),
     }

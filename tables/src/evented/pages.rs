@@ -1,15 +1,15 @@
 //! Streaming a store range page by page, so a scan never holds a RocksDB iterator across SQLite
-//! calls and never loads a whole table.
+//! calls and never loads a whole table. A page's rows share one buffer, reused from page to page.
 
-use std::{
-    collections::VecDeque,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
 };
 
-use vigil_events::{EventStore, EventTable, StoreError, TimeRange, store::StoredRow};
+use vigil_events::{
+    EventStore, EventTable, StoreError, TimeRange,
+    store::{PageRowRef, StoredPage},
+};
 
 const PAGE_ROWS: usize = 512;
 
@@ -17,8 +17,11 @@ pub struct StoredPages {
     store: Arc<EventStore>,
     table: EventTable,
     range: TimeRange,
+    /// Where the next page starts; `None` once the range is read.
     next: Option<(u64, u64)>,
-    page: VecDeque<StoredRow>,
+    page: StoredPage,
+    /// The page's next row.
+    cursor: usize,
     /// Rows read from the store, shared with the table so tests can see what a scan touched.
     visited: Arc<AtomicU64>,
 }
@@ -37,43 +40,100 @@ impl StoredPages {
             table,
             range,
             next: Some(from),
-            page: VecDeque::new(),
+            page: StoredPage::default(),
+            cursor: 0,
             visited,
         }
     }
 
     fn refill(&mut self) -> Result<(), StoreError> {
-        let Some(from) = self.next else {
+        self.cursor = 0;
+        let Some(from) = self.next.take() else {
+            self.page = StoredPage::default();
             return Ok(());
         };
-        let rows: Vec<StoredRow> = self
+        let more = self
             .store
-            .scan_from(self.table, from, self.range)?
-            .take(PAGE_ROWS)
-            .collect::<Result<_, _>>()?;
-        self.visited.fetch_add(rows.len() as u64, Ordering::Relaxed);
-        self.next = match rows.last() {
-            Some(last) if rows.len() == PAGE_ROWS => match last.seq.checked_add(1) {
-                Some(seq) => Some((last.time_ns, seq)),
-                None => last.time_ns.checked_add(1).map(|t| (t, 0)),
+            .read_page(self.table, from, self.range, PAGE_ROWS, &mut self.page)?;
+        self.visited
+            .fetch_add(self.page.len() as u64, Ordering::Relaxed);
+        self.next = match self.page.last_key() {
+            Some((time_ns, seq)) if more => match seq.checked_add(1) {
+                Some(seq) => Some((time_ns, seq)),
+                None => time_ns.checked_add(1).map(|t| (t, 0)),
             },
             _ => None,
         };
-        self.page.extend(rows);
         Ok(())
     }
-}
 
-impl Iterator for StoredPages {
-    type Item = Result<StoredRow, StoreError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.page.is_empty()
+    /// The next row, borrowed from the page until the next call (rows are not copied out).
+    pub fn next_row(&mut self) -> Option<Result<PageRowRef<'_>, StoreError>> {
+        if self.cursor == self.page.len()
             && let Err(e) = self.refill()
         {
             self.next = None;
+            self.page = StoredPage::default();
             return Some(Err(e));
         }
-        self.page.pop_front().map(Ok)
+        let row = self.page.get(self.cursor)?;
+        self.cursor += 1;
+        Some(Ok(row))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every row of the range once, in key order, across page boundaries: the sequence numbers a
+    /// scan of `rows` stored rows sees.
+    fn seqs_read(rows: usize) -> Vec<u64> {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = Arc::new(EventStore::open_primary(&dir.path().join("db")).expect("store"));
+        let values: Vec<(u64, Vec<u8>)> = (0..rows)
+            .map(|i| (1_000 + i as u64, vec![i as u8; 1 + i % 7]))
+            .collect();
+        if !values.is_empty() {
+            store
+                .append(EventTable::BpfFileEvents, &values)
+                .expect("append");
+        }
+        let visited = Arc::new(AtomicU64::new(0));
+        let mut pages = StoredPages::new(
+            store,
+            EventTable::BpfFileEvents,
+            (0, 0),
+            TimeRange::ALL,
+            visited.clone(),
+        );
+        let mut seqs = Vec::new();
+        while let Some(row) = pages.next_row() {
+            let row = row.expect("a row");
+            let i = seqs.len();
+            assert_eq!(row.time_ns, 1_000 + i as u64);
+            assert_eq!(row.value, vec![i as u8; 1 + i % 7].as_slice());
+            seqs.push(row.seq);
+            assert!(seqs.len() <= rows, "more rows read than stored");
+        }
+        assert!(pages.next_row().is_none(), "the scan stays at its end");
+        assert_eq!(visited.load(Ordering::Relaxed), rows as u64);
+        seqs
+    }
+
+    #[test]
+    fn every_row_is_read_once_across_pages() {
+        for rows in [
+            0,
+            1,
+            PAGE_ROWS - 1,
+            PAGE_ROWS,
+            PAGE_ROWS + 1,
+            2 * PAGE_ROWS + 3,
+        ] {
+            let seqs = seqs_read(rows);
+            assert_eq!(seqs.len(), rows, "{rows} rows stored");
+            assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{rows} rows in order");
+        }
     }
 }

@@ -104,36 +104,31 @@ impl Table for StoredTable {
         // Inside a scheduled query, a scan reads at most `budget` new rows; if one more is
         // there, the scheduler runs the query again for the rest.
         let mut left = budget;
-        let budgeted = std::iter::from_fn(move || {
+        Ok(Box::new(std::iter::from_fn(move || {
             loop {
-                let item = pages.next()?;
-                if let Ok(stored) = &item {
-                    // Rows an earlier run read (older versions' cursors resume early).
-                    if stored.seq <= skip_up_to {
-                        continue;
-                    }
-                    match &mut left {
-                        Some(0) => {
-                            if let Some(scope) = &scope {
-                                scope.note_more();
-                            }
-                            return None;
-                        }
-                        Some(n) => *n -= 1,
-                        None => {}
-                    }
-                    if let Some(scope) = &scope {
-                        scope.record(table, stored.time_ns, stored.seq);
-                    }
+                let stored = match pages.next_row()? {
+                    Ok(stored) => stored,
+                    Err(e) => return Some(Err(fail(e))),
+                };
+                // Rows an earlier run read (older versions' cursors resume early).
+                if stored.seq <= skip_up_to {
+                    continue;
                 }
-                return Some(item);
-            }
-        });
-        Ok(Box::new(budgeted.filter_map(move |stored| match stored {
-            Err(e) => Some(Err(fail(e))),
-            Ok(stored) => {
-                match decode(&stored.value, stored.seq, used) {
-                    Ok(row) => Some(Ok(row)),
+                match &mut left {
+                    Some(0) => {
+                        if let Some(scope) = &scope {
+                            scope.note_more();
+                        }
+                        return None;
+                    }
+                    Some(n) => *n -= 1,
+                    None => {}
+                }
+                if let Some(scope) = &scope {
+                    scope.record(table, stored.time_ns, stored.seq);
+                }
+                match decode(stored.value, stored.seq, used) {
+                    Ok(row) => return Some(Ok(row)),
                     Err(error) => {
                         // A damaged row must not hide the others: skip it, count it, and say so
                         // now and then.
@@ -142,7 +137,6 @@ impl Table for StoredTable {
                             tracing::warn!(%error, table = name, seq = stored.seq,
                             "skipped a stored row that does not decode");
                         }
-                        None
                     }
                 }
             }

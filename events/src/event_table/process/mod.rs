@@ -3,10 +3,12 @@
 #[cfg(target_os = "linux")]
 pub(crate) mod ebpf;
 pub(crate) mod stored;
+pub(crate) mod view;
 
 #[cfg(target_os = "linux")]
 pub use ebpf::exit_status;
-pub use stored::{decode_process_event, encode_process_event};
+pub use stored::{decode_process_event, decode_process_event_view, encode_process_event};
+pub use view::{Args, ProcessEventView};
 
 use super::TableEvent;
 use crate::{

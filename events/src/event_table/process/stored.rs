@@ -1,10 +1,13 @@
 //! How a process event is stored.
 
-use super::{ProcessAction, ProcessEvent};
+use super::{
+    ProcessAction, ProcessEvent,
+    view::{Args, ProcessEventView},
+};
 use crate::{
     codec::{
         DecodeError,
-        caller::{read_task, write_task},
+        caller::{read_task_view, write_task},
         wire::{Reader, Writer},
     },
     model::Syscall,
@@ -46,6 +49,12 @@ pub fn encode_process_event(event: &ProcessEvent) -> Vec<u8> {
 }
 
 pub fn decode_process_event(bytes: &[u8]) -> Result<ProcessEvent, DecodeError> {
+    decode_process_event_view(bytes).map(|view| view.to_event())
+}
+
+/// Reads a stored process event in place (see [`ProcessEventView`]); the same checks as
+/// [`decode_process_event`], which is this made owned.
+pub fn decode_process_event_view(bytes: &[u8]) -> Result<ProcessEventView<'_>, DecodeError> {
     let mut r = Reader(bytes);
     let version = r.byte()?;
     if version != PROCESS_EVENT_V1 {
@@ -60,19 +69,20 @@ pub fn decode_process_event(bytes: &[u8]) -> Result<ProcessEvent, DecodeError> {
     };
     let syscall = Syscall::from_code(r.byte()?).ok_or(DecodeError::Invalid("syscall"))?;
     let time_ns = r.uint()?;
-    let task = read_task(&mut r)?;
-    let path = r.str("path")?;
-    let filename = r.str("filename")?;
-    let cwd = r.str("cwd")?;
+    let task = read_task_view(&mut r)?;
+    let path = r.str_ref("path")?;
+    let filename = r.str_ref("filename")?;
+    let cwd = r.str_ref("cwd")?;
     let argc = r.uint()?;
     // Each argument takes at least one byte: a count larger than what is left is corrupt.
     if argc > r.0.len() as u64 {
         return Err(DecodeError::Invalid("argc"));
     }
-    let mut argv = Vec::with_capacity(argc as usize);
+    let args_start = r.0;
     for _ in 0..argc {
-        argv.push(r.str("argv")?);
+        r.str_ref("argv")?;
     }
+    let argv = Args::encoded(argc as usize, &args_start[..args_start.len() - r.0.len()]);
     let argv_truncated = match r.byte()? {
         0 => false,
         1 => true,
@@ -83,11 +93,11 @@ pub fn decode_process_event(bytes: &[u8]) -> Result<ProcessEvent, DecodeError> {
     let child_pid = r.u32("child_pid")?;
     let duration_ns = r.uint()?;
     let probe_error = r.u32("probe_error")?;
-    let parent_path = r.str("parent_path")?;
+    let parent_path = r.str_ref("parent_path")?;
     if !r.0.is_empty() {
         return Err(DecodeError::Invalid("trailing bytes"));
     }
-    Ok(ProcessEvent {
+    Ok(ProcessEventView {
         action,
         syscall,
         time_ns,
@@ -146,6 +156,24 @@ pub(crate) mod tests {
         let event = sample_event(1_700_000_000_123_456_789);
         let bytes = encode_process_event(&event);
         assert_eq!(decode_process_event(&bytes), Ok(event));
+    }
+
+    #[test]
+    fn a_view_reads_the_stored_event_in_place() {
+        let event = sample_event(1_700_000_000_123_456_789);
+        let bytes = encode_process_event(&event);
+        let stored = decode_process_event_view(&bytes).expect("a view");
+        let own = event.view();
+        for view in [&stored, &own] {
+            assert_eq!(view.to_event(), event);
+            assert_eq!(view.argv.len(), event.argv.len());
+            assert_eq!(view.argv.cmdline(), event.cmdline());
+            assert_eq!(view.argv.iter().collect::<Vec<_>>(), event.argv);
+        }
+        // The view's strings are the stored bytes themselves, not copies.
+        let stored_range = bytes.as_ptr_range();
+        assert!(stored_range.contains(&stored.path.as_ptr()));
+        assert!(stored_range.contains(&stored.task.comm.as_ptr()));
     }
 
     #[test]

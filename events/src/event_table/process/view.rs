@@ -1,0 +1,126 @@
+//! A process event read in place: its strings borrowed from where it is stored (a store page, a
+//! record), so reading one allocates nothing. SQL scans read rows this way and copy only the
+//! cells a query uses.
+
+use super::{ProcessAction, ProcessEvent};
+use crate::{
+    codec::wire::Reader,
+    model::{Syscall, TaskView},
+};
+
+#[derive(Debug, Clone, Copy)]
+pub struct ProcessEventView<'a> {
+    pub action: ProcessAction,
+    pub syscall: Syscall,
+    pub time_ns: u64,
+    pub task: TaskView<'a>,
+    pub path: &'a str,
+    pub filename: &'a str,
+    pub cwd: &'a str,
+    pub argv: Args<'a>,
+    pub argv_truncated: bool,
+    pub exit_code: i64,
+    pub exit_signal: u32,
+    pub child_pid: u32,
+    pub duration_ns: u64,
+    pub probe_error: u32,
+    pub parent_path: &'a str,
+}
+
+/// A process's arguments, still encoded (validated when the event was read) or an event's own.
+#[derive(Debug, Clone, Copy)]
+pub struct Args<'a>(ArgsSource<'a>);
+
+#[derive(Debug, Clone, Copy)]
+enum ArgsSource<'a> {
+    Encoded { count: usize, bytes: &'a [u8] },
+    Owned(&'a [String]),
+}
+
+impl<'a> Args<'a> {
+    /// Arguments a stored row holds: `count` strings in `bytes`, each already read once.
+    pub(crate) fn encoded(count: usize, bytes: &'a [u8]) -> Self {
+        Args(ArgsSource::Encoded { count, bytes })
+    }
+
+    pub fn len(&self) -> usize {
+        match self.0 {
+            ArgsSource::Encoded { count, .. } => count,
+            ArgsSource::Owned(args) => args.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + use<'a> {
+        let (encoded, owned) = match self.0 {
+            ArgsSource::Encoded { count, bytes } => (Some((count, Reader(bytes))), None),
+            ArgsSource::Owned(args) => (None, Some(args.iter().map(String::as_str))),
+        };
+        let encoded = encoded.into_iter().flat_map(|(count, mut reader)| {
+            // Every argument was read once already: none fails here.
+            (0..count).map_while(move |_| reader.str_ref("argv").ok())
+        });
+        encoded.chain(owned.into_iter().flatten())
+    }
+
+    /// The command line as osquery shows it: arguments joined by single spaces.
+    pub fn cmdline(&self) -> String {
+        // Sized once: pushing into an empty string reallocated it as it grew.
+        let bytes: usize = self.iter().map(|arg| arg.len() + 1).sum();
+        let mut line = String::with_capacity(bytes);
+        for (i, arg) in self.iter().enumerate() {
+            if i > 0 {
+                line.push(' ');
+            }
+            line.push_str(arg);
+        }
+        line
+    }
+}
+
+impl ProcessEventView<'_> {
+    pub fn to_event(&self) -> ProcessEvent {
+        ProcessEvent {
+            action: self.action,
+            syscall: self.syscall,
+            time_ns: self.time_ns,
+            task: self.task.to_task(),
+            path: self.path.to_owned(),
+            filename: self.filename.to_owned(),
+            cwd: self.cwd.to_owned(),
+            argv: self.argv.iter().map(str::to_owned).collect(),
+            argv_truncated: self.argv_truncated,
+            exit_code: self.exit_code,
+            exit_signal: self.exit_signal,
+            child_pid: self.child_pid,
+            duration_ns: self.duration_ns,
+            probe_error: self.probe_error,
+            parent_path: self.parent_path.to_owned(),
+        }
+    }
+}
+
+impl ProcessEvent {
+    pub fn view(&self) -> ProcessEventView<'_> {
+        ProcessEventView {
+            action: self.action,
+            syscall: self.syscall,
+            time_ns: self.time_ns,
+            task: self.task.view(),
+            path: &self.path,
+            filename: &self.filename,
+            cwd: &self.cwd,
+            argv: Args(ArgsSource::Owned(&self.argv)),
+            argv_truncated: self.argv_truncated,
+            exit_code: self.exit_code,
+            exit_signal: self.exit_signal,
+            child_pid: self.child_pid,
+            duration_ns: self.duration_ns,
+            probe_error: self.probe_error,
+            parent_path: &self.parent_path,
+        }
+    }
+}
