@@ -3,6 +3,7 @@
 pub mod bpf_file_events;
 pub mod bpf_kernel_module_events;
 pub mod bpf_process_events;
+pub mod bpf_ptrace_events;
 pub mod bpf_socket_events;
 mod pages;
 pub mod process_events;
@@ -29,7 +30,7 @@ pub fn tables(
     scope: &Option<Arc<QueryScope>>,
 ) -> Vec<Arc<dyn Table>> {
     type Make = fn(Option<Arc<EventStore>>, &Counters) -> StoredTable;
-    let all: [(EventTable, Make); 7] = [
+    let all: [(EventTable, Make); 8] = [
         (EventTable::BpfProcessEvents, bpf_process_events::table),
         (EventTable::BpfSocketEvents, bpf_socket_events::table),
         (EventTable::BpfFileEvents, bpf_file_events::table),
@@ -37,6 +38,7 @@ pub fn tables(
             EventTable::BpfKernelModuleEvents,
             bpf_kernel_module_events::table,
         ),
+        (EventTable::BpfPtraceEvents, bpf_ptrace_events::table),
         (EventTable::ProcessEvents, process_events::table),
         (EventTable::SocketEvents, socket_events::table),
         (EventTable::UserEvents, user_events::table),
