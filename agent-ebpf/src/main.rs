@@ -1,6 +1,6 @@
 //! vigil's kernel probes: processes (exec, fork/clone, exit), sockets (connect, accept, bind,
 //! listen), files (opens, creates, removes, renames, links, mode, owner and size changes) and
-//! kernel modules (loads and unloads).
+//! kernel modules (loads and unloads) and ptrace (attaching to and writing into processes).
 //!
 //! Only tracepoints are used: they load on every kernel vigil supports, including those where
 //! kprobes, fentry and BPF LSM are unavailable. Kernel struct fields are read at offsets that
@@ -17,11 +17,12 @@ mod kernel;
 mod module;
 mod path;
 mod process;
+mod ptrace;
 mod socket;
 
 /// Every program, under the name userspace attaches it by.
 mod programs {
-    pub(crate) use crate::{file::*, module::*, process::*, socket::*};
+    pub(crate) use crate::{file::*, module::*, process::*, ptrace::*, socket::*};
 }
 
 macro_rules! programs_exist {

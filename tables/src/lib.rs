@@ -105,6 +105,7 @@ mod tests {
                 "bpf_socket_events",
                 "bpf_file_events",
                 "bpf_kernel_module_events",
+                "bpf_ptrace_events",
                 "process_events",
                 "socket_events",
                 "user_events",

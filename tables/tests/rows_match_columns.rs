@@ -7,7 +7,8 @@ use std::{os::unix::net::UnixListener, sync::Arc};
 use vigil_events::{
     Actor, AuditIds, AuditProcessEvent, AuditSocketEvent, Counters, Event, EventStore, EventTable,
     FileEvent, FileOperation, ProcessAction, ProcessEvent, SocketEvent, Syscall, Task, UserEvent,
-    event_table::kernel_module::KernelModuleEvent, store::StateBatch,
+    event_table::kernel_module::KernelModuleEvent, event_table::ptrace::PtraceEvent,
+    store::StateBatch,
 };
 use vigil_tables::{
     AgentInfo, Constraint, ConstraintOp, CounterSource, FlagInfo, FlagSource, ScanRequest, Table,
@@ -107,6 +108,18 @@ fn events() -> Vec<Event> {
             fd: 3,
             result: -8,
             duration_ns: 40,
+            probe_error: 0,
+        }),
+        Event::Ptrace(PtraceEvent {
+            syscall: Syscall::Ptrace,
+            time_ns: TIME_NS + 3,
+            actor: actor(),
+            request: 5,
+            target_pid: 4321,
+            addr: 0x5555_5555_4000,
+            data: 0xcc,
+            result: 0,
+            duration_ns: 50,
             probe_error: 0,
         }),
         Event::AuditProcess(AuditProcessEvent {

@@ -16,6 +16,7 @@ mod least_privilege;
 mod osquery_checks;
 mod permissions;
 mod promises;
+mod ptrace;
 mod query_and_shell;
 mod read_only_sql;
 mod safe_start;

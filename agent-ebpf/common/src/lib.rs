@@ -25,6 +25,8 @@ pub enum RecordKind {
     File = 6,
     /// A kernel module was loaded or unloaded (or the call failed).
     Module = 7,
+    /// A ptrace request that attaches to or writes into another process (or the call failed).
+    Ptrace = 8,
 }
 
 impl RecordKind {
@@ -37,6 +39,7 @@ impl RecordKind {
             5 => Some(Self::Socket),
             6 => Some(Self::File),
             7 => Some(Self::Module),
+            8 => Some(Self::Ptrace),
             _ => None,
         }
     }
@@ -52,6 +55,7 @@ pub enum Family {
     Socket = 1,
     File = 2,
     Module = 3,
+    Ptrace = 4,
 }
 
 impl RecordKind {
@@ -62,6 +66,7 @@ impl RecordKind {
             Self::Socket => Family::Socket,
             Self::File => Family::File,
             Self::Module => Family::Module,
+            Self::Ptrace => Family::Ptrace,
         }
     }
 }
@@ -128,6 +133,7 @@ macro_rules! for_each_syscall {
                     vigil_exit_module;
                 DeleteModule = 41, delete_module, Module, 2, vigil_enter_delete_module,
                     vigil_exit_module;
+                Ptrace = 42, ptrace, Ptrace, 4, vigil_enter_ptrace, vigil_exit_ptrace;
             }
         }
     };
@@ -455,6 +461,78 @@ pub struct ModuleScratch {
     pub data: [u8; MODULE_DATA_CAPACITY],
 }
 
+/// A ptrace call whose request takes hold of, or writes into, another process, and its result.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PtraceRecord {
+    pub header: RecordHeader,
+    /// The syscall's return value: 0, or a negative errno.
+    pub result: i64,
+    pub duration_ns: u64,
+    /// The request (a [`ptrace_request`] value).
+    pub request: u64,
+    /// The `addr` and `data` arguments as given (for the pokes: where, and the word written).
+    pub addr: u64,
+    pub data: u64,
+    /// The target's pid as given.
+    pub target_pid: i32,
+    pub _pad: u32,
+}
+
+/// The ptrace requests vigil reports: those that attach to another process or change its
+/// memory, registers or signal state (reads, resumes and detaches are left out in the kernel).
+pub mod ptrace_request {
+    pub const POKETEXT: u64 = 4;
+    pub const POKEDATA: u64 = 5;
+    pub const POKEUSER: u64 = 6;
+    pub const SETREGS: u64 = 13;
+    pub const SETFPREGS: u64 = 15;
+    pub const ATTACH: u64 = 16;
+    pub const SETFPXREGS: u64 = 19;
+    pub const SETOPTIONS: u64 = 0x4200;
+    pub const SETSIGINFO: u64 = 0x4203;
+    pub const SETREGSET: u64 = 0x4205;
+    pub const SEIZE: u64 = 0x4206;
+    pub const SETSIGMASK: u64 = 0x420b;
+
+    /// Every reported request with the name the `request` column shows.
+    pub const NAMES: &[(u64, &str)] = &[
+        (POKETEXT, "PTRACE_POKETEXT"),
+        (POKEDATA, "PTRACE_POKEDATA"),
+        (POKEUSER, "PTRACE_POKEUSER"),
+        (SETREGS, "PTRACE_SETREGS"),
+        (SETFPREGS, "PTRACE_SETFPREGS"),
+        (ATTACH, "PTRACE_ATTACH"),
+        (SETFPXREGS, "PTRACE_SETFPXREGS"),
+        (SETOPTIONS, "PTRACE_SETOPTIONS"),
+        (SETSIGINFO, "PTRACE_SETSIGINFO"),
+        (SETREGSET, "PTRACE_SETREGSET"),
+        (SEIZE, "PTRACE_SEIZE"),
+        (SETSIGMASK, "PTRACE_SETSIGMASK"),
+    ];
+
+    /// Whether the kernel side reports `request` (a match, not a loop over [`NAMES`]: the
+    /// verifier takes it as a few comparisons).
+    #[inline(always)]
+    pub const fn reported(request: u64) -> bool {
+        matches!(
+            request,
+            POKETEXT
+                | POKEDATA
+                | POKEUSER
+                | SETREGS
+                | SETFPREGS
+                | ATTACH
+                | SETFPXREGS
+                | SETOPTIONS
+                | SETSIGINFO
+                | SETREGSET
+                | SEIZE
+                | SETSIGMASK
+        )
+    }
+}
+
 /// Indexes into the per-CPU drop counter array.
 pub mod counter {
     /// Exec records that found the ring buffer full.
@@ -470,7 +548,8 @@ pub mod counter {
     /// File events dropped in the kernel by the path filters (configuration, not loss).
     pub const FILE_FILTERED: u32 = 7;
     pub const RINGBUF_FULL_MODULE: u32 = 8;
-    pub const COUNT: u32 = 9;
+    pub const RINGBUF_FULL_PTRACE: u32 = 9;
+    pub const COUNT: u32 = 10;
 
     /// What a kernel counter that userspace reports counts.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -520,6 +599,11 @@ pub mod counter {
         (
             RINGBUF_FULL_MODULE,
             super::Family::Module,
+            Meaning::RingBufferFull,
+        ),
+        (
+            RINGBUF_FULL_PTRACE,
+            super::Family::Ptrace,
             Meaning::RingBufferFull,
         ),
     ];
@@ -757,6 +841,7 @@ pub mod names {
         "PENDING_FILE",
         "PENDING_SOCKET",
         "PENDING_MODULE",
+        "PENDING_PTRACE",
     ];
 }
 

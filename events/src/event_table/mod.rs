@@ -28,6 +28,8 @@ macro_rules! for_each_table {
                 User(crate::event_table::audit::UserEvent);
             BpfKernelModuleEvents => "bpf_kernel_module_events",
                 KernelModule(crate::event_table::kernel_module::KernelModuleEvent), ebpf(Module);
+            BpfPtraceEvents => "bpf_ptrace_events",
+                Ptrace(crate::event_table::ptrace::PtraceEvent), ebpf(Ptrace);
             // ETW's and Endpoint Security's tables exist on their platform only (no column
             // family, no `vigil_events` row elsewhere); their rows and stored form are tested
             // everywhere.
@@ -51,6 +53,7 @@ pub mod ebpf;
 pub mod file;
 pub mod kernel_module;
 pub mod process;
+pub mod ptrace;
 pub mod socket;
 
 /// What the store and the pipeline need of an event type, whatever its table.

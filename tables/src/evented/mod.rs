@@ -3,6 +3,7 @@
 pub mod bpf_file_events;
 pub mod bpf_kernel_module_events;
 pub mod bpf_process_events;
+pub mod bpf_ptrace_events;
 pub mod bpf_socket_events;
 pub mod es_process_events;
 pub mod es_process_file_events;
@@ -61,7 +62,7 @@ pub fn tables(
     counters: &Counters,
     scope: &Option<Arc<QueryScope>>,
 ) -> Vec<Arc<dyn Table>> {
-    let all: [(EventTable, Make); 7] = [
+    let all: [(EventTable, Make); 8] = [
         (EventTable::BpfProcessEvents, bpf_process_events::table),
         (EventTable::BpfSocketEvents, bpf_socket_events::table),
         (EventTable::BpfFileEvents, bpf_file_events::table),
@@ -69,6 +70,7 @@ pub fn tables(
             EventTable::BpfKernelModuleEvents,
             bpf_kernel_module_events::table,
         ),
+        (EventTable::BpfPtraceEvents, bpf_ptrace_events::table),
         (EventTable::ProcessEvents, process_events::table),
         (EventTable::SocketEvents, socket_events::table),
         (EventTable::UserEvents, user_events::table),

@@ -1478,6 +1478,36 @@ pub const ENTRIES: &[Entry] = &[
             ],
         )
     },
+    Entry {
+        rows: Rows::AtLeast(1),
+        hidden: &[("time", NON_NEG), ("eid", NON_NEG)],
+        ..Entry::new(
+            "bpf_ptrace_events",
+            Spec::None("vigil's own: osquery has no table of ptrace calls"),
+            &[
+                ("tid", NON_NEG),
+                ("pid", NON_NEG),
+                ("parent", INT),
+                ("uid", UID_GID),
+                ("gid", UID_GID),
+                ("euid", UID_GID),
+                ("egid", UID_GID),
+                ("cid", INT),
+                ("exit_code", INT),
+                ("probe_error", NON_NEG),
+                ("syscall", Check::OneOf(&["ptrace"])),
+                ("path", NORMAL),
+                ("comm", NORMAL),
+                ("cmdline", NORMAL),
+                ("request", NON_EMPTY),
+                ("target_pid", INT),
+                ("addr", INT),
+                ("data", INT),
+                ("duration", NON_NEG),
+                ("ntime", NON_NEG),
+            ],
+        )
+    },
     // The audit tables: osquery's process_events, socket_events and user_events integration
     // tests, re-expressed.
     Entry {

@@ -599,7 +599,90 @@ fn act(work: &Path) -> anyhow::Result<Acted> {
     });
 
     module_calls(work, &me, &nonce, &mut expected, &mut absent)?;
+    ptrace_calls(&me, &mut expected)?;
     Ok(Acted { expected, absent })
+}
+
+/// `ptrace(2)`'s result: what it returned, or -errno (errno cleared first, so a peeked word of
+/// -1 is not taken for an error).
+fn ptrace(request: libc::c_uint, pid: libc::pid_t, addr: u64, data: u64) -> i64 {
+    // SAFETY: requests on this process's own child, at an address read from its maps.
+    unsafe {
+        *libc::__errno_location() = 0;
+        let rc = libc::ptrace(
+            request,
+            pid,
+            addr as *mut libc::c_void,
+            data as *mut libc::c_void,
+        );
+        let errno = *libc::__errno_location();
+        if rc == -1 && errno != 0 {
+            -i64::from(errno)
+        } else {
+            rc
+        }
+    }
+}
+
+/// ptrace: this process attaches to a child of its own that waits, writes a word of the child's
+/// memory back unchanged, detaches and ends the child. The attach and the poke must be rows with
+/// their target and results (the peek and the detach are not reported).
+fn ptrace_calls(me: &str, expected: &mut Vec<Expected>) -> anyhow::Result<()> {
+    const PROGRAMS: &[&str] = &["vigil_enter_ptrace", "vigil_exit_ptrace"];
+    // SAFETY: the child only calls pause and _exit, both async-signal-safe.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        bail!("fork failed: {}", std::io::Error::last_os_error());
+    }
+    if pid == 0 {
+        // SAFETY: waits for the signal that ends it.
+        unsafe {
+            libc::pause();
+            libc::_exit(0)
+        }
+    }
+    let attach = ptrace(libc::PTRACE_ATTACH, pid, 0, 0);
+    let mut status = 0;
+    // SAFETY: waits for our own child, stopped by the attach.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps"))?;
+    let address = maps
+        .lines()
+        .find(|line| line.split_whitespace().nth(1) == Some("rw-p"))
+        .and_then(|line| line.split('-').next())
+        .and_then(|start| u64::from_str_radix(start, 16).ok())
+        .context("the child has no writable mapping")?;
+    let word = ptrace(libc::PTRACE_PEEKDATA, pid, address, 0) as u64;
+    let poke = ptrace(libc::PTRACE_POKEDATA, pid, address, word);
+    ptrace(libc::PTRACE_DETACH, pid, 0, 0);
+    // SAFETY: ends and reaps our own child.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+        libc::waitpid(pid, &mut status, 0);
+    }
+    for (name, request, result) in [
+        ("ptrace attach", "PTRACE_ATTACH", attach),
+        ("ptrace poke", "PTRACE_POKEDATA", poke),
+    ] {
+        if result != 0 {
+            bail!("{request} of the scenario's child failed: {result}");
+        }
+        expected.push(Expected {
+            name,
+            programs: PROGRAMS,
+            table: "bpf_ptrace_events",
+            key: vec![
+                ("pid", me.to_owned()),
+                ("request", request.to_owned()),
+                ("target_pid", pid.to_string()),
+            ],
+            expect: vec![
+                ("syscall", "ptrace".to_owned()),
+                ("exit_code", result.to_string()),
+            ],
+        });
+    }
+    Ok(())
 }
 
 /// A module call's outcome: its return value, or `None` when the kernel does not have the

@@ -4,6 +4,7 @@
 mod file;
 mod module;
 mod process;
+mod ptrace;
 mod socket;
 
 use std::mem::size_of;
@@ -80,6 +81,7 @@ pub(super) fn valid_records() -> Vec<(&'static str, Vec<u8>)> {
         socket::valid_records(),
         file::valid_records(),
         module::valid_records(),
+        ptrace::valid_records(),
     ]
     .concat()
 }
