@@ -1,12 +1,14 @@
 //! `vigil`: SQL over kernel event history.
 
 mod background;
+mod buffer_limit;
 mod cli;
 mod collector;
 mod config;
 mod daemon;
 mod flags;
 mod logger;
+mod logger_args;
 mod os;
 mod output;
 // A pid file locked with flock(2), and a watchdog reading its worker in /proc: elsewhere each
@@ -23,6 +25,9 @@ mod session;
 mod shell;
 mod sql;
 mod status_log;
+// A datagram to the local syslog socket, as syslog(3) sends it.
+#[cfg(unix)]
+mod syslog_logger;
 #[cfg_attr(not(target_os = "linux"), path = "watchdog_unsupported.rs")]
 mod watchdog;
 

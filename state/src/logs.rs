@@ -18,6 +18,7 @@ use crate::{Family, Key, value::json_state_value};
 pub enum Sink {
     Filesystem,
     Tls,
+    Syslog,
 }
 
 impl Sink {
@@ -27,6 +28,7 @@ impl Sink {
         match self {
             Sink::Filesystem => DEFAULT_LINE_READER,
             Sink::Tls => 2,
+            Sink::Syslog => 3,
         }
     }
 }
@@ -113,17 +115,24 @@ pub fn forget(store: &EventStore, keys: &[LineKey]) -> Result<(), StoreError> {
 pub enum Logger {
     Filesystem,
     Tls,
+    Syslog,
     Distributed,
 }
 
 impl Logger {
     /// In `vigil_logger`'s order.
-    pub const ALL: [Logger; 3] = [Logger::Filesystem, Logger::Tls, Logger::Distributed];
+    pub const ALL: [Logger; 4] = [
+        Logger::Filesystem,
+        Logger::Tls,
+        Logger::Syslog,
+        Logger::Distributed,
+    ];
 
     pub const fn name(self) -> &'static str {
         match self {
             Logger::Filesystem => "filesystem",
             Logger::Tls => "tls",
+            Logger::Syslog => "syslog",
             Logger::Distributed => "distributed",
         }
     }
@@ -134,6 +143,7 @@ impl Logger {
         match self {
             Logger::Filesystem => Some(Sink::Filesystem),
             Logger::Tls => Some(Sink::Tls),
+            Logger::Syslog => Some(Sink::Syslog),
             Logger::Distributed => None,
         }
     }
@@ -153,7 +163,7 @@ pub struct LoggerStats {
     pub sent: u64,
     /// Oldest lines dropped to stay within `--buffered_log_max`.
     pub dropped_buffer_max: u64,
-    /// Lines longer than `--logger_tls_max_linesize`.
+    /// Lines longer than `--logger_tls_max_linesize` (TLS), or than the syslog socket takes.
     pub dropped_oversize: u64,
     /// Lines that were not a JSON object.
     pub dropped_invalid: u64,

@@ -22,6 +22,7 @@ mod safe_start;
 mod schedule;
 mod snapshot;
 mod sockets;
+mod syslog;
 mod tls;
 mod tls_server;
 mod watchdog;

@@ -3,11 +3,19 @@
 use anyhow::bail;
 use vigil_state::logs::Sink;
 
+/// The names `--logger_plugin` takes, each with its sink, in the order they are listed.
+const PLUGINS: [(&str, Sink); 3] = [
+    ("filesystem", Sink::Filesystem),
+    ("tls", Sink::Tls),
+    ("syslog", Sink::Syslog),
+];
+
 /// `--logger_plugin`: which sinks get result and status lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LogPlugins {
     pub filesystem: bool,
     pub tls: bool,
+    pub syslog: bool,
 }
 
 impl LogPlugins {
@@ -15,33 +23,50 @@ impl LogPlugins {
         let mut plugins = Self {
             filesystem: false,
             tls: false,
+            syslog: false,
         };
         for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             match name {
                 "filesystem" => plugins.filesystem = true,
                 "tls" => plugins.tls = true,
+                "syslog" => plugins.syslog = true,
                 other => bail!(
-                    "--logger_plugin: unknown plugin `{other}`; vigil has `filesystem` and `tls` \
-                     (both: `filesystem,tls`)"
+                    "--logger_plugin: unknown plugin `{other}`; vigil has {} (several: a comma \
+                     list, `filesystem,tls`)",
+                    known()
                 ),
             }
         }
-        if !plugins.filesystem && !plugins.tls {
-            bail!("--logger_plugin is empty; give `filesystem`, `tls` or `filesystem,tls`");
+        if plugins.sinks().is_empty() {
+            bail!("--logger_plugin is empty; give one or more of {}", known());
         }
         Ok(plugins)
     }
 
-    pub fn sinks(self) -> Vec<Sink> {
-        let mut sinks = Vec::new();
-        if self.filesystem {
-            sinks.push(Sink::Filesystem);
+    fn has(self, sink: Sink) -> bool {
+        match sink {
+            Sink::Filesystem => self.filesystem,
+            Sink::Tls => self.tls,
+            Sink::Syslog => self.syslog,
         }
-        if self.tls {
-            sinks.push(Sink::Tls);
-        }
-        sinks
     }
+
+    pub fn sinks(self) -> Vec<Sink> {
+        PLUGINS
+            .iter()
+            .map(|(_, sink)| *sink)
+            .filter(|sink| self.has(*sink))
+            .collect()
+    }
+}
+
+/// "`filesystem`, `tls`, `syslog`"
+fn known() -> String {
+    PLUGINS
+        .iter()
+        .map(|(name, _)| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -56,8 +81,15 @@ mod tests {
             LogPlugins::parse(" tls ").expect("tls").sinks(),
             vec![Sink::Tls]
         );
-        let unknown = LogPlugins::parse("filesystem,kafka").expect_err("unknown");
-        assert!(unknown.to_string().contains("`kafka`"), "{unknown}");
+        assert_eq!(
+            LogPlugins::parse("syslog,filesystem")
+                .expect("syslog")
+                .sinks(),
+            vec![Sink::Filesystem, Sink::Syslog]
+        );
+        let unknown = LogPlugins::parse("filesystem,splunk").expect_err("unknown");
+        assert!(unknown.to_string().contains("`splunk`"), "{unknown}");
+        assert!(unknown.to_string().contains("`syslog`"), "{unknown}");
         assert!(LogPlugins::parse("").is_err());
     }
 }
