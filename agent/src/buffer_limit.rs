@@ -26,3 +26,44 @@ pub fn enforce(
     );
     Some(count - dropped)
 }
+
+#[cfg(test)]
+mod tests {
+    use vigil_state::{Commit, logs::LineKind};
+
+    use super::*;
+
+    #[test]
+    fn the_oldest_lines_beyond_the_limit_are_dropped_and_counted_for_that_sink_alone() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = EventStore::open_primary(&dir.path().join("db")).expect("store");
+        logs::set_sinks(&store, &[Sink::Filesystem, Sink::Syslog]);
+        let mut commit = Commit::default();
+        for n in 0..5 {
+            commit.log(LineKind::Result, format!("{{\"n\":{n}}}"));
+        }
+        commit.apply(&store).expect("buffer");
+        let mut stats = LoggerStats::default();
+        assert_eq!(
+            enforce(&store, Sink::Syslog, "syslog", 2, &mut stats),
+            Some(2)
+        );
+        assert_eq!(stats.dropped_buffer_max, 3);
+        let left: Vec<String> = logs::waiting(&store, Sink::Syslog, 10)
+            .expect("lines")
+            .into_iter()
+            .map(|l| l.line)
+            .collect();
+        assert_eq!(left, ["{\"n\":3}", "{\"n\":4}"], "the newest are kept");
+        assert_eq!(
+            logs::waiting_count(&store, Sink::Filesystem).expect("count"),
+            5,
+            "the other logger's copies are untouched"
+        );
+        assert_eq!(
+            enforce(&store, Sink::Syslog, "syslog", 0, &mut stats),
+            Some(2),
+            "0: no limit"
+        );
+    }
+}

@@ -205,3 +205,106 @@ fn a_facility_syslog_does_not_have_is_refused_with_the_range() {
         "{stderr}"
     );
 }
+
+/// `name, buffered, sent, failed_attempts` of each logger's row.
+fn logger_rows(daemon: &Daemon) -> Vec<(String, u64, u64, u64)> {
+    query_json(
+        &daemon.db(),
+        "SELECT name, buffered, sent, failed_attempts FROM vigil_logger ORDER BY name",
+    )
+    .iter()
+    .map(|r| {
+        let number = |name: &str| field(r, name).parse::<u64>().expect("a number");
+        (
+            field(r, "name").to_owned(),
+            number("buffered"),
+            number("sent"),
+            number("failed_attempts"),
+        )
+    })
+    .collect()
+}
+
+/// Whether the file's `tick` line reached syslog (`messages`) and the TLS server.
+fn reached_all(messages: &[String], server: &crate::tls_server::TlsServer, tick: &str) -> bool {
+    let tick: Value = serde_json::from_str(tick).expect("JSON");
+    messages.iter().any(|m| m.ends_with(&tick.to_string()))
+        && server.log_lines("result").contains(&tick)
+}
+
+#[test]
+fn filesystem_tls_and_syslog_at_once_each_keep_their_own_place_in_the_buffer() {
+    use crate::tls_server::{Pki, TlsServer, remote_args};
+
+    let pki = Pki::new();
+    let server = TlsServer::start(&pki, None, false);
+    let work = tempfile::tempdir().expect("work");
+    let socket = work.path().join("log.sock");
+    let listener = SyslogListener::bind(&socket);
+    let ca = pki.ca_file();
+    let mut args = remote_args(&server, &pki, &ca);
+    args.extend([
+        "--disable_events".to_owned(),
+        "--schedule_splay_percent=0".to_owned(),
+        ticking_config(work.path()),
+        "--logger_plugin=filesystem,tls,syslog".to_owned(),
+        "--logger_tls_endpoint=/log".to_owned(),
+        "--logger_tls_period=1".to_owned(),
+        format!("--logger_syslog_path={}", socket.display()),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut daemon = Daemon::start(&args);
+    poll(
+        "ticks in the file, at the TLS server and in syslog",
+        WAIT,
+        || {
+            let ticks = ticks_in_file(&daemon);
+            let messages = listener.received();
+            (ticks.len() >= 2 && ticks.iter().all(|t| reached_all(&messages, &server, t)))
+                .then_some(())
+        },
+    );
+
+    // syslog goes away: its lines wait while the other two loggers go on.
+    let mut messages = listener.received();
+    drop(listener);
+    std::fs::remove_file(&socket).expect("remove the socket");
+    let waiting_for_syslog = poll("lines waiting for syslog alone", WAIT, || {
+        let rows = logger_rows(&daemon);
+        let row = |name: &str| rows.iter().find(|r| r.0 == name).cloned().expect(name);
+        let (syslog, tls, files) = (row("syslog"), row("tls"), row("filesystem"));
+        (syslog.1 >= 3 && syslog.3 > 0 && tls.1 < syslog.1 && files.1 < syslog.1)
+            .then_some(syslog.1)
+    });
+    assert!(waiting_for_syslog >= 3);
+    let listener = SyslogListener::bind(&socket);
+    daemon.stop();
+
+    messages.extend(listener.received());
+    let ticks = ticks_in_file(&daemon);
+    for tick in &ticks {
+        assert!(
+            reached_all(&messages, &server, tick),
+            "{tick} reached every logger"
+        );
+    }
+    let rows = logger_rows(&daemon);
+    let names: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(names, ["distributed", "filesystem", "syslog", "tls"]);
+    // What the stop itself logs after the loggers' last round waits for the next start, the
+    // same for each of them.
+    for (name, buffered, sent, _) in &rows {
+        if name != "distributed" {
+            assert!(*buffered <= 2, "{name}: no backlog left: {rows:?}");
+            assert_eq!(
+                *buffered, rows[1].1,
+                "{name}: as much left as the others: {rows:?}"
+            );
+            assert!(
+                *sent >= ticks.len() as u64,
+                "{name} sent every tick: {rows:?}"
+            );
+        }
+    }
+    drop(listener);
+}
