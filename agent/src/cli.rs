@@ -372,7 +372,8 @@ pub struct RemoteArgs {
     /// Seconds before the next config fetch after a failed one.
     #[arg(long = "config_accelerated_refresh", default_value_t = 300)]
     pub config_accelerated_refresh: u64,
-    /// Where result and status lines go, a comma list of `filesystem`, `tls`, `syslog`.
+    /// Where result and status lines go, a comma list of `filesystem`, `tls`, `syslog`,
+    /// `kafka_producer`.
     #[arg(long = "logger_plugin", default_value = "filesystem")]
     pub logger_plugin: String,
     /// Log endpoint (with --logger_plugin=tls).

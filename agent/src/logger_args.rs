@@ -1,5 +1,5 @@
-//! The flags of the loggers that hand lines to the host's or the fleet's pipelines (syslog),
-//! with osquery's names and defaults.
+//! The flags of the loggers that hand lines to the host's or the fleet's pipelines (syslog,
+//! Kafka), with osquery's names and defaults.
 
 use std::path::PathBuf;
 
@@ -19,4 +19,18 @@ pub struct PipelineLoggerArgs {
     /// The local syslog socket (a datagram socket, as glibc's syslog(3) uses).
     #[arg(long = "logger_syslog_path", default_value = "/dev/log")]
     pub logger_syslog_path: PathBuf,
+    /// Kafka bootstrap brokers, `host[:port],...` (an `ssl://` broker turns TLS on, with the
+    /// --tls_server_certs, --tls_client_cert and --tls_client_key files), with
+    /// --logger_plugin=kafka_producer.
+    #[arg(long = "logger_kafka_brokers", default_value = "localhost")]
+    pub logger_kafka_brokers: String,
+    /// The Kafka topic result and status lines go to.
+    #[arg(long = "logger_kafka_topic", default_value = "")]
+    pub logger_kafka_topic: String,
+    /// Acknowledgements a message needs before it leaves the buffer: 0, 1 or all.
+    #[arg(long = "logger_kafka_acks", default_value = "all")]
+    pub logger_kafka_acks: String,
+    /// Compression of Kafka message sets: none, gzip, snappy, lz4 or zstd.
+    #[arg(long = "logger_kafka_compression", default_value = "none")]
+    pub logger_kafka_compression: String,
 }

@@ -7,6 +7,9 @@ mod collector;
 mod config;
 mod daemon;
 mod flags;
+// Kafka through the system's librdkafka, in builds with the `kafka` feature.
+#[cfg(all(unix, feature = "kafka"))]
+mod kafka_logger;
 mod logger;
 mod logger_args;
 mod os;

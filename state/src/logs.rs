@@ -19,6 +19,7 @@ pub enum Sink {
     Filesystem,
     Tls,
     Syslog,
+    Kafka,
 }
 
 impl Sink {
@@ -29,6 +30,7 @@ impl Sink {
             Sink::Filesystem => DEFAULT_LINE_READER,
             Sink::Tls => 2,
             Sink::Syslog => 3,
+            Sink::Kafka => 4,
         }
     }
 }
@@ -116,15 +118,17 @@ pub enum Logger {
     Filesystem,
     Tls,
     Syslog,
+    Kafka,
     Distributed,
 }
 
 impl Logger {
     /// In `vigil_logger`'s order.
-    pub const ALL: [Logger; 4] = [
+    pub const ALL: [Logger; 5] = [
         Logger::Filesystem,
         Logger::Tls,
         Logger::Syslog,
+        Logger::Kafka,
         Logger::Distributed,
     ];
 
@@ -133,6 +137,7 @@ impl Logger {
             Logger::Filesystem => "filesystem",
             Logger::Tls => "tls",
             Logger::Syslog => "syslog",
+            Logger::Kafka => "kafka_producer",
             Logger::Distributed => "distributed",
         }
     }
@@ -144,6 +149,7 @@ impl Logger {
             Logger::Filesystem => Some(Sink::Filesystem),
             Logger::Tls => Some(Sink::Tls),
             Logger::Syslog => Some(Sink::Syslog),
+            Logger::Kafka => Some(Sink::Kafka),
             Logger::Distributed => None,
         }
     }

@@ -45,6 +45,8 @@ const APT_PACKAGES: &[&str] = &[
     "binutils",
     // The package test's clean Debian root.
     "debootstrap",
+    // The Kafka logger (`--features kafka`) links it; its tests' broker is its mock cluster.
+    "librdkafka-dev",
 ];
 const BPF_LINKER_VERSION: &str = "0.13.0";
 const TRACEFS: &str = "/sys/kernel/tracing";

@@ -4,9 +4,10 @@ use anyhow::bail;
 use vigil_state::logs::Sink;
 
 /// The names `--logger_plugin` takes, each with its sink, in the order they are listed.
-const PLUGINS: [(&str, Sink); 3] = [
+const PLUGINS: [(&str, Sink); 4] = [
     ("filesystem", Sink::Filesystem),
     ("tls", Sink::Tls),
+    ("kafka_producer", Sink::Kafka),
     ("syslog", Sink::Syslog),
 ];
 
@@ -16,6 +17,7 @@ pub struct LogPlugins {
     pub filesystem: bool,
     pub tls: bool,
     pub syslog: bool,
+    pub kafka: bool,
 }
 
 impl LogPlugins {
@@ -24,12 +26,19 @@ impl LogPlugins {
             filesystem: false,
             tls: false,
             syslog: false,
+            kafka: false,
         };
         for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             match name {
                 "filesystem" => plugins.filesystem = true,
                 "tls" => plugins.tls = true,
                 "syslog" => plugins.syslog = true,
+                "kafka_producer" if cfg!(all(unix, feature = "kafka")) => plugins.kafka = true,
+                "kafka_producer" => bail!(
+                    "--logger_plugin=kafka_producer: this vigil was built without Kafka; build it \
+                     with `cargo build --features kafka` (it links the system's librdkafka, \
+                     Debian's librdkafka-dev)"
+                ),
                 other => bail!(
                     "--logger_plugin: unknown plugin `{other}`; vigil has {} (several: a comma \
                      list, `filesystem,tls`)",
@@ -48,6 +57,7 @@ impl LogPlugins {
             Sink::Filesystem => self.filesystem,
             Sink::Tls => self.tls,
             Sink::Syslog => self.syslog,
+            Sink::Kafka => self.kafka,
         }
     }
 
@@ -91,5 +101,12 @@ mod tests {
         assert!(unknown.to_string().contains("`splunk`"), "{unknown}");
         assert!(unknown.to_string().contains("`syslog`"), "{unknown}");
         assert!(LogPlugins::parse("").is_err());
+        let kafka = LogPlugins::parse("kafka_producer");
+        if cfg!(all(unix, feature = "kafka")) {
+            assert_eq!(kafka.expect("kafka").sinks(), vec![Sink::Kafka]);
+        } else {
+            let error = kafka.expect_err("built without Kafka").to_string();
+            assert!(error.contains("--features kafka"), "{error}");
+        }
     }
 }

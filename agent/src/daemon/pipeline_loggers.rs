@@ -1,5 +1,5 @@
-//! The loggers that hand lines to the host's or the fleet's pipelines (`--logger_plugin=syslog`),
-//! started with the filesystem logger and stopped after it.
+//! The loggers that hand lines to the host's or the fleet's pipelines (`--logger_plugin=syslog`,
+//! `kafka_producer`), started with the filesystem logger and stopped after it.
 
 use std::sync::Arc;
 
@@ -7,6 +7,8 @@ use vigil_events::EventStore;
 
 use super::log_plugins::LogPlugins;
 use crate::cli::DaemonArgs;
+#[cfg(all(unix, feature = "kafka"))]
+use crate::kafka_logger::{KafkaLogger, KafkaSettings};
 #[cfg(unix)]
 use crate::syslog_logger::{SyslogLogger, SyslogSettings};
 
@@ -15,6 +17,8 @@ use crate::syslog_logger::{SyslogLogger, SyslogSettings};
 pub struct PipelineLoggers {
     #[cfg(unix)]
     syslog: Option<SyslogLogger>,
+    #[cfg(all(unix, feature = "kafka"))]
+    kafka: Option<KafkaLogger>,
 }
 
 impl PipelineLoggers {
@@ -27,7 +31,29 @@ impl PipelineLoggers {
         if plugins.syslog {
             loggers.start_syslog(args, store)?;
         }
+        #[cfg(all(unix, feature = "kafka"))]
+        if plugins.kafka {
+            loggers.start_kafka(args, store)?;
+        }
         Ok(loggers)
+    }
+
+    #[cfg(all(unix, feature = "kafka"))]
+    fn start_kafka(&mut self, args: &DaemonArgs, store: &Arc<EventStore>) -> anyhow::Result<()> {
+        let flags = &args.pipelines;
+        let settings = KafkaSettings {
+            brokers: flags.logger_kafka_brokers.clone(),
+            topic: flags.logger_kafka_topic.clone(),
+            acks: flags.logger_kafka_acks.clone(),
+            compression: flags.logger_kafka_compression.clone(),
+            server_certs: args.remote.tls_server_certs.clone(),
+            client_cert: args.remote.tls_client_cert.clone(),
+            client_key: args.remote.tls_client_key.clone(),
+            host_identifier: super::host::host_identifier(args),
+            buffered_max: args.remote.buffered_log_max,
+        };
+        self.kafka = Some(KafkaLogger::spawn(store.clone(), settings)?);
+        Ok(())
     }
 
     #[cfg(unix)]
@@ -53,6 +79,10 @@ impl PipelineLoggers {
         #[cfg(unix)]
         if let Some(syslog) = self.syslog {
             syslog.stop();
+        }
+        #[cfg(all(unix, feature = "kafka"))]
+        if let Some(kafka) = self.kafka {
+            kafka.stop();
         }
     }
 }
