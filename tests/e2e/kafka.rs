@@ -141,3 +141,69 @@ fn every_line_reaches_the_topic_with_the_host_key_through_a_broker_outage_and_a_
     assert!(duplicates <= 1024, "at most one batch again: {duplicates}");
     eprintln!("kafka e2e: {} ticks, {duplicates} duplicates", ticks.len());
 }
+
+#[test]
+fn filesystem_tls_kafka_and_syslog_at_once_each_get_every_line_and_have_their_own_row() {
+    use crate::{
+        syslog::{SyslogListener, logger_rows, reached_all},
+        tls_server::{Pki, TlsServer, remote_args},
+    };
+
+    let cluster = MockCluster::new(1).expect("a mock Kafka cluster");
+    cluster.create_topic(TOPIC, 1, 1).expect("topic");
+    let brokers = cluster.bootstrap_servers();
+    let pki = Pki::new();
+    let server = TlsServer::start(&pki, None, false);
+    let work = tempfile::tempdir().expect("work");
+    let socket = work.path().join("log.sock");
+    let listener = SyslogListener::bind(&socket);
+    let ca = pki.ca_file();
+    let mut args = remote_args(&server, &pki, &ca);
+    args.extend([
+        "--disable_events".to_owned(),
+        "--schedule_splay_percent=0".to_owned(),
+        ticking_config(work.path()),
+        "--logger_plugin=filesystem,tls,kafka_producer,syslog".to_owned(),
+        "--logger_tls_endpoint=/log".to_owned(),
+        "--logger_tls_period=1".to_owned(),
+        format!("--logger_syslog_path={}", socket.display()),
+        format!("--logger_kafka_brokers={brokers}"),
+        format!("--logger_kafka_topic={TOPIC}"),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut daemon = Daemon::start(&args);
+    let reader = Reader::new(&brokers);
+    let mut received = Vec::new();
+    poll(
+        "ticks in the file, the TLS server, syslog and Kafka",
+        WAIT,
+        || {
+            reader.read(&mut received);
+            let ticks = ticks_in_file(&daemon);
+            let messages = listener.received();
+            (ticks.len() >= 3
+                && ticks.iter().all(|t| {
+                    reached_all(&messages, &server, t) && received.iter().any(|(_, p)| p == t)
+                }))
+            .then_some(())
+        },
+    );
+    daemon.stop();
+    let rows = logger_rows(&daemon);
+    let names: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "distributed",
+            "filesystem",
+            "kafka_producer",
+            "syslog",
+            "tls"
+        ]
+    );
+    for (name, _, sent, _) in &rows {
+        if name != "distributed" {
+            assert!(*sent >= 3, "{name} sent what it was given: {rows:?}");
+        }
+    }
+}

@@ -207,7 +207,7 @@ fn a_facility_syslog_does_not_have_is_refused_with_the_range() {
 }
 
 /// `name, buffered, sent, failed_attempts` of each logger's row.
-fn logger_rows(daemon: &Daemon) -> Vec<(String, u64, u64, u64)> {
+pub fn logger_rows(daemon: &Daemon) -> Vec<(String, u64, u64, u64)> {
     query_json(
         &daemon.db(),
         "SELECT name, buffered, sent, failed_attempts FROM vigil_logger ORDER BY name",
@@ -226,7 +226,7 @@ fn logger_rows(daemon: &Daemon) -> Vec<(String, u64, u64, u64)> {
 }
 
 /// Whether the file's `tick` line reached syslog (`messages`) and the TLS server.
-fn reached_all(messages: &[String], server: &crate::tls_server::TlsServer, tick: &str) -> bool {
+pub fn reached_all(messages: &[String], server: &crate::tls_server::TlsServer, tick: &str) -> bool {
     let tick: Value = serde_json::from_str(tick).expect("JSON");
     messages.iter().any(|m| m.ends_with(&tick.to_string()))
         && server.log_lines("result").contains(&tick)
