@@ -22,6 +22,9 @@ use crate::background::{Background, StopFlag};
 
 /// Lines produced at once; each batch waits for its acknowledgements before the next.
 const BATCH: usize = 1024;
+/// A message's delivery opaque is its batch's number above these bits and its index below: an
+/// answer that comes late, for an earlier batch, must not pass for one of this batch's lines.
+const INDEX_BITS: u32 = 16;
 /// Between drains while everything goes through.
 const PERIOD: Duration = Duration::from_millis(500);
 /// Between attempts while the brokers are away (it grows to this from `PERIOD`).
@@ -97,7 +100,7 @@ impl KafkaSettings {
     }
 }
 
-/// What the broker said of each message of a batch, by its index in the batch.
+/// What the broker said of each message, by its delivery opaque.
 #[derive(Default)]
 struct Deliveries(Mutex<Vec<(usize, Result<(), String>)>>);
 
@@ -122,6 +125,8 @@ struct Forwarder {
     settings: KafkaSettings,
     producer: BaseProducer<Deliveries>,
     stats: LoggerStats,
+    /// The number of the batch being produced.
+    batch: usize,
 }
 
 impl Forwarder {
@@ -140,6 +145,7 @@ impl Forwarder {
             settings,
             producer,
             stats,
+            batch: 0,
         })
     }
 
@@ -171,11 +177,17 @@ impl Forwarder {
 
     /// Produces `lines` and waits for each one's acknowledgement; returns the indexes the broker
     /// acknowledged, with the first error when some were not.
-    fn produce(&self, lines: &[&str]) -> Result<Vec<usize>, (Vec<usize>, anyhow::Error)> {
+    fn produce(&mut self, lines: &[&str]) -> Result<Vec<usize>, (Vec<usize>, anyhow::Error)> {
+        self.batch = (self.batch + 1) % (usize::MAX >> INDEX_BITS);
+        let batch = self.batch;
+        let of_this_batch = move |opaque: usize| {
+            (opaque >> INDEX_BITS == batch).then_some(opaque & ((1 << INDEX_BITS) - 1))
+        };
         let mut queued = 0;
         let mut error = None;
         for (index, line) in lines.iter().enumerate() {
-            let record = BaseRecord::with_opaque_to(&self.settings.topic, index)
+            let opaque = (batch << INDEX_BITS) | index;
+            let record = BaseRecord::with_opaque_to(&self.settings.topic, opaque)
                 .key(self.settings.host_identifier.as_str())
                 .payload(*line);
             match self.producer.send(record) {
@@ -195,7 +207,11 @@ impl Forwarder {
                 .context()
                 .0
                 .lock()
-                .map(|d| d.len())
+                .map(|d| {
+                    d.iter()
+                        .filter(|(o, _)| of_this_batch(*o).is_some())
+                        .count()
+                })
                 .unwrap_or(0);
             if answered >= queued || Instant::now() >= deadline {
                 break;
@@ -209,7 +225,11 @@ impl Forwarder {
             .map(|mut d| std::mem::take(&mut *d))
             .unwrap_or_default();
         let mut delivered = Vec::with_capacity(answers.len());
-        for (index, outcome) in answers {
+        for (opaque, outcome) in answers {
+            // A late answer for an earlier batch: its line is still buffered and goes again.
+            let Some(index) = of_this_batch(opaque) else {
+                continue;
+            };
             match outcome {
                 Ok(()) => delivered.push(index),
                 Err(e) if error.is_none() => {
