@@ -1,6 +1,8 @@
 //! `vigil`: SQL over kernel event history.
 
 mod background;
+// Used by the syslog and Kafka loggers, both Unix-only.
+#[cfg(unix)]
 mod buffer_limit;
 mod cli;
 mod collector;
