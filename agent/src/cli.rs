@@ -338,6 +338,8 @@ pub struct DaemonArgs {
     #[command(flatten)]
     pub remote: RemoteArgs,
     #[command(flatten)]
+    pub pipelines: crate::logger_args::PipelineLoggerArgs,
+    #[command(flatten)]
     pub limits: QueryLimitArgs,
 }
 
@@ -392,7 +394,8 @@ pub struct RemoteArgs {
     /// Seconds before the next config fetch after a failed one.
     #[arg(long = "config_accelerated_refresh", default_value_t = 300)]
     pub config_accelerated_refresh: u64,
-    /// Where result and status lines go: `filesystem`, `tls`, or both (`filesystem,tls`).
+    /// Where result and status lines go, a comma list of `filesystem`, `tls`, `syslog`,
+    /// `kafka_producer`.
     #[arg(long = "logger_plugin", default_value = "filesystem")]
     pub logger_plugin: String,
     /// Log endpoint (with --logger_plugin=tls).
@@ -418,8 +421,8 @@ pub struct RemoteArgs {
     #[arg(long = "tls_disable_status_log", default_value_t = false, num_args = 0..=1,
           require_equals = true, default_missing_value = "true", action = ArgAction::Set)]
     pub tls_disable_status_log: bool,
-    /// Lines kept waiting for the TLS server, at most (0: no limit); beyond it the oldest are
-    /// dropped, counted in vigil_logger and reported.
+    /// Lines kept waiting for each logger but the filesystem one (TLS, syslog), at most (0: no
+    /// limit); beyond it the oldest are dropped, counted in vigil_logger and reported.
     #[arg(long = "buffered_log_max", default_value_t = 1_000_000)]
     pub buffered_log_max: u64,
     /// Turn distributed (on-demand) queries off; `--disable_distributed=false` turns them on.

@@ -1,12 +1,19 @@
 //! `vigil`: SQL over kernel event history.
 
 mod background;
+// Used by the syslog and Kafka loggers, both Unix-only.
+#[cfg(unix)]
+mod buffer_limit;
 mod cli;
 mod collector;
 mod config;
 mod daemon;
 mod flags;
+// Kafka through the system's librdkafka, in builds with the `kafka` feature.
+#[cfg(all(unix, feature = "kafka"))]
+mod kafka_logger;
 mod logger;
+mod logger_args;
 mod os;
 mod output;
 // A pid file locked with flock(2), and a watchdog reading its worker in /proc: elsewhere each
@@ -27,6 +34,9 @@ mod session;
 mod shell;
 mod sql;
 mod status_log;
+// A datagram to the local syslog socket, as syslog(3) sends it.
+#[cfg(unix)]
+mod syslog_logger;
 #[cfg_attr(not(target_os = "linux"), path = "watchdog_unsupported.rs")]
 mod watchdog;
 

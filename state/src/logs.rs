@@ -18,6 +18,8 @@ use crate::{Family, Key, value::json_state_value};
 pub enum Sink {
     Filesystem,
     Tls,
+    Syslog,
+    Kafka,
 }
 
 impl Sink {
@@ -27,6 +29,8 @@ impl Sink {
         match self {
             Sink::Filesystem => DEFAULT_LINE_READER,
             Sink::Tls => 2,
+            Sink::Syslog => 3,
+            Sink::Kafka => 4,
         }
     }
 }
@@ -113,17 +117,27 @@ pub fn forget(store: &EventStore, keys: &[LineKey]) -> Result<(), StoreError> {
 pub enum Logger {
     Filesystem,
     Tls,
+    Syslog,
+    Kafka,
     Distributed,
 }
 
 impl Logger {
     /// In `vigil_logger`'s order.
-    pub const ALL: [Logger; 3] = [Logger::Filesystem, Logger::Tls, Logger::Distributed];
+    pub const ALL: [Logger; 5] = [
+        Logger::Filesystem,
+        Logger::Tls,
+        Logger::Syslog,
+        Logger::Kafka,
+        Logger::Distributed,
+    ];
 
     pub const fn name(self) -> &'static str {
         match self {
             Logger::Filesystem => "filesystem",
             Logger::Tls => "tls",
+            Logger::Syslog => "syslog",
+            Logger::Kafka => "kafka_producer",
             Logger::Distributed => "distributed",
         }
     }
@@ -134,6 +148,8 @@ impl Logger {
         match self {
             Logger::Filesystem => Some(Sink::Filesystem),
             Logger::Tls => Some(Sink::Tls),
+            Logger::Syslog => Some(Sink::Syslog),
+            Logger::Kafka => Some(Sink::Kafka),
             Logger::Distributed => None,
         }
     }
@@ -153,7 +169,7 @@ pub struct LoggerStats {
     pub sent: u64,
     /// Oldest lines dropped to stay within `--buffered_log_max`.
     pub dropped_buffer_max: u64,
-    /// Lines longer than `--logger_tls_max_linesize`.
+    /// Lines longer than `--logger_tls_max_linesize` (TLS), or than the syslog socket takes.
     pub dropped_oversize: u64,
     /// Lines that were not a JSON object.
     pub dropped_invalid: u64,

@@ -11,6 +11,9 @@ mod faults;
 mod files;
 mod fleet;
 mod inet_sockets;
+// With `--features kafka` (links the system's librdkafka).
+#[cfg(feature = "kafka")]
+mod kafka;
 mod kernel_modules;
 mod least_privilege;
 mod osquery_checks;
@@ -23,6 +26,7 @@ mod safe_start;
 mod schedule;
 mod snapshot;
 mod sockets;
+mod syslog;
 mod tls;
 mod tls_server;
 mod watchdog;

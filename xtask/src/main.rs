@@ -45,6 +45,8 @@ const APT_PACKAGES: &[&str] = &[
     "binutils",
     // The package test's clean Debian root.
     "debootstrap",
+    // The Kafka logger (`--features kafka`) links it; its tests' broker is its mock cluster.
+    "librdkafka-dev",
 ];
 const BPF_LINKER_VERSION: &str = "0.13.0";
 const TRACEFS: &str = "/sys/kernel/tracing";
@@ -419,6 +421,14 @@ fn main() -> anyhow::Result<()> {
             // the whole run (CI).
             let filtered = !args.is_empty();
             run(cargo().arg("test").args(args))?;
+            if !filtered {
+                // The Kafka logger links the system's librdkafka, so it is a feature of its own
+                // (off in the platform checks and the package): its lints and tests run here.
+                run(cargo()
+                    .args(["clippy", "-p", "vigil", "--all-targets", "--features"])
+                    .args(["kafka", "--", "-D", "warnings"]))?;
+                run(cargo().args(["test", "-p", "vigil", "--features", "kafka", "--", "kafka"]))?;
+            }
             if filtered {
                 eprintln!(
                     "xtask: bench smoke run, fuzz targets and kernel matrix skipped (cargo test got \

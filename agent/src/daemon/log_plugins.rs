@@ -3,11 +3,21 @@
 use anyhow::bail;
 use vigil_state::logs::Sink;
 
+/// The names `--logger_plugin` takes, each with its sink, in the order they are listed.
+const PLUGINS: [(&str, Sink); 4] = [
+    ("filesystem", Sink::Filesystem),
+    ("tls", Sink::Tls),
+    ("kafka_producer", Sink::Kafka),
+    ("syslog", Sink::Syslog),
+];
+
 /// `--logger_plugin`: which sinks get result and status lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LogPlugins {
     pub filesystem: bool,
     pub tls: bool,
+    pub syslog: bool,
+    pub kafka: bool,
 }
 
 impl LogPlugins {
@@ -15,33 +25,58 @@ impl LogPlugins {
         let mut plugins = Self {
             filesystem: false,
             tls: false,
+            syslog: false,
+            kafka: false,
         };
         for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             match name {
                 "filesystem" => plugins.filesystem = true,
                 "tls" => plugins.tls = true,
+                "syslog" => plugins.syslog = true,
+                "kafka_producer" if cfg!(all(unix, feature = "kafka")) => plugins.kafka = true,
+                "kafka_producer" => bail!(
+                    "--logger_plugin=kafka_producer: this vigil was built without Kafka; build it \
+                     with `cargo build --features kafka` (it links the system's librdkafka, \
+                     Debian's librdkafka-dev)"
+                ),
                 other => bail!(
-                    "--logger_plugin: unknown plugin `{other}`; vigil has `filesystem` and `tls` \
-                     (both: `filesystem,tls`)"
+                    "--logger_plugin: unknown plugin `{other}`; vigil has {} (several: a comma \
+                     list, `filesystem,tls`)",
+                    known()
                 ),
             }
         }
-        if !plugins.filesystem && !plugins.tls {
-            bail!("--logger_plugin is empty; give `filesystem`, `tls` or `filesystem,tls`");
+        if plugins.sinks().is_empty() {
+            bail!("--logger_plugin is empty; give one or more of {}", known());
         }
         Ok(plugins)
     }
 
-    pub fn sinks(self) -> Vec<Sink> {
-        let mut sinks = Vec::new();
-        if self.filesystem {
-            sinks.push(Sink::Filesystem);
+    fn has(self, sink: Sink) -> bool {
+        match sink {
+            Sink::Filesystem => self.filesystem,
+            Sink::Tls => self.tls,
+            Sink::Syslog => self.syslog,
+            Sink::Kafka => self.kafka,
         }
-        if self.tls {
-            sinks.push(Sink::Tls);
-        }
-        sinks
     }
+
+    pub fn sinks(self) -> Vec<Sink> {
+        PLUGINS
+            .iter()
+            .map(|(_, sink)| *sink)
+            .filter(|sink| self.has(*sink))
+            .collect()
+    }
+}
+
+/// "`filesystem`, `tls`, `syslog`"
+fn known() -> String {
+    PLUGINS
+        .iter()
+        .map(|(name, _)| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -56,8 +91,22 @@ mod tests {
             LogPlugins::parse(" tls ").expect("tls").sinks(),
             vec![Sink::Tls]
         );
-        let unknown = LogPlugins::parse("filesystem,kafka").expect_err("unknown");
-        assert!(unknown.to_string().contains("`kafka`"), "{unknown}");
+        assert_eq!(
+            LogPlugins::parse("syslog,filesystem")
+                .expect("syslog")
+                .sinks(),
+            vec![Sink::Filesystem, Sink::Syslog]
+        );
+        let unknown = LogPlugins::parse("filesystem,splunk").expect_err("unknown");
+        assert!(unknown.to_string().contains("`splunk`"), "{unknown}");
+        assert!(unknown.to_string().contains("`syslog`"), "{unknown}");
         assert!(LogPlugins::parse("").is_err());
+        let kafka = LogPlugins::parse("kafka_producer");
+        if cfg!(all(unix, feature = "kafka")) {
+            assert_eq!(kafka.expect("kafka").sinks(), vec![Sink::Kafka]);
+        } else {
+            let error = kafka.expect_err("built without Kafka").to_string();
+            assert!(error.contains("--features kafka"), "{error}");
+        }
     }
 }

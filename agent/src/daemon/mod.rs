@@ -5,6 +5,7 @@ mod bounds;
 mod check;
 mod host;
 mod log_plugins;
+mod pipeline_loggers;
 mod reload;
 mod remote_parts;
 mod schedule;

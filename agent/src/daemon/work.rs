@@ -12,6 +12,7 @@ use vigil_state::{Commit, daemon, logs};
 use super::{
     host::{host_identifier, hostname, instance_id},
     log_plugins::LogPlugins,
+    pipeline_loggers::PipelineLoggers,
     reload::run_until_stopped,
     remote_parts::RemoteParts,
     schedule::Schedule,
@@ -161,6 +162,7 @@ struct Parts {
     collector: Option<Collector>,
     remote: RemoteParts,
     logger: Option<FilesystemLogger>,
+    pipelines: PipelineLoggers,
     store: Arc<EventStore>,
     /// The flags with the running TLS config's options (the connection and the choice of
     /// plugins stay as the command line set them).
@@ -178,6 +180,7 @@ impl Parts {
         let file_config = load_file_config(cli)?;
         let store = open_database(cli, plugins)?;
         let logger = start_filesystem_logger(&store, plugins, logger_settings)?;
+        let pipelines = PipelineLoggers::start(cli, plugins, &store)?;
         start_status_log(&store, cli, worker);
         let mut remote = RemoteParts::connect(cli, plugins, &store)?;
         let tls_config = remote.config_source(cli, &store);
@@ -219,6 +222,7 @@ impl Parts {
             collector,
             remote,
             logger,
+            pipelines,
             store,
             args,
         })
@@ -236,6 +240,7 @@ impl Parts {
         if let Some(logger) = self.logger {
             logger.stop();
         }
+        self.pipelines.stop();
         if let Some(detaching) = detaching {
             detaching.wait();
         }

@@ -1,6 +1,7 @@
-//! `vigil_logger`: each log sink (filesystem, tls) with the lines waiting for it and what became
-//! of the others: sent, failed attempts, and every line dropped, by reason; and the same for
-//! distributed query results (`distributed`: results waiting for the server).
+//! `vigil_logger`: each log sink (filesystem, tls, syslog) with the lines waiting
+//! for it and what became of the others: sent, failed attempts, and every line dropped, by
+//! reason; and the same for distributed query results (`distributed`: results waiting for the
+//! server).
 
 use std::sync::Arc;
 

@@ -1,0 +1,88 @@
+//! The loggers that hand lines to the host's or the fleet's pipelines (`--logger_plugin=syslog`,
+//! `kafka_producer`), started with the filesystem logger and stopped after it.
+
+use std::sync::Arc;
+
+use vigil_events::EventStore;
+
+use super::log_plugins::LogPlugins;
+use crate::cli::DaemonArgs;
+#[cfg(all(unix, feature = "kafka"))]
+use crate::kafka_logger::{KafkaLogger, KafkaSettings};
+#[cfg(unix)]
+use crate::syslog_logger::{SyslogLogger, SyslogSettings};
+
+/// The pipeline loggers that are on.
+#[derive(Default)]
+pub struct PipelineLoggers {
+    #[cfg(unix)]
+    syslog: Option<SyslogLogger>,
+    #[cfg(all(unix, feature = "kafka"))]
+    kafka: Option<KafkaLogger>,
+}
+
+impl PipelineLoggers {
+    pub fn start(
+        args: &DaemonArgs,
+        plugins: LogPlugins,
+        store: &Arc<EventStore>,
+    ) -> anyhow::Result<Self> {
+        let mut loggers = Self::default();
+        if plugins.syslog {
+            loggers.start_syslog(args, store)?;
+        }
+        #[cfg(all(unix, feature = "kafka"))]
+        if plugins.kafka {
+            loggers.start_kafka(args, store)?;
+        }
+        Ok(loggers)
+    }
+
+    #[cfg(all(unix, feature = "kafka"))]
+    fn start_kafka(&mut self, args: &DaemonArgs, store: &Arc<EventStore>) -> anyhow::Result<()> {
+        let flags = &args.pipelines;
+        let settings = KafkaSettings {
+            brokers: flags.logger_kafka_brokers.clone(),
+            topic: flags.logger_kafka_topic.clone(),
+            acks: flags.logger_kafka_acks.clone(),
+            compression: flags.logger_kafka_compression.clone(),
+            server_certs: args.remote.tls_server_certs.clone(),
+            client_cert: args.remote.tls_client_cert.clone(),
+            client_key: args.remote.tls_client_key.clone(),
+            host_identifier: super::host::host_identifier(args),
+            buffered_max: args.remote.buffered_log_max,
+        };
+        self.kafka = Some(KafkaLogger::spawn(store.clone(), settings)?);
+        Ok(())
+    }
+
+    #[cfg(unix)]
+    fn start_syslog(&mut self, args: &DaemonArgs, store: &Arc<EventStore>) -> anyhow::Result<()> {
+        let flags = &args.pipelines;
+        let settings = SyslogSettings {
+            socket: flags.logger_syslog_path.clone(),
+            facility: flags.logger_syslog_facility,
+            prepend_cee: flags.logger_syslog_prepend_cee,
+            buffered_max: args.remote.buffered_log_max,
+        };
+        self.syslog = Some(SyslogLogger::spawn(store.clone(), settings)?);
+        Ok(())
+    }
+
+    #[cfg(not(unix))]
+    fn start_syslog(&mut self, _: &DaemonArgs, _: &Arc<EventStore>) -> anyhow::Result<()> {
+        anyhow::bail!("--logger_plugin=syslog: there is no syslog socket on this platform")
+    }
+
+    /// Each sends what is left once more, then stops; what cannot go stays buffered.
+    pub fn stop(self) {
+        #[cfg(unix)]
+        if let Some(syslog) = self.syslog {
+            syslog.stop();
+        }
+        #[cfg(all(unix, feature = "kafka"))]
+        if let Some(kafka) = self.kafka {
+            kafka.stop();
+        }
+    }
+}

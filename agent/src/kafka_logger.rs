@@ -1,0 +1,463 @@
+//! The Kafka logger (`--logger_plugin=kafka_producer`, cargo feature `kafka`): produces the result
+//! and status lines buffered for it to `--logger_kafka_topic` through librdkafka, each with the
+//! host identifier as its key (a topic partitioned by key keeps each host's lines in order), and
+//! forgets a line only once the broker acknowledged it (`--logger_kafka_acks`, default `all`).
+//! While the brokers are away or refuse, lines wait in the buffer and the error is reported.
+
+use std::{
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, bail};
+use rdkafka::{
+    ClientConfig, ClientContext,
+    producer::{BaseProducer, BaseRecord, DeliveryResult, Producer as _, ProducerContext},
+};
+use vigil_events::EventStore;
+use vigil_state::logs::{self, LineKey, Logger, LoggerStats, Sink};
+
+use crate::background::{Background, StopFlag};
+
+/// Lines produced at once; each batch waits for its acknowledgements before the next.
+const BATCH: usize = 1024;
+/// A message's delivery opaque is its batch's number above these bits and its index below: an
+/// answer that comes late, for an earlier batch, must not pass for one of this batch's lines.
+const INDEX_BITS: u32 = 16;
+/// Between drains while everything goes through.
+const PERIOD: Duration = Duration::from_millis(500);
+/// Between attempts while the brokers are away (it grows to this from `PERIOD`).
+const RETRY_MAX: Duration = Duration::from_secs(10);
+/// How long librdkafka keeps trying one message before it reports it failed.
+const MESSAGE_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone)]
+pub struct KafkaSettings {
+    /// `--logger_kafka_brokers`; an `ssl://` broker turns TLS on, as in osquery.
+    pub brokers: String,
+    /// `--logger_kafka_topic`.
+    pub topic: String,
+    /// `--logger_kafka_acks`: `0`, `1` or `all`.
+    pub acks: String,
+    /// `--logger_kafka_compression`: `none`, `gzip`, `snappy`, `lz4` or `zstd`.
+    pub compression: String,
+    /// `--tls_server_certs`, `--tls_client_cert`, `--tls_client_key`, with `ssl://` brokers.
+    pub server_certs: Option<PathBuf>,
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    /// Every message's key.
+    pub host_identifier: String,
+    /// `--buffered_log_max`.
+    pub buffered_max: u64,
+}
+
+impl KafkaSettings {
+    /// The producer's librdkafka configuration, or what is wrong with the flags.
+    fn client_config(&self) -> anyhow::Result<ClientConfig> {
+        if self.brokers.trim().is_empty() {
+            bail!("--logger_kafka_brokers is empty; give host:port[,host:port...]");
+        }
+        if self.topic.trim().is_empty() {
+            bail!("--logger_kafka_topic is empty; give the topic result and status lines go to");
+        }
+        if !["0", "1", "all", "-1"].contains(&self.acks.as_str()) {
+            bail!(
+                "--logger_kafka_acks={} is not 0, 1 or all (all: every in-sync replica has it)",
+                self.acks
+            );
+        }
+        if !["none", "gzip", "snappy", "lz4", "zstd"].contains(&self.compression.as_str()) {
+            bail!(
+                "--logger_kafka_compression={} is not none, gzip, snappy, lz4 or zstd",
+                self.compression
+            );
+        }
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", self.brokers.replace("ssl://", ""))
+            .set("client.id", &self.host_identifier)
+            .set("acks", &self.acks)
+            .set("compression.codec", &self.compression)
+            .set(
+                "message.timeout.ms",
+                MESSAGE_TIMEOUT.as_millis().to_string(),
+            );
+        if self.brokers.to_ascii_lowercase().contains("ssl://") {
+            config.set("security.protocol", "ssl");
+            let paths = [
+                ("ssl.ca.location", &self.server_certs),
+                ("ssl.certificate.location", &self.client_cert),
+                ("ssl.key.location", &self.client_key),
+            ];
+            for (key, path) in paths {
+                if let Some(path) = path {
+                    config.set(key, path.display().to_string());
+                }
+            }
+        }
+        Ok(config)
+    }
+}
+
+/// What the broker said of each message, by its delivery opaque.
+#[derive(Default)]
+struct Deliveries(Mutex<Vec<(usize, Result<(), String>)>>);
+
+impl ClientContext for Deliveries {}
+
+impl ProducerContext for Deliveries {
+    type DeliveryOpaque = usize;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, index: usize) {
+        let outcome = match result {
+            Ok(_) => Ok(()),
+            Err((error, _)) => Err(error.to_string()),
+        };
+        if let Ok(mut deliveries) = self.0.lock() {
+            deliveries.push((index, outcome));
+        }
+    }
+}
+
+struct Forwarder {
+    store: Arc<EventStore>,
+    settings: KafkaSettings,
+    producer: BaseProducer<Deliveries>,
+    stats: LoggerStats,
+    /// The number of the batch being produced.
+    batch: usize,
+}
+
+impl Forwarder {
+    fn new(store: Arc<EventStore>, settings: KafkaSettings) -> anyhow::Result<Self> {
+        let producer = settings
+            .client_config()?
+            .create_with_context(Deliveries::default())
+            .context("creating the Kafka producer")?;
+        let stats = logs::stats(Logger::Kafka)
+            .get(&store)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        Ok(Self {
+            store,
+            settings,
+            producer,
+            stats,
+            batch: 0,
+        })
+    }
+
+    /// Produces what is buffered, batch by batch; a line is forgotten once the broker has it.
+    fn drain(&mut self) -> anyhow::Result<()> {
+        loop {
+            let lines =
+                logs::waiting(&self.store, Sink::Kafka, BATCH).context("reading the log buffer")?;
+            if lines.is_empty() {
+                return Ok(());
+            }
+            let texts: Vec<&str> = lines.iter().map(|l| l.line.as_str()).collect();
+            let acked = self.produce(&texts);
+            let (delivered, failure) = match acked {
+                Ok(indexes) => (indexes, None),
+                Err((indexes, error)) => (indexes, Some(error)),
+            };
+            let keys: Vec<LineKey> = delivered.iter().map(|&i| lines[i].key).collect();
+            self.stats.sent += keys.len() as u64;
+            if let Err(error) = logs::forget(&self.store, &keys) {
+                // Acknowledged but not forgotten: they go again (at least once, never lost).
+                tracing::error!(%error, "sent log lines could not be removed from the buffer");
+            }
+            if let Some(error) = failure {
+                return Err(error);
+            }
+        }
+    }
+
+    /// Produces `lines` and waits for each one's acknowledgement; returns the indexes the broker
+    /// acknowledged, with the first error when some were not.
+    fn produce(&mut self, lines: &[&str]) -> Result<Vec<usize>, (Vec<usize>, anyhow::Error)> {
+        self.batch = (self.batch + 1) % (usize::MAX >> INDEX_BITS);
+        let batch = self.batch;
+        let of_this_batch = move |opaque: usize| {
+            (opaque >> INDEX_BITS == batch).then_some(opaque & ((1 << INDEX_BITS) - 1))
+        };
+        let mut queued = 0;
+        let mut error = None;
+        for (index, line) in lines.iter().enumerate() {
+            let opaque = (batch << INDEX_BITS) | index;
+            let record = BaseRecord::with_opaque_to(&self.settings.topic, opaque)
+                .key(self.settings.host_identifier.as_str())
+                .payload(*line);
+            match self.producer.send(record) {
+                Ok(()) => queued += 1,
+                Err((e, _)) => {
+                    error = Some(anyhow::anyhow!("queuing a message for Kafka: {e}"));
+                    break;
+                }
+            }
+        }
+        // librdkafka gives up on a message after MESSAGE_TIMEOUT: each is answered by then.
+        let deadline = Instant::now() + MESSAGE_TIMEOUT + Duration::from_secs(5);
+        loop {
+            self.producer.poll(Duration::from_millis(100));
+            let answered = self
+                .producer
+                .context()
+                .0
+                .lock()
+                .map(|d| {
+                    d.iter()
+                        .filter(|(o, _)| of_this_batch(*o).is_some())
+                        .count()
+                })
+                .unwrap_or(0);
+            if answered >= queued || Instant::now() >= deadline {
+                break;
+            }
+        }
+        let answers = self
+            .producer
+            .context()
+            .0
+            .lock()
+            .map(|mut d| std::mem::take(&mut *d))
+            .unwrap_or_default();
+        let mut delivered = Vec::with_capacity(answers.len());
+        for (opaque, outcome) in answers {
+            // A late answer for an earlier batch: its line is still buffered and goes again.
+            let Some(index) = of_this_batch(opaque) else {
+                continue;
+            };
+            match outcome {
+                Ok(()) => delivered.push(index),
+                Err(e) if error.is_none() => {
+                    error = Some(anyhow::anyhow!(
+                        "Kafka brokers {} did not take a message for topic {}: {e}",
+                        self.settings.brokers,
+                        self.settings.topic
+                    ));
+                }
+                Err(_) => {}
+            }
+        }
+        delivered.sort_unstable();
+        if error.is_none() && delivered.len() < queued {
+            error = Some(anyhow::anyhow!(
+                "Kafka brokers {} did not answer in time",
+                self.settings.brokers
+            ));
+        }
+        match error {
+            None => Ok(delivered),
+            Some(error) => Err((delivered, error)),
+        }
+    }
+
+    fn run(mut self, stopping: StopFlag) {
+        let mut failures: u32 = 0;
+        loop {
+            let last_round = stopping.is_set();
+            let before = self.stats.clone();
+            let wait = match self.drain() {
+                Ok(()) => {
+                    if failures > 0 {
+                        tracing::info!(failures, "Kafka logger: the brokers take lines again");
+                    }
+                    failures = 0;
+                    self.stats.last_error.clear();
+                    PERIOD
+                }
+                Err(error) => {
+                    failures = failures.saturating_add(1);
+                    self.stats.failed_attempts += 1;
+                    self.stats.last_error = format!("{error:#}");
+                    let buffered = crate::buffer_limit::enforce(
+                        &self.store,
+                        Sink::Kafka,
+                        "Kafka",
+                        self.settings.buffered_max,
+                        &mut self.stats,
+                    );
+                    tracing::warn!(
+                        failures,
+                        buffered,
+                        "Kafka logger: {error:#}; the lines stay buffered and are retried"
+                    );
+                    (PERIOD * failures).min(RETRY_MAX)
+                }
+            };
+            if self.stats != before {
+                let _ = logs::stats(Logger::Kafka).set(&self.store, &self.stats);
+            }
+            if last_round {
+                break;
+            }
+            let until = Instant::now() + wait;
+            while Instant::now() < until && !stopping.is_set() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+pub struct KafkaLogger(Background);
+
+impl KafkaLogger {
+    pub fn spawn(store: Arc<EventStore>, settings: KafkaSettings) -> anyhow::Result<Self> {
+        let forwarder = Forwarder::new(store, settings)?;
+        let thread = Background::spawn("vigil-kafka-logger", move |stopping| {
+            forwarder.run(stopping)
+        })
+        .context("starting the Kafka logger")?;
+        Ok(Self(thread))
+    }
+
+    /// Produces what is left once more, then stops (what the brokers did not take stays).
+    pub fn stop(self) {
+        self.0.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::{
+        Message as _,
+        consumer::{BaseConsumer, Consumer as _},
+        mocking::MockCluster,
+    };
+    use vigil_state::{Commit, logs::LineKind};
+
+    use super::*;
+
+    fn settings(brokers: String) -> KafkaSettings {
+        KafkaSettings {
+            brokers,
+            topic: "vigil_results".into(),
+            acks: "all".into(),
+            compression: "gzip".into(),
+            server_certs: None,
+            client_cert: None,
+            client_key: None,
+            host_identifier: "host-7".into(),
+            buffered_max: 0,
+        }
+    }
+
+    /// Every (key, payload) in `topic` from the start.
+    fn consume(brokers: &str, topic: &str, expected: usize) -> Vec<(String, String)> {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("group.id", "vigil-test")
+            .set("auto.offset.reset", "earliest")
+            .create()
+            .expect("consumer");
+        consumer.subscribe(&[topic]).expect("subscribe");
+        let mut got = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while got.len() < expected && Instant::now() < deadline {
+            if let Some(Ok(message)) = consumer.poll(Duration::from_millis(200)) {
+                let text =
+                    |b: Option<&[u8]>| String::from_utf8_lossy(b.unwrap_or_default()).into_owned();
+                got.push((text(message.key()), text(message.payload())));
+            }
+        }
+        got
+    }
+
+    #[test]
+    fn lines_wait_while_the_broker_is_down_and_all_arrive_with_the_host_key() {
+        let cluster = MockCluster::new(1).expect("a mock Kafka cluster");
+        cluster.create_topic("vigil_results", 1, 1).expect("topic");
+        let brokers = cluster.bootstrap_servers();
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Arc::new(EventStore::open_primary(&dir.path().join("db")).expect("store"));
+        logs::set_sinks(&store, &[Sink::Kafka]);
+        let buffer = |range: std::ops::Range<u32>| {
+            let mut commit = Commit::default();
+            for n in range {
+                commit.log(LineKind::Result, format!("{{\"n\":{n}}}"));
+            }
+            commit.apply(&store).expect("buffer");
+        };
+        let mut forwarder =
+            Forwarder::new(store.clone(), settings(brokers.clone())).expect("producer");
+        buffer(0..3);
+        forwarder.drain().expect("delivered");
+        assert_eq!(logs::waiting_count(&store, Sink::Kafka).expect("count"), 0);
+
+        cluster.broker_down(1).expect("down");
+        buffer(3..6);
+        let error = forwarder.drain().expect_err("the broker is down");
+        assert!(format!("{error:#}").contains(&brokers), "{error:#}");
+        assert_eq!(
+            logs::waiting_count(&store, Sink::Kafka).expect("count"),
+            3,
+            "nothing lost"
+        );
+
+        cluster.broker_up(1).expect("up");
+        // librdkafka reconnects with a backoff: a round may time out before it is back, as the
+        // logger's own loop would see; the lines stay buffered and the next round sends them.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while let Err(error) = forwarder.drain() {
+            assert!(Instant::now() < deadline, "still failing: {error:#}");
+        }
+        assert_eq!(logs::waiting_count(&store, Sink::Kafka).expect("count"), 0);
+        let got = consume(&brokers, "vigil_results", 6);
+        let mut payloads: Vec<&str> = got.iter().map(|(_, p)| p.as_str()).collect();
+        payloads.sort_unstable();
+        payloads.dedup();
+        let expected: Vec<String> = (0..6).map(|n| format!("{{\"n\":{n}}}")).collect();
+        assert_eq!(payloads, expected, "every line arrived");
+        assert!(got.iter().all(|(key, _)| key == "host-7"), "{got:?}");
+    }
+
+    #[test]
+    fn a_topic_the_brokers_do_not_have_is_reported_and_nothing_is_lost() {
+        use rdkafka::types::RDKafkaRespErr;
+
+        let cluster = MockCluster::new(1).expect("a mock Kafka cluster");
+        cluster
+            .topic_error(
+                "vigil_results",
+                RDKafkaRespErr::RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
+            )
+            .expect("no such topic");
+        let brokers = cluster.bootstrap_servers();
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Arc::new(EventStore::open_primary(&dir.path().join("db")).expect("store"));
+        logs::set_sinks(&store, &[Sink::Kafka]);
+        let mut commit = Commit::default();
+        commit.log(LineKind::Result, "{\"n\":1}".to_owned());
+        commit.apply(&store).expect("buffer");
+        let mut forwarder =
+            Forwarder::new(store.clone(), settings(brokers.clone())).expect("producer");
+        let error = format!("{:#}", forwarder.drain().expect_err("no such topic"));
+        assert!(error.contains("vigil_results"), "{error}");
+        assert_eq!(logs::waiting_count(&store, Sink::Kafka).expect("count"), 1);
+
+        cluster
+            .topic_error("vigil_results", RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR)
+            .expect("clear");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while let Err(error) = forwarder.drain() {
+            assert!(Instant::now() < deadline, "still failing: {error:#}");
+        }
+        let got = consume(&brokers, "vigil_results", 1);
+        assert_eq!(got, [("host-7".to_owned(), "{\"n\":1}".to_owned())]);
+    }
+
+    #[test]
+    fn flags_osquery_does_not_know_are_refused_with_the_choices() {
+        let mut bad = settings("localhost:9092".into());
+        bad.acks = "most".into();
+        let error = bad.client_config().expect_err("acks").to_string();
+        assert!(error.contains("0, 1 or all"), "{error}");
+        let mut bad = settings("localhost:9092".into());
+        bad.compression = "brotli".into();
+        let error = bad.client_config().expect_err("codec").to_string();
+        assert!(error.contains("zstd"), "{error}");
+    }
+}

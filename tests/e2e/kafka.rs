@@ -1,0 +1,209 @@
+//! The Kafka logger through the real binary (built with `--features kafka`), against a real
+//! Kafka-protocol broker in the test process: librdkafka's mock cluster, which listens on TCP and
+//! answers produce and fetch requests as a broker does, and can be taken down and brought back.
+//! Lines are read back by a real consumer.
+
+use std::time::{Duration, Instant};
+
+use rdkafka::{
+    ClientConfig, Message as _,
+    consumer::{BaseConsumer, Consumer as _},
+    mocking::MockCluster,
+};
+
+use crate::{
+    support::{Daemon, field, poll, query_json},
+    syslog::{ticking_config, ticks_in_file},
+};
+
+const WAIT: Duration = Duration::from_secs(90);
+const TOPIC: &str = "vigil_results";
+
+/// Reads `topic` from its start: every (key, payload) so far, appended to `into`.
+struct Reader(BaseConsumer);
+
+impl Reader {
+    fn new(brokers: &str) -> Self {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("group.id", "vigil-e2e")
+            .set("auto.offset.reset", "earliest")
+            .create()
+            .expect("consumer");
+        consumer.subscribe(&[TOPIC]).expect("subscribe");
+        Self(consumer)
+    }
+
+    fn read(&self, into: &mut Vec<(String, String)>) {
+        let until = Instant::now() + Duration::from_millis(500);
+        while Instant::now() < until {
+            if let Some(Ok(message)) = self.0.poll(Duration::from_millis(100)) {
+                let text =
+                    |b: Option<&[u8]>| String::from_utf8_lossy(b.unwrap_or_default()).into_owned();
+                into.push((text(message.key()), text(message.payload())));
+            }
+        }
+    }
+}
+
+fn kafka_row(daemon: &Daemon) -> serde_json::Value {
+    query_json(
+        &daemon.db(),
+        "SELECT buffered, sent, failed_attempts, last_error FROM vigil_logger \
+         WHERE name = 'kafka_producer'",
+    )
+    .into_iter()
+    .next()
+    .expect("a kafka_producer row")
+}
+
+#[test]
+fn every_line_reaches_the_topic_with_the_host_key_through_a_broker_outage_and_a_sigkill() {
+    let cluster = MockCluster::new(1).expect("a mock Kafka cluster");
+    cluster.create_topic(TOPIC, 1, 1).expect("topic");
+    let brokers = cluster.bootstrap_servers();
+    let work = tempfile::tempdir().expect("work");
+    let args = [
+        "--disable_events".to_owned(),
+        "--schedule_splay_percent=0".to_owned(),
+        ticking_config(work.path()),
+        "--host_identifier=specified".to_owned(),
+        "--specified_identifier=kafka-host".to_owned(),
+        "--logger_plugin=filesystem,kafka_producer".to_owned(),
+        format!("--logger_kafka_brokers={brokers}"),
+        format!("--logger_kafka_topic={TOPIC}"),
+        "--logger_kafka_compression=gzip".to_owned(),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let daemon = Daemon::start(&args);
+    let reader = Reader::new(&brokers);
+    let mut received = Vec::new();
+    poll("ticks in the topic", WAIT, || {
+        reader.read(&mut received);
+        (received
+            .iter()
+            .filter(|(_, p)| p.contains("\"tick\""))
+            .count()
+            >= 2)
+            .then_some(())
+    });
+
+    // The broker goes away: lines wait, the error is reported; it comes back: they arrive.
+    cluster.broker_down(1).expect("down");
+    poll("the outage in vigil_logger", WAIT, || {
+        let row = kafka_row(&daemon);
+        (field(&row, "failed_attempts") != "0" && field(&row, "buffered") != "0").then_some(())
+    });
+    cluster.broker_up(1).expect("up");
+
+    // SIGKILL while lines flow; the next daemon sends what the killed one had not delivered.
+    std::thread::sleep(Duration::from_secs(2));
+    let dir = daemon.kill();
+    let produced_before_kill: Vec<String> =
+        std::fs::read_to_string(dir.path().join("log/vigil.snapshots.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("\"tick\""))
+            .map(str::to_owned)
+            .collect();
+    let mut restarted = Daemon::start_in(dir, &args);
+    poll("every tick made before the kill in the topic", WAIT, || {
+        reader.read(&mut received);
+        produced_before_kill
+            .iter()
+            .all(|tick| received.iter().any(|(_, p)| p == tick))
+            .then_some(())
+    });
+    restarted.stop();
+    let ticks = ticks_in_file(&restarted);
+    poll("every tick in the topic", WAIT, || {
+        reader.read(&mut received);
+        ticks
+            .iter()
+            .all(|tick| received.iter().any(|(_, p)| p == tick))
+            .then_some(())
+    });
+    assert!(
+        received.iter().all(|(key, _)| key == "kafka-host"),
+        "every message is keyed by the host identifier"
+    );
+    let duplicates = ticks
+        .iter()
+        .map(|tick| {
+            received
+                .iter()
+                .filter(|(_, p)| p == tick)
+                .count()
+                .saturating_sub(1)
+        })
+        .sum::<usize>();
+    // At least once: a batch produced but not yet forgotten at the kill goes again.
+    assert!(duplicates <= 1024, "at most one batch again: {duplicates}");
+    eprintln!("kafka e2e: {} ticks, {duplicates} duplicates", ticks.len());
+}
+
+#[test]
+fn filesystem_tls_kafka_and_syslog_at_once_each_get_every_line_and_have_their_own_row() {
+    use crate::{
+        syslog::{SyslogListener, logger_rows, reached_all},
+        tls_server::{Pki, TlsServer, remote_args},
+    };
+
+    let cluster = MockCluster::new(1).expect("a mock Kafka cluster");
+    cluster.create_topic(TOPIC, 1, 1).expect("topic");
+    let brokers = cluster.bootstrap_servers();
+    let pki = Pki::new();
+    let server = TlsServer::start(&pki, None, false);
+    let work = tempfile::tempdir().expect("work");
+    let socket = work.path().join("log.sock");
+    let listener = SyslogListener::bind(&socket);
+    let ca = pki.ca_file();
+    let mut args = remote_args(&server, &pki, &ca);
+    args.extend([
+        "--disable_events".to_owned(),
+        "--schedule_splay_percent=0".to_owned(),
+        ticking_config(work.path()),
+        "--logger_plugin=filesystem,tls,kafka_producer,syslog".to_owned(),
+        "--logger_tls_endpoint=/log".to_owned(),
+        "--logger_tls_period=1".to_owned(),
+        format!("--logger_syslog_path={}", socket.display()),
+        format!("--logger_kafka_brokers={brokers}"),
+        format!("--logger_kafka_topic={TOPIC}"),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut daemon = Daemon::start(&args);
+    let reader = Reader::new(&brokers);
+    let mut received = Vec::new();
+    poll(
+        "ticks in the file, the TLS server, syslog and Kafka",
+        WAIT,
+        || {
+            reader.read(&mut received);
+            let ticks = ticks_in_file(&daemon);
+            let messages = listener.received();
+            (ticks.len() >= 3
+                && ticks.iter().all(|t| {
+                    reached_all(&messages, &server, t) && received.iter().any(|(_, p)| p == t)
+                }))
+            .then_some(())
+        },
+    );
+    daemon.stop();
+    let rows = logger_rows(&daemon);
+    let names: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "distributed",
+            "filesystem",
+            "kafka_producer",
+            "syslog",
+            "tls"
+        ]
+    );
+    for (name, _, sent, _) in &rows {
+        if name != "distributed" {
+            assert!(*sent >= 3, "{name} sent what it was given: {rows:?}");
+        }
+    }
+}
