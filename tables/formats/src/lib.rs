@@ -1,7 +1,7 @@
 //! Parsers of files that come from outside vigil: package databases, repository lists, cron
 //! tables, sudoers, shell history, SSH keys, name-service files, on-disk headers, and the
 //! hardware descriptions the firmware and the PCI ID database give (SMBIOS tables, `pci.ids`),
-//! and sysctl settings. They read
+//! sysctl settings and PEM certificate bundles. They read
 //! text or bytes already in memory and never do I/O, so the fuzz targets (`fuzz/`) call them
 //! directly; the tables in `vigil-tables` read the files (bounded) and turn these into rows.
 //!
@@ -9,6 +9,7 @@
 
 pub mod apt;
 pub mod authorized_keys;
+pub mod certificates;
 pub mod checks;
 pub mod crontab;
 pub mod deb822;

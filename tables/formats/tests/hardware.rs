@@ -1,6 +1,6 @@
-//! The hardware parsers (SMBIOS tables, `pci.ids`, sysctl files): the committed corpus of the
-//! `hardware_files` fuzz target replays cleanly, arbitrary bytes never make them panic, and
-//! well-formed SMBIOS tables come back structure by structure.
+//! The hardware parsers (SMBIOS tables, `pci.ids`, sysctl files, PEM certificate bundles): the
+//! committed corpus of the `hardware_files` fuzz target replays cleanly, arbitrary bytes never
+//! make them panic, and well-formed SMBIOS tables come back structure by structure.
 
 use std::path::Path;
 
