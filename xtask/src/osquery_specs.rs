@@ -218,6 +218,12 @@ fn block_columns(block: &str) -> anyhow::Result<Vec<SpecColumn>> {
     while let Some(i) = block[at..].find("Column(") {
         let open = at + i + "Column".len();
         let end = closing(bytes, open).context("an unclosed Column(")?;
+        // A column left out with a Python comment (`#Column(...)`: pci_devices' optional ones).
+        let line_start = block[..at + i].rfind('\n').map_or(0, |n| n + 1);
+        if block[line_start..at + i].trim_start().starts_with('#') {
+            at = end;
+            continue;
+        }
         let inner = &block[open + 1..end - 1];
         let name_start = inner.find('"').context("a column without a name")?;
         let name_end = string_end(inner.as_bytes(), name_start).context("an unclosed name")?;
@@ -261,6 +267,7 @@ extended_schema(LINUX + DARWIN, [
 ])
 extended_schema(POSIX, [
     Column("mode", TEXT, "Permission bits"),
+    #Column("express", INTEGER, "Left out with a comment"),
 ])
 implementation("utility/file@genFile")
 "#;

@@ -4,8 +4,8 @@
 //! panics) and what it returns keeps the promises below.
 
 use crate::{
-    apt, authorized_keys, crontab, deb822, dpkg, hosts, ini, luks, resolv_conf, rpm_header,
-    shell_history, sudoers,
+    apt, authorized_keys, certificates, crontab, deb822, dpkg, hosts, ini, luks, pci_ids,
+    resolv_conf, rpm_header, shell_history, smbios, sudoers, sysctl,
 };
 
 /// How many parsers an input's first byte chooses from.
@@ -120,6 +120,73 @@ pub fn check(input: &[u8]) {
             let mut with_magic = luks::MAGIC.to_vec();
             with_magic.extend_from_slice(data);
             let _ = luks::header(&with_magic);
+        }
+    }
+}
+
+/// How many parsers the `hardware_files` fuzz target's first byte chooses from.
+pub const HARDWARE_PARSERS: u8 = 4;
+
+/// What the `hardware_files` fuzz target asserts: `input[0] % HARDWARE_PARSERS` picks SMBIOS
+/// tables, `pci.ids`, a sysctl file or a PEM certificate bundle; the rest of `input` is the data.
+pub fn check_hardware(input: &[u8]) {
+    let Some((&selector, data)) = input.split_first() else {
+        return;
+    };
+    match selector % HARDWARE_PARSERS {
+        0 => {
+            let mut next = 0;
+            for (i, s) in smbios::structures(data).iter().enumerate() {
+                // In order, one after the other, each within the data and holding its header.
+                assert_eq!(s.number, i);
+                assert_eq!(s.offset, next, "{s:?}");
+                assert!(s.size >= usize::from(s.header_size), "{s:?}");
+                assert!(usize::from(s.header_size) >= smbios::HEADER_SIZE, "{s:?}");
+                assert!(s.offset + s.size <= data.len(), "{s:?}");
+                assert!(!smbios::description(s.kind).is_empty());
+                next = s.offset + s.size;
+            }
+        }
+        1 => {
+            let ids = pci_ids::parse(&String::from_utf8_lossy(data));
+            assert!(ids.vendors.len() <= pci_ids::MAX_VENDORS);
+            for (id, vendor) in &ids.vendors {
+                assert!(id.len() == 4 && id != "ffff", "{id:?}");
+                for device in vendor.devices.keys() {
+                    assert_eq!(device.len(), 4, "{device:?}");
+                }
+            }
+            for (id, class) in &ids.classes {
+                assert_eq!(id.len(), 2, "{id:?}");
+                assert!(class.subclasses.keys().all(|s| s.len() == 2));
+            }
+        }
+        2 => {
+            for (name, value) in sysctl::settings(&String::from_utf8_lossy(data)) {
+                assert!(!name.is_empty() && !name.contains(['=', '\n']), "{name:?}");
+                assert!(!value.contains(['=', '\n']), "{value:?}");
+            }
+        }
+        _ => {
+            let found = certificates::parse_bundle(data);
+            assert!(found.len() <= certificates::MAX_CERTIFICATES);
+            for c in &found {
+                // Digests and ids are hex of the right case; the serial as OpenSSL prints it.
+                assert_eq!(c.sha1.len(), 40, "{c:?}");
+                assert!(
+                    c.sha1
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                );
+                assert!(!c.serial.is_empty(), "{c:?}");
+                assert!(c.serial == "0" || !c.serial.starts_with("00"), "{c:?}");
+                assert!(
+                    c.serial
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+                );
+                assert!(c.subject_key_id.len() % 2 == 0 && c.authority_key_id.len() % 2 == 0);
+            }
         }
     }
 }

@@ -7,7 +7,7 @@
 #![allow(dead_code)]
 
 use super::checks::{
-    BOOL, Check, DIRECTORY_ON_DISK, FILE_ON_DISK, INT_OR_EMPTY, INT_TYPE, NON_EMPTY_STRING,
+    BOOL, Check, DIRECTORY_ON_DISK, FILE_ON_DISK, INT_OR_EMPTY, INT_TYPE, MD5, NON_EMPTY_STRING,
     NON_NEGATIVE_INT, NON_NEGATIVE_OR_ERROR_INT, NON_ZERO, NORMAL_TYPE, VALID_UUID, cron_values,
     empty_or_ip_address, ip_address, mac_address, uid_gid,
 };
@@ -803,6 +803,141 @@ pub const ENTRIES: &[Entry] = &[
             ("subclass", NORMAL),
             ("protocol", NORMAL),
             ("removable", Check::IntRange(-1, 1)),
+        ],
+    ),
+    // The hardware tables: osquery's tests of them leave their maps commented out (but `cpuid`'s
+    // and `system_controls`'), so these are those maps.
+    Entry {
+        // Reading the firmware's tables needs root, as the test runs.
+        rows: Rows::AtLeastWhere(1, "/sys/firmware/acpi/tables/DSDT"),
+        more: &["name = 'DSDT'"],
+        violations: &["size >= 0 AND length(md5) <> 32", "size < -1"],
+        ..Entry::new(
+            "acpi_tables",
+            Spec::Osquery("acpi_tables"),
+            &[("name", NON_EMPTY), ("size", INT), ("md5", NORMAL)],
+        )
+    },
+    Entry {
+        rows: Rows::AtLeast(1),
+        unique: Some("feature"),
+        more: &["feature = 'vendor'", "feature = 'sse2' AND value = '1'"],
+        ..Entry::new(
+            "cpuid",
+            Spec::Osquery("cpuid"),
+            &[
+                ("feature", NORMAL),
+                ("value", NORMAL),
+                ("output_register", NORMAL),
+                ("output_bit", INT),
+                ("input_eax", NORMAL),
+            ],
+        )
+    },
+    Entry {
+        // This project's CI host (a VM without SMBIOS) has no table to read.
+        rows: Rows::AtLeastWhere(1, "/sys/firmware/dmi/tables/DMI"),
+        unique: Some("number"),
+        violations: &["size < header_size", "header_size < 4"],
+        ..Entry::new(
+            "smbios_tables",
+            Spec::Osquery("smbios_tables"),
+            &[
+                ("number", INT),
+                ("type", INT),
+                ("description", NORMAL),
+                ("handle", INT),
+                ("header_size", INT),
+                ("size", INT),
+                ("md5", flags(MD5)),
+            ],
+        )
+    },
+    Entry {
+        rows: Rows::AtLeastWhere(1, "/sys/bus/pci/devices"),
+        unique: Some("pci_slot"),
+        ..Entry::new(
+            "pci_devices",
+            Spec::Osquery("pci_devices"),
+            &[
+                ("pci_slot", NON_EMPTY),
+                ("pci_class", NORMAL),
+                ("driver", NORMAL),
+                ("vendor", NORMAL),
+                ("vendor_id", NORMAL),
+                ("model", NORMAL),
+                ("model_id", NORMAL),
+                ("pci_class_id", NORMAL),
+                ("pci_subclass_id", NORMAL),
+                ("pci_subclass", NORMAL),
+                ("subsystem_vendor_id", NORMAL),
+                ("subsystem_vendor", NORMAL),
+                ("subsystem_model_id", NORMAL),
+                ("subsystem_model", NORMAL),
+            ],
+        )
+    },
+    Entry {
+        rows: Rows::AtLeast(1),
+        unique: Some("name"),
+        more: &[
+            "name = 'kernel.hostname'",
+            "subsystem = 'vm'",
+            "name = 'net.ipv4.ip_forward' AND current_value IN ('0', '1')",
+        ],
+        // No numeric ids on Linux (osquery's `oid = ...` asks sysctl(2), gone since 5.5).
+        violations: &["oid = '4.30.41.1'", "oid <> ''"],
+        ..Entry::new(
+            "system_controls",
+            Spec::Osquery("system_controls"),
+            &[
+                ("name", NON_EMPTY),
+                ("oid", NORMAL),
+                (
+                    "subsystem",
+                    // osquery's list, and `crypto` (`/proc/sys/crypto`, kernels with FIPS
+                    // support), which osquery's list lacks.
+                    Check::OneOf(&[
+                        "", "abi", "crypto", "debug", "dev", "fs", "fscache", "hw", "kern",
+                        "kernel", "machdep", "net", "sunrpc", "user", "vfs", "vm",
+                    ]),
+                ),
+                ("current_value", NORMAL),
+                ("config_value", NORMAL),
+                (
+                    "type",
+                    Check::OneOf(&["", "node", "int", "string", "quad", "opaque", "struct"]),
+                ),
+            ],
+        )
+    },
+    Entry {
+        rows: Rows::AtLeast(1),
+        more: &["uid = 0"],
+        ..Entry::new(
+            "user_groups",
+            Spec::Osquery("user_groups"),
+            &[("uid", UID_GID), ("gid", UID_GID)],
+        )
+    },
+    Entry::new(
+        "opera_extensions",
+        Spec::None(
+            "osquery folded opera_extensions into chrome_extensions in 2021 (cf722bc3f, #6780) and \
+             dropped its spec; its own vuln-management pack still queries it: the columns of its \
+             last spec, checked as its last test's map",
+        ),
+        &[
+            ("uid", INT),
+            ("name", NORMAL),
+            ("identifier", NORMAL),
+            ("version", NORMAL),
+            ("description", NORMAL),
+            ("locale", NORMAL),
+            ("update_url", NORMAL),
+            ("author", NORMAL),
+            ("persistent", INT),
+            ("path", NORMAL),
         ],
     ),
     Entry {

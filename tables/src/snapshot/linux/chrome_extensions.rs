@@ -35,7 +35,7 @@ const MAX_JSON_BYTES: u64 = 32 * 1024 * 1024;
 const WEBKIT_EPOCH_OFFSET: i64 = 11_644_473_600;
 
 table_row! {
-    struct ChromeExtensionRow {
+    pub(super) struct ChromeExtensionRow {
         browser_type: Text,
         uid: BigInt,
         name: Text,
@@ -99,7 +99,7 @@ impl Table for ChromeExtensions {
 }
 
 /// Profile directories: those with a `Preferences` file.
-fn profiles(config: &Path) -> Vec<PathBuf> {
+pub(super) fn profiles(config: &Path) -> Vec<PathBuf> {
     bounded::list_dir(NAME, config, bounded::MAX_DIR_ENTRIES)
         .into_iter()
         .filter(|dir| dir.join("Preferences").is_file())
@@ -112,7 +112,8 @@ fn read_json(path: &Path) -> Json {
         .unwrap_or(Json::Null)
 }
 
-fn profile_rows(browser: &str, uid: u32, profile: &Path) -> Vec<Row> {
+/// The rows of one profile's extensions (`opera_extensions` reads Opera's through this too).
+pub(super) fn profile_rows(browser: &str, uid: u32, profile: &Path) -> Vec<Row> {
     let preferences = read_json(&profile.join("Preferences"));
     let secure = read_json(&profile.join("Secure Preferences"));
     let profile_name = preferences

@@ -1,7 +1,9 @@
-//! Snapshot tables that read Linux's own interfaces: `/proc`, `/sys`, `/etc`'s user database,
-//! utmp, `getifaddrs` with Linux's layout. Other platforms have none of these tables yet.
+//! Snapshot tables that read Linux's own interfaces: `/proc`, `/sys` (the firmware's ACPI and
+//! SMBIOS tables, PCI devices), `/etc`'s user database, utmp, `getifaddrs` with Linux's layout,
+//! the `cpuid` instruction. Other platforms have none of these tables yet.
 
 mod accounts;
+pub mod acpi_tables;
 pub mod apt_sources;
 pub mod arp_cache;
 pub mod authorized_keys;
@@ -10,6 +12,7 @@ pub mod block_devices;
 mod bounded;
 pub mod chrome_extensions;
 pub mod cpu_time;
+pub mod cpuid;
 pub mod crontab;
 pub mod deb_packages;
 pub mod disk_encryption;
@@ -17,6 +20,7 @@ pub mod dns_resolvers;
 pub mod docker_containers;
 pub mod etc_hosts;
 pub mod firefox_addons;
+mod firmware;
 pub mod groups;
 pub mod interface_addresses;
 pub mod interface_details;
@@ -31,7 +35,9 @@ pub mod memory_info;
 pub mod mounts;
 mod namespace;
 pub mod npm_packages;
+pub mod opera_extensions;
 pub mod os_version;
+pub mod pci_devices;
 mod pids;
 pub mod portage_packages;
 pub mod process_envs;
@@ -43,14 +49,17 @@ pub mod python_packages;
 pub mod routes;
 pub mod rpm_packages;
 pub mod shell_history;
+pub mod smbios_tables;
 pub mod startup_items;
 pub mod sudoers;
 pub mod suid_bin;
+pub mod system_controls;
 pub mod system_info;
 mod systemd;
 pub mod systemd_units;
 pub mod uptime;
 pub mod usb_devices;
+pub mod user_groups;
 pub mod users;
 pub mod yum_sources;
 
@@ -61,12 +70,14 @@ use crate::table::Table;
 /// This module's tables.
 pub fn tables() -> Vec<Arc<dyn Table>> {
     vec![
+        Arc::new(acpi_tables::AcpiTables),
         Arc::new(apt_sources::AptSources),
         Arc::new(arp_cache::ArpCache),
         Arc::new(authorized_keys::AuthorizedKeys),
         Arc::new(block_devices::BlockDevices),
         Arc::new(chrome_extensions::ChromeExtensions),
         Arc::new(cpu_time::CpuTime),
+        Arc::new(cpuid::Cpuid),
         Arc::new(crontab::Crontab),
         Arc::new(deb_packages::DebPackages),
         Arc::new(disk_encryption::DiskEncryption),
@@ -87,7 +98,9 @@ pub fn tables() -> Vec<Arc<dyn Table>> {
         Arc::new(memory_info::MemoryInfo),
         Arc::new(mounts::Mounts),
         Arc::new(npm_packages::NpmPackages),
+        Arc::new(opera_extensions::OperaExtensions),
         Arc::new(os_version::OsVersion),
+        Arc::new(pci_devices::PciDevices),
         Arc::new(portage_packages::PortagePackages),
         Arc::new(process_envs::ProcessEnvs),
         Arc::new(process_memory_map::ProcessMemoryMap),
@@ -98,13 +111,16 @@ pub fn tables() -> Vec<Arc<dyn Table>> {
         Arc::new(routes::Routes),
         Arc::new(rpm_packages::RpmPackages),
         Arc::new(shell_history::ShellHistory),
+        Arc::new(smbios_tables::SmbiosTables),
         Arc::new(startup_items::StartupItems),
         Arc::new(sudoers::Sudoers),
         Arc::new(suid_bin::SuidBin),
+        Arc::new(system_controls::SystemControls),
         Arc::new(system_info::SystemInfo),
         Arc::new(systemd_units::SystemdUnits),
         Arc::new(uptime::Uptime),
         Arc::new(usb_devices::UsbDevices),
+        Arc::new(user_groups::UserGroups),
         Arc::new(users::Users),
         Arc::new(yum_sources::YumSources),
     ]
