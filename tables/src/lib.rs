@@ -120,6 +120,7 @@ mod tests {
                 "arp_cache",
                 "authorized_keys",
                 "block_devices",
+                "certificates",
                 "chrome_extensions",
                 "cpu_time",
                 "cpuid",

@@ -266,10 +266,6 @@ const OSCTRL_FAILURES: &[(&str, &str)] = &[
         "samples/etc_passwd",
         "reads file.sha256, which osquery's file has not either (hash has it; it fails on osquery)",
     ),
-    (
-        "samples/certificates_trusted",
-        "no certificates table (the system's CA bundle, X.509 parsed)",
-    ),
 ];
 
 /// The list stays honest: a table that exists is not unplanned.

@@ -8,8 +8,8 @@
 
 use super::checks::{
     BOOL, Check, DIRECTORY_ON_DISK, FILE_ON_DISK, INT_OR_EMPTY, INT_TYPE, MD5, NON_EMPTY_STRING,
-    NON_NEGATIVE_INT, NON_NEGATIVE_OR_ERROR_INT, NON_ZERO, NORMAL_TYPE, VALID_UUID, cron_values,
-    empty_or_ip_address, ip_address, mac_address, uid_gid,
+    NON_NEGATIVE_INT, NON_NEGATIVE_OR_ERROR_INT, NON_ZERO, NORMAL_TYPE, SHA1, VALID_UUID,
+    cron_values, empty_or_ip_address, ip_address, mac_address, uid_gid,
 };
 
 /// Which of osquery's specs a table follows.
@@ -807,6 +807,53 @@ pub const ENTRIES: &[Entry] = &[
     ),
     // The hardware tables: osquery's tests of them leave their maps commented out (but `cpuid`'s
     // and `system_controls`'), so these are those maps.
+    // osquery's test_sanity map (all NormalType but ca and self_signed), with the values its
+    // OpenSSL code gives held to their forms.
+    Entry {
+        rows: Rows::AtLeastWhere(1, "/etc/ssl/certs/ca-certificates.crt"),
+        types_differ: &[
+            (
+                "not_valid_before",
+                "osquery declares DATETIME and gives a Unix time, an integer: vigil declares INTEGER",
+            ),
+            (
+                "not_valid_after",
+                "osquery declares DATETIME and gives a Unix time, an integer: vigil declares INTEGER",
+            ),
+        ],
+        violations: &[
+            "not_valid_before >= not_valid_after",
+            "length(sha1) <> 40",
+            "serial = '' OR serial <> upper(serial)",
+            "subject_key_id <> lower(subject_key_id) OR length(subject_key_id) % 2 <> 0",
+            "subject NOT LIKE '/%'",
+            "ca = 1 AND key_usage <> '' AND key_usage NOT LIKE '%Key Cert Sign%'",
+        ],
+        ..Entry::new(
+            "certificates",
+            Spec::Osquery("certificates"),
+            &[
+                ("common_name", NORMAL),
+                ("subject", NON_EMPTY),
+                ("subject2", NON_EMPTY),
+                ("issuer", NON_EMPTY),
+                ("issuer2", NON_EMPTY),
+                ("ca", flags(BOOL)),
+                ("self_signed", flags(BOOL)),
+                ("not_valid_before", INT),
+                ("not_valid_after", INT),
+                ("signing_algorithm", NON_EMPTY),
+                ("key_algorithm", NON_EMPTY),
+                ("key_strength", NORMAL),
+                ("key_usage", NORMAL),
+                ("subject_key_id", NORMAL),
+                ("authority_key_id", NORMAL),
+                ("sha1", flags(SHA1)),
+                ("path", flags(FILE_ON_DISK)),
+                ("serial", NON_EMPTY),
+            ],
+        )
+    },
     Entry {
         // Reading the firmware's tables needs root, as the test runs.
         rows: Rows::AtLeastWhere(1, "/sys/firmware/acpi/tables/DSDT"),
@@ -1466,7 +1513,16 @@ pub const ENTRIES: &[Entry] = &[
             "vigil_logger",
             Spec::None("vigil's own: osquery has no table of its loggers' buffers"),
             &[
-                ("name", Check::OneOf(&["filesystem", "tls", "distributed"])),
+                (
+                    "name",
+                    Check::OneOf(&[
+                        "filesystem",
+                        "tls",
+                        "syslog",
+                        "kafka_producer",
+                        "distributed",
+                    ]),
+                ),
                 ("buffered", NON_NEG),
                 ("sent", NON_NEG),
                 ("dropped", NON_NEG),

@@ -10,6 +10,7 @@ pub mod authorized_keys;
 mod block;
 pub mod block_devices;
 mod bounded;
+pub mod certificates;
 pub mod chrome_extensions;
 pub mod cpu_time;
 pub mod cpuid;
@@ -75,6 +76,7 @@ pub fn tables() -> Vec<Arc<dyn Table>> {
         Arc::new(arp_cache::ArpCache),
         Arc::new(authorized_keys::AuthorizedKeys),
         Arc::new(block_devices::BlockDevices),
+        Arc::new(certificates::Certificates),
         Arc::new(chrome_extensions::ChromeExtensions),
         Arc::new(cpu_time::CpuTime),
         Arc::new(cpuid::Cpuid),
