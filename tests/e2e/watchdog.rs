@@ -260,11 +260,16 @@ fn a_killed_watcher_takes_its_worker_down() {
 #[test]
 fn a_worker_that_fails_at_once_ends_the_daemon_after_the_restart_limit() {
     let dir = tempfile::tempdir().expect("dir");
-    // A file where the database directory should be: every worker fails as it opens it.
+    // A file where the database directory should be: every worker fails as it opens it. The
+    // start's safety check would refuse it before any worker (`safe_start::`): skipped here.
     let not_a_dir = dir.path().join("db");
     std::fs::write(&not_a_dir, "not a database").expect("file");
     let mut child = daemon_in(vigil(), dir.path(), &not_a_dir)
-        .args(["--watchdog_restart_limit=3", "--watchdog_max_delay=1"])
+        .args([
+            "--watchdog_restart_limit=3",
+            "--watchdog_max_delay=1",
+            "--allow_unsafe",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
