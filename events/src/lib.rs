@@ -18,7 +18,6 @@ pub mod platform;
 #[cfg_attr(not(feature = "store"), allow(dead_code, unused_imports))]
 mod private_files;
 pub mod publisher;
-mod row_wire;
 #[cfg(feature = "store")]
 pub mod store;
 pub mod wall_clock;

@@ -47,6 +47,8 @@ const APT_PACKAGES: &[&str] = &[
     "debootstrap",
     // The Kafka logger (`--features kafka`) links it; its tests' broker is its mock cluster.
     "librdkafka-dev",
+    // rdkafka-sys finds librdkafka through it (`dynamic-linking`).
+    "pkg-config",
 ];
 const BPF_LINKER_VERSION: &str = "0.13.0";
 const TRACEFS: &str = "/sys/kernel/tracing";

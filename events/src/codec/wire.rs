@@ -7,6 +7,15 @@ use crate::model::Syscall;
 pub(crate) struct Writer(pub(crate) Vec<u8>);
 
 impl Writer {
+    /// A record of this format's `version` (its first byte).
+    pub(crate) fn new(version: u8) -> Self {
+        Self(vec![version])
+    }
+
+    pub(crate) fn byte(&mut self, value: u8) {
+        self.0.push(value);
+    }
+
     pub(crate) fn uint(&mut self, mut value: u64) {
         loop {
             let byte = (value & 0x7f) as u8;
@@ -33,6 +42,13 @@ impl Writer {
 pub(crate) struct Reader<'a>(pub(crate) &'a [u8]);
 
 impl<'a> Reader<'a> {
+    /// A reader past the version byte, which must be `version`.
+    pub(crate) fn new(bytes: &'a [u8], version: u8) -> Result<Self, DecodeError> {
+        let mut reader = Self(bytes);
+        reader.version(version)?;
+        Ok(reader)
+    }
+
     pub(crate) fn byte(&mut self) -> Result<u8, DecodeError> {
         let (&first, rest) = self.0.split_first().ok_or(DecodeError::Truncated)?;
         self.0 = rest;
@@ -77,6 +93,10 @@ impl<'a> Reader<'a> {
 }
 
 impl Reader<'_> {
+    pub(crate) fn i32(&mut self, field: &'static str) -> Result<i32, DecodeError> {
+        i32::try_from(self.int()?).map_err(|_| DecodeError::Invalid(field))
+    }
+
     pub(crate) fn u16(&mut self, field: &'static str) -> Result<u16, DecodeError> {
         u16::try_from(self.uint()?).map_err(|_| DecodeError::Invalid(field))
     }

@@ -1,9 +1,9 @@
-//! How the Endpoint Security rows are kept in the store (see `crate::row_wire`).
+//! How the Endpoint Security rows are kept in the store (the codec's format, `crate::codec::wire`).
 
 use super::{EsFileEvent, EsProcessEvent};
 use crate::{
     codec::DecodeError,
-    row_wire::{Reader, Writer},
+    codec::wire::{Reader, Writer},
 };
 
 const PROCESS_V1: u8 = 1;
@@ -87,7 +87,7 @@ pub fn decode_process(bytes: &[u8]) -> Result<EsProcessEvent, DecodeError> {
         exit_code: r.i32("exit_code")?,
         child_pid: r.u32("child_pid")?,
     };
-    r.end()?;
+    r.finish()?;
     Ok(event)
 }
 
@@ -120,7 +120,7 @@ pub fn decode_file(bytes: &[u8]) -> Result<EsFileEvent, DecodeError> {
         filename: r.str("filename")?,
         dest_filename: r.str("dest_filename")?,
     };
-    r.end()?;
+    r.finish()?;
     Ok(event)
 }
 

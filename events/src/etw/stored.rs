@@ -1,11 +1,11 @@
-//! How the ETW rows are kept in the store (see `crate::row_wire`).
+//! How the ETW rows are kept in the store (the codec's format, `crate::codec::wire`).
 
 use super::{
     EtwFileEvent, EtwProcessEvent, EtwSocketEvent, FileOperation, ProcessEventType, SocketAction,
 };
 use crate::{
     codec::DecodeError,
-    row_wire::{Reader, Writer},
+    codec::wire::{Reader, Writer},
 };
 
 const PROCESS_V1: u8 = 1;
@@ -65,7 +65,7 @@ pub fn decode_process(bytes: &[u8]) -> Result<EtwProcessEvent, DecodeError> {
         process_sequence_number: r.uint()?,
         parent_process_sequence_number: r.uint()?,
     };
-    r.end()?;
+    r.finish()?;
     Ok(event)
 }
 
@@ -101,7 +101,7 @@ pub fn decode_file(bytes: &[u8]) -> Result<EtwFileEvent, DecodeError> {
         offset: r.uint()?,
         size: r.u32("size")?,
     };
-    r.end()?;
+    r.finish()?;
     Ok(event)
 }
 
@@ -137,7 +137,7 @@ pub fn decode_socket(bytes: &[u8]) -> Result<EtwSocketEvent, DecodeError> {
         size: r.u32("size")?,
         connection_id: r.uint()?,
     };
-    r.end()?;
+    r.finish()?;
     Ok(event)
 }
 
