@@ -24,13 +24,18 @@ struct Reader(BaseConsumer);
 
 impl Reader {
     fn new(brokers: &str) -> Self {
+        Self::of(brokers, TOPIC)
+    }
+
+    fn of(brokers: &str, topic: &str) -> Self {
         let consumer: BaseConsumer = ClientConfig::new()
             .set("bootstrap.servers", brokers)
-            .set("group.id", "vigil-e2e")
+            // A group per topic: one reader's group does not wait for another's to leave.
+            .set("group.id", format!("vigil-e2e-{topic}"))
             .set("auto.offset.reset", "earliest")
             .create()
             .expect("consumer");
-        consumer.subscribe(&[TOPIC]).expect("subscribe");
+        consumer.subscribe(&[topic]).expect("subscribe");
         Self(consumer)
     }
 
@@ -140,6 +145,81 @@ fn every_line_reaches_the_topic_with_the_host_key_through_a_broker_outage_and_a_
     // At least once: a batch produced but not yet forgotten at the kill goes again.
     assert!(duplicates <= 1024, "at most one batch again: {duplicates}");
     eprintln!("kafka e2e: {} ticks, {duplicates} duplicates", ticks.len());
+}
+
+/// How many of `messages` are result lines of the query `name`.
+fn results_of(messages: &[(String, String)], name: &str) -> usize {
+    let name = format!("\"name\":\"{name}\"");
+    messages.iter().filter(|(_, p)| p.contains(&name)).count()
+}
+
+#[test]
+fn a_query_listed_in_kafka_topics_goes_to_its_topic_and_the_rest_to_the_default() {
+    const LISTED_TOPIC: &str = "vigil_ticks";
+    let cluster = MockCluster::new(1).expect("a mock Kafka cluster");
+    cluster.create_topic(TOPIC, 1, 1).expect("topic");
+    cluster.create_topic(LISTED_TOPIC, 1, 1).expect("topic");
+    let brokers = cluster.bootstrap_servers();
+    let work = tempfile::tempdir().expect("work");
+    let config = work.path().join("vigil.conf");
+    let every_second = serde_json::json!({
+        "query": "SELECT CAST(strftime('%s','now') AS INTEGER) AS second",
+        "interval": 1, "snapshot": true,
+    });
+    let document = serde_json::json!({
+        "schedule": {"tick": every_second, "tock": every_second},
+        "kafka_topics": {LISTED_TOPIC: ["tick"]},
+    });
+    std::fs::write(&config, document.to_string()).expect("config");
+    let args = [
+        "--disable_events".to_owned(),
+        "--schedule_splay_percent=0".to_owned(),
+        format!("--config_path={}", config.display()),
+        "--host_identifier=specified".to_owned(),
+        "--specified_identifier=kafka-host".to_owned(),
+        "--logger_plugin=kafka_producer".to_owned(),
+        format!("--logger_kafka_brokers={brokers}"),
+        format!("--logger_kafka_topic={TOPIC}"),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut daemon = Daemon::start(&args);
+    let listed = Reader::of(&brokers, LISTED_TOPIC);
+    let default = Reader::new(&brokers);
+    let (mut in_listed, mut in_default) = (Vec::new(), Vec::new());
+    poll(
+        "tick results in their topic, tock results and status lines in the default",
+        WAIT,
+        || {
+            listed.read(&mut in_listed);
+            default.read(&mut in_default);
+            let status_lines = in_default
+                .iter()
+                .filter(|(_, p)| p.contains("\"severity\""))
+                .count();
+            (results_of(&in_listed, "tick") >= 2
+                && results_of(&in_default, "tock") >= 2
+                && status_lines >= 1)
+                .then_some(())
+        },
+    );
+    daemon.stop();
+    assert_eq!(
+        results_of(&in_listed, "tick"),
+        in_listed.len(),
+        "only tick's results in {LISTED_TOPIC}: {in_listed:?}"
+    );
+    assert_eq!(
+        results_of(&in_default, "tick"),
+        0,
+        "no tick result in the default topic: {in_default:?}"
+    );
+    assert!(
+        in_listed
+            .iter()
+            .chain(&in_default)
+            .all(|(key, _)| key == "kafka-host"),
+        "every message is keyed by the host identifier"
+    );
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The osquery-format JSON configuration: `options`, `schedule`, `packs` (inline, or paths to
-//! pack files), `decorators`, `file_paths`/`exclude_paths`/`file_accesses` and `events`; and the
+//! pack files), `decorators`, `file_paths`/`exclude_paths`/`file_accesses`, `events` and
+//! `kafka_topics`; and the
 //! text of a `--flagfile` (`flagfile`).
 //!
 //! Parsing collects every problem, each named by its JSON path
@@ -15,12 +16,14 @@
 
 mod file_filter;
 pub mod flagfile;
+mod kafka_topics;
 mod packs;
 mod query;
 mod version;
 
 use std::collections::BTreeMap;
 
+pub use kafka_topics::KafkaTopics;
 pub use packs::{Origin, PackFile, PackFiles};
 pub use query::{DEFAULT_INTERVAL, INTERVAL_MAX, ScheduledQuery};
 use serde_json::{Map, Value};
@@ -39,6 +42,8 @@ pub struct Config {
     /// `file_paths`, `exclude_paths`, `file_accesses` as written (for `--config_dump`).
     pub file_keys: Map<String, Value>,
     pub events: EventsConfig,
+    /// The Kafka topic of each query `kafka_topics` lists.
+    pub kafka_topics: KafkaTopics,
     pub warnings: Vec<String>,
     /// `osquery_info.config_hash` of the text it was read from (see `hash`); empty until set.
     pub hash: String,
@@ -100,6 +105,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "exclude_paths",
     "file_accesses",
     "events",
+    "kafka_topics",
     // Accepted for osquery compatibility; not used by vigil yet.
     "yara",
     "prometheus_targets",
@@ -362,6 +368,10 @@ pub fn parse(
         Some(value) => parse_events(value, &mut problems),
         None => EventsConfig::default(),
     };
+    let kafka_topics = match top.get("kafka_topics") {
+        Some(value) => kafka_topics::parse(value, &mut problems),
+        None => KafkaTopics::default(),
+    };
     let file_filter = match file_filter::file_filter(document) {
         Ok(filter) => filter,
         Err(error) => {
@@ -386,6 +396,7 @@ pub fn parse(
         file_filter,
         file_keys,
         events,
+        kafka_topics,
         warnings: problems.warnings,
         hash: String::new(),
     })
@@ -419,6 +430,9 @@ pub fn dump(config: &Config) -> Value {
     });
     if let Value::Object(map) = &mut out {
         map.extend(config.file_keys.clone());
+        if !config.kafka_topics.is_empty() {
+            map.insert("kafka_topics".to_owned(), config.kafka_topics.to_json());
+        }
     }
     out
 }

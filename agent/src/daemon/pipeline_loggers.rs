@@ -74,6 +74,17 @@ impl PipelineLoggers {
         anyhow::bail!("--logger_plugin=syslog: there is no syslog socket on this platform")
     }
 
+    /// Where lines go under the config that now runs (`kafka_topics`); the Kafka logger holds
+    /// its lines until the first call.
+    pub fn use_config(&self, config: Option<&crate::config::Config>) {
+        #[cfg(all(unix, feature = "kafka"))]
+        if let Some(kafka) = &self.kafka {
+            kafka.use_topics(config.map(|c| c.kafka_topics.clone()).unwrap_or_default());
+        }
+        #[cfg(not(all(unix, feature = "kafka")))]
+        let _ = config;
+    }
+
     /// Each sends what is left once more, then stops; what cannot go stays buffered.
     pub fn stop(self) {
         #[cfg(unix)]

@@ -199,6 +199,7 @@ impl Parts {
         )?;
         let fetched = running.ask_server(cli, tls_config.as_ref(), collector.as_mut());
         record_config(&store, running.config.as_ref());
+        pipelines.use_config(running.config.as_ref());
         let args = running.args;
         remote.start_logger(&args, plugins, &store)?;
         let mut schedule = Schedule::new(
@@ -265,6 +266,7 @@ impl Parts {
             };
             apply_to_collector(self.collector.as_mut(), &config);
             record_config(&self.store, Some(&config));
+            self.pipelines.use_config(Some(&config));
         })
     }
 }

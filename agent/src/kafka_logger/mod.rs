@@ -1,5 +1,6 @@
 //! The Kafka logger (`--logger_plugin=kafka_producer`, cargo feature `kafka`): produces the result
-//! and status lines buffered for it to `--logger_kafka_topic` through librdkafka, each with the
+//! and status lines buffered for it through librdkafka, to the topic the config's `kafka_topics`
+//! gives a query or else to `--logger_kafka_topic` (see `routes`), each with the
 //! host identifier as its key (a topic partitioned by key keeps each host's lines in order), and
 //! forgets a line only once the broker acknowledged it (`--logger_kafka_acks`, default `all`).
 //! While the brokers are away or refuse, lines wait in the buffer and the error is reported.
@@ -18,7 +19,13 @@ use rdkafka::{
 use vigil_events::EventStore;
 use vigil_state::logs::{self, LineKey, Logger, LoggerStats, Sink};
 
-use crate::background::{Background, StopFlag};
+pub use self::routes::TopicRoutes;
+use crate::{
+    background::{Background, StopFlag},
+    config::KafkaTopics,
+};
+
+mod routes;
 
 /// Lines produced at once; each batch waits for its acknowledgements before the next.
 const BATCH: usize = 1024;
@@ -36,7 +43,7 @@ const MESSAGE_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct KafkaSettings {
     /// `--logger_kafka_brokers`; an `ssl://` broker turns TLS on, as in osquery.
     pub brokers: String,
-    /// `--logger_kafka_topic`.
+    /// `--logger_kafka_topic`: status lines, and results of queries `kafka_topics` does not list.
     pub topic: String,
     /// `--logger_kafka_acks`: `0`, `1` or `all`.
     pub acks: String,
@@ -124,13 +131,18 @@ struct Forwarder {
     store: Arc<EventStore>,
     settings: KafkaSettings,
     producer: BaseProducer<Deliveries>,
+    routes: TopicRoutes,
     stats: LoggerStats,
     /// The number of the batch being produced.
     batch: usize,
 }
 
 impl Forwarder {
-    fn new(store: Arc<EventStore>, settings: KafkaSettings) -> anyhow::Result<Self> {
+    fn new(
+        store: Arc<EventStore>,
+        settings: KafkaSettings,
+        routes: TopicRoutes,
+    ) -> anyhow::Result<Self> {
         let producer = settings
             .client_config()?
             .create_with_context(Deliveries::default())
@@ -144,21 +156,30 @@ impl Forwarder {
             store,
             settings,
             producer,
+            routes,
             stats,
             batch: 0,
         })
     }
 
     /// Produces what is buffered, batch by batch; a line is forgotten once the broker has it.
+    /// Nothing goes before a config runs: its `kafka_topics` says where results belong.
     fn drain(&mut self) -> anyhow::Result<()> {
+        let Some(topics) = self.routes.current() else {
+            return Ok(());
+        };
         loop {
             let lines =
                 logs::waiting(&self.store, Sink::Kafka, BATCH).context("reading the log buffer")?;
             if lines.is_empty() {
                 return Ok(());
             }
-            let texts: Vec<&str> = lines.iter().map(|l| l.line.as_str()).collect();
-            let acked = self.produce(&texts);
+            let default = self.settings.topic.clone();
+            let messages: Vec<(&str, &str)> = lines
+                .iter()
+                .map(|l| (routes::topic_of(l, &topics, &default), l.line.as_str()))
+                .collect();
+            let acked = self.produce(&messages);
             let (delivered, failure) = match acked {
                 Ok(indexes) => (indexes, None),
                 Err((indexes, error)) => (indexes, Some(error)),
@@ -175,9 +196,12 @@ impl Forwarder {
         }
     }
 
-    /// Produces `lines` and waits for each one's acknowledgement; returns the indexes the broker
-    /// acknowledged, with the first error when some were not.
-    fn produce(&mut self, lines: &[&str]) -> Result<Vec<usize>, (Vec<usize>, anyhow::Error)> {
+    /// Produces each (topic, line) and waits for each one's acknowledgement; returns the indexes
+    /// the broker acknowledged, with the first error when some were not.
+    fn produce(
+        &mut self,
+        messages: &[(&str, &str)],
+    ) -> Result<Vec<usize>, (Vec<usize>, anyhow::Error)> {
         self.batch = (self.batch + 1) % (usize::MAX >> INDEX_BITS);
         let batch = self.batch;
         let of_this_batch = move |opaque: usize| {
@@ -185,9 +209,9 @@ impl Forwarder {
         };
         let mut queued = 0;
         let mut error = None;
-        for (index, line) in lines.iter().enumerate() {
+        for (index, (topic, line)) in messages.iter().enumerate() {
             let opaque = (batch << INDEX_BITS) | index;
-            let record = BaseRecord::with_opaque_to(&self.settings.topic, opaque)
+            let record = BaseRecord::with_opaque_to(topic, opaque)
                 .key(self.settings.host_identifier.as_str())
                 .payload(*line);
             match self.producer.send(record) {
@@ -236,7 +260,7 @@ impl Forwarder {
                     error = Some(anyhow::anyhow!(
                         "Kafka brokers {} did not take a message for topic {}: {e}",
                         self.settings.brokers,
-                        self.settings.topic
+                        messages.get(index).map_or("?", |(topic, _)| *topic)
                     ));
                 }
                 Err(_) => {}
@@ -302,21 +326,31 @@ impl Forwarder {
     }
 }
 
-pub struct KafkaLogger(Background);
+pub struct KafkaLogger {
+    thread: Background,
+    routes: TopicRoutes,
+}
 
 impl KafkaLogger {
+    /// Lines wait until [`use_topics`](Self::use_topics) gives the running config's topics.
     pub fn spawn(store: Arc<EventStore>, settings: KafkaSettings) -> anyhow::Result<Self> {
-        let forwarder = Forwarder::new(store, settings)?;
+        let routes = TopicRoutes::default();
+        let forwarder = Forwarder::new(store, settings, routes.clone())?;
         let thread = Background::spawn("vigil-kafka-logger", move |stopping| {
             forwarder.run(stopping)
         })
         .context("starting the Kafka logger")?;
-        Ok(Self(thread))
+        Ok(Self { thread, routes })
+    }
+
+    /// The running config's `kafka_topics`, from now on.
+    pub fn use_topics(&self, topics: KafkaTopics) {
+        self.routes.set(topics);
     }
 
     /// Produces what is left once more, then stops (what the brokers did not take stays).
     pub fn stop(self) {
-        self.0.stop();
+        self.thread.stop();
     }
 }
 
@@ -345,11 +379,19 @@ mod tests {
         }
     }
 
+    /// The routes of a running config without `kafka_topics`.
+    fn no_topics() -> TopicRoutes {
+        let routes = TopicRoutes::default();
+        routes.set(KafkaTopics::default());
+        routes
+    }
+
     /// Every (key, payload) in `topic` from the start.
     fn consume(brokers: &str, topic: &str, expected: usize) -> Vec<(String, String)> {
         let consumer: BaseConsumer = ClientConfig::new()
             .set("bootstrap.servers", brokers)
-            .set("group.id", "vigil-test")
+            // A group per topic: one consumer's group does not wait for another's to leave.
+            .set("group.id", format!("vigil-test-{topic}"))
             .set("auto.offset.reset", "earliest")
             .create()
             .expect("consumer");
@@ -381,8 +423,8 @@ mod tests {
             }
             commit.apply(&store).expect("buffer");
         };
-        let mut forwarder =
-            Forwarder::new(store.clone(), settings(brokers.clone())).expect("producer");
+        let mut forwarder = Forwarder::new(store.clone(), settings(brokers.clone()), no_topics())
+            .expect("producer");
         buffer(0..3);
         forwarder.drain().expect("delivered");
         assert_eq!(logs::waiting_count(&store, Sink::Kafka).expect("count"), 0);
@@ -432,8 +474,8 @@ mod tests {
         let mut commit = Commit::default();
         commit.log(LineKind::Result, "{\"n\":1}".to_owned());
         commit.apply(&store).expect("buffer");
-        let mut forwarder =
-            Forwarder::new(store.clone(), settings(brokers.clone())).expect("producer");
+        let mut forwarder = Forwarder::new(store.clone(), settings(brokers.clone()), no_topics())
+            .expect("producer");
         let error = format!("{:#}", forwarder.drain().expect_err("no such topic"));
         assert!(error.contains("vigil_results"), "{error}");
         assert_eq!(logs::waiting_count(&store, Sink::Kafka).expect("count"), 1);
@@ -447,6 +489,55 @@ mod tests {
         }
         let got = consume(&brokers, "vigil_results", 1);
         assert_eq!(got, [("host-7".to_owned(), "{\"n\":1}".to_owned())]);
+    }
+
+    #[test]
+    fn results_wait_for_the_config_then_a_listed_query_goes_to_its_topic() {
+        let cluster = MockCluster::new(1).expect("a mock Kafka cluster");
+        cluster.create_topic("vigil_results", 1, 1).expect("topic");
+        cluster
+            .create_topic("process_results", 1, 1)
+            .expect("topic");
+        let brokers = cluster.bootstrap_servers();
+        let dir = tempfile::tempdir().expect("dir");
+        let store = Arc::new(EventStore::open_primary(&dir.path().join("db")).expect("store"));
+        logs::set_sinks(&store, &[Sink::Kafka]);
+        let mut commit = Commit::default();
+        commit.log(LineKind::Result, r#"{"name":"procs","n":1}"#.to_owned());
+        commit.log(LineKind::Result, r#"{"name":"users","n":2}"#.to_owned());
+        commit.log(LineKind::Status, r#"{"message":"started"}"#.to_owned());
+        commit.apply(&store).expect("buffer");
+        let routes = TopicRoutes::default();
+        let mut forwarder =
+            Forwarder::new(store.clone(), settings(brokers.clone()), routes.clone())
+                .expect("producer");
+        forwarder.drain().expect("nothing to do yet");
+        assert_eq!(
+            logs::waiting_count(&store, Sink::Kafka).expect("count"),
+            3,
+            "no config runs yet: the lines wait"
+        );
+
+        let config = crate::config::parse(
+            &serde_json::json!({"kafka_topics": {"process_results": ["procs"]}}),
+            crate::config::Origin::Server,
+            "_",
+        )
+        .expect("config");
+        routes.set(config.kafka_topics);
+        forwarder.drain().expect("delivered");
+        assert_eq!(logs::waiting_count(&store, Sink::Kafka).expect("count"), 0);
+        let listed = consume(&brokers, "process_results", 1);
+        assert_eq!(
+            listed,
+            [("host-7".to_owned(), r#"{"name":"procs","n":1}"#.to_owned())]
+        );
+        let default = consume(&brokers, "vigil_results", 2);
+        let payloads: Vec<&str> = default.iter().map(|(_, p)| p.as_str()).collect();
+        assert_eq!(
+            payloads,
+            [r#"{"name":"users","n":2}"#, r#"{"message":"started"}"#]
+        );
     }
 
     #[test]
