@@ -33,4 +33,16 @@ pub struct PipelineLoggerArgs {
     /// Compression of Kafka message sets: none, gzip, snappy, lz4 or zstd.
     #[arg(long = "logger_kafka_compression", default_value = "none")]
     pub logger_kafka_compression: String,
+    /// SASL to the Kafka brokers: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (over TLS with
+    /// `ssl://` brokers), with --logger_kafka_sasl_username and
+    /// --logger_kafka_sasl_password_file.
+    #[arg(long = "logger_kafka_sasl_mechanism")]
+    pub logger_kafka_sasl_mechanism: Option<String>,
+    /// The SASL username.
+    #[arg(long = "logger_kafka_sasl_username")]
+    pub logger_kafka_sasl_username: Option<String>,
+    /// A file holding the SASL password (checked at start like the other secret files; the
+    /// password is never given on the command line).
+    #[arg(long = "logger_kafka_sasl_password_file")]
+    pub logger_kafka_sasl_password_file: Option<PathBuf>,
 }

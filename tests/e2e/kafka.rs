@@ -223,6 +223,58 @@ fn a_query_listed_in_kafka_topics_goes_to_its_topic_and_the_rest_to_the_default(
 }
 
 #[test]
+fn sasl_flags_that_do_not_go_together_are_refused_at_start_naming_the_flag() {
+    let dir = tempfile::tempdir().expect("dir");
+    let password = dir.path().join("kafka-password");
+    std::fs::write(&password, "s3cret\n").expect("password");
+    let kafka = [
+        "--logger_plugin=kafka_producer".to_owned(),
+        format!("--logger_kafka_topic={TOPIC}"),
+    ];
+    let password_flag = format!("--logger_kafka_sasl_password_file={}", password.display());
+    let cases = [
+        (
+            vec![
+                "--logger_kafka_sasl_mechanism=SCRAM-SHA-256".to_owned(),
+                password_flag.clone(),
+            ],
+            "--logger_kafka_sasl_mechanism=SCRAM-SHA-256 needs --logger_kafka_sasl_username",
+        ),
+        (
+            vec![
+                "--logger_kafka_sasl_username=vigil".to_owned(),
+                password_flag.clone(),
+            ],
+            "need --logger_kafka_sasl_mechanism",
+        ),
+        (
+            vec![
+                "--logger_kafka_sasl_mechanism=PLAIN".to_owned(),
+                "--logger_kafka_sasl_username=vigil".to_owned(),
+            ],
+            "needs --logger_kafka_sasl_password_file",
+        ),
+        (
+            vec![
+                "--logger_kafka_sasl_mechanism=GSSAPI".to_owned(),
+                "--logger_kafka_sasl_username=vigil".to_owned(),
+                password_flag,
+            ],
+            "--logger_kafka_sasl_mechanism=GSSAPI is not PLAIN, SCRAM-SHA-256, SCRAM-SHA-512",
+        ),
+    ];
+    for (sasl, expected) in cases {
+        let args: Vec<String> = kafka.iter().cloned().chain(sasl).collect();
+        let stderr = crate::safe_start::refused(dir.path(), &args);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("s3cret"),
+            "the password is never shown: {stderr}"
+        );
+    }
+}
+
+#[test]
 fn filesystem_tls_kafka_and_syslog_at_once_each_get_every_line_and_have_their_own_row() {
     use crate::{
         syslog::{SyslogListener, logger_rows, reached_all},

@@ -25,7 +25,7 @@ fn mode_of(path: &Path) -> u32 {
 }
 
 /// `vigil daemon` in `dir` with `extra`, expected to refuse at once: its stderr.
-fn refused(dir: &Path, extra: &[String]) -> String {
+pub fn refused(dir: &Path, extra: &[String]) -> String {
     let mut child = vigil()
         .arg("daemon")
         .arg(format!("--database_path={}", dir.join("db").display()))

@@ -33,6 +33,10 @@ pub fn run(mut args: DaemonArgs) -> anyhow::Result<ExitCode> {
         // The worker runs with the same command line, checked by its watcher.
         refuse_unsafe_files(&mut args)?;
     }
+    if worker.is_none() {
+        // Flags every worker would fail on are refused once, not met with worker restarts.
+        pipeline_loggers::refuse_bad_flags(&args)?;
+    }
     if worker.is_some() || args.watchdog.disable_watchdog {
         abort_on_panic();
     }

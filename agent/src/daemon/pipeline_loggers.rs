@@ -8,7 +8,7 @@ use vigil_events::EventStore;
 use super::log_plugins::LogPlugins;
 use crate::cli::DaemonArgs;
 #[cfg(all(unix, feature = "kafka"))]
-use crate::kafka_logger::{KafkaLogger, KafkaSettings};
+use crate::kafka_logger::{KafkaLogger, KafkaSettings, SaslFlags};
 #[cfg(unix)]
 use crate::syslog_logger::{SyslogLogger, SyslogSettings};
 
@@ -40,19 +40,7 @@ impl PipelineLoggers {
 
     #[cfg(all(unix, feature = "kafka"))]
     fn start_kafka(&mut self, args: &DaemonArgs, store: &Arc<EventStore>) -> anyhow::Result<()> {
-        let flags = &args.pipelines;
-        let settings = KafkaSettings {
-            brokers: flags.logger_kafka_brokers.clone(),
-            topic: flags.logger_kafka_topic.clone(),
-            acks: flags.logger_kafka_acks.clone(),
-            compression: flags.logger_kafka_compression.clone(),
-            server_certs: args.remote.tls_server_certs.clone(),
-            client_cert: args.remote.tls_client_cert.clone(),
-            client_key: args.remote.tls_client_key.clone(),
-            host_identifier: super::host::host_identifier(args),
-            buffered_max: args.remote.buffered_log_max,
-        };
-        self.kafka = Some(KafkaLogger::spawn(store.clone(), settings)?);
+        self.kafka = Some(KafkaLogger::spawn(store.clone(), kafka_settings(args))?);
         Ok(())
     }
 
@@ -96,4 +84,39 @@ impl PipelineLoggers {
             kafka.stop();
         }
     }
+}
+
+/// The Kafka logger's settings from the flags.
+#[cfg(all(unix, feature = "kafka"))]
+fn kafka_settings(args: &DaemonArgs) -> KafkaSettings {
+    let flags = &args.pipelines;
+    KafkaSettings {
+        brokers: flags.logger_kafka_brokers.clone(),
+        topic: flags.logger_kafka_topic.clone(),
+        acks: flags.logger_kafka_acks.clone(),
+        compression: flags.logger_kafka_compression.clone(),
+        server_certs: args.remote.tls_server_certs.clone(),
+        client_cert: args.remote.tls_client_cert.clone(),
+        client_key: args.remote.tls_client_key.clone(),
+        sasl: SaslFlags {
+            mechanism: flags.logger_kafka_sasl_mechanism.clone(),
+            username: flags.logger_kafka_sasl_username.clone(),
+            password_file: flags.logger_kafka_sasl_password_file.clone(),
+        },
+        host_identifier: super::host::host_identifier(args),
+        buffered_max: args.remote.buffered_log_max,
+    }
+}
+
+/// Refuses, before a watcher starts workers that would each fail on them, pipeline logger flags
+/// that cannot work (a Kafka SASL mechanism without its username, ...), naming the flag.
+pub fn refuse_bad_flags(args: &DaemonArgs) -> anyhow::Result<()> {
+    let plugins = LogPlugins::parse(&args.remote.logger_plugin)?;
+    #[cfg(all(unix, feature = "kafka"))]
+    if plugins.kafka {
+        kafka_settings(args).check()?;
+    }
+    #[cfg(not(all(unix, feature = "kafka")))]
+    let _ = plugins;
+    Ok(())
 }

@@ -19,13 +19,14 @@ use rdkafka::{
 use vigil_events::EventStore;
 use vigil_state::logs::{self, LineKey, Logger, LoggerStats, Sink};
 
-pub use self::routes::TopicRoutes;
+pub use self::{routes::TopicRoutes, sasl::SaslFlags};
 use crate::{
     background::{Background, StopFlag},
     config::KafkaTopics,
 };
 
 mod routes;
+mod sasl;
 
 /// Lines produced at once; each batch waits for its acknowledgements before the next.
 const BATCH: usize = 1024;
@@ -53,6 +54,8 @@ pub struct KafkaSettings {
     pub server_certs: Option<PathBuf>,
     pub client_cert: Option<PathBuf>,
     pub client_key: Option<PathBuf>,
+    /// `--logger_kafka_sasl_*`.
+    pub sasl: SaslFlags,
     /// Every message's key.
     pub host_identifier: String,
     /// `--buffered_log_max`.
@@ -60,8 +63,20 @@ pub struct KafkaSettings {
 }
 
 impl KafkaSettings {
-    /// The producer's librdkafka configuration, or what is wrong with the flags.
+    /// What is wrong with the flags, if anything (the SASL password file is read).
+    pub fn check(&self) -> anyhow::Result<()> {
+        self.client_config().map(drop)
+    }
+
+    /// The producer's librdkafka configuration, or what is wrong with the flags (SASL's
+    /// password file is read here).
     fn client_config(&self) -> anyhow::Result<ClientConfig> {
+        let login = self.sasl.login()?;
+        self.client_config_with(login.as_ref())
+    }
+
+    /// The producer's librdkafka configuration with `login`, or what is wrong with the flags.
+    fn client_config_with(&self, login: Option<&sasl::SaslLogin>) -> anyhow::Result<ClientConfig> {
         if self.brokers.trim().is_empty() {
             bail!("--logger_kafka_brokers is empty; give host:port[,host:port...]");
         }
@@ -90,7 +105,8 @@ impl KafkaSettings {
                 "message.timeout.ms",
                 MESSAGE_TIMEOUT.as_millis().to_string(),
             );
-        if self.brokers.to_ascii_lowercase().contains("ssl://") {
+        let tls = self.brokers.to_ascii_lowercase().contains("ssl://");
+        if tls {
             config.set("security.protocol", "ssl");
             let paths = [
                 ("ssl.ca.location", &self.server_certs),
@@ -102,6 +118,9 @@ impl KafkaSettings {
                     config.set(key, path.display().to_string());
                 }
             }
+        }
+        if let Some(login) = login {
+            login.apply(&mut config, tls);
         }
         Ok(config)
     }
@@ -374,6 +393,7 @@ mod tests {
             server_certs: None,
             client_cert: None,
             client_key: None,
+            sasl: SaslFlags::default(),
             host_identifier: "host-7".into(),
             buffered_max: 0,
         }
@@ -537,6 +557,62 @@ mod tests {
         assert_eq!(
             payloads,
             [r#"{"name":"users","n":2}"#, r#"{"message":"started"}"#]
+        );
+    }
+
+    #[test]
+    fn sasl_over_tls_or_plaintext_and_its_refusals_come_from_the_flags() {
+        let password = tempfile::NamedTempFile::new().expect("file");
+        std::fs::write(password.path(), "s3cret\n").expect("password");
+        let mut tls = settings("ssl://kafka-1:9093,ssl://kafka-2:9093".into());
+        tls.server_certs = Some("/etc/vigil/kafka-ca.pem".into());
+        tls.sasl = SaslFlags {
+            mechanism: Some("SCRAM-SHA-256".into()),
+            username: Some("vigil".into()),
+            password_file: Some(password.path().to_path_buf()),
+        };
+        let config = tls.client_config().expect("SASL over TLS");
+        assert_eq!(
+            config.get("bootstrap.servers"),
+            Some("kafka-1:9093,kafka-2:9093")
+        );
+        assert_eq!(config.get("security.protocol"), Some("sasl_ssl"));
+        assert_eq!(
+            config.get("ssl.ca.location"),
+            Some("/etc/vigil/kafka-ca.pem")
+        );
+        assert_eq!(config.get("sasl.mechanism"), Some("SCRAM-SHA-256"));
+        assert_eq!(config.get("sasl.username"), Some("vigil"));
+        assert_eq!(config.get("sasl.password"), Some("s3cret"));
+        // librdkafka takes it: the property names and values are its own (it loads the CA
+        // file at once, so this one goes without).
+        let mut system_ca = tls.clone();
+        system_ca.server_certs = None;
+        system_ca
+            .client_config()
+            .expect("config")
+            .create::<BaseProducer>()
+            .expect("librdkafka accepts the SASL_SSL configuration");
+
+        let mut plain = tls.clone();
+        plain.brokers = "kafka-1:9092".into();
+        let config = plain.client_config().expect("SASL without TLS");
+        assert_eq!(config.get("security.protocol"), Some("sasl_plaintext"));
+        assert_eq!(config.get("ssl.ca.location"), None);
+        config
+            .create::<BaseProducer>()
+            .expect("librdkafka accepts the SASL_PLAINTEXT configuration");
+
+        let mut no_user = tls;
+        no_user.sasl.username = None;
+        let error = format!("{:#}", no_user.client_config().expect_err("no username"));
+        assert!(error.contains("--logger_kafka_sasl_username"), "{error}");
+        assert!(
+            settings("kafka-1:9092".into())
+                .client_config()
+                .expect("no SASL")
+                .get("security.protocol")
+                .is_none()
         );
     }
 

@@ -1,6 +1,6 @@
 //! The files a daemon's command line makes it trust, checked before anything starts: the
-//! executable, the flagfiles, the config, the enroll secret, the TLS certificates and key, and
-//! the database directory. `--allow_unsafe` skips the check only when the command line itself
+//! executable, the flagfiles, the config, the enroll secret, the TLS certificates and key, the
+//! Kafka SASL password file, and the database directory. `--allow_unsafe` skips the check only when the command line itself
 //! says so: a flagfile or a config that others could change must not be able to turn it off.
 
 use std::{
@@ -88,6 +88,10 @@ pub fn trusted(args: &DaemonArgs, argv: &[OsString], executable: &Path) -> Vec<T
         ("--tls_server_certs", &remote.tls_server_certs),
         ("--tls_client_cert", &remote.tls_client_cert),
         ("--tls_client_key", &remote.tls_client_key),
+        (
+            "--logger_kafka_sasl_password_file",
+            &args.pipelines.logger_kafka_sasl_password_file,
+        ),
     ];
     list.extend(
         files
@@ -207,6 +211,7 @@ mod tests {
             "--tls_server_certs",
             "--tls_client_cert",
             "--tls_client_key",
+            "--logger_kafka_sasl_password_file",
         ] {
             let safe = setup.file(&format!("{flag}-safe"), 0o644);
             let flagfile_text = (flag == "--flagfile").then_some("--verbose\n");
