@@ -62,25 +62,30 @@ fn kafka_row(daemon: &Daemon) -> serde_json::Value {
     .expect("a kafka_producer row")
 }
 
-#[test]
-fn every_line_reaches_the_topic_with_the_host_key_through_a_broker_outage_and_a_sigkill() {
-    let cluster = MockCluster::new(1).expect("a mock Kafka cluster");
-    cluster.create_topic(TOPIC, 1, 1).expect("topic");
-    let brokers = cluster.bootstrap_servers();
-    let work = tempfile::tempdir().expect("work");
-    let args = [
+/// The flags of a daemon that logs a tick every second to the filesystem and to Kafka.
+fn ticking_kafka_args(work: &std::path::Path, brokers: &str) -> Vec<String> {
+    vec![
         "--disable_events".to_owned(),
         "--schedule_splay_percent=0".to_owned(),
-        ticking_config(work.path()),
+        ticking_config(work),
         "--host_identifier=specified".to_owned(),
         "--specified_identifier=kafka-host".to_owned(),
         "--logger_plugin=filesystem,kafka_producer".to_owned(),
         format!("--logger_kafka_brokers={brokers}"),
         format!("--logger_kafka_topic={TOPIC}"),
         "--logger_kafka_compression=gzip".to_owned(),
-    ];
+    ]
+}
+
+#[test]
+fn every_line_reaches_the_topic_with_the_host_key_through_a_broker_outage() {
+    let cluster = MockCluster::new(1).expect("a mock Kafka cluster");
+    cluster.create_topic(TOPIC, 1, 1).expect("topic");
+    let brokers = cluster.bootstrap_servers();
+    let work = tempfile::tempdir().expect("work");
+    let args = ticking_kafka_args(work.path(), &brokers);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let daemon = Daemon::start(&args);
+    let mut daemon = Daemon::start(&args);
     let reader = Reader::new(&brokers);
     let mut received = Vec::new();
     poll("ticks in the topic", WAIT, || {
@@ -100,27 +105,15 @@ fn every_line_reaches_the_topic_with_the_host_key_through_a_broker_outage_and_a_
         (field(&row, "failed_attempts") != "0" && field(&row, "buffered") != "0").then_some(())
     });
     cluster.broker_up(1).expect("up");
-
-    // SIGKILL while lines flow; the next daemon sends what the killed one had not delivered.
-    std::thread::sleep(Duration::from_secs(2));
-    let dir = daemon.kill();
-    let produced_before_kill: Vec<String> =
-        std::fs::read_to_string(dir.path().join("log/vigil.snapshots.log"))
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| l.contains("\"tick\""))
-            .map(str::to_owned)
-            .collect();
-    let mut restarted = Daemon::start_in(dir, &args);
-    poll("every tick made before the kill in the topic", WAIT, || {
+    poll("ticks made after the outage in the topic", WAIT, || {
         reader.read(&mut received);
-        produced_before_kill
-            .iter()
-            .all(|tick| received.iter().any(|(_, p)| p == tick))
+        let ticks = ticks_in_file(&daemon);
+        (ticks.len() >= 2 && ticks.iter().all(|t| received.iter().any(|(_, p)| p == t)))
             .then_some(())
+            .filter(|()| field(&kafka_row(&daemon), "buffered") == "0")
     });
-    restarted.stop();
-    let ticks = ticks_in_file(&restarted);
+    daemon.stop();
+    let ticks = ticks_in_file(&daemon);
     poll("every tick in the topic", WAIT, || {
         reader.read(&mut received);
         ticks
@@ -132,19 +125,106 @@ fn every_line_reaches_the_topic_with_the_host_key_through_a_broker_outage_and_a_
         received.iter().all(|(key, _)| key == "kafka-host"),
         "every message is keyed by the host identifier"
     );
-    let duplicates = ticks
-        .iter()
-        .map(|tick| {
-            received
-                .iter()
-                .filter(|(_, p)| p == tick)
-                .count()
-                .saturating_sub(1)
-        })
-        .sum::<usize>();
-    // At least once: a batch produced but not yet forgotten at the kill goes again.
-    assert!(duplicates <= 1024, "at most one batch again: {duplicates}");
-    eprintln!("kafka e2e: {} ticks, {duplicates} duplicates", ticks.len());
+}
+
+/// Everything in the topic, in order, once the reader has read up to its end.
+fn read_to_the_end(reader: &Reader, received: &mut Vec<(String, String)>) {
+    poll("the whole topic read", WAIT, || {
+        reader.read(received);
+        let (_, end) = reader
+            .0
+            .fetch_watermarks(TOPIC, 0, Duration::from_secs(10))
+            .ok()?;
+        (usize::try_from(end).ok()? == received.len()).then_some(())
+    });
+}
+
+#[test]
+fn a_sigkill_mid_batch_loses_nothing_and_repeats_exactly_the_unacknowledged_batch() {
+    let cluster = MockCluster::new(1).expect("a mock Kafka cluster");
+    cluster.create_topic(TOPIC, 1, 1).expect("topic");
+    let brokers = cluster.bootstrap_servers();
+    let work = tempfile::tempdir().expect("work");
+    let args = ticking_kafka_args(work.path(), &brokers);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let daemon = Daemon::start(&args);
+    let reader = Reader::new(&brokers);
+    let mut received = Vec::new();
+    poll("ticks in the topic", WAIT, || {
+        reader.read(&mut received);
+        (received
+            .iter()
+            .filter(|(_, p)| p.contains("\"tick\""))
+            .count()
+            >= 2)
+            .then_some(())
+    });
+
+    // The broker takes each produce at once but answers 8 s later: a batch produced from now on
+    // is in the topic and not yet acknowledged, so still buffered, for 8 s. The logger drains
+    // every 0.5 s, so by the time a second new tick is in the file, the first one has gone in
+    // such a batch: the kill lands in the middle of it.
+    cluster
+        .broker_round_trip_time(1, Duration::from_secs(8))
+        .expect("slow answers");
+    let ticks_before = ticks_in_file(&daemon).len();
+    poll("two more ticks made", WAIT, || {
+        (ticks_in_file(&daemon).len() >= ticks_before + 2).then_some(())
+    });
+    let dir = daemon.kill();
+    cluster
+        .broker_round_trip_time(1, Duration::ZERO)
+        .expect("answers at once");
+    read_to_the_end(&reader, &mut received);
+    let before_kill = received.len();
+
+    let mut restarted = Daemon::start_in(dir, &args);
+    poll("the next daemon's lines in the topic", WAIT, || {
+        reader.read(&mut received);
+        (received.len() > before_kill).then_some(())
+    });
+    restarted.stop();
+    read_to_the_end(&reader, &mut received);
+    let ticks = ticks_in_file(&restarted);
+    for tick in &ticks {
+        assert!(
+            received.iter().any(|(_, p)| p == tick),
+            "every tick arrives: {tick} is missing"
+        );
+    }
+    assert!(
+        received.iter().all(|(key, _)| key == "kafka-host"),
+        "every message is keyed by the host identifier"
+    );
+
+    // At least once, and exactly: the killed daemon's last batch, produced but unacknowledged,
+    // is produced again first by the next daemon, in order; nothing else is repeated.
+    let (killed, next) = received.split_at(before_kill);
+    let repeated: Vec<&(String, String)> = next.iter().filter(|m| killed.contains(m)).collect();
+    let count = repeated.len();
+    assert!(
+        count >= 1,
+        "the kill landed mid-batch, so that batch goes again"
+    );
+    assert!(count <= 1024, "at most one batch again: {count}");
+    let unacknowledged: Vec<&(String, String)> = killed[killed.len() - count..].iter().collect();
+    assert_eq!(
+        repeated, unacknowledged,
+        "the repeated lines are the killed daemon's last {count}, in order"
+    );
+    assert_eq!(
+        next[..count].iter().collect::<Vec<_>>(),
+        unacknowledged,
+        "the next daemon sends them first"
+    );
+    assert!(
+        repeated.iter().any(|(_, p)| p.contains("\"tick\"")),
+        "the batch in flight held a tick: {repeated:?}"
+    );
+    eprintln!(
+        "kafka e2e: {} ticks, {count} lines of the batch in flight at the kill repeated",
+        ticks.len()
+    );
 }
 
 /// How many of `messages` are result lines of the query `name`.
