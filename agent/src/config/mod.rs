@@ -4,8 +4,7 @@
 use std::path::{Path, PathBuf};
 
 pub use vigil_config::{
-    Config, ConfigError, Decorators, KafkaTopics, Origin, PackFile, PackFiles, ScheduledQuery,
-    dump, hash, parse,
+    Config, ConfigError, Decorators, Origin, PackFile, PackFiles, ScheduledQuery, dump, hash, parse,
 };
 
 /// Pack files named by a local config, read relative to the config file's directory.

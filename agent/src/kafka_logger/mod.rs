@@ -16,14 +16,12 @@ use rdkafka::{
     ClientConfig, ClientContext,
     producer::{BaseProducer, BaseRecord, DeliveryResult, Producer as _, ProducerContext},
 };
+use vigil_config::KafkaTopics;
 use vigil_events::EventStore;
 use vigil_state::logs::{self, LineKey, Logger, LoggerStats, Sink};
 
 pub use self::{routes::TopicRoutes, sasl::SaslFlags};
-use crate::{
-    background::{Background, StopFlag},
-    config::KafkaTopics,
-};
+use crate::background::{Background, StopFlag};
 
 mod routes;
 mod sasl;

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use vigil_state::logs::{Line, LineKind};
 
-use crate::config::KafkaTopics;
+use vigil_config::KafkaTopics;
 
 /// The running config's `kafka_topics`, handed over by the daemon whenever a config starts
 /// running; unknown (`None`) until the first one does.
