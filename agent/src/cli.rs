@@ -266,13 +266,13 @@ pub struct QueryArgs {
 #[derive(Debug, Args, Clone)]
 pub struct DaemonArgs {
     /// Where events are stored.
-    #[arg(long = "database_path", default_value = "/var/lib/vigil")]
+    #[arg(long = "database_path", default_value_os_t = crate::default_paths::database_path())]
     pub database_path: PathBuf,
     /// Where logs are written.
-    #[arg(long = "logger_path", default_value = "/var/log/vigil")]
+    #[arg(long = "logger_path", default_value_os_t = crate::default_paths::logger_path())]
     pub logger_path: PathBuf,
     /// The daemon's pid file; a second daemon with the same file refuses to start.
-    #[arg(long = "pidfile", default_value = "/run/vigil.pid")]
+    #[arg(long = "pidfile", default_value_os_t = crate::default_paths::pidfile())]
     pub pidfile: PathBuf,
     /// Turn kernel event collection off; the daemon's default is on.
     #[arg(long = "disable_events", default_value_t = false, num_args = 0..=1, require_equals = true,
