@@ -131,7 +131,7 @@ fn main() -> ExitCode {
         }
     };
     init_logging(cli.verbose);
-    for warning in warnings {
+    for warning in warnings.into_iter().chain(cli.flags_without_effect_here()) {
         tracing::warn!("{warning}");
     }
     match run(cli) {
