@@ -1,7 +1,7 @@
 //! The Endpoint Security publisher: one ES client for process events (NOTIFY_EXEC, FORK, EXIT)
 //! and one for file events (NOTIFY_CREATE, RENAME, WRITE, TRUNCATE, UNLINK; OPEN when asked),
-//! each started when osquery's flags turn it on (`crate::es::subscriptions`),
-//! each with its own sequence numbers, whose gaps are the events ES dropped. The clients live on
+//! each started when osquery's flags turn it on (`crate::es::subscriptions`) and each with its
+//! own sequence numbers, whose gaps are the events ES dropped. The clients live on
 //! a thread of their own (they may not move between threads); their handlers copy each message
 //! out (`copy`) for the mapping thread (`crate::es`). A client ES refuses (no entitlement, no
 //! Full Disk Access, not root) makes its table unavailable with one sentence saying what to
