@@ -43,6 +43,18 @@ pub enum Command {
     Service(ServiceAction),
 }
 
+impl Cli {
+    /// A sentence for each flag given that does nothing on this platform.
+    pub fn flags_without_effect_here(&self) -> Vec<String> {
+        let events = match &self.command {
+            Command::Daemon(args) => &args.events,
+            Command::Shell(args) => &args.events,
+            _ => return Vec::new(),
+        };
+        events.es.without_effect_on(std::env::consts::OS)
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ServiceAction {
     /// Register the `vigil` service (automatic start, LocalSystem), running
@@ -128,6 +140,76 @@ pub struct EventArgs {
     pub events_channel_size: usize,
     #[command(flatten)]
     pub audit: AuditArgs,
+    #[command(flatten)]
+    pub es: EsArgs,
+}
+
+/// The Endpoint Security publisher (macOS: `es_process_events`, `es_process_file_events`), with
+/// osquery's flags: off unless --disable_endpointsecurity=false. Accepted everywhere, so one
+/// flagfile or config serves every platform; elsewhere they do nothing, and say so.
+#[derive(Debug, Args, Clone)]
+pub struct EsArgs {
+    /// Leave Endpoint Security alone (the default); false starts its process events (macOS).
+    #[arg(long = "disable_endpointsecurity", default_value_t = true, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", action = ArgAction::Set)]
+    pub disable_endpointsecurity: bool,
+    /// No Endpoint Security file events (the default); false starts them, with
+    /// --disable_endpointsecurity=false (macOS).
+    #[arg(long = "disable_endpointsecurity_fim", default_value_t = true, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", action = ArgAction::Set)]
+    pub disable_endpointsecurity_fim: bool,
+    /// Comma-separated paths whose Endpoint Security file events are muted (macOS).
+    #[arg(long = "es_fim_mute_path_literal", default_value = "")]
+    pub es_fim_mute_path_literal: String,
+    /// Comma-separated path prefixes whose Endpoint Security file events are muted (macOS).
+    #[arg(long = "es_fim_mute_path_prefix", default_value = "")]
+    pub es_fim_mute_path_prefix: String,
+    /// File opens in es_process_file_events too (many; macOS).
+    #[arg(long = "es_fim_enable_open_events", default_value_t = false, num_args = 0..=1,
+          require_equals = true, default_missing_value = "true", action = ArgAction::Set)]
+    pub es_fim_enable_open_events: bool,
+}
+
+impl EsArgs {
+    pub fn settings(&self) -> vigil_events::EsSettings {
+        vigil_events::EsSettings {
+            enabled: !self.disable_endpointsecurity,
+            fim_enabled: !self.disable_endpointsecurity_fim,
+            mute_path_literal: self.es_fim_mute_path_literal.clone(),
+            mute_path_prefix: self.es_fim_mute_path_prefix.clone(),
+            open_events: self.es_fim_enable_open_events,
+        }
+    }
+
+    /// The flags set away from their defaults, each with a sentence saying it does nothing on
+    /// `os` when that is not macOS (as on Linux and Windows, which have no Endpoint Security).
+    pub fn without_effect_on(&self, os: &str) -> Vec<String> {
+        if os == "macos" {
+            return Vec::new();
+        }
+        let set = [
+            ("disable_endpointsecurity", !self.disable_endpointsecurity),
+            (
+                "disable_endpointsecurity_fim",
+                !self.disable_endpointsecurity_fim,
+            ),
+            (
+                "es_fim_mute_path_literal",
+                !self.es_fim_mute_path_literal.is_empty(),
+            ),
+            (
+                "es_fim_mute_path_prefix",
+                !self.es_fim_mute_path_prefix.is_empty(),
+            ),
+            ("es_fim_enable_open_events", self.es_fim_enable_open_events),
+        ];
+        set.into_iter()
+            .filter(|(_, set)| *set)
+            .map(|(flag, _)| {
+                format!("--{flag} is a macOS flag (Endpoint Security); it does nothing on {os}")
+            })
+            .collect()
+    }
 }
 
 /// The audit publisher (`process_events`, `socket_events`, `user_events`), with osquery's
@@ -266,13 +348,13 @@ pub struct QueryArgs {
 #[derive(Debug, Args, Clone)]
 pub struct DaemonArgs {
     /// Where events are stored.
-    #[arg(long = "database_path", default_value = "/var/lib/vigil")]
+    #[arg(long = "database_path", default_value_os_t = crate::default_paths::database_path())]
     pub database_path: PathBuf,
     /// Where logs are written.
-    #[arg(long = "logger_path", default_value = "/var/log/vigil")]
+    #[arg(long = "logger_path", default_value_os_t = crate::default_paths::logger_path())]
     pub logger_path: PathBuf,
     /// The daemon's pid file; a second daemon with the same file refuses to start.
-    #[arg(long = "pidfile", default_value = "/run/vigil.pid")]
+    #[arg(long = "pidfile", default_value_os_t = crate::default_paths::pidfile())]
     pub pidfile: PathBuf,
     /// Turn kernel event collection off; the daemon's default is on.
     #[arg(long = "disable_events", default_value_t = false, num_args = 0..=1, require_equals = true,
@@ -487,4 +569,79 @@ pub struct WatchdogArgs {
     #[arg(long = "allow_unsafe", default_value_t = false, num_args = 0..=1,
           require_equals = true, default_missing_value = "true", action = ArgAction::Set)]
     pub allow_unsafe: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn daemon(flags: &[&str]) -> DaemonArgs {
+        let argv = ["vigil", "daemon"].iter().chain(flags);
+        match Cli::try_parse_from(argv).expect("parses").command {
+            Command::Daemon(args) => *args,
+            _ => unreachable!("a daemon command line"),
+        }
+    }
+
+    #[test]
+    fn endpoint_security_flags_parse_into_the_publishers_settings() {
+        let args = daemon(&[
+            "--disable_endpointsecurity=false",
+            "--disable_endpointsecurity_fim=false",
+            "--es_fim_mute_path_literal=/private/var/log/install.log",
+            "--es_fim_mute_path_prefix",
+            "/tmp/,/Users/alice/Library/",
+            "--es_fim_enable_open_events",
+        ]);
+        assert_eq!(
+            args.events.es.settings(),
+            vigil_events::EsSettings {
+                enabled: true,
+                fim_enabled: true,
+                mute_path_literal: "/private/var/log/install.log".to_owned(),
+                mute_path_prefix: "/tmp/,/Users/alice/Library/".to_owned(),
+                open_events: true,
+            }
+        );
+    }
+
+    #[test]
+    fn endpoint_security_is_off_by_default_as_in_osquery() {
+        let args = daemon(&[]);
+        assert_eq!(
+            args.events.es.settings(),
+            vigil_events::EsSettings::default()
+        );
+        assert!(!args.events.es.settings().enabled);
+        assert_eq!(
+            args.events.es.without_effect_on("linux"),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn endpoint_security_flags_say_they_do_nothing_off_macos() {
+        let args = daemon(&[
+            "--disable_endpointsecurity=false",
+            "--es_fim_mute_path_prefix=/tmp/",
+        ]);
+        assert_eq!(
+            args.events.es.without_effect_on("linux"),
+            [
+                "--disable_endpointsecurity is a macOS flag (Endpoint Security); it does \
+                 nothing on linux",
+                "--es_fim_mute_path_prefix is a macOS flag (Endpoint Security); it does nothing \
+                 on linux",
+            ]
+        );
+        assert_eq!(
+            args.events.es.without_effect_on("macos"),
+            Vec::<String>::new()
+        );
+        let windows = args.events.es.without_effect_on("windows");
+        assert!(
+            windows[0].ends_with("does nothing on windows"),
+            "{windows:?}"
+        );
+    }
 }

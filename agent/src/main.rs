@@ -8,6 +8,7 @@ mod cli;
 mod collector;
 mod config;
 mod daemon;
+mod default_paths;
 mod flags;
 // Kafka through the system's librdkafka, in builds with the `kafka` feature.
 #[cfg(all(unix, feature = "kafka"))]
@@ -16,9 +17,8 @@ mod logger;
 mod logger_args;
 mod os;
 mod output;
-// A pid file locked with flock(2), and a watchdog reading its worker in /proc: elsewhere each
-// says, when used, that it is not supported on this platform yet.
-#[cfg_attr(not(unix), path = "pidfile_unsupported.rs")]
+// A pid file locked with flock(2) on Unix, with LockFileEx on Windows.
+#[cfg_attr(windows, path = "pidfile_windows.rs")]
 mod pidfile;
 mod probes;
 mod remote;
@@ -37,7 +37,12 @@ mod status_log;
 // A datagram to the local syslog socket, as syslog(3) sends it.
 #[cfg(unix)]
 mod syslog_logger;
-#[cfg_attr(not(target_os = "linux"), path = "watchdog_unsupported.rs")]
+// A watcher measuring and restarting its worker on Linux and Windows; on macOS `vigil daemon`
+// says it is not there yet.
+#[cfg_attr(
+    not(any(target_os = "linux", windows)),
+    path = "watchdog_unsupported.rs"
+)]
 mod watchdog;
 
 use std::process::ExitCode;
@@ -126,7 +131,7 @@ fn main() -> ExitCode {
         }
     };
     init_logging(cli.verbose);
-    for warning in warnings {
+    for warning in warnings.into_iter().chain(cli.flags_without_effect_here()) {
         tracing::warn!("{warning}");
     }
     match run(cli) {

@@ -41,6 +41,12 @@ pub fn run(action: ServiceAction) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The daemon's flags when this process is the service (`vigil service run -- FLAGS`): what its
+/// watchdog's worker runs as `vigil daemon FLAGS`.
+pub fn daemon_flags() -> Option<&'static [String]> {
+    DAEMON_FLAGS.get().map(Vec::as_slice)
+}
+
 fn install(daemon_flags: Vec<String>) -> anyhow::Result<ExitCode> {
     // The flags must parse now, not when the service first starts.
     daemon_args(&daemon_flags)?;

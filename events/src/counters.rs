@@ -52,6 +52,9 @@ pub struct TableCounters {
     pub kernel_lost: AtomicU64,
     /// Audit: events stored without their end-of-event record (flushed after a timeout).
     pub incomplete: AtomicU64,
+    /// ETW: buffers the session lost (`RealTimeBuffersLost`). A buffer holds many events, how
+    /// many ETW does not say, so these are counted apart from `kernel_lost`'s events.
+    pub kernel_buffers_lost: AtomicU64,
     /// Set by the publisher once it knows what this kernel can do; `None` until then.
     pub availability: Mutex<Option<Availability>>,
 }
@@ -74,11 +77,12 @@ pub struct CounterValues {
     pub resolved: u64,
     pub kernel_lost: u64,
     pub incomplete: u64,
+    pub kernel_buffers_lost: u64,
     pub availability: Option<Availability>,
 }
 
 impl CounterValues {
-    const FIELDS: usize = 15;
+    const FIELDS: usize = 16;
 
     fn as_array(&self) -> [u64; Self::FIELDS] {
         [
@@ -97,6 +101,7 @@ impl CounterValues {
             self.resolved,
             self.kernel_lost,
             self.incomplete,
+            self.kernel_buffers_lost,
         ]
     }
 
@@ -117,6 +122,7 @@ impl CounterValues {
             resolved: a[12],
             kernel_lost: a[13],
             incomplete: a[14],
+            kernel_buffers_lost: a[15],
             availability: None,
         }
     }
@@ -155,6 +161,7 @@ impl TableCounters {
             resolved: get(&self.resolved),
             kernel_lost: get(&self.kernel_lost),
             incomplete: get(&self.incomplete),
+            kernel_buffers_lost: get(&self.kernel_buffers_lost),
             availability: self.availability(),
         }
     }
@@ -192,6 +199,7 @@ impl TableCounters {
             (&self.resolved, values.resolved),
             (&self.kernel_lost, values.kernel_lost),
             (&self.incomplete, values.incomplete),
+            (&self.kernel_buffers_lost, values.kernel_buffers_lost),
         ];
         for (counter, value) in fields {
             Self::add(counter, value);
@@ -532,6 +540,27 @@ mod tests {
             decoded.source_positions,
             vec![("bpf".to_owned(), vec![6, 7])]
         );
+    }
+
+    #[test]
+    fn buffers_lost_are_saved_apart_and_counters_saved_without_them_still_read() {
+        let counters = Counters::new(&["etw_file_events"]);
+        let table = counters.table("etw_file_events").expect("table exists");
+        TableCounters::add(&table.kernel_lost, 3);
+        TableCounters::add(&table.kernel_buffers_lost, 9);
+        let saved = counters.saved();
+        let bytes = encode_saved(&saved);
+        let decoded = decode_saved(&bytes).expect("decodes");
+        assert_eq!(decoded.tables[0].1.kernel_lost, 3);
+        assert_eq!(decoded.tables[0].1.kernel_buffers_lost, 9);
+        // What versions before the buffers' counter wrote: 15 fields per table.
+        let name_end = 2 + 1 + "etw_file_events".len();
+        let mut older = vec![15u8];
+        older.extend_from_slice(&bytes[1..name_end + 15 * 8]);
+        older.extend_from_slice(&bytes[name_end + 16 * 8..]);
+        let decoded = decode_saved(&older).expect("decodes");
+        assert_eq!(decoded.tables[0].1.kernel_lost, 3);
+        assert_eq!(decoded.tables[0].1.kernel_buffers_lost, 0);
     }
 
     #[test]

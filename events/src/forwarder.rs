@@ -117,6 +117,17 @@ impl Forwarder {
         }
     }
 
+    /// Buffers of events the platform lost (ETW's `RealTimeBuffersLost`), which it does not
+    /// attribute to a table: every table of the publisher shows them, apart from events.
+    pub fn platform_buffers_lost(&self, tables: &[EventTable], lost: u64) {
+        if lost == 0 {
+            return;
+        }
+        for &table in tables {
+            TableCounters::add(&self.table(table).kernel_buffers_lost, lost);
+        }
+    }
+
     /// Events the platform could not buffer (its buffers were full).
     pub fn buffer_lost(&self, tables: &[EventTable], lost: u64) {
         if lost == 0 {
@@ -201,11 +212,13 @@ mod tests {
         let forwarder = Forwarder::new(outlet);
         let tables = [EventTable::ProcessEvents, EventTable::UserEvents];
         forwarder.platform_lost(&tables, 3);
+        forwarder.platform_buffers_lost(&tables, 2);
         forwarder.buffer_lost(&tables, 5);
         forwarder.malformed(EventTable::UserEvents, &"no such property");
         for table in tables {
             let values = values(&counters, table);
-            assert_eq!(values.kernel_lost, 3);
+            assert_eq!(values.kernel_lost, 3, "events only, not buffers");
+            assert_eq!(values.kernel_buffers_lost, 2);
             assert_eq!(values.dropped_ring_buffer, 5);
         }
         assert_eq!(values(&counters, EventTable::UserEvents).malformed, 1);

@@ -44,9 +44,14 @@ pub struct Settings {
     pub es: EsSettings,
 }
 
-/// What the Endpoint Security publisher does, with osquery's flags.
+/// What the Endpoint Security publisher does, with osquery's flags; the default is osquery's:
+/// off.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EsSettings {
+    /// Not `--disable_endpointsecurity`: the process client (and the file client's precondition).
+    pub enabled: bool,
+    /// Not `--disable_endpointsecurity_fim`: the file client.
+    pub fim_enabled: bool,
     /// `--es_fim_mute_path_literal`: comma-separated paths whose file events are muted.
     pub mute_path_literal: String,
     /// `--es_fim_mute_path_prefix`: comma-separated path prefixes whose file events are muted.

@@ -32,7 +32,7 @@ impl Start<'_> {
             ringbuf_bytes: self.args.bpf_ringbuf_size,
             argv_limit: self.args.bpf_argv_limit,
             audit: self.args.audit.settings(),
-            es: Default::default(),
+            es: self.args.es.settings(),
         };
         Ok(publisher.start(&settings, self.outlet.clone(), self.hand_over)?)
     }

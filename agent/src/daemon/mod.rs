@@ -26,7 +26,7 @@ pub fn run(mut args: DaemonArgs) -> anyhow::Result<ExitCode> {
     if args.config_check || args.config_dump {
         return check::check_or_dump(&args);
     }
-    refuse_outside_linux()?;
+    refuse_where_unsupported()?;
     let worker = Worker::from_env()?;
     #[cfg(target_os = "linux")]
     if worker.is_none() {
@@ -54,15 +54,17 @@ pub fn run(mut args: DaemonArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The daemon needs what only its Linux parts have yet: event publishers, the watchdog, an
-/// instance id, the measures of each query's cost. Elsewhere it stops before starting anything
+/// The daemon needs what only its Linux and Windows parts have yet: the watchdog, an instance
+/// id, the measures of each query's cost. Elsewhere (macOS) it stops before starting anything
 /// (`--config_check` and `--config_dump` work everywhere).
-fn refuse_outside_linux() -> anyhow::Result<()> {
-    if cfg!(target_os = "linux") {
+fn refuse_where_unsupported() -> anyhow::Result<()> {
+    if cfg!(any(target_os = "linux", windows)) {
         return Ok(());
     }
     anyhow::bail!(
-        "`vigil daemon` runs on Linux only for now: {} has no event publisher, watchdog, instance          id or query measures in vigil yet. `vigil shell` and `vigil query` run here, and          `vigil daemon --config_check` checks a config",
+        "`vigil daemon` runs on Linux and Windows only for now: {} has no watchdog, instance id \
+         or query measures in vigil yet. `vigil shell` and `vigil query` run here, and \
+         `vigil daemon --config_check` checks a config",
         std::env::consts::OS
     )
 }

@@ -1,16 +1,19 @@
 //! What the agent asks of the operating system, each fact behind one function, its code in the
 //! file of the platforms it is true on: `linux.rs` (what only Linux has: `/proc`, glibc,
-//! `RUSAGE_THREAD`), `unix.rs` (POSIX: file modes, signals, `gethostname`), and for the others a
-//! clear error, or the reason a fact has no value there.
+//! `RUSAGE_THREAD`), `unix.rs` (POSIX: file modes, signals, `gethostname`), `windows.rs`, and
+//! for macOS the reason a Linux-only fact has no value there.
+
+mod filetime;
+mod uuid;
 
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
 pub use linux::{limit_malloc_arenas, random_uuid, resident_bytes, thread_cpu_ms};
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", windows)))]
 mod not_linux;
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", windows)))]
 pub use not_linux::{limit_malloc_arenas, random_uuid, resident_bytes, thread_cpu_ms};
 
 #[cfg(unix)]
@@ -18,7 +21,11 @@ mod unix;
 #[cfg(unix)]
 pub use unix::{StopSignals, create_log_dir, hangups, hostname, open_log_file};
 
-#[cfg(not(unix))]
-mod not_unix;
-#[cfg(not(unix))]
-pub use not_unix::{StopSignals, create_log_dir, hangups, hostname, open_log_file, request_stop};
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub use windows::{
+    StopSignals, cpu_of, create_log_dir, file_handle, hangups, hostname, limit_malloc_arenas,
+    open_log_file, random_uuid, request_stop, resident_bytes, resident_bytes_of, stop_requested,
+    thread_cpu_ms,
+};

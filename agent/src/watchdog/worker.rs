@@ -6,9 +6,10 @@ use std::{
     time::Duration,
 };
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 
 /// The worker's name in `ps`, `top` and `pgrep`: its argv[0] and its `comm`.
+#[cfg(target_os = "linux")]
 pub const PROCESS_NAME: &str = "vigil";
 
 /// Set by the watcher in the worker's environment: the watcher's pid.
@@ -28,16 +29,22 @@ pub fn blamed() -> bool {
     BLAMED.load(Ordering::SeqCst)
 }
 
-extern "C" fn on_blame(_signal: libc::c_int) {
-    // Only an atomic store: this runs in signal context.
+/// Notes that the watcher blamed this worker.
+fn note_blame() {
     BLAMED.store(true, Ordering::SeqCst);
 }
 
-/// Whether this worker's watcher has died (the worker then belongs to another parent).
-pub fn watcher_gone(watcher: u32) -> bool {
-    // SAFETY: getppid has no preconditions.
-    unsafe { libc::getppid() as u32 != watcher }
-}
+// How a worker learns of its watcher: signals and its parent pid on Linux, a pipe on Windows.
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+use linux as platform;
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+use windows as platform;
+
+pub use platform::watcher_gone;
 
 /// This process as a worker started by a watcher.
 #[derive(Debug, Clone)]
@@ -66,69 +73,8 @@ impl Worker {
         }))
     }
 
-    /// Ties this process's life to the watcher's: the kernel sends SIGTERM when the watcher
-    /// exits, and a thread checks the parent too (in case the watcher died before this ran).
+    /// Ties this process's life to the watcher's (see the platform's `bind`).
     pub fn bind_to_watcher(&self) -> anyhow::Result<()> {
-        name_this_process();
-        // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number and no pointers.
-        if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) } != 0 {
-            return Err(std::io::Error::last_os_error()).context("asking for the watcher's death");
-        }
-        // SAFETY: getppid has no preconditions.
-        let parent = unsafe { libc::getppid() } as u32;
-        if parent != self.watcher {
-            bail!(
-                "started as a worker of watcher pid {}, but that watcher is gone (the parent is \
-                 pid {parent}); run `vigil daemon` without {WORKER_ENV} in the environment",
-                self.watcher
-            );
-        }
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        let previous = unsafe {
-            libc::signal(
-                libc::SIGUSR1,
-                on_blame as extern "C" fn(libc::c_int) as libc::sighandler_t,
-            )
-        };
-        if previous == libc::SIG_ERR {
-            return Err(std::io::Error::last_os_error()).context("handling SIGUSR1");
-        }
-        let watcher = self.watcher;
-        std::thread::Builder::new()
-            .name("vigil-watcher-check".into())
-            .spawn(move || watch_parent(watcher))
-            .context("starting the watcher check")?;
-        Ok(())
+        platform::bind(self.watcher)
     }
-}
-
-/// The kernel names an exec'd process after the file it ran, `/proc/self/exe`'s `exe`; `ps -C`,
-/// `pgrep` and `top` read that name (`comm`), not argv[0].
-fn name_this_process() {
-    let name = c"vigil";
-    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes from the pointer.
-    if unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) } != 0 {
-        tracing::warn!(
-            error = %std::io::Error::last_os_error(),
-            "the worker could not name itself `{PROCESS_NAME}`; it shows as `exe`"
-        );
-    }
-}
-
-fn watch_parent(watcher: u32) {
-    loop {
-        std::thread::sleep(Duration::from_secs(1));
-        // SAFETY: getppid has no preconditions.
-        if watcher_gone(watcher) {
-            break;
-        }
-    }
-    // The stop path says why (see `watcher_gone`).
-    // SAFETY: signalling this very process; the daemon's SIGTERM path stops it cleanly.
-    unsafe { libc::kill(libc::getpid(), libc::SIGTERM) };
-    std::thread::sleep(ORPHAN_DEADLINE);
-    eprintln!(
-        "vigil: the worker did not stop within {ORPHAN_DEADLINE:?} of its watcher's death; exiting"
-    );
-    std::process::exit(1);
 }

@@ -5,7 +5,8 @@
 //! - `process`: NOTIFY_EXEC, NOTIFY_FORK and NOTIFY_EXIT into `es_process_events`;
 //! - `file`: NOTIFY_CREATE, RENAME, WRITE, TRUNCATE, UNLINK (and OPEN when asked) into
 //!   `es_process_file_events`, with osquery's path muting;
-//! - `sequence`: the gaps in `seq_num`/`global_seq_num`, which are the events ES dropped.
+//! - `sequence`: the gaps in `seq_num`/`global_seq_num`, which are the events ES dropped;
+//! - `subscriptions`: which clients start, subscribed to what, from osquery's flags.
 
 pub mod file;
 pub mod message;
@@ -13,6 +14,7 @@ pub mod process;
 pub mod sequence;
 pub mod signing;
 pub mod stored;
+pub mod subscriptions;
 
 #[cfg(test)]
 pub(crate) mod fixtures;

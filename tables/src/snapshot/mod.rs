@@ -2,7 +2,8 @@
 //! history is joined with these (`JOIN processes USING (pid)`).
 //!
 //! `hash` and `time` work everywhere, `file` wherever files have POSIX metadata; the rest read
-//! Linux's interfaces (`/proc`, `/sys`, ...) and live in `linux/`, absent on other platforms.
+//! Linux's interfaces (`/proc`, `/sys`, ...) and live in `linux/`, or Windows' APIs and registry
+//! in `windows/`, each absent on other platforms.
 
 pub mod namespace;
 pub mod paths;
@@ -15,6 +16,8 @@ pub mod time;
 
 #[cfg(target_os = "linux")]
 mod linux;
+// Its conversions are compiled (and tested) everywhere, its tables on Windows only.
+pub mod windows;
 // Where they always were, for code (benches, tests) naming them.
 #[cfg(target_os = "linux")]
 pub use linux::{
@@ -34,6 +37,8 @@ pub fn tables() -> Vec<Arc<dyn Table>> {
     tables.push(Arc::new(file::File));
     #[cfg(target_os = "linux")]
     tables.extend(linux::tables());
+    #[cfg(windows)]
+    tables.extend(windows::tables());
     tables.sort_by_key(|table| table.name());
     tables
 }

@@ -1,6 +1,7 @@
 //! The Endpoint Security publisher: one ES client for process events (NOTIFY_EXEC, FORK, EXIT)
 //! and one for file events (NOTIFY_CREATE, RENAME, WRITE, TRUNCATE, UNLINK; OPEN when asked),
-//! each with its own sequence numbers, whose gaps are the events ES dropped. The clients live on
+//! each started when osquery's flags turn it on (`crate::es::subscriptions`) and each with its
+//! own sequence numbers, whose gaps are the events ES dropped. The clients live on
 //! a thread of their own (they may not move between threads); their handlers copy each message
 //! out (`copy`) for the mapping thread (`crate::es`). A client ES refuses (no entitlement, no
 //! Full Disk Access, not root) makes its table unavailable with one sentence saying what to
@@ -31,8 +32,11 @@ pub use source::SOURCE;
 use crate::{
     counters::Availability,
     es::{
-        Message, MutedPaths, SequenceGaps, file::file_event, new_client_failure,
+        Message, MutedPaths, SequenceGaps,
+        file::file_event,
+        new_client_failure,
         process::process_event,
+        subscriptions::{ClientPlan, Notify, Wanted, subscriptions},
     },
     event_table::{Event, EventTable},
     forwarder::{Delivery, Forwarder},
@@ -94,28 +98,20 @@ impl Which {
             Which::File => EventTable::EsProcessFileEvents,
         }
     }
+}
 
-    fn events(self, open_events: bool) -> Vec<es_event_type_t> {
-        match self {
-            Which::Process => vec![
-                es_event_type_t::ES_EVENT_TYPE_NOTIFY_EXEC,
-                es_event_type_t::ES_EVENT_TYPE_NOTIFY_FORK,
-                es_event_type_t::ES_EVENT_TYPE_NOTIFY_EXIT,
-            ],
-            Which::File => {
-                let mut events = vec![
-                    es_event_type_t::ES_EVENT_TYPE_NOTIFY_CREATE,
-                    es_event_type_t::ES_EVENT_TYPE_NOTIFY_RENAME,
-                    es_event_type_t::ES_EVENT_TYPE_NOTIFY_WRITE,
-                    es_event_type_t::ES_EVENT_TYPE_NOTIFY_TRUNCATE,
-                    es_event_type_t::ES_EVENT_TYPE_NOTIFY_UNLINK,
-                ];
-                if open_events {
-                    events.push(es_event_type_t::ES_EVENT_TYPE_NOTIFY_OPEN);
-                }
-                events
-            }
-        }
+/// ES's event type for a notification of the plan.
+fn event_type(notify: Notify) -> es_event_type_t {
+    match notify {
+        Notify::Exec => es_event_type_t::ES_EVENT_TYPE_NOTIFY_EXEC,
+        Notify::Fork => es_event_type_t::ES_EVENT_TYPE_NOTIFY_FORK,
+        Notify::Exit => es_event_type_t::ES_EVENT_TYPE_NOTIFY_EXIT,
+        Notify::Create => es_event_type_t::ES_EVENT_TYPE_NOTIFY_CREATE,
+        Notify::Rename => es_event_type_t::ES_EVENT_TYPE_NOTIFY_RENAME,
+        Notify::Write => es_event_type_t::ES_EVENT_TYPE_NOTIFY_WRITE,
+        Notify::Truncate => es_event_type_t::ES_EVENT_TYPE_NOTIFY_TRUNCATE,
+        Notify::Unlink => es_event_type_t::ES_EVENT_TYPE_NOTIFY_UNLINK,
+        Notify::Open => es_event_type_t::ES_EVENT_TYPE_NOTIFY_OPEN,
     }
 }
 
@@ -138,9 +134,10 @@ fn refusal(error: &NewClientError) -> String {
     new_client_failure(code)
 }
 
-/// Starts one client: subscribed, with its paths and vigil itself muted.
+/// Starts one client: subscribed to `events`, with its paths and vigil itself muted.
 fn client(
     which: Which,
+    events: &[Notify],
     settings: &Settings,
     queue: Sender<(Which, Message)>,
     overflow: Arc<[AtomicU64; 2]>,
@@ -182,7 +179,7 @@ fn client(
         let _ = client.mute_process(&own);
     }
     client
-        .subscribe(&which.events(settings.es.open_events))
+        .subscribe(&events.iter().copied().map(event_type).collect::<Vec<_>>())
         .map_err(|error| format!("Endpoint Security refused the subscription: {error}"))?;
     Ok(client)
 }
@@ -199,19 +196,39 @@ impl EsRunning {
         let overflow = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
         let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
         let (started, started_rx) = crossbeam_channel::bounded(2);
-        let wanted: Vec<Which> = [Which::Process, Which::File]
-            .into_iter()
-            .filter(|which| !settings.disabled_tables.contains(&which.table()))
-            .collect();
+        let wanted = |which: Which| !settings.disabled_tables.contains(&which.table());
+        let plan = subscriptions(
+            &settings.es,
+            Wanted {
+                process: wanted(Which::Process),
+                file: wanted(Which::File),
+            },
+        );
+        let mut wanted: Vec<(Which, Vec<Notify>)> = Vec::new();
+        for (which, client_plan) in [(Which::Process, plan.process), (Which::File, plan.file)] {
+            match client_plan {
+                ClientPlan::Subscribe(events) => wanted.push((which, events)),
+                ClientPlan::Off(reason) => {
+                    if let Some(counters) = outlet.counters.table(which.table().name()) {
+                        counters.set_availability(Availability {
+                            available: false,
+                            reason: reason.to_owned(),
+                        });
+                    }
+                }
+                ClientPlan::NotWanted => {}
+            }
+        }
         let client_settings = settings.clone();
         let client_overflow = overflow.clone();
         let clients = std::thread::Builder::new()
             .name("vigil-es-clients".into())
             .spawn(move || {
                 let mut running = Vec::new();
-                for which in wanted {
+                for (which, events) in wanted {
                     let result = client(
                         which,
+                        &events,
                         &client_settings,
                         queue.clone(),
                         client_overflow.clone(),

@@ -342,13 +342,13 @@ impl Mapper {
             self.forwarder
                 .buffer_lost(tables, losses.events.saturating_sub(before.events));
             self.forwarder
-                .platform_lost(tables, losses.buffers.saturating_sub(before.buffers));
+                .platform_buffers_lost(tables, losses.buffers.saturating_sub(before.buffers));
             if losses.events > before.events || losses.buffers > before.buffers {
                 tracing::warn!(
                     session = name,
                     events_lost = losses.events,
                     buffers_lost = losses.buffers,
-                    "the ETW session lost events (vigil_events.dropped_ring_buffer, kernel_lost)"
+                    "the ETW session lost events (vigil_events.dropped_ring_buffer, kernel_buffers_lost)"
                 );
             }
             self.lost[i] = losses;
