@@ -37,7 +37,7 @@ pub use event_table::{
     process::{ProcessAction, ProcessEvent},
     socket::{SocketEvent, SocketStatus},
 };
-pub use model::{Actor, Syscall, Task};
+pub use model::{Actor, StoredText, Syscall, Task};
 pub use publisher::{
     AuditSettings, BATCH_EVENTS, EsSettings, EventBatch, HandOver, Outlet, Publisher,
     PublisherError, Running, Settings, Stopping, event_channel,

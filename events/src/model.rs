@@ -75,12 +75,13 @@ pub struct TaskView<'a> {
     pub euid: u32,
     pub egid: u32,
     pub cgroup_id: u64,
-    pub comm: &'a str,
+    pub comm: StoredText<'a>,
 }
 
 impl TaskView<'_> {
-    pub fn to_task(&self) -> Task {
-        Task {
+    /// The owned task; a `comm` that is not UTF-8 (a damaged row) is an error.
+    pub fn to_task(&self) -> Result<Task, crate::codec::DecodeError> {
+        Ok(Task {
             pid: self.pid,
             tid: self.tid,
             parent: self.parent,
@@ -89,8 +90,8 @@ impl TaskView<'_> {
             euid: self.euid,
             egid: self.egid,
             cgroup_id: self.cgroup_id,
-            comm: self.comm.to_owned(),
-        }
+            comm: self.comm.to_str()?.to_owned(),
+        })
     }
 }
 
@@ -105,8 +106,69 @@ impl Task {
             euid: self.euid,
             egid: self.egid,
             cgroup_id: self.cgroup_id,
-            comm: &self.comm,
+            comm: StoredText::of(&self.comm),
         }
+    }
+}
+
+/// [`Actor`] with its strings borrowed (from a stored row: see `ProcessEventView`).
+#[derive(Debug, Clone, Copy)]
+pub struct ActorView<'a> {
+    pub task: TaskView<'a>,
+    pub path: StoredText<'a>,
+    pub cmdline: StoredText<'a>,
+}
+
+impl ActorView<'_> {
+    /// The owned actor; a string that is not UTF-8 (a damaged row) is an error.
+    pub fn to_actor(&self) -> Result<Actor, crate::codec::DecodeError> {
+        Ok(Actor {
+            task: self.task.to_task()?,
+            path: self.path.to_str()?.to_owned(),
+            cmdline: self.cmdline.to_str()?.to_owned(),
+        })
+    }
+}
+
+/// A string of a stored row, borrowed from where it is stored and checked as UTF-8 only when
+/// read: a scan that reads one column of a row checks that column's string, not all of them.
+#[derive(Debug, Clone, Copy)]
+pub struct StoredText<'a> {
+    field: &'static str,
+    bytes: &'a [u8],
+}
+
+impl<'a> StoredText<'a> {
+    pub(crate) fn new(field: &'static str, bytes: &'a [u8]) -> Self {
+        Self { field, bytes }
+    }
+
+    /// An event's own string (always UTF-8).
+    pub fn of(text: &'a str) -> Self {
+        Self {
+            field: "",
+            bytes: text.as_bytes(),
+        }
+    }
+
+    /// The string; bytes that are not UTF-8 (a damaged row) are an error naming the field.
+    pub fn to_str(self) -> Result<&'a str, crate::codec::DecodeError> {
+        std::str::from_utf8(self.bytes).map_err(|_| crate::codec::DecodeError::Invalid(self.field))
+    }
+
+    /// The string, with bytes that are not UTF-8 (a damaged row) shown as U+FFFD.
+    pub fn to_str_lossy(self) -> std::borrow::Cow<'a, str> {
+        String::from_utf8_lossy(self.bytes)
+    }
+
+    pub fn as_bytes(self) -> &'a [u8] {
+        self.bytes
+    }
+}
+
+impl PartialEq<&str> for StoredText<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        self.bytes == other.as_bytes()
     }
 }
 
@@ -117,4 +179,14 @@ pub struct Actor {
     /// The caller's executable and command line, from the process table.
     pub path: String,
     pub cmdline: String,
+}
+
+impl Actor {
+    pub fn view(&self) -> ActorView<'_> {
+        ActorView {
+            task: self.task.view(),
+            path: StoredText::of(&self.path),
+            cmdline: StoredText::of(&self.cmdline),
+        }
+    }
 }

@@ -348,3 +348,72 @@ fn an_event_scan_fills_the_columns_a_query_reads_and_leaves_the_others_null() {
     // Numbers cost nothing to fill: they are there whatever the query reads.
     assert_eq!(row[column("pid")], vigil_tables::Value::Int(101));
 }
+
+/// `LIKE` and `=` on a column stored verbatim are tried on each row's stored bytes first: rows
+/// that cannot match are skipped undecoded (an undecodable row without the literal is not even
+/// counted as corrupt), and every query returns exactly the rows SQLite's own comparison keeps
+/// (the same query written so that nothing is handed down to the table).
+#[test]
+fn like_and_equality_on_stored_text_skip_rows_undecoded_and_return_what_sqlite_keeps() {
+    let f = fixture(1000..1010);
+    let mut curl = event(2000, 77);
+    curl.path = "/usr/bin/Curl".into();
+    curl.cwd = "/home/ünïcode/100%_done".into();
+    curl.task.comm = "curl".into();
+    let curl = Event::Process(curl);
+    f.store
+        .append(
+            EventTable::BpfProcessEvents,
+            &[(curl.time_ns(), curl.encode())],
+        )
+        .expect("append");
+    f.store
+        .put_raw(EventTable::BpfProcessEvents, 1001 * SEC + 5, b"\x01\xff garbage")
+        .expect("put garbage");
+    let corrupt = || {
+        f.counters
+            .table("bpf_process_events")
+            .expect("table")
+            .values()
+            .corrupt
+    };
+    for (condition, expected) in [
+        ("path LIKE '%curl%'", 1),
+        ("path LIKE '%CURL'", 1),
+        ("path LIKE '/usr/bin/_url'", 1),
+        ("path LIKE '%env%'", 10),
+        ("path LIKE '%wget%'", 0),
+        ("path = '/usr/bin/Curl'", 1),
+        ("path = '/usr/bin/curl'", 0),
+        ("cwd LIKE '%ünïcode/100%'", 1),
+        ("cwd = '/home/ünïcode/100%_done'", 1),
+        ("cwd LIKE '%100\\%%' ESCAPE '\\'", 1),
+        ("comm LIKE 'cur%' AND path LIKE '%bin%'", 1),
+        ("cmdline LIKE '%VAR=1 /bin%'", 11),
+    ] {
+        let pushed = count(
+            &f.conn,
+            &format!("SELECT count(*) FROM bpf_process_events WHERE {condition}"),
+        );
+        let unpushed = count(
+            &f.conn,
+            &format!(
+                "SELECT count(*) FROM (SELECT * FROM bpf_process_events LIMIT -1) WHERE \
+                 {condition}"
+            ),
+        );
+        assert_eq!((pushed, unpushed), (expected, expected), "{condition}");
+    }
+    // The garbage row lacks "curl": under the pushed-down LIKE it was never decoded.
+    let before = corrupt();
+    count(
+        &f.conn,
+        "SELECT count(*) FROM bpf_process_events WHERE path LIKE '%curl%'",
+    );
+    assert_eq!(corrupt(), before, "a row without the literal is not decoded");
+    count(
+        &f.conn,
+        "SELECT count(*) FROM bpf_process_events WHERE path || '' LIKE '%curl%'",
+    );
+    assert_eq!(corrupt(), before + 1, "without the pushdown every row is decoded");
+}

@@ -5,7 +5,7 @@ use super::{
     DecodeError,
     wire::{Reader, Writer},
 };
-use crate::model::{Actor, Task, TaskView};
+use crate::model::{Actor, ActorView, Task, TaskView};
 
 pub(crate) fn write_task(w: &mut Writer, task: &Task) {
     w.uint(task.pid.into());
@@ -20,7 +20,7 @@ pub(crate) fn write_task(w: &mut Writer, task: &Task) {
 }
 
 pub(crate) fn read_task(r: &mut Reader<'_>) -> Result<Task, DecodeError> {
-    read_task_view(r).map(|task| task.to_task())
+    read_task_view(r).and_then(|task| task.to_task())
 }
 
 pub(crate) fn read_task_view<'a>(r: &mut Reader<'a>) -> Result<TaskView<'a>, DecodeError> {
@@ -33,7 +33,7 @@ pub(crate) fn read_task_view<'a>(r: &mut Reader<'a>) -> Result<TaskView<'a>, Dec
         euid: r.u32("euid")?,
         egid: r.u32("egid")?,
         cgroup_id: r.uint()?,
-        comm: r.str_ref("comm")?,
+        comm: r.text_ref("comm")?,
     })
 }
 
@@ -41,6 +41,14 @@ pub(crate) fn write_actor(w: &mut Writer, actor: &Actor) {
     write_task(w, &actor.task);
     w.str(&actor.path);
     w.str(&actor.cmdline);
+}
+
+pub(crate) fn read_actor_view<'a>(r: &mut Reader<'a>) -> Result<ActorView<'a>, DecodeError> {
+    Ok(ActorView {
+        task: read_task_view(r)?,
+        path: r.text_ref("path")?,
+        cmdline: r.text_ref("cmdline")?,
+    })
 }
 
 pub(crate) fn read_actor(r: &mut Reader<'_>) -> Result<Actor, DecodeError> {

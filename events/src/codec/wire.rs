@@ -49,12 +49,14 @@ impl<'a> Reader<'a> {
         Ok(reader)
     }
 
+    #[inline]
     pub(crate) fn byte(&mut self) -> Result<u8, DecodeError> {
         let (&first, rest) = self.0.split_first().ok_or(DecodeError::Truncated)?;
         self.0 = rest;
         Ok(first)
     }
 
+    #[inline]
     pub(crate) fn uint(&mut self) -> Result<u64, DecodeError> {
         let mut value = 0u64;
         for shift in (0..64).step_by(7) {
@@ -67,10 +69,12 @@ impl<'a> Reader<'a> {
         Err(DecodeError::Invalid("varint"))
     }
 
+    #[inline]
     pub(crate) fn u32(&mut self, field: &'static str) -> Result<u32, DecodeError> {
         u32::try_from(self.uint()?).map_err(|_| DecodeError::Invalid(field))
     }
 
+    #[inline]
     pub(crate) fn int(&mut self) -> Result<i64, DecodeError> {
         let raw = self.uint()?;
         Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64))
@@ -81,14 +85,32 @@ impl<'a> Reader<'a> {
     }
 
     /// A string borrowed from the record: nothing allocated.
+    #[inline]
     pub(crate) fn str_ref(&mut self, field: &'static str) -> Result<&'a str, DecodeError> {
+        let bytes = self.bytes_ref(field)?;
+        std::str::from_utf8(bytes).map_err(|_| DecodeError::Invalid(field))
+    }
+
+    /// A string's bytes borrowed from the record, not yet checked as UTF-8 (see
+    /// [`crate::model::StoredText`]).
+    #[inline]
+    pub(crate) fn bytes_ref(&mut self, field: &'static str) -> Result<&'a [u8], DecodeError> {
         let len = usize::try_from(self.uint()?).map_err(|_| DecodeError::Invalid(field))?;
         if len > self.0.len() {
             return Err(DecodeError::Truncated);
         }
         let (bytes, rest) = self.0.split_at(len);
         self.0 = rest;
-        std::str::from_utf8(bytes).map_err(|_| DecodeError::Invalid(field))
+        Ok(bytes)
+    }
+
+    #[inline]
+    pub(crate) fn text_ref(
+        &mut self,
+        field: &'static str,
+    ) -> Result<crate::model::StoredText<'a>, DecodeError> {
+        self.bytes_ref(field)
+            .map(|bytes| crate::model::StoredText::new(field, bytes))
     }
 }
 

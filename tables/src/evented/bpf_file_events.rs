@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use vigil_events::{
-    Counters, EventStore, EventTable, FileEvent, event_table::file::decode_file_event,
+    Counters, EventStore, EventTable, FileEvent, StoredText,
+    event_table::file::{FileEventView, decode_file_event_view},
 };
 
 use super::StoredTable;
@@ -57,10 +58,17 @@ pub fn table(store: Option<Arc<EventStore>>, counters: &Counters) -> StoredTable
     StoredTable::new(
         EventTable::BpfFileEvents,
         FileEventRow::COLUMNS,
-        |bytes, seq, used| decode_file_event(bytes).map(|event| row_of(&event, seq, used)),
+        |bytes, seq, used| decode_file_event_view(bytes).map(|event| row_of(&event, seq, used)),
         store,
         counters,
     )
+    .with_verbatim_columns(&[
+        FileEventRow::path,
+        FileEventRow::dest_path,
+        FileEventRow::executable,
+        FileEventRow::cmdline,
+        FileEventRow::comm,
+    ])
 }
 
 /// An id argument that was not given (`-1` to chown) reads as NULL, not 4294967295.
@@ -73,42 +81,45 @@ fn optional_id(id: u32) -> Value {
 }
 
 pub fn row(event: &FileEvent, seq: u64) -> Row {
-    row_of(event, seq, UsedColumns::ALL)
+    row_of(&event.view(), seq, UsedColumns::ALL)
 }
 
 /// The row with at least the `used` columns filled (text cells are made only when read).
-pub fn row_of(event: &FileEvent, seq: u64, used: UsedColumns) -> Row {
+pub fn row_of(event: &FileEventView<'_>, seq: u64, used: UsedColumns) -> Row {
     type R = FileEventRow;
     let a = &event.actor;
     let t = &a.task;
     let success = event.result >= 0;
-    let text = |column: usize, value: &str| used.cell(column, || value.into());
+    let name = |column: usize, value: &'static str| used.cell(column, || value.into());
+    let text = |column: usize, value: StoredText<'_>| {
+        used.cell(column, || value.to_str_lossy().into_owned().into())
+    };
     FileEventRow {
-        operation: text(R::operation, event.operation.as_str()),
+        operation: name(R::operation, event.operation.as_str()),
         pid: t.pid.into(),
         ppid: t.parent.into(),
         uid: t.uid.into(),
         gid: t.gid.into(),
         euid: t.euid.into(),
-        path: text(R::path, &event.path),
-        dest_path: text(R::dest_path, &event.dest_path),
+        path: text(R::path, event.path),
+        dest_path: text(R::dest_path, event.dest_path),
         mode: used.cell(R::mode, || format!("{:04o}", event.mode & 0o7777).into()),
         flags: event.flags.into(),
         inode: event.inode.into(),
         device: event.device.into(),
-        executable: text(R::executable, &a.path),
-        cmdline: text(R::cmdline, &a.cmdline),
+        executable: text(R::executable, a.path),
+        cmdline: text(R::cmdline, a.cmdline),
         cid: t.cgroup_id.into(),
         success: Value::Int(i64::from(success)),
         errno: Value::Int(if success { 0 } else { -event.result }),
         ntime: used.cell(R::ntime, || event.time_ns.to_string().into()),
         time: (event.time_ns / 1_000_000_000).into(),
         eid: seq.into(),
-        syscall: text(R::syscall, event.syscall.as_str()),
+        syscall: name(R::syscall, event.syscall.as_str()),
         resolved: Value::Int(i64::from(event.path_resolved)),
         tid: t.tid.into(),
         egid: t.egid.into(),
-        comm: text(R::comm, &t.comm),
+        comm: text(R::comm, t.comm),
         fd: Value::Int(i64::from(event.fd)),
         exit_code: used.cell(R::exit_code, || event.result.to_string().into()),
         new_uid: optional_id(event.new_uid),

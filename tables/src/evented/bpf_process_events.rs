@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use vigil_events::{
-    Counters, EventStore, EventTable, ProcessEvent,
+    Counters, EventStore, EventTable, ProcessEvent, StoredText,
     event_table::process::{ProcessEventView, decode_process_event_view},
 };
 
@@ -59,6 +59,13 @@ pub fn table(store: Option<Arc<EventStore>>, counters: &Counters) -> StoredTable
         store,
         counters,
     )
+    .with_verbatim_columns(&[
+        ProcessEventRow::path,
+        ProcessEventRow::cwd,
+        ProcessEventRow::comm,
+        ProcessEventRow::filename,
+        ProcessEventRow::parent_path,
+    ])
 }
 
 pub fn row(event: &ProcessEvent, seq: u64) -> Row {
@@ -69,7 +76,9 @@ pub fn row(event: &ProcessEvent, seq: u64) -> Row {
 pub fn row_of(event: &ProcessEventView<'_>, seq: u64, used: UsedColumns) -> Row {
     type R = ProcessEventRow;
     let task = &event.task;
-    let text = |column: usize, value: &str| used.cell(column, || value.into());
+    let text = |column: usize, value: StoredText<'_>| {
+        used.cell(column, || value.to_str_lossy().into_owned().into())
+    };
     ProcessEventRow {
         tid: task.tid.into(),
         pid: task.pid.into(),
@@ -79,13 +88,13 @@ pub fn row_of(event: &ProcessEventView<'_>, seq: u64, used: UsedColumns) -> Row 
         cid: task.cgroup_id.into(),
         exit_code: used.cell(R::exit_code, || event.exit_code.to_string().into()),
         probe_error: event.probe_error.into(),
-        syscall: text(R::syscall, event.syscall.as_str()),
+        syscall: used.cell(R::syscall, || event.syscall.as_str().into()),
         path: text(R::path, event.path),
         cwd: text(R::cwd, event.cwd),
         cmdline: used.cell(R::cmdline, || event.argv.cmdline().into()),
         duration: event.duration_ns.into(),
         json_cmdline: used.cell(R::json_cmdline, || {
-            let argv: Vec<&str> = event.argv.iter().collect();
+            let argv: Vec<_> = event.argv.iter().collect();
             serde_json::to_string(&argv).unwrap_or_default().into()
         }),
         ntime: used.cell(R::ntime, || event.time_ns.to_string().into()),

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use vigil_events::{
-    Counters, EventStore, EventTable, SocketEvent, event_table::socket::decode_socket_event,
+    Counters, EventStore, EventTable, SocketEvent, StoredText,
+    event_table::socket::{SocketEventView, decode_socket_event_view},
 };
 
 use super::StoredTable;
@@ -55,22 +56,33 @@ pub fn table(store: Option<Arc<EventStore>>, counters: &Counters) -> StoredTable
     StoredTable::new(
         EventTable::BpfSocketEvents,
         SocketEventRow::COLUMNS,
-        |bytes, seq, used| decode_socket_event(bytes).map(|event| row_of(&event, seq, used)),
+        |bytes, seq, used| decode_socket_event_view(bytes).map(|event| row_of(&event, seq, used)),
         store,
         counters,
     )
+    .with_verbatim_columns(&[
+        SocketEventRow::path,
+        SocketEventRow::local_address,
+        SocketEventRow::remote_address,
+        SocketEventRow::comm,
+        SocketEventRow::cmdline,
+        SocketEventRow::socket,
+    ])
 }
 
 pub fn row(event: &SocketEvent, seq: u64) -> Row {
-    row_of(event, seq, UsedColumns::ALL)
+    row_of(&event.view(), seq, UsedColumns::ALL)
 }
 
 /// The row with at least the `used` columns filled (text cells are made only when read).
-pub fn row_of(event: &SocketEvent, seq: u64, used: UsedColumns) -> Row {
+pub fn row_of(event: &SocketEventView<'_>, seq: u64, used: UsedColumns) -> Row {
     type R = SocketEventRow;
     let a = &event.actor;
     let t = &a.task;
-    let text = |column: usize, value: &str| used.cell(column, || value.into());
+    let name = |column: usize, value: &'static str| used.cell(column, || value.into());
+    let text = |column: usize, value: StoredText<'_>| {
+        used.cell(column, || value.to_str_lossy().into_owned().into())
+    };
     SocketEventRow {
         tid: t.tid.into(),
         pid: t.pid.into(),
@@ -80,26 +92,26 @@ pub fn row_of(event: &SocketEvent, seq: u64, used: UsedColumns) -> Row {
         cid: t.cgroup_id.into(),
         exit_code: used.cell(R::exit_code, || event.result.to_string().into()),
         probe_error: event.probe_error.into(),
-        syscall: text(R::syscall, event.syscall.as_str()),
-        path: text(R::path, &a.path),
+        syscall: name(R::syscall, event.syscall.as_str()),
+        path: text(R::path, a.path),
         fd: used.cell(R::fd, || event.fd.to_string().into()),
         family: u32::from(event.family).into(),
         r#type: u32::from(event.sock_type).into(),
         protocol: u32::from(event.protocol).into(),
-        local_address: text(R::local_address, &event.local_address),
-        remote_address: text(R::remote_address, &event.remote_address),
+        local_address: text(R::local_address, event.local_address),
+        remote_address: text(R::remote_address, event.remote_address),
         local_port: u32::from(event.local_port).into(),
         remote_port: u32::from(event.remote_port).into(),
         duration: event.duration_ns.into(),
         ntime: used.cell(R::ntime, || event.time_ns.to_string().into()),
         time: (event.time_ns / 1_000_000_000).into(),
         eid: seq.into(),
-        status: text(R::status, event.status().as_str()),
+        status: name(R::status, event.status().as_str()),
         euid: t.euid.into(),
         egid: t.egid.into(),
-        comm: text(R::comm, &t.comm),
-        cmdline: text(R::cmdline, &a.cmdline),
-        socket: text(R::socket, &event.socket_path),
+        comm: text(R::comm, t.comm),
+        cmdline: text(R::cmdline, a.cmdline),
+        socket: text(R::socket, event.socket_path),
     }
     .into()
 }

@@ -10,6 +10,7 @@ pub mod es_process_file_events;
 pub mod etw_file_events;
 pub mod etw_socket_events;
 mod pages;
+mod prefilter;
 pub mod process_etw_events;
 pub mod process_events;
 pub mod scope;

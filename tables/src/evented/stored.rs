@@ -10,7 +10,7 @@ use vigil_events::{
     Counters, EventStore, EventTable, StoreError, TableCounters, TimeRange, codec::DecodeError,
 };
 
-use super::{QueryScope, StoredPages};
+use super::{QueryScope, StoredPages, prefilter::StoredPrefilter};
 use crate::table::{Column, Row, Rows, ScanRequest, Table, TableError, UsedColumns};
 
 /// Turns a stored value (and its sequence number, the `eid`) into a row, filling at least the
@@ -28,6 +28,9 @@ pub struct StoredTable {
     visited: Arc<AtomicU64>,
     /// Set on the scheduler's connection: scheduled queries read each event once.
     scope: Option<Arc<QueryScope>>,
+    /// Text columns stored verbatim, whose `LIKE` and `=` are tried on a row's stored bytes
+    /// before it is decoded (see `prefilter`).
+    verbatim: &'static [usize],
 }
 
 impl StoredTable {
@@ -48,7 +51,16 @@ impl StoredTable {
             counters: counters.table(table.name()).cloned().unwrap_or_default(),
             visited: Arc::new(AtomicU64::new(0)),
             scope: None,
+            verbatim: &[],
         }
+    }
+
+    /// Declares `columns` as text the store keeps verbatim (each cell is the bytes of one stored
+    /// string, as the column shows them): rows that cannot match a `LIKE` or `=` on them are
+    /// skipped undecoded.
+    pub fn with_verbatim_columns(mut self, columns: &'static [usize]) -> Self {
+        self.verbatim = columns;
+        self
     }
 
     /// Reads within `scope` (the scheduler's connection).
@@ -76,6 +88,10 @@ impl Table for StoredTable {
         Some(self.time_columns)
     }
 
+    fn pushdown_columns(&self) -> &'static [usize] {
+        self.verbatim
+    }
+
     fn scan(&self, request: &ScanRequest) -> Result<Rows, TableError> {
         let Some(store) = self.store.clone() else {
             return Ok(Box::new(std::iter::empty()));
@@ -100,6 +116,7 @@ impl Table for StoredTable {
         let decode = self.decode;
         let used = request.used();
         let table = self.table;
+        let prefilter = StoredPrefilter::new(&request.constraints, self.verbatim);
         let mut pages = StoredPages::new(store, self.table, from, range, self.visited.clone());
         // Inside a scheduled query, a scan reads at most `budget` new rows; if one more is
         // there, the scheduler runs the query again for the rest.
@@ -126,6 +143,12 @@ impl Table for StoredTable {
                 }
                 if let Some(scope) = &scope {
                     scope.record(table, stored.time_ns, stored.seq);
+                }
+                if prefilter
+                    .as_ref()
+                    .is_some_and(|filter| !filter.may_match(stored.value))
+                {
+                    continue;
                 }
                 match decode(stored.value, stored.seq, used) {
                     Ok(row) => return Some(Ok(row)),

@@ -331,7 +331,7 @@ pub fn targets(f: &Figures) -> Vec<Target> {
         Some(run) => Target {
             what,
             figure: format!(
-                "{:.1} MB, watcher and worker together ({})",
+                "{:.1} MB, watcher and worker together ({}){}",
                 run.peak_rss_kb as f64 / 1024.0,
                 if run.processes.is_empty() {
                     format!(
@@ -344,6 +344,18 @@ pub fn targets(f: &Figures) -> Vec<Target> {
                         .map(|p| format!("{} {:.1} MB", p.role, p.peak_rss_kb as f64 / 1024.0))
                         .collect::<Vec<_>>()
                         .join(", ")
+                },
+                match run
+                    .processes
+                    .iter()
+                    .map(|p| p.rss_at_end.pss_kb)
+                    .sum::<u64>()
+                {
+                    0 => String::new(),
+                    pss => format!(
+                        "; their PSS at the end, each shared page counted once, {:.1} MB",
+                        pss as f64 / 1024.0
+                    ),
                 }
             ),
             verdict: Verdict::from(run.peak_rss_kb < 50 * 1024),

@@ -166,6 +166,11 @@ pub struct RssBreakdown {
     pub anonymous_kb: u64,
     /// Everything else (shared libraries, other files).
     pub other_kb: u64,
+    /// Proportional set size: every mapping's pages, each shared page divided among the
+    /// processes that map it (so the executable's pages, resident in both watcher and worker,
+    /// count once between them), the ring buffer's data pages as mapped.
+    #[serde(default)]
+    pub pss_kb: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -163,7 +163,8 @@ pub fn rss_breakdown(pid: i32) -> Option<RssBreakdown> {
     Some(parse_smaps(&smaps, &exe.to_string_lossy()))
 }
 
-/// Sums the `Rss:` of each mapping of `smaps` by kind; `exe` is the executable's path.
+/// Sums the `Rss:` of each mapping of `smaps` by kind, and every mapping's `Pss:`; `exe` is the
+/// executable's path.
 pub fn parse_smaps(smaps: &str, exe: &str) -> RssBreakdown {
     let mut out = RssBreakdown::default();
     let mut name = String::new();
@@ -173,6 +174,10 @@ pub fn parse_smaps(smaps: &str, exe: &str) -> RssBreakdown {
         if first.contains('-') && first.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
             // A mapping's header: range, permissions, offset, device, inode, then the name.
             name = fields.skip(4).collect::<Vec<_>>().join(" ");
+            continue;
+        }
+        if first == "Pss:" {
+            out.pss_kb += fields.next().and_then(|v| v.parse().ok()).unwrap_or(0);
             continue;
         }
         if first != "Rss:" {
@@ -365,8 +370,10 @@ Size:               7516 kB
 Rss:                2568 kB
 55a309f55000-55a30aeca000 r-xp 00757000 fd:01 123 /usr/bin/vigil
 Rss:               11236 kB
+Pss:                5618 kB
 55a30fd78000-55a31063c000 rw-p 00000000 00:00 0                          [heap]
 Rss:                4872 kB
+Pss:                4872 kB
 7f5d156f6000-7f5d166f7000 r--s 00000000 00:0f 1066                       anon_inode:bpf-map
 Rss:               16388 kB
 7f5d18000000-7f5d18021000 rw-p 00000000 00:00 0 
@@ -382,6 +389,7 @@ Rss:                1136 kB
                 executable_kb: 2568 + 11236,
                 anonymous_kb: 4872 + 132,
                 other_kb: 1136,
+                pss_kb: 5618 + 4872,
             }
         );
     }

@@ -274,14 +274,17 @@ fn processes_section(md: &mut String, f: &Figures) {
          `smaps` when the run was over, by kind of mapping: BPF maps (the ring buffer: the \
          kernel maps its data pages twice, for records that wrap around, so each page read \
          counts twice), the executable's own pages, anonymous memory (heap), and the rest \
-         (shared libraries).\n"
+         (shared libraries). PSS at the end is both processes' proportional set size from the \
+         same `smaps`: a page resident in both (the executable's, the libraries') is divided \
+         between them, so it counts once; RSS counts it in each.\n"
     );
     let _ = writeln!(
         md,
         "| load | watcher peak RSS MB | worker peak RSS MB | worker RSS at the end, MB: BPF maps \
          + executable + anonymous + other | watcher RSS at the end, MB: executable + anonymous + \
-         other | watcher CPU s | worker CPU s | worker CPU by thread |\n\
-         |---|---|---|---|---|---|---|---|"
+         other | watcher + worker PSS at the end, MB | watcher CPU s | worker CPU s | worker CPU \
+         by thread |\n\
+         |---|---|---|---|---|---|---|---|---|"
     );
     for run in runs {
         let role = |name: &str| run.processes.iter().find(|p| p.role == name);
@@ -319,14 +322,16 @@ fn processes_section(md: &mut String, f: &Figures) {
                 mib(r.other_kb + r.bpf_maps_kb)
             )
         });
+        let pss = mib(run.processes.iter().map(|p| p.rss_at_end.pss_kb).sum());
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             run.load.label(),
             mb(watcher.map_or(0, |p| p.peak_rss_kb)),
             mb(worker.map_or(0, |p| p.peak_rss_kb)),
             worker_rss,
             watcher_rss,
+            pss,
             opt(watcher.map(|p| format!("{:.2}", p.cpu_s))),
             opt(worker.map(|p| format!("{:.2}", p.cpu_s))),
             threads

@@ -3,8 +3,10 @@
 #[cfg(target_os = "linux")]
 pub(crate) mod ebpf;
 pub(crate) mod stored;
+mod view;
 
-pub use stored::{decode_file_event, encode_file_event};
+pub use stored::{decode_file_event, decode_file_event_view, encode_file_event};
+pub use view::FileEventView;
 
 use super::TableEvent;
 use crate::{

@@ -1,10 +1,10 @@
 //! How a file event is stored.
 
-use super::{FileEvent, FileOperation};
+use super::{FileEvent, FileOperation, view::FileEventView};
 use crate::{
     codec::{
         DecodeError,
-        caller::{read_actor, write_actor},
+        caller::{read_actor_view, write_actor},
         wire::{Reader, Writer},
     },
     model::Syscall,
@@ -39,6 +39,12 @@ pub fn encode_file_event(event: &FileEvent) -> Vec<u8> {
 }
 
 pub fn decode_file_event(bytes: &[u8]) -> Result<FileEvent, DecodeError> {
+    decode_file_event_view(bytes).and_then(|view| view.to_event())
+}
+
+/// Reads a stored file event in place (see [`FileEventView`]); the same checks as
+/// [`decode_file_event`] but UTF-8, which is checked where a string is read.
+pub fn decode_file_event_view(bytes: &[u8]) -> Result<FileEventView<'_>, DecodeError> {
     let mut r = Reader(bytes);
     let version = r.byte()?;
     if version != FILE_EVENT_V1 {
@@ -47,21 +53,21 @@ pub fn decode_file_event(bytes: &[u8]) -> Result<FileEvent, DecodeError> {
     let operation = FileOperation::from_code(r.byte()?).ok_or(DecodeError::Invalid("operation"))?;
     let syscall = Syscall::from_code(r.byte()?).ok_or(DecodeError::Invalid("syscall"))?;
     let time_ns = r.uint()?;
-    let actor = read_actor(&mut r)?;
-    let path = r.str("path")?;
+    let actor = read_actor_view(&mut r)?;
+    let path = r.text_ref("path")?;
     let path_resolved = match r.byte()? {
         0 => false,
         1 => true,
         _ => return Err(DecodeError::Invalid("path_resolved")),
     };
-    let event = FileEvent {
+    let event = FileEventView {
         operation,
         syscall,
         time_ns,
         actor,
         path,
         path_resolved,
-        dest_path: r.str("dest_path")?,
+        dest_path: r.text_ref("dest_path")?,
         mode: r.u32("mode")?,
         flags: r.u32("flags")?,
         inode: r.uint()?,

@@ -49,7 +49,7 @@ pub fn encode_process_event(event: &ProcessEvent) -> Vec<u8> {
 }
 
 pub fn decode_process_event(bytes: &[u8]) -> Result<ProcessEvent, DecodeError> {
-    decode_process_event_view(bytes).map(|view| view.to_event())
+    decode_process_event_view(bytes).and_then(|view| view.to_event())
 }
 
 /// Reads a stored process event in place (see [`ProcessEventView`]); the same checks as
@@ -70,9 +70,9 @@ pub fn decode_process_event_view(bytes: &[u8]) -> Result<ProcessEventView<'_>, D
     let syscall = Syscall::from_code(r.byte()?).ok_or(DecodeError::Invalid("syscall"))?;
     let time_ns = r.uint()?;
     let task = read_task_view(&mut r)?;
-    let path = r.str_ref("path")?;
-    let filename = r.str_ref("filename")?;
-    let cwd = r.str_ref("cwd")?;
+    let path = r.text_ref("path")?;
+    let filename = r.text_ref("filename")?;
+    let cwd = r.text_ref("cwd")?;
     let argc = r.uint()?;
     // Each argument takes at least one byte: a count larger than what is left is corrupt.
     if argc > r.0.len() as u64 {
@@ -80,7 +80,7 @@ pub fn decode_process_event_view(bytes: &[u8]) -> Result<ProcessEventView<'_>, D
     }
     let args_start = r.0;
     for _ in 0..argc {
-        r.str_ref("argv")?;
+        r.bytes_ref("argv")?;
     }
     let argv = Args::encoded(argc as usize, &args_start[..args_start.len() - r.0.len()]);
     let argv_truncated = match r.byte()? {
@@ -93,7 +93,7 @@ pub fn decode_process_event_view(bytes: &[u8]) -> Result<ProcessEventView<'_>, D
     let child_pid = r.u32("child_pid")?;
     let duration_ns = r.uint()?;
     let probe_error = r.u32("probe_error")?;
-    let parent_path = r.str_ref("parent_path")?;
+    let parent_path = r.text_ref("parent_path")?;
     if !r.0.is_empty() {
         return Err(DecodeError::Invalid("trailing bytes"));
     }
@@ -165,15 +165,15 @@ pub(crate) mod tests {
         let stored = decode_process_event_view(&bytes).expect("a view");
         let own = event.view();
         for view in [&stored, &own] {
-            assert_eq!(view.to_event(), event);
+            assert_eq!(view.to_event().expect("an event"), event);
             assert_eq!(view.argv.len(), event.argv.len());
             assert_eq!(view.argv.cmdline(), event.cmdline());
             assert_eq!(view.argv.iter().collect::<Vec<_>>(), event.argv);
         }
         // The view's strings are the stored bytes themselves, not copies.
         let stored_range = bytes.as_ptr_range();
-        assert!(stored_range.contains(&stored.path.as_ptr()));
-        assert!(stored_range.contains(&stored.task.comm.as_ptr()));
+        assert!(stored_range.contains(&stored.path.as_bytes().as_ptr()));
+        assert!(stored_range.contains(&stored.task.comm.as_bytes().as_ptr()));
     }
 
     #[test]

@@ -3,10 +3,12 @@
 #[cfg(target_os = "linux")]
 pub(crate) mod ebpf;
 pub(crate) mod stored;
+mod view;
 
 #[cfg(target_os = "linux")]
 pub use ebpf::{SockAddr, parse_sockaddr};
-pub use stored::{decode_socket_event, encode_socket_event};
+pub use stored::{decode_socket_event, decode_socket_event_view, encode_socket_event};
+pub use view::SocketEventView;
 
 use super::TableEvent;
 use crate::{
@@ -57,16 +59,21 @@ pub struct SocketEvent {
 }
 
 impl SocketEvent {
-    const EINPROGRESS: i64 = 115;
-
     pub fn status(&self) -> SocketStatus {
-        if self.result >= 0 {
-            SocketStatus::Succeeded
-        } else if self.syscall == Syscall::Connect && self.result == -Self::EINPROGRESS {
-            SocketStatus::InProgress
-        } else {
-            SocketStatus::Failed
-        }
+        status_of(self.syscall, self.result)
+    }
+}
+
+/// A call's outcome from its return value: a non-blocking connect still under way is not a
+/// failure.
+fn status_of(syscall: Syscall, result: i64) -> SocketStatus {
+    const EINPROGRESS: i64 = 115;
+    if result >= 0 {
+        SocketStatus::Succeeded
+    } else if syscall == Syscall::Connect && result == -EINPROGRESS {
+        SocketStatus::InProgress
+    } else {
+        SocketStatus::Failed
     }
 }
 

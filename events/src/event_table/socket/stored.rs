@@ -1,10 +1,10 @@
 //! How a socket event is stored.
 
-use super::SocketEvent;
+use super::{SocketEvent, view::SocketEventView};
 use crate::{
     codec::{
         DecodeError,
-        caller::{read_actor, write_actor},
+        caller::{read_actor_view, write_actor},
         wire::{Reader, Writer},
     },
     model::Syscall,
@@ -34,6 +34,12 @@ pub fn encode_socket_event(event: &SocketEvent) -> Vec<u8> {
 }
 
 pub fn decode_socket_event(bytes: &[u8]) -> Result<SocketEvent, DecodeError> {
+    decode_socket_event_view(bytes).and_then(|view| view.to_event())
+}
+
+/// Reads a stored socket event in place (see [`SocketEventView`]); the same checks as
+/// [`decode_socket_event`] but UTF-8, which is checked where a string is read.
+pub fn decode_socket_event_view(bytes: &[u8]) -> Result<SocketEventView<'_>, DecodeError> {
     let mut r = Reader(bytes);
     let version = r.byte()?;
     if version != SOCKET_EVENT_V1 {
@@ -41,9 +47,9 @@ pub fn decode_socket_event(bytes: &[u8]) -> Result<SocketEvent, DecodeError> {
     }
     let syscall = Syscall::from_code(r.byte()?).ok_or(DecodeError::Invalid("syscall"))?;
     let time_ns = r.uint()?;
-    let actor = read_actor(&mut r)?;
+    let actor = read_actor_view(&mut r)?;
     let fd = i32::try_from(r.int()?).map_err(|_| DecodeError::Invalid("fd"))?;
-    let event = SocketEvent {
+    let event = SocketEventView {
         syscall,
         time_ns,
         actor,
@@ -52,11 +58,11 @@ pub fn decode_socket_event(bytes: &[u8]) -> Result<SocketEvent, DecodeError> {
         family: r.u16("family")?,
         sock_type: r.u16("type")?,
         protocol: r.u16("protocol")?,
-        local_address: r.str("local_address")?,
+        local_address: r.text_ref("local_address")?,
         local_port: r.u16("local_port")?,
-        remote_address: r.str("remote_address")?,
+        remote_address: r.text_ref("remote_address")?,
         remote_port: r.u16("remote_port")?,
-        socket_path: r.str("socket_path")?,
+        socket_path: r.text_ref("socket_path")?,
         duration_ns: r.uint()?,
         probe_error: r.u32("probe_error")?,
     };

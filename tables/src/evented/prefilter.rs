@@ -1,0 +1,174 @@
+//! `path LIKE '%curl%'` and `path = '/usr/bin/curl'` on a text column the store keeps verbatim
+//! (a path, a command line) are first tried against each row's stored bytes: a row whose bytes
+//! lack a literal part of the pattern cannot match, and is skipped before it is decoded. SQLite
+//! still checks every row it gets (the constraint is not omitted), so this only ever skips rows
+//! that would not match, never admits one.
+//!
+//! A literal part is a run of ASCII characters of the pattern without `LIKE`'s wildcards, compared
+//! ignoring ASCII case (`LIKE`'s default; a case-sensitive `LIKE` or `=` matches a subset of what
+//! this admits). A stored string is its UTF-8 bytes as the column shows them, so the literal is
+//! there in the same bytes; non-ASCII characters end a run rather than being compared, so a
+//! damaged string, shown with U+FFFD, is never skipped wrongly.
+
+use memchr::memchr2;
+
+use crate::table::{Constraint, ConstraintOp, Value};
+
+/// The literal each row must contain, one per usable constraint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPrefilter {
+    /// Lower-case ASCII, none empty.
+    needles: Vec<Vec<u8>>,
+}
+
+impl StoredPrefilter {
+    /// The prefilter for the `LIKE` and `=` constraints among `constraints` on the `verbatim`
+    /// columns, or `None` when none of them gives a literal to look for.
+    pub fn new(constraints: &[Constraint], verbatim: &[usize]) -> Option<Self> {
+        let needles: Vec<Vec<u8>> = constraints
+            .iter()
+            .filter(|c| verbatim.contains(&c.column))
+            .filter_map(|c| match (&c.op, &c.value) {
+                (ConstraintOp::Like, Value::Text(pattern)) => longest_run(pattern.as_bytes(), true),
+                (ConstraintOp::Eq, Value::Text(value)) => longest_run(value.as_bytes(), false),
+                _ => None,
+            })
+            .map(|run| run.to_ascii_lowercase())
+            .collect();
+        (!needles.is_empty()).then_some(Self { needles })
+    }
+
+    /// Whether a row stored as `stored` may satisfy the constraints (false: it cannot).
+    pub fn may_match(&self, stored: &[u8]) -> bool {
+        self.needles
+            .iter()
+            .all(|needle| contains_ignoring_ascii_case(stored, needle))
+    }
+}
+
+/// The longest run of ASCII bytes in `text` that are not `LIKE` wildcards (`%`, `_`) when
+/// `wildcards`.
+fn longest_run(text: &[u8], wildcards: bool) -> Option<&[u8]> {
+    text.split(|&b| !b.is_ascii() || (wildcards && (b == b'%' || b == b'_')))
+        .max_by_key(|run| run.len())
+        .filter(|run| !run.is_empty())
+}
+
+/// `haystack` contains `needle` (lower-case ASCII, not empty) ignoring ASCII case.
+fn contains_ignoring_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    let mut from = 0;
+    while let Some(offset) = haystack
+        .get(from..)
+        .and_then(|h| memchr2(first, first.to_ascii_uppercase(), h))
+    {
+        let start = from + offset + 1;
+        match haystack.get(start..start + rest.len()) {
+            Some(candidate) if candidate.eq_ignore_ascii_case(rest) => return true,
+            Some(_) => from = start,
+            None => return false,
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use rusqlite::Connection;
+
+    use super::*;
+
+    const PATH: usize = 3;
+
+    fn like(pattern: &str) -> Constraint {
+        Constraint {
+            column: PATH,
+            op: ConstraintOp::Like,
+            value: Value::Text(pattern.into()),
+        }
+    }
+
+    fn prefilter(constraints: &[Constraint]) -> Option<StoredPrefilter> {
+        StoredPrefilter::new(constraints, &[PATH])
+    }
+
+    #[test]
+    fn the_longest_literal_run_of_a_pattern_is_looked_for_ignoring_case() {
+        let filter = prefilter(&[like("%/BIN/cur_l%")]).expect("a literal");
+        assert_eq!(filter.needles, vec![b"/bin/cur".to_vec()]);
+        assert!(filter.may_match(b"\x05/usr/bin/curl\x00"));
+        assert!(filter.may_match(b"/USR/Bin/Cur"));
+        assert!(!filter.may_match(b"/usr/sbin/wget"));
+        assert!(
+            !filter.may_match(b"/bin/cu"),
+            "a needle cut by the row's end"
+        );
+    }
+
+    #[test]
+    fn constraints_that_give_no_literal_filter_nothing() {
+        assert_eq!(prefilter(&[like("%%_%")]), None);
+        assert_eq!(prefilter(&[like("%é%")]), None, "non-ASCII is not compared");
+        let other_column = Constraint {
+            column: PATH + 1,
+            ..like("%curl%")
+        };
+        assert_eq!(prefilter(&[other_column]), None);
+        let number = Constraint {
+            value: Value::Int(5),
+            ..like("")
+        };
+        assert_eq!(prefilter(&[number]), None);
+        let greater = Constraint {
+            op: ConstraintOp::Gt,
+            ..like("/usr")
+        };
+        assert_eq!(prefilter(&[greater]), None);
+    }
+
+    #[test]
+    fn an_equality_looks_for_the_value_with_its_percent_and_underscore() {
+        let equal = Constraint {
+            op: ConstraintOp::Eq,
+            ..like("/tmp/a_b%c")
+        };
+        let filter = prefilter(&[equal]).expect("a literal");
+        assert!(filter.may_match(b"/tmp/a_b%c"));
+        assert!(!filter.may_match(b"/tmp/aXbYc"));
+    }
+
+    #[test]
+    fn every_constraint_must_find_its_literal() {
+        let filter = prefilter(&[like("%curl%"), like("%/usr/%")]).expect("literals");
+        assert!(filter.may_match(b"/usr/bin/curl"));
+        assert!(!filter.may_match(b"/opt/bin/curl"));
+    }
+
+    fn sqlite_like(value: &str, pattern: &str) -> bool {
+        let conn = Connection::open_in_memory().expect("SQLite");
+        conn.query_row("SELECT ?1 LIKE ?2", [value, pattern], |row| row.get(0))
+            .expect("LIKE")
+    }
+
+    proptest! {
+        /// Never skips a row SQLite's own `LIKE` would keep: whatever the value and pattern
+        /// (wildcards, case, non-ASCII), stored as its bytes among other bytes.
+        #[test]
+        fn never_skips_a_row_sqlite_like_keeps(
+            value in "[a-cA-C%_/é\\.]{0,12}",
+            pattern in "[a-cA-C%_/é\\.]{0,8}",
+            before in proptest::collection::vec(any::<u8>(), 0..8),
+            after in proptest::collection::vec(any::<u8>(), 0..8),
+        ) {
+            if let Some(filter) = prefilter(&[like(&pattern)]) {
+                let stored = [before.as_slice(), value.as_bytes(), after.as_slice()].concat();
+                if sqlite_like(&value, &pattern) {
+                    prop_assert!(filter.may_match(&stored), "{value:?} LIKE {pattern:?}");
+                }
+            }
+        }
+    }
+}
