@@ -47,6 +47,7 @@ pub mod cost_run {
         pub rounds: u32,
         pub execs: u64,
         pub syscalls: u64,
+        pub vigil: Option<std::path::PathBuf>,
     }
 
     pub fn main(_options: &Options) -> anyhow::Result<()> {

@@ -111,6 +111,10 @@ enum Task {
         /// Rounds of the file and socket syscalls per round.
         #[arg(long, default_value_t = 2000)]
         syscalls: u64,
+        /// Measure this vigil binary instead of the dev build (e.g. a copy of another build's,
+        /// to compare the two under the same load).
+        #[arg(long)]
+        vigil: Option<PathBuf>,
     },
     /// One load of the bench, in a process of its own (what `bench` runs and measures).
     #[command(hide = true)]
@@ -414,10 +418,12 @@ fn main() -> anyhow::Result<()> {
             rounds,
             execs,
             syscalls,
+            vigil,
         } => bench::cost_run::main(&bench::cost_run::Options {
             rounds,
             execs,
             syscalls,
+            vigil,
         }),
         Task::BenchLoad {
             kind,

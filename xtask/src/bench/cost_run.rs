@@ -3,7 +3,10 @@
 //! runs every process, file and socket program many times (an exec storm with some failed execs,
 //! [`syscall_load`]), and prints `run_time_ns / run_cnt` per program for each round of it.
 
-use std::{path::Path, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use anyhow::{Context as _, bail};
 
@@ -23,14 +26,22 @@ pub struct Options {
     pub execs: u64,
     /// Rounds of the file and socket syscalls in each round.
     pub syscalls: u64,
+    /// Measure this vigil binary instead of building the dev profile's (to compare two builds
+    /// on the same load, one after the other).
+    pub vigil: Option<PathBuf>,
 }
 
 pub fn main(options: &Options) -> anyhow::Result<()> {
     if !crate::is_root() {
         bail!("kernel-cost loads eBPF programs and reads their statistics: run it as root");
     }
-    run_cmd(cargo().args(["build", "--package", "vigil"]))?;
-    let vigil = target_dir().join("debug").join("vigil");
+    let vigil = match &options.vigil {
+        Some(vigil) => vigil.clone(),
+        None => {
+            run_cmd(cargo().args(["build", "--package", "vigil"]))?;
+            target_dir().join("debug").join("vigil")
+        }
+    };
     let workspace = Workspace::create()?;
     let _stats = kernel_cost::StatsEnabled::enable()?;
     let ctx = tools::Context {
@@ -94,7 +105,8 @@ fn failed_exec(dir: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// Per program: runs and ns per run in each round, then the mean over the rounds.
+/// Per program: runs and ns per run in each round, the mean over the rounds, and the least of
+/// the rounds' (on a shared machine, the round least disturbed by other work).
 fn table(rounds: &[Vec<ProgramCost>]) -> String {
     let mut names: Vec<&str> = rounds
         .iter()
@@ -108,7 +120,7 @@ fn table(rounds: &[Vec<ProgramCost>]) -> String {
     for round in 1..=rounds.len() {
         out.push_str(&format!("\tround {round} runs\tns/run"));
     }
-    out.push_str("\tall rounds ns/run\n");
+    out.push_str("\tall rounds ns/run\tleast ns/run\n");
     let mut all = Vec::new();
     for name in names {
         out.push_str(name);
@@ -117,17 +129,22 @@ fn table(rounds: &[Vec<ProgramCost>]) -> String {
             run_cnt: 0,
             run_time_ns: 0,
         };
+        let mut least: Option<u64> = None;
         for round in rounds {
             match round.iter().find(|p| p.program == name) {
                 Some(cost) => {
                     out.push_str(&format!("\t{}\t{}", cost.run_cnt, per_run(cost)));
                     total.run_cnt += cost.run_cnt;
                     total.run_time_ns += cost.run_time_ns;
+                    if let Some(ns) = cost.run_time_ns.checked_div(cost.run_cnt) {
+                        least = Some(least.map_or(ns, |l| l.min(ns)));
+                    }
                 }
                 None => out.push_str("\t0\t-"),
             }
         }
-        out.push_str(&format!("\t{}\n", per_run(&total)));
+        let least = least.map_or_else(|| "-".to_owned(), |ns| ns.to_string());
+        out.push_str(&format!("\t{}\t{least}\n", per_run(&total)));
         all.push(total);
     }
     let run_cnt = all.iter().map(|p| p.run_cnt).sum();
@@ -167,7 +184,7 @@ mod tests {
         ];
         let text = table(&rounds);
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[1], "b\t10\t100\t30\t200\t175");
+        assert_eq!(lines[1], "b\t10\t100\t30\t200\t175\t100");
         assert_eq!(
             lines.len(),
             3,
