@@ -360,7 +360,7 @@ fn file_exit(ctx: &TracePointContext) -> u32 {
             SyscallId::from_u32(pending.syscall),
         );
         record.result = ret;
-        record.duration_ns = boot_ns().saturating_sub(pending.enter_ns);
+        record.duration_ns = record.header.boot_ns.saturating_sub(pending.enter_ns);
         record.inode = 0;
         record.dev = 0;
         record.size = pending.size;

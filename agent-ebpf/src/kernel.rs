@@ -64,16 +64,29 @@ pub(crate) fn read_field<T: Copy>(ctx: &TracePointContext, offset: usize) -> T {
     read_kernel::<T>(ctx.as_ptr() as u64 + offset as u64).0
 }
 
-/// Syscall argument `n` of a `syscalls:sys_enter_*` record.
+/// The 8 bytes at `offset` of the tracepoint's record, loaded directly: a tracepoint program may
+/// read its record at constant, aligned offsets past the common fields, and a load costs far
+/// less than the helper call [`read_field`] makes (which offsets known only at load time need).
+/// `offset` must be a constant once inlined: the verifier refuses a variable offset into the
+/// context.
+#[inline(always)]
+fn record_u64(ctx: &TracePointContext, offset: usize) -> u64 {
+    // SAFETY: `offset` is within the syscall tracepoints' records (their format, a stable ABI:
+    // six 8-byte arguments from `FIRST_ARG`, or `ret` at `RET`), 8-byte aligned and past the
+    // common fields; the record outlives the program's run.
+    unsafe { core::ptr::read_volatile(ctx.as_ptr().cast::<u8>().add(offset).cast::<u64>()) }
+}
+
+/// Syscall argument `n` (a constant) of a `syscalls:sys_enter_*` record.
 #[inline(always)]
 pub(crate) fn syscall_arg(ctx: &TracePointContext, n: usize) -> u64 {
-    read_field::<u64>(ctx, syscall_record::arg(n))
+    record_u64(ctx, syscall_record::arg(n))
 }
 
 /// The return value in a `syscalls:sys_exit_*` record.
 #[inline(always)]
 pub(crate) fn syscall_ret(ctx: &TracePointContext) -> i64 {
-    read_field::<i64>(ctx, syscall_record::RET)
+    record_u64(ctx, syscall_record::RET) as i64
 }
 
 #[inline(always)]
@@ -166,6 +179,37 @@ pub(crate) fn member_ptr(base: u64, offset: u64) -> u64 {
     read_ptr(base + offset)
 }
 
+/// Two 8-byte members of the kernel struct at `base`, at offsets `first` and `second`, each 0
+/// when unreadable. One read instead of two when the second follows the first by 8 or 16 bytes
+/// (`d_parent` and `d_name.name`, `arg_start` and `arg_end`): each helper call is a good part of
+/// what a program costs per run, and the layouts where they are apart still work.
+#[inline(always)]
+pub(crate) fn member_pair(base: u64, first: u64, second: u64) -> (u64, u64) {
+    if second == first + 8 {
+        let ([a, b], _) = read_kernel::<[u64; 2]>(base + first);
+        (a, b)
+    } else if second == first + 16 {
+        let ([a, _, c], _) = read_kernel::<[u64; 3]>(base + first);
+        (a, c)
+    } else {
+        (member_ptr(base, first), member_ptr(base, second))
+    }
+}
+
+/// Two 4-byte members at `first` and `second` of the kernel struct at `base` (`cred.euid`,
+/// `cred.egid`), in one read when adjacent; and whether both were read.
+#[inline(always)]
+pub(crate) fn member_u32_pair(base: u64, first: u64, second: u64) -> (u32, u32, bool) {
+    if second == first + 4 {
+        let ([a, b], read) = read_kernel::<[u32; 2]>(base + first);
+        (a, b, read)
+    } else {
+        let (a, a_read) = member::<u32>(base, first);
+        let (b, b_read) = member::<u32>(base, second);
+        (a, b, a_read && b_read)
+    }
+}
+
 /// A `T` at user address `addr`, when it can be read.
 #[inline(always)]
 pub(crate) fn read_user<T: Copy>(addr: u64) -> Option<T> {
@@ -183,7 +227,8 @@ pub(crate) fn current_task() -> u64 {
     unsafe { helper::bpf_get_current_task() }
 }
 
-/// Fills the identity part every record shares.
+/// Fills the identity part every record shares. `header.boot_ns` is the event's time: callers
+/// take durations from it rather than reading the clock again.
 #[inline(always)]
 pub(crate) fn fill_header(header: &mut RecordHeader, kind: RecordKind, syscall: SyscallId) {
     let (tgid, tid) = current_ids();
@@ -217,9 +262,9 @@ pub(crate) fn fill_header(header: &mut RecordHeader, kind: RecordKind, syscall: 
     let parent = read_ptr(task + offsets.task_real_parent as u64);
     let (ppid, ppid_read) = member::<u32>(parent, offsets.task_tgid as u64);
     let cred = read_ptr(task + offsets.task_cred as u64);
-    let (euid, euid_read) = member::<u32>(cred, offsets.cred_euid as u64);
-    let (egid, egid_read) = member::<u32>(cred, offsets.cred_egid as u64);
-    if ppid_read && euid_read && egid_read {
+    let (euid, egid, ids_read) =
+        member_u32_pair(cred, offsets.cred_euid as u64, offsets.cred_egid as u64);
+    if ppid_read && ids_read {
         header.ppid = ppid;
         header.euid = euid;
         header.egid = egid;
@@ -238,10 +283,15 @@ pub(crate) fn fd_file(fd: i64) -> u64 {
     }
     let files = read_ptr(current_task() + offsets.task_files as u64);
     let fdt = member_ptr(files, offsets.files_fdt as u64);
-    let (max_fds, _) = member::<u32>(fdt, offsets.fdtable_max_fds as u64);
-    if fd as u64 >= max_fds as u64 {
+    // `unsigned int max_fds` is read as the low half of an 8-byte member (x86-64 is little
+    // endian), so that it pairs with the `fd` array pointer after it.
+    let (max_fds, array) = member_pair(
+        fdt,
+        offsets.fdtable_max_fds as u64,
+        offsets.fdtable_fd as u64,
+    );
+    if fd as u64 >= max_fds & 0xffff_ffff {
         return 0;
     }
-    let array = member_ptr(fdt, offsets.fdtable_fd as u64);
     member_ptr(array, fd as u64 * 8)
 }

@@ -13,10 +13,10 @@ use aya_ebpf::{
 };
 use vigil_ebpf_common::{
     COMPONENT_CAPACITY, DirKey, FILENAME_CAPACITY, KernelOffsets, PATH_CAPACITY, PATH_DEPTH_LIMIT,
-    PathSlot, path_flags,
+    PathSlot, filter_mode, path_flags,
 };
 
-use crate::kernel::{member, member_ptr, read_ptr};
+use crate::kernel::{CONFIG, member, member_pair, member_ptr, read_ptr};
 
 /// Directories whose events are excluded, included, or whose reads are watched, by identity:
 /// a relative, `..` or symlinked spelling of a path cannot slip past them. Values are
@@ -50,12 +50,16 @@ pub(crate) struct WalkState {
     /// Where in the target's data area this path's components go.
     base: u64,
     vfsmount: u64,
+    /// The root dentry of `vfsmount`: read once per mount, not at every step.
+    mnt_root: u64,
     dentry: u64,
     components: u32,
     /// `path_flags` bits; COMPLETE once the walk reached the root.
     flags: u32,
     /// `dir_filter` bits of the configured directories passed so far (file walks only).
     filter: u32,
+    /// Whether any directory is configured: without, a file walk has nothing to look up.
+    check_dirs: u32,
     /// The offsets a step uses, copied here once per walk: loading the `OFFSETS` global copies
     /// all of it, which in every iteration is most of what the verifier goes through.
     offsets: StepOffsets,
@@ -148,14 +152,13 @@ extern "C" fn walk_step_into<T: WalkTarget>(_index: u64, ctx: *mut c_void) -> i6
 #[inline(always)]
 fn walk_step<T: WalkTarget>(state: &mut WalkState) -> i64 {
     let offsets = state.offsets;
-    if T::FILTERS {
+    if T::FILTERS && state.check_dirs != 0 {
         check_filter(state);
     }
-    let mnt_root = member_ptr(state.vfsmount, offsets.vfsmount_root as u64);
-    if mnt_root == 0 {
+    if state.mnt_root == 0 {
         return LOOP_BREAK;
     }
-    if state.dentry == mnt_root {
+    if state.dentry == state.mnt_root {
         // The top of this mount: continue from the dentry it is mounted on, in the parent mount,
         // unless this is the root mount (its parent is itself).
         let mount = state.vfsmount - offsets.mount_mnt as u64;
@@ -173,9 +176,14 @@ fn walk_step<T: WalkTarget>(state: &mut WalkState) -> i64 {
         }
         state.dentry = mountpoint;
         state.vfsmount = parent + offsets.mount_mnt as u64;
+        state.mnt_root = member_ptr(state.vfsmount, offsets.vfsmount_root as u64);
         return LOOP_CONTINUE;
     }
-    let parent = member_ptr(state.dentry, offsets.dentry_parent as u64);
+    let (parent, name) = member_pair(
+        state.dentry,
+        offsets.dentry_parent as u64,
+        offsets.dentry_name as u64,
+    );
     if parent == 0 {
         return LOOP_BREAK;
     }
@@ -183,7 +191,6 @@ fn walk_step<T: WalkTarget>(state: &mut WalkState) -> i64 {
         state.flags |= path_flags::COMPLETE;
         return LOOP_BREAK;
     }
-    let name = member_ptr(state.dentry, offsets.dentry_name as u64);
     if name == 0 {
         return LOOP_BREAK;
     }
@@ -233,13 +240,16 @@ pub(crate) fn walk<T: WalkTarget>(base: usize, path_addr: u64, offsets: &KernelO
     };
     // SAFETY: a per-CPU value, exclusively ours while this program runs.
     unsafe { *written = 0 };
+    let check_dirs = T::FILTERS && CONFIG.load().file_filter_mode & filter_mode::DIRECTORIES != 0;
     let mut state = WalkState {
         base: base as u64,
         vfsmount,
+        mnt_root: member_ptr(vfsmount, offsets.vfsmount_root as u64),
         dentry,
         components: 0,
         flags: 0,
         filter: 0,
+        check_dirs: check_dirs as u32,
         offsets: StepOffsets::of(offsets),
     };
     // One callback per target: each is verified with its target fixed.

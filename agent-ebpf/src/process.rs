@@ -18,8 +18,8 @@ use vigil_ebpf_common::{
 use crate::{
     kernel::{
         BPF_ANY, CONFIG, EVENTS, OFFSETS, TRACEPOINT_FIELDS, boot_ns, bump, current_ids,
-        current_task, fill_header, member, member_ptr, read_field, read_ptr, read_user, skip_event,
-        syscall_arg, syscall_ret,
+        current_task, fill_header, member, member_pair, member_ptr, read_field, read_ptr,
+        read_user, skip_event, syscall_arg, syscall_ret,
     },
     path::{LOOP_BREAK, LOOP_CONTINUE, WalkTarget, copy_str, walk},
 };
@@ -27,25 +27,25 @@ use crate::{
 /// Arguments read from a failed exec's argv array, at most (the rest is marked truncated).
 const FAILED_EXEC_MAX_ARGS: u32 = 1024;
 
-/// What an exec's entry saw, kept until its exit (or the new image's first event).
+/// What an exec's entry saw, kept until its exit (or the new image's first event). The filename
+/// stays where the caller has it: a successful exec reports the tracepoint's own copy, and a
+/// failed one reads it at its exit, from the caller's memory (intact, as argv is, when the exec
+/// failed). Copying it here cost two 4 KiB copies per exec (into a per-CPU buffer, then into the
+/// map's value).
 #[repr(C)]
+#[derive(Clone, Copy)]
 pub(crate) struct PendingExec {
     enter_ns: u64,
     /// The caller's argv pointer array: still readable at the exit of an exec that failed.
     argv: u64,
+    /// The caller's filename (user pointer).
+    filename: u64,
     syscall: u32,
-    filename_len: u32,
-    filename: [u8; FILENAME_CAPACITY],
+    _pad: u32,
 }
 
-#[map]
-pub(crate) static PENDING_EXEC_SCRATCH: PerCpuArray<PendingExec> =
-    PerCpuArray::with_max_entries(1, 0);
-
 /// Keyed by thread id. LRU so an entry whose exit never came (a thread that exec'd and took over
-/// its leader's id) is evicted rather than leaked. Entries are 4 KiB and preallocated: 2048 execs
-/// in flight at once (8 MiB) is far above what a host does; past it the oldest lose their
-/// filename and are marked NO_ENTER.
+/// its leader's id) is evicted rather than leaked.
 #[map]
 pub(crate) static PENDING_EXEC: LruHashMap<u32, PendingExec> =
     LruHashMap::with_max_entries(2048, 0);
@@ -111,25 +111,15 @@ pub(crate) fn exec_enter(
     if skip_event(tgid) {
         return 0;
     }
-    let Some(pending) = PENDING_EXEC_SCRATCH.get_ptr_mut(0) else {
-        return 0;
+    let pending = PendingExec {
+        enter_ns: boot_ns(),
+        argv: syscall_arg(ctx, argv_arg),
+        filename: syscall_arg(ctx, filename_arg),
+        syscall: syscall as u32,
+        _pad: 0,
     };
-    let filename = syscall_arg(ctx, filename_arg);
-    let argv = syscall_arg(ctx, argv_arg);
-    // SAFETY: per-CPU scratch, exclusively ours while this program runs.
-    unsafe {
-        (*pending).enter_ns = boot_ns();
-        (*pending).argv = argv;
-        (*pending).syscall = syscall as u32;
-        let copied = helper::bpf_probe_read_user_str(
-            (*pending).filename.as_mut_ptr().cast::<c_void>(),
-            FILENAME_CAPACITY as u32,
-            filename as *const c_void,
-        );
-        (*pending).filename_len = if copied > 0 { copied as u32 } else { 0 };
-        if PENDING_EXEC.insert(tid, &*pending, BPF_ANY).is_err() {
-            bump(counter::PENDING_MAP_FULL);
-        }
+    if PENDING_EXEC.insert(tid, pending, BPF_ANY).is_err() {
+        bump(counter::PENDING_MAP_FULL);
     }
     0
 }
@@ -243,7 +233,7 @@ pub(crate) fn report_failed_exec(tid: u32, ret: i64) {
         record.cwd = PathSlot::default();
         match pending {
             Some(p) => {
-                record.duration_ns = boot_ns().saturating_sub((*p).enter_ns);
+                record.duration_ns = record.header.boot_ns.saturating_sub((*p).enter_ns);
                 let mut limit = CONFIG.load().argv_limit as u64;
                 if limit > ARGV_CAPACITY as u64 {
                     limit = ARGV_CAPACITY as u64;
@@ -273,13 +263,7 @@ pub(crate) fn report_failed_exec(tid: u32, ret: i64) {
                 if argv.truncated != 0 {
                     bump(counter::ARGV_TRUNCATED);
                 }
-                record.filename = copy_str(
-                    data,
-                    EXEC_DATA_CAPACITY,
-                    argv_len,
-                    (*p).filename.as_ptr() as u64,
-                    false,
-                );
+                record.filename = copy_str(data, EXEC_DATA_CAPACITY, argv_len, (*p).filename, true);
             }
             None => {
                 record.duration_ns = 0;
@@ -326,7 +310,7 @@ pub fn vigil_sched_process_exec(ctx: TracePointContext) -> u32 {
         fill_header(&mut record.header, RecordKind::Exec, syscall);
         record.result = 0;
         record.duration_ns = match pending {
-            Some(p) => boot_ns().saturating_sub((*p).enter_ns),
+            Some(p) => record.header.boot_ns.saturating_sub((*p).enter_ns),
             None => {
                 record.header.probe_error |= probe_error::NO_ENTER;
                 0
@@ -343,9 +327,9 @@ pub fn vigil_sched_process_exec(ctx: TracePointContext) -> u32 {
         } else {
             0
         };
-        let (start, start_read) = member::<u64>(mm, offsets.mm_arg_start as u64);
-        let (end, end_read) = member::<u64>(mm, offsets.mm_arg_end as u64);
-        if start_read && end_read && end > start {
+        // Zero when unreadable, which the test below refuses.
+        let (start, end) = member_pair(mm, offsets.mm_arg_start as u64, offsets.mm_arg_end as u64);
+        if start != 0 && end > start {
             let full = end - start;
             let limit = CONFIG.load().argv_limit as u64;
             let mut take = if full < limit { full } else { limit };
@@ -488,7 +472,7 @@ pub(crate) fn fork_exit(ctx: &TracePointContext) -> u32 {
         header,
         child_pid: ret,
         clone_flags: pending.flags,
-        duration_ns: boot_ns().saturating_sub(pending.enter_ns),
+        duration_ns: header.boot_ns.saturating_sub(pending.enter_ns),
     });
     entry.submit(0);
     0

@@ -17,7 +17,7 @@ use vigil_ebpf_common::{
 
 use crate::kernel::{
     BPF_ANY, EVENTS, boot_ns, bump, current_ids, fd_file, fill_header, member, member_ptr,
-    read_user, skip_event,
+    read_kernel, read_user, skip_event,
 };
 
 // SAFETY: as kernel::CONFIG: set by name from userspace before loading; the name is unique.
@@ -88,6 +88,21 @@ entry_program!(vigil_enter_listen(ctx, syscall) {
     socket_enter(&ctx, syscall, false)
 });
 
+/// The start of `struct sock_common` as Linux lays it out (`skc_daddr`, `skc_rcv_saddr`,
+/// `skc_hash`, `skc_dport`, `skc_num`, `skc_family`): where the offsets userspace resolved say
+/// so, one read takes what would be five.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct SockCommonHead {
+    daddr: [u8; 4],
+    rcv_saddr: [u8; 4],
+    _hash: u32,
+    dport: u16,
+    num: u16,
+    family: u16,
+    _pad: u16,
+}
+
 /// Fills the `sock_*` fields from the kernel socket behind `fd`.
 #[inline(always)]
 fn read_sock(record: &mut SocketRecord, fd: i64) -> bool {
@@ -105,23 +120,42 @@ fn read_sock(record: &mut SocketRecord, fd: i64) -> bool {
     let common = sk + net.sock_common as u64;
     record.sock_type = member::<u16>(socket, net.socket_type as u64).0;
     record.sock_protocol = member::<u16>(sk, net.sock_protocol as u64).0;
-    record.sock_family = member::<u16>(common, net.skc_family as u64).0;
-    record.sock_local_port = member::<u16>(common, net.skc_num as u64).0;
-    record.sock_remote_port = member::<u16>(common, net.skc_dport as u64).0;
     const AF_INET6: u16 = 10;
-    let (local, remote) = if record.sock_family == AF_INET6 {
-        (net.skc_v6_rcv_saddr, net.skc_v6_daddr)
+    let head_layout = net.skc_daddr == 0
+        && net.skc_rcv_saddr == 4
+        && net.skc_dport == 12
+        && net.skc_num == 14
+        && net.skc_family == 16;
+    if head_layout {
+        let (head, _) = read_kernel::<SockCommonHead>(common);
+        record.sock_family = head.family;
+        record.sock_local_port = head.num;
+        record.sock_remote_port = head.dport;
+        if head.family != AF_INET6 {
+            record.sock_local_addr[..4].copy_from_slice(&head.rcv_saddr);
+            record.sock_remote_addr[..4].copy_from_slice(&head.daddr);
+        }
     } else {
-        (net.skc_rcv_saddr, net.skc_daddr)
-    };
+        record.sock_family = member::<u16>(common, net.skc_family as u64).0;
+        record.sock_local_port = member::<u16>(common, net.skc_num as u64).0;
+        record.sock_remote_port = member::<u16>(common, net.skc_dport as u64).0;
+        if record.sock_family != AF_INET6 {
+            let l = member::<[u8; 4]>(common, net.skc_rcv_saddr as u64).0;
+            let r = member::<[u8; 4]>(common, net.skc_daddr as u64).0;
+            record.sock_local_addr[..4].copy_from_slice(&l);
+            record.sock_remote_addr[..4].copy_from_slice(&r);
+        }
+    }
     if record.sock_family == AF_INET6 {
-        record.sock_local_addr = member::<[u8; 16]>(common, local as u64).0;
-        record.sock_remote_addr = member::<[u8; 16]>(common, remote as u64).0;
-    } else {
-        let l = member::<[u8; 4]>(common, local as u64).0;
-        let r = member::<[u8; 4]>(common, remote as u64).0;
-        record.sock_local_addr[..4].copy_from_slice(&l);
-        record.sock_remote_addr[..4].copy_from_slice(&r);
+        if net.skc_v6_rcv_saddr == net.skc_v6_daddr + 16 {
+            // `skc_v6_daddr` then `skc_v6_rcv_saddr`, as Linux has them: one read.
+            let (both, _) = read_kernel::<[[u8; 16]; 2]>(common + net.skc_v6_daddr as u64);
+            record.sock_remote_addr = both[0];
+            record.sock_local_addr = both[1];
+        } else {
+            record.sock_local_addr = member::<[u8; 16]>(common, net.skc_v6_rcv_saddr as u64).0;
+            record.sock_remote_addr = member::<[u8; 16]>(common, net.skc_v6_daddr as u64).0;
+        }
     }
     true
 }
@@ -155,7 +189,7 @@ fn socket_exit(ctx: &TracePointContext) -> u32 {
     };
     fill_header(&mut record.header, RecordKind::Socket, syscall);
     record.result = ret;
-    record.duration_ns = boot_ns().saturating_sub(pending.enter_ns);
+    record.duration_ns = record.header.boot_ns.saturating_sub(pending.enter_ns);
     record.fd = pending.fd as i32;
     let accepted = matches!(syscall, SyscallId::Accept | SyscallId::Accept4);
     // accept reports the new connection's socket; the others the socket they were called on

@@ -39,3 +39,18 @@ pub mod load {
         anyhow::bail!(super::LINUX_ONLY)
     }
 }
+
+pub mod cost_run {
+    /// What the command line asks of `kernel-cost` (read only where it runs).
+    #[allow(dead_code)]
+    pub struct Options {
+        pub rounds: u32,
+        pub execs: u64,
+        pub syscalls: u64,
+        pub vigil: Option<std::path::PathBuf>,
+    }
+
+    pub fn main(_options: &Options) -> anyhow::Result<()> {
+        anyhow::bail!(super::LINUX_ONLY)
+    }
+}

@@ -99,6 +99,23 @@ enum Task {
         #[arg(long, value_name = "FIGURES_JSON")]
         report: Option<PathBuf>,
     },
+    /// What each vigil program costs in the kernel per run (`run_time_ns / run_cnt` with
+    /// `kernel.bpf_stats_enabled=1`): starts the dev build's daemon and runs, `--rounds` times,
+    /// an exec storm and every file and socket syscall vigil hooks; prints each round.
+    KernelCost {
+        #[arg(long, default_value_t = 3)]
+        rounds: u32,
+        /// Execs per round.
+        #[arg(long, default_value_t = 2000)]
+        execs: u64,
+        /// Rounds of the file and socket syscalls per round.
+        #[arg(long, default_value_t = 2000)]
+        syscalls: u64,
+        /// Measure this vigil binary instead of the dev build (e.g. a copy of another build's,
+        /// to compare the two under the same load).
+        #[arg(long)]
+        vigil: Option<PathBuf>,
+    },
     /// One load of the bench, in a process of its own (what `bench` runs and measures).
     #[command(hide = true)]
     BenchLoad {
@@ -396,6 +413,17 @@ fn main() -> anyhow::Result<()> {
             no_peers,
             release: release || (full && !dev),
             report,
+        }),
+        Task::KernelCost {
+            rounds,
+            execs,
+            syscalls,
+            vigil,
+        } => bench::cost_run::main(&bench::cost_run::Options {
+            rounds,
+            execs,
+            syscalls,
+            vigil,
         }),
         Task::BenchLoad {
             kind,

@@ -817,6 +817,9 @@ pub mod filter_mode {
     pub const INCLUDE_ONLY: u32 = 1;
     /// Report read-only opens (under ACCESSES directories): osquery's file_accesses.
     pub const READ_OPENS: u32 = 2;
+    /// The directory filter map holds at least one directory: only then do the file programs'
+    /// path walks look each directory they pass up in it (a hash lookup and four reads a step).
+    pub const DIRECTORIES: u32 = 4;
 }
 
 /// Default argv bytes captured per exec.

@@ -125,6 +125,22 @@ pub fn run_time_ns(pids: &[i32]) -> anyhow::Result<u64> {
     Ok(total)
 }
 
+/// What each program ran between two readings of the same process's programs.
+pub fn since(before: &[ProgramCost], after: &[ProgramCost]) -> Vec<ProgramCost> {
+    after
+        .iter()
+        .map(|now| {
+            let earlier = before.iter().find(|b| b.program == now.program);
+            ProgramCost {
+                program: now.program.clone(),
+                run_cnt: now.run_cnt - earlier.map_or(0, |b| b.run_cnt.min(now.run_cnt)),
+                run_time_ns: now.run_time_ns
+                    - earlier.map_or(0, |b| b.run_time_ns.min(now.run_time_ns)),
+            }
+        })
+        .collect()
+}
+
 /// Adds `more` into `total`, program by program.
 pub fn accumulate(total: &mut Vec<ProgramCost>, more: &[ProgramCost]) {
     for cost in more {
@@ -182,6 +198,9 @@ mod tests {
         accumulate(&mut total, &[cost("a", 3, 300), cost("b", 2, 50)]);
         assert_eq!(total.len(), 2);
         assert_eq!((total[0].run_cnt, total[0].run_time_ns), (4, 400));
+        let grown = since(&[cost("a", 1, 100)], &[cost("a", 5, 900), cost("b", 2, 50)]);
+        assert_eq!((grown[0].run_cnt, grown[0].run_time_ns), (4, 800));
+        assert_eq!((grown[1].run_cnt, grown[1].run_time_ns), (2, 50));
         assert_eq!(total[1].mean_ns(), Some(25.0));
     }
 }

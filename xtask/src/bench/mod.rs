@@ -8,6 +8,7 @@
 //! them, [`analysis`], [`report`] and [`plot`] turn [`figures`] into BENCHMARKS.md.
 
 pub mod analysis;
+pub mod cost_run;
 pub mod figures;
 pub mod kernel_cost;
 pub mod load;
@@ -16,6 +17,7 @@ pub mod plot;
 pub mod profile;
 pub mod report;
 pub mod store_sql;
+pub mod syscall_load;
 pub mod tools;
 
 use std::{

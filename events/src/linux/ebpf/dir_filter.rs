@@ -51,6 +51,9 @@ impl KernelDirFilter {
         if !filter.accesses.is_empty() {
             mode |= filter_mode::READ_OPENS;
         }
+        if !entries.is_empty() {
+            mode |= filter_mode::DIRECTORIES;
+        }
         Self { entries, mode }
     }
 
@@ -106,12 +109,33 @@ mod tests {
             accesses: Vec::new(),
         };
         let kernel = KernelDirFilter::of(&filter);
-        assert_eq!(kernel.mode, filter_mode::INCLUDE_ONLY);
+        assert_eq!(
+            kernel.mode,
+            filter_mode::INCLUDE_ONLY | filter_mode::DIRECTORIES
+        );
         // Both name `watched`: one entry, both bits.
         let key = dir_key(&watched).expect("key");
         assert_eq!(
             kernel.entries,
             vec![(key, dir_filter::EXCLUDE | dir_filter::INCLUDE)]
         );
+    }
+
+    #[test]
+    fn the_walks_look_directories_up_only_when_one_is_configured() {
+        let none = KernelDirFilter::of(&FileFilter::default());
+        assert_eq!(none.mode, 0);
+        assert!(none.entries.is_empty());
+        let dir = tempfile::tempdir().expect("dir");
+        let filter = FileFilter {
+            include: Vec::new(),
+            exclude: vec![PathPattern::parse(&format!(
+                "{}/%%",
+                dir.path().to_string_lossy()
+            ))],
+            accesses: Vec::new(),
+        };
+        // An exclusion alone sets no other mode bit, but its directory must still be looked up.
+        assert_eq!(KernelDirFilter::of(&filter).mode, filter_mode::DIRECTORIES);
     }
 }
