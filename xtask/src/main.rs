@@ -98,6 +98,10 @@ enum Task {
         /// Only write BENCHMARKS.md and the plot again, from this figures file.
         #[arg(long, value_name = "FIGURES_JSON")]
         report: Option<PathBuf>,
+        /// Take the storms' figures from this figures file (a full run stopped after them) and
+        /// run what follows: the store and SQL benches, the profile, the report.
+        #[arg(long, value_name = "FIGURES_JSON", requires = "full")]
+        resume: Option<PathBuf>,
     },
     /// One load of the bench, in a process of its own (what `bench` runs and measures).
     #[command(hide = true)]
@@ -391,11 +395,13 @@ fn main() -> anyhow::Result<()> {
             dev,
             release,
             report,
+            resume,
         } => bench::main(&bench::Options {
             full,
             no_peers,
             release: release || (full && !dev),
             report,
+            resume,
         }),
         Task::BenchLoad {
             kind,
@@ -446,6 +452,7 @@ fn main() -> anyhow::Result<()> {
                 no_peers: true,
                 release: false,
                 report: None,
+                resume: None,
             })?;
             fuzz::run_all(fuzz::DEFAULT_SECONDS)?;
             // The matrix boots the binary the tests used (same profile: nothing rebuilds).
