@@ -98,6 +98,10 @@ enum Task {
         /// Only write BENCHMARKS.md and the plot again, from this figures file.
         #[arg(long, value_name = "FIGURES_JSON")]
         report: Option<PathBuf>,
+        /// Take the storms' figures from this figures file (a full run stopped after them) and
+        /// run what follows: the store and SQL benches, the profile, the report.
+        #[arg(long, value_name = "FIGURES_JSON", requires = "full")]
+        resume: Option<PathBuf>,
     },
     /// What each vigil program costs in the kernel per run (`run_time_ns / run_cnt` with
     /// `kernel.bpf_stats_enabled=1`): starts the dev build's daemon and runs, `--rounds` times,
@@ -408,11 +412,13 @@ fn main() -> anyhow::Result<()> {
             dev,
             release,
             report,
+            resume,
         } => bench::main(&bench::Options {
             full,
             no_peers,
             release: release || (full && !dev),
             report,
+            resume,
         }),
         Task::KernelCost {
             rounds,
@@ -474,6 +480,7 @@ fn main() -> anyhow::Result<()> {
                 no_peers: true,
                 release: false,
                 report: None,
+                resume: None,
             })?;
             fuzz::run_all(fuzz::DEFAULT_SECONDS)?;
             // The matrix boots the binary the tests used (same profile: nothing rebuilds).

@@ -46,6 +46,8 @@ pub struct Options {
     pub release: bool,
     /// Only write the report and the plot again from this figures file.
     pub report: Option<PathBuf>,
+    /// The storms' figures from this file (a full run stopped after them): run the rest.
+    pub resume: Option<PathBuf>,
 }
 
 /// The cargo profile vigil and the criterion benches are built with.
@@ -210,7 +212,20 @@ pub fn main(options: &Options) -> anyhow::Result<()> {
         store_sql: None,
         profile: None,
     };
-    run_storms(&plan, &vigil, &mut figures)?;
+    match &options.resume {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the figures file {}", path.display()))?;
+            let stormed: Figures = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a figures file", path.display()))?;
+            // The storms' machine facts (commit, load, start) are those of the storms.
+            figures.machine = stormed.machine;
+            figures.runs = stormed.runs;
+            figures.skipped = stormed.skipped;
+            figures.kernel_cost = stormed.kernel_cost;
+        }
+        None => run_storms(&plan, &vigil, &mut figures)?,
+    }
     let json = out_dir.join(if full { "figures.json" } else { "smoke.json" });
     // Written now too: the storms' figures survive a failure of what follows.
     std::fs::write(&json, serde_json::to_string_pretty(&figures)?)
