@@ -368,7 +368,11 @@ fn like_and_equality_on_stored_text_skip_rows_undecoded_and_return_what_sqlite_k
         )
         .expect("append");
     f.store
-        .put_raw(EventTable::BpfProcessEvents, 1001 * SEC + 5, b"\x01\xff garbage")
+        .put_raw(
+            EventTable::BpfProcessEvents,
+            1001 * SEC + 5,
+            b"\x01\xff garbage",
+        )
         .expect("put garbage");
     let corrupt = || {
         f.counters
@@ -410,10 +414,18 @@ fn like_and_equality_on_stored_text_skip_rows_undecoded_and_return_what_sqlite_k
         &f.conn,
         "SELECT count(*) FROM bpf_process_events WHERE path LIKE '%curl%'",
     );
-    assert_eq!(corrupt(), before, "a row without the literal is not decoded");
+    assert_eq!(
+        corrupt(),
+        before,
+        "a row without the literal is not decoded"
+    );
     count(
         &f.conn,
         "SELECT count(*) FROM bpf_process_events WHERE path || '' LIKE '%curl%'",
     );
-    assert_eq!(corrupt(), before + 1, "without the pushdown every row is decoded");
+    assert_eq!(
+        corrupt(),
+        before + 1,
+        "without the pushdown every row is decoded"
+    );
 }
