@@ -19,6 +19,8 @@ use crate::cli::DaemonArgs;
 
 /// A console's Ctrl+C, Ctrl+Break, closing and shutdown stop the daemon; a user's logoff does
 /// not (a service sees every user's).
+// SAFETY: Windows calls it on a thread of its own with a control code and nothing else to trust;
+// it only sets the stop request (an atomic).
 unsafe extern "system" fn on_console_control(control: u32) -> i32 {
     match control {
         CTRL_C_EVENT | CTRL_BREAK_EVENT | CTRL_CLOSE_EVENT | CTRL_SHUTDOWN_EVENT => {

@@ -42,9 +42,9 @@ pub fn run(dir: &Path, rounds: u64) -> anyhow::Result<()> {
         p("e")?,
     );
     let at = libc::AT_FDCWD as libc::c_long;
-    // SAFETY (every call below): raw syscalls with NUL-terminated paths that outlive them,
-    // descriptors this function opened, and socket addresses of the size given.
     for _ in 0..rounds {
+        // SAFETY: every call below is a raw syscall with NUL-terminated paths that outlive it,
+        // descriptors this function opened, and socket addresses of the size given.
         unsafe {
             let fd = check(
                 "open",
