@@ -556,6 +556,7 @@ pub mod tests {
                     executable_kb: 10 * 1024,
                     anonymous_kb: 12 * 1024,
                     other_kb: 2 * 1024,
+                    pss_kb: 30 * 1024,
                 },
             },
         ];
@@ -595,7 +596,7 @@ pub mod tests {
         assert!(
             md.contains(
                 "| exec storm, 1600 exec/s | 4.0 | 40.0 | 16.0 + 10.0 + 12.0 + 2.0 | 2.0 + 1.0 + \
-                 1.0 | 0.01 | 0.99 | `vigil-ebpf` 0.60, `vigil-store` 0.39 |"
+                 1.0 | 30.0 | 0.01 | 0.99 | `vigil-ebpf` 0.60, `vigil-store` 0.39 |"
             ),
             "{md}"
         );
