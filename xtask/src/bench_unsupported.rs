@@ -10,6 +10,7 @@ pub struct Options {
     pub no_peers: bool,
     pub release: bool,
     pub report: Option<PathBuf>,
+    pub resume: Option<PathBuf>,
 }
 
 const LINUX_ONLY: &str = "the bench measures vigil's eBPF event path and its Linux peers: it runs on \
