@@ -158,7 +158,12 @@ impl<'a> StoredText<'a> {
 
     /// The string, with bytes that are not UTF-8 (a damaged row) shown as U+FFFD.
     pub fn to_str_lossy(self) -> std::borrow::Cow<'a, str> {
-        String::from_utf8_lossy(self.bytes)
+        // from_utf8 first: on valid text (every row vigil wrote) it is several times faster than
+        // from_utf8_lossy's chunk iterator (perf: 5 % of a `SELECT *` over a time range).
+        match std::str::from_utf8(self.bytes) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(self.bytes),
+        }
     }
 
     pub fn as_bytes(self) -> &'a [u8] {

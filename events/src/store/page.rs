@@ -52,6 +52,17 @@ impl StoredPage {
         })
     }
 
+    /// Every row's value, one after another (row `i` is `get(i)`'s value).
+    pub fn values(&self) -> &[u8] {
+        &self.values
+    }
+
+    /// The row whose value holds byte `offset` of [`StoredPage::values`].
+    pub fn row_at(&self, offset: usize) -> Option<usize> {
+        let row = self.rows.partition_point(|row| row.end <= offset);
+        (row < self.rows.len()).then_some(row)
+    }
+
     /// The key of the last row, if any.
     pub fn last_key(&self) -> Option<(u64, u64)> {
         self.rows.last().map(|row| (row.time_ns, row.seq))

@@ -11,6 +11,8 @@ use vigil_events::{
     store::{PageRowRef, StoredPage},
 };
 
+use super::prefilter::StoredPrefilter;
+
 const PAGE_ROWS: usize = 512;
 
 pub struct StoredPages {
@@ -24,6 +26,9 @@ pub struct StoredPages {
     cursor: usize,
     /// Rows read from the store, shared with the table so tests can see what a scan touched.
     visited: Arc<AtomicU64>,
+    prefilter: Option<StoredPrefilter>,
+    /// For each row of the page, whether it may pass `prefilter`.
+    candidates: Vec<bool>,
 }
 
 impl StoredPages {
@@ -43,7 +48,15 @@ impl StoredPages {
             page: StoredPage::default(),
             cursor: 0,
             visited,
+            prefilter: None,
+            candidates: Vec::new(),
         }
+    }
+
+    /// Tries each page's rows against `prefilter` as the page is read (see `next_row`).
+    pub fn with_prefilter(mut self, prefilter: Option<StoredPrefilter>) -> Self {
+        self.prefilter = prefilter;
+        self
     }
 
     fn refill(&mut self) -> Result<(), StoreError> {
@@ -57,6 +70,9 @@ impl StoredPages {
             .read_page(self.table, from, self.range, PAGE_ROWS, &mut self.page)?;
         self.visited
             .fetch_add(self.page.len() as u64, Ordering::Relaxed);
+        if let Some(prefilter) = &self.prefilter {
+            prefilter.page_candidates(&self.page, &mut self.candidates);
+        }
         self.next = match self.page.last_key() {
             Some((time_ns, seq)) if more => match seq.checked_add(1) {
                 Some(seq) => Some((time_ns, seq)),
@@ -67,8 +83,9 @@ impl StoredPages {
         Ok(())
     }
 
-    /// The next row, borrowed from the page until the next call (rows are not copied out).
-    pub fn next_row(&mut self) -> Option<Result<PageRowRef<'_>, StoreError>> {
+    /// The next row, borrowed from the page until the next call (rows are not copied out), and
+    /// whether it may pass the prefilter (always true without one).
+    pub fn next_row(&mut self) -> Option<Result<(PageRowRef<'_>, bool), StoreError>> {
         if self.cursor == self.page.len()
             && let Err(e) = self.refill()
         {
@@ -77,8 +94,10 @@ impl StoredPages {
             return Some(Err(e));
         }
         let row = self.page.get(self.cursor)?;
+        let candidate =
+            self.prefilter.is_none() || self.candidates.get(self.cursor).copied().unwrap_or(true);
         self.cursor += 1;
-        Some(Ok(row))
+        Some(Ok((row, candidate)))
     }
 }
 
@@ -109,7 +128,8 @@ mod tests {
         );
         let mut seqs = Vec::new();
         while let Some(row) = pages.next_row() {
-            let row = row.expect("a row");
+            let (row, candidate) = row.expect("a row");
+            assert!(candidate, "no prefilter: every row is a candidate");
             let i = seqs.len();
             assert_eq!(row.time_ns, 1_000 + i as u64);
             assert_eq!(row.value, vec![i as u8; 1 + i % 7].as_slice());

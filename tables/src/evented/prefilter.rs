@@ -12,6 +12,8 @@
 
 use memchr::memchr2;
 
+use vigil_events::store::StoredPage;
+
 use crate::table::{Constraint, ConstraintOp, Value};
 
 /// The literal each row must contain, one per usable constraint.
@@ -38,11 +40,33 @@ impl StoredPrefilter {
         (!needles.is_empty()).then_some(Self { needles })
     }
 
-    /// Whether a row stored as `stored` may satisfy the constraints (false: it cannot).
+    /// Whether a row stored as `stored` may satisfy the constraints (false: it cannot): what
+    /// `page_candidates` says of each row of a page.
+    #[cfg(test)]
     pub fn may_match(&self, stored: &[u8]) -> bool {
         self.needles
             .iter()
             .all(|needle| contains_ignoring_ascii_case(stored, needle))
+    }
+
+    /// For each row of `page`, whether it may satisfy the constraints, into `out`: one search
+    /// through the page's values instead of one per row. A literal found across two rows marks
+    /// the first (a row kept for SQLite to check); one inside a row always marks it.
+    pub fn page_candidates(&self, page: &StoredPage, out: &mut Vec<bool>) {
+        out.clear();
+        out.resize(page.len(), true);
+        let mut found = vec![false; page.len()];
+        for needle in &self.needles {
+            found.iter_mut().for_each(|f| *f = false);
+            for_each_match(page.values(), needle, |offset| {
+                if let Some(row) = page.row_at(offset) {
+                    found[row] = true;
+                }
+            });
+            for (keep, found) in out.iter_mut().zip(&found) {
+                *keep &= *found;
+            }
+        }
     }
 }
 
@@ -56,22 +80,46 @@ fn longest_run(text: &[u8], wildcards: bool) -> Option<&[u8]> {
 
 /// `haystack` contains `needle` (lower-case ASCII, not empty) ignoring ASCII case.
 fn contains_ignoring_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
+    let mut found = false;
+    for_each_match_while(haystack, needle, |_| {
+        found = true;
+        false
+    });
+    found
+}
+
+/// Calls `on_match` with the offset of each place `needle` (lower-case ASCII) starts in
+/// `haystack`, ignoring ASCII case.
+fn for_each_match(haystack: &[u8], needle: &[u8], mut on_match: impl FnMut(usize)) {
+    for_each_match_while(haystack, needle, |offset| {
+        on_match(offset);
+        true
+    });
+}
+
+/// As `for_each_match`, until `on_match` returns false.
+fn for_each_match_while(haystack: &[u8], needle: &[u8], mut on_match: impl FnMut(usize) -> bool) {
     let Some((&first, rest)) = needle.split_first() else {
-        return true;
+        return;
     };
     let mut from = 0;
     while let Some(offset) = haystack
         .get(from..)
         .and_then(|h| memchr2(first, first.to_ascii_uppercase(), h))
     {
-        let start = from + offset + 1;
-        match haystack.get(start..start + rest.len()) {
-            Some(candidate) if candidate.eq_ignore_ascii_case(rest) => return true,
-            Some(_) => from = start,
-            None => return false,
+        let start = from + offset;
+        let after = start + 1;
+        match haystack.get(after..after + rest.len()) {
+            Some(candidate) if candidate.eq_ignore_ascii_case(rest) => {
+                if !on_match(start) {
+                    return;
+                }
+            }
+            Some(_) => {}
+            None => return,
         }
+        from = after;
     }
-    false
 }
 
 #[cfg(test)]
@@ -145,6 +193,55 @@ mod tests {
         let filter = prefilter(&[like("%curl%"), like("%/usr/%")]).expect("literals");
         assert!(filter.may_match(b"/usr/bin/curl"));
         assert!(!filter.may_match(b"/opt/bin/curl"));
+    }
+
+    /// A page searched as a whole marks exactly the rows that contain the literal, plus a row
+    /// where a literal starts that the next row ends: never fewer.
+    #[test]
+    fn a_page_is_searched_once_and_each_row_marked() {
+        use std::sync::Arc;
+
+        use vigil_events::{EventStore, EventTable, TimeRange};
+
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = Arc::new(EventStore::open_primary(&dir.path().join("db")).expect("store"));
+        let values: Vec<&[u8]> = vec![
+            b"/usr/bin/cu",
+            b"rl and more",
+            b"x/CURL/y",
+            b"nothing here",
+            b"curl",
+        ];
+        let rows: Vec<(u64, Vec<u8>)> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (1_000 + i as u64, v.to_vec()))
+            .collect();
+        store
+            .append(EventTable::BpfFileEvents, &rows)
+            .expect("append");
+        let mut page = StoredPage::default();
+        store
+            .read_page(
+                EventTable::BpfFileEvents,
+                (0, 0),
+                TimeRange::ALL,
+                16,
+                &mut page,
+            )
+            .expect("a page");
+        let filter = prefilter(&[like("%curl%")]).expect("a literal");
+        let mut candidates = Vec::new();
+        filter.page_candidates(&page, &mut candidates);
+        assert_eq!(candidates, vec![true, false, true, false, true]);
+        for (i, value) in values.iter().enumerate() {
+            if filter.may_match(value) {
+                assert!(candidates[i], "row {i} holds the literal");
+            }
+        }
+        let none = prefilter(&[like("%curl%"), like("%nothing%")]).expect("literals");
+        none.page_candidates(&page, &mut candidates);
+        assert_eq!(candidates, vec![false; 5], "no row holds both");
     }
 
     fn sqlite_like(value: &str, pattern: &str) -> bool {

@@ -117,14 +117,15 @@ impl Table for StoredTable {
         let used = request.used();
         let table = self.table;
         let prefilter = StoredPrefilter::new(&request.constraints, self.verbatim);
-        let mut pages = StoredPages::new(store, self.table, from, range, self.visited.clone());
+        let mut pages = StoredPages::new(store, self.table, from, range, self.visited.clone())
+            .with_prefilter(prefilter);
         // Inside a scheduled query, a scan reads at most `budget` new rows; if one more is
         // there, the scheduler runs the query again for the rest.
         let mut left = budget;
         Ok(Box::new(std::iter::from_fn(move || {
             loop {
-                let stored = match pages.next_row()? {
-                    Ok(stored) => stored,
+                let (stored, candidate) = match pages.next_row()? {
+                    Ok(row) => row,
                     Err(e) => return Some(Err(fail(e))),
                 };
                 // Rows an earlier run read (older versions' cursors resume early).
@@ -144,10 +145,8 @@ impl Table for StoredTable {
                 if let Some(scope) = &scope {
                     scope.record(table, stored.time_ns, stored.seq);
                 }
-                if prefilter
-                    .as_ref()
-                    .is_some_and(|filter| !filter.may_match(stored.value))
-                {
+                // The page was searched for the prefilter's literals when it was read.
+                if !candidate {
                     continue;
                 }
                 match decode(stored.value, stored.seq, used) {
