@@ -79,6 +79,7 @@ fn longest_run(text: &[u8], wildcards: bool) -> Option<&[u8]> {
 }
 
 /// `haystack` contains `needle` (lower-case ASCII, not empty) ignoring ASCII case.
+#[cfg(test)]
 fn contains_ignoring_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
     let mut found = false;
     for_each_match_while(haystack, needle, |_| {
