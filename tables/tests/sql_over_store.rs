@@ -389,6 +389,7 @@ fn like_and_equality_on_stored_text_skip_rows_undecoded_and_return_what_sqlite_k
         ("path LIKE '%wget%'", 0),
         ("path = '/usr/bin/Curl'", 1),
         ("path = '/usr/bin/curl'", 0),
+        ("path = '/usr/bin/Curl  ' COLLATE RTRIM", 1),
         ("cwd LIKE '%ünïcode/100%'", 1),
         ("cwd = '/home/ünïcode/100%_done'", 1),
         ("cwd LIKE '%100\\%%' ESCAPE '\\'", 1),

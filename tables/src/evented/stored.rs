@@ -28,7 +28,7 @@ pub struct StoredTable {
     visited: Arc<AtomicU64>,
     /// Set on the scheduler's connection: scheduled queries read each event once.
     scope: Option<Arc<QueryScope>>,
-    /// Text columns stored verbatim, whose `LIKE` and `=` are tried on a row's stored bytes
+    /// Text columns stored verbatim, whose `LIKE` patterns are tried on a row's stored bytes
     /// before it is decoded (see `prefilter`).
     verbatim: &'static [usize],
 }
@@ -56,7 +56,7 @@ impl StoredTable {
     }
 
     /// Declares `columns` as text the store keeps verbatim (each cell is the bytes of one stored
-    /// string, as the column shows them): rows that cannot match a `LIKE` or `=` on them are
+    /// string, as the column shows them): rows that cannot match a `LIKE` on them are
     /// skipped undecoded.
     pub fn with_verbatim_columns(mut self, columns: &'static [usize]) -> Self {
         self.verbatim = columns;
