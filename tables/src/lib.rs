@@ -3,6 +3,7 @@
 //! connects them all to SQLite, beside osquery's SQL functions ([`sql_functions`]).
 
 pub mod agent;
+pub mod cell;
 pub mod evented;
 pub mod row;
 pub mod snapshot;
@@ -21,8 +22,8 @@ pub use agent::{
     vigil_info::AgentInfo,
 };
 pub use table::{
-    Column, ColumnType, Constraint, ConstraintOp, Row, Rows, ScanRequest, Table, TableError,
-    UsedColumns, Value,
+    CellRows, Column, ColumnType, Constraint, ConstraintOp, Row, Rows, ScanRequest, Table,
+    TableError, UsedColumns, Value,
 };
 
 /// What the tables read from.

@@ -39,7 +39,38 @@ pub const fn column_name(field: &'static str) -> &'static str {
 /// Declares a table's row struct and, from it, its columns (`COLUMNS`), one index constant per
 /// column named as the column (`Row::pid`), and `From<Row>` for [`crate::table::Row`]. Column
 /// types are [`crate::table::ColumnType`]'s variants; `#[hidden]` hides a column.
+///
+/// Declared with a lifetime (`struct EventRow<'a> { .. }`), the cells are
+/// [`crate::cell::Cell`]s, which may borrow their text, and `write_to` puts the row in a
+/// [`crate::cell::CellBuffer`]: what evented tables do, so a scan allocates nothing per row.
 macro_rules! table_row {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident<$lt:lifetime> {
+            $( $(#[$flag:ident])* $field:ident : $ty:ident ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis struct $name<$lt> {
+            $( $vis $field: $crate::cell::Cell<$lt>, )+
+        }
+
+        $crate::row::table_row!(@columns $vis $name<'_> { $( $(#[$flag])* $field : $ty ),+ });
+
+        impl $name<'_> {
+            /// Puts the row in `buffer`, in place of the row it held.
+            $vis fn write_to(self, buffer: &mut $crate::cell::CellBuffer) {
+                buffer.clear();
+                $( buffer.push(self.$field); )+
+            }
+        }
+
+        impl From<$name<'_>> for $crate::table::Row {
+            fn from(row: $name<'_>) -> Self {
+                vec![$(row.$field.into_value()),+]
+            }
+        }
+    };
     (
         $(#[$meta:meta])*
         $vis:vis struct $name:ident {
@@ -51,7 +82,16 @@ macro_rules! table_row {
             $( $vis $field: $crate::table::Value, )+
         }
 
-        impl $name {
+        $crate::row::table_row!(@columns $vis $name { $( $(#[$flag])* $field : $ty ),+ });
+
+        impl From<$name> for $crate::table::Row {
+            fn from(row: $name) -> Self {
+                vec![$(row.$field),+]
+            }
+        }
+    };
+    (@columns $vis:vis $ty_name:ty { $( $(#[$flag:ident])* $field:ident : $ty:ident ),+ }) => {
+        impl $ty_name {
             /// The table's columns, in the order of the row's fields.
             $vis const COLUMNS: &'static [$crate::table::Column] = &[
                 $(
@@ -71,16 +111,10 @@ macro_rules! table_row {
 
             /// Each column's index in the row, named as the column.
             #[allow(non_upper_case_globals, dead_code)]
-            impl $name {
+            impl $ty_name {
                 $( $vis const $field: usize = Index::$field as usize; )+
             }
         };
-
-        impl From<$name> for $crate::table::Row {
-            fn from(row: $name) -> Self {
-                vec![$(row.$field),+]
-            }
-        }
     };
 }
 

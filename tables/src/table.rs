@@ -59,8 +59,9 @@ impl Column {
 }
 
 /// One cell.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub enum Value {
+    #[default]
     Null,
     Int(i64),
     Text(String),
@@ -159,6 +160,10 @@ pub fn row_mismatch(columns: &[Column], row: &[Value]) -> Option<String> {
 /// whole.
 pub type Rows = Box<dyn Iterator<Item = Result<Row, TableError>> + Send>;
 
+/// Rows a scan writes one at a time into a buffer the caller reuses: `None` after the last.
+pub type CellRows =
+    Box<dyn FnMut(&mut crate::cell::CellBuffer) -> Option<Result<(), TableError>> + Send>;
+
 /// An operator of a constraint SQLite handed down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConstraintOp {
@@ -208,13 +213,13 @@ impl UsedColumns {
         }
     }
 
-    /// `value()` when the query reads `column`, NULL otherwise: a cell that costs an allocation
-    /// or a conversion is only made when read.
-    pub fn cell(self, column: usize, value: impl FnOnce() -> Value) -> Value {
+    /// `value()` when the query reads `column`, NULL (the default) otherwise: a cell that costs
+    /// an allocation or a conversion is only made when read.
+    pub fn cell<V: Default>(self, column: usize, value: impl FnOnce() -> V) -> V {
         if self.uses(column) {
             value()
         } else {
-            Value::Null
+            V::default()
         }
     }
 }
@@ -289,6 +294,16 @@ pub trait Table: Send + Sync {
     }
 
     fn scan(&self, request: &ScanRequest) -> Result<Rows, TableError>;
+
+    /// The same rows, each written into a buffer the caller reuses: what SQL reads. Tables whose
+    /// rows can borrow from where they are stored (evented tables) write them without an
+    /// allocation per row; the others' owned rows are copied in.
+    fn scan_cells(&self, request: &ScanRequest) -> Result<CellRows, TableError> {
+        let mut rows = self.scan(request)?;
+        Ok(Box::new(move |buffer| {
+            rows.next().map(|row| row.map(|row| buffer.set_row(row)))
+        }))
+    }
 }
 
 /// The table's `CREATE TABLE` statement, as SQLite and `.schema` show it.

@@ -18,7 +18,10 @@ use rusqlite::{
     },
 };
 
-use crate::table::{Constraint, ConstraintOp, Row, Rows, ScanRequest, Table, Value, schema};
+use crate::{
+    cell::{CellBuffer, CellRef},
+    table::{CellRows, Constraint, ConstraintOp, ScanRequest, Table, Value, schema},
+};
 
 const NS_PER_SEC: i128 = 1_000_000_000;
 
@@ -244,7 +247,8 @@ unsafe impl<'vtab> VTab<'vtab> for AdapterTab {
             width: self.table.columns().len(),
             table: self.table.clone(),
             rows: None,
-            current: None,
+            current: CellBuffer::default(),
+            at_row: false,
             rowid: 0,
             phantom: PhantomData,
         })
@@ -258,28 +262,35 @@ struct AdapterCursor<'vtab> {
     table: Arc<dyn Table>,
     /// How many cells each row has: one per column.
     width: usize,
-    rows: Option<Rows>,
-    current: Option<Row>,
+    rows: Option<CellRows>,
+    /// The current row, its memory reused for the next.
+    current: CellBuffer,
+    /// Whether `current` holds a row (false at the end).
+    at_row: bool,
     rowid: i64,
     phantom: PhantomData<&'vtab AdapterTab>,
 }
 
 impl AdapterCursor<'_> {
     fn advance(&mut self) -> rusqlite::Result<()> {
-        self.current = match self.rows.as_mut().and_then(Iterator::next) {
+        let next = match self.rows.as_mut() {
+            Some(rows) => rows(&mut self.current),
             None => None,
+        };
+        self.at_row = match next {
+            None => false,
             // A cell missing would read as NULL, one too many would be dropped: neither is
             // what the table holds.
-            Some(Ok(row)) if row.len() != self.width => {
+            Some(Ok(())) if self.current.len() != self.width => {
                 return Err(rusqlite::Error::ModuleError(format!(
                     "{}: a row of {} cells for {} columns (a bug in this table: please report \
                      it)",
                     self.table.name(),
-                    row.len(),
+                    self.current.len(),
                     self.width
                 )));
             }
-            Some(Ok(row)) => Some(row),
+            Some(Ok(())) => true,
             Some(Err(e)) => return Err(rusqlite::Error::ModuleError(e.to_string())),
         };
         self.rowid += 1;
@@ -353,7 +364,7 @@ unsafe impl VTabCursor for AdapterCursor<'_> {
         }
         self.rows = Some(
             self.table
-                .scan(&request)
+                .scan_cells(&request)
                 .map_err(|e| rusqlite::Error::ModuleError(e.to_string()))?,
         );
         self.rowid = 0;
@@ -365,19 +376,18 @@ unsafe impl VTabCursor for AdapterCursor<'_> {
     }
 
     fn eof(&self) -> bool {
-        self.current.is_none()
+        !self.at_row
     }
 
     fn column(&self, ctx: &mut Context, i: c_int) -> rusqlite::Result<()> {
-        let value = self
-            .current
-            .as_ref()
-            .and_then(|row| row.get(i as usize))
-            .unwrap_or(&Value::Null);
-        match value {
-            Value::Null => ctx.set_result(rusqlite::types::Null),
-            Value::Int(v) => ctx.set_result(v),
-            Value::Text(v) => ctx.set_result(v),
+        let cell = match usize::try_from(i) {
+            Ok(i) if self.at_row => self.current.get(i),
+            _ => CellRef::Null,
+        };
+        match cell {
+            CellRef::Null => ctx.set_result(rusqlite::types::Null),
+            CellRef::Int(v) => ctx.set_result(v),
+            CellRef::Text(v) => ctx.set_result(v),
         }
     }
 
@@ -386,21 +396,23 @@ unsafe impl VTabCursor for AdapterCursor<'_> {
     /// not seen before, so rowids must be equal for the same row and differ between rows across
     /// scans. A position restarts at each scan and made rows of the second scan disappear.
     fn rowid(&self) -> rusqlite::Result<i64> {
-        let Some(row) = &self.current else {
+        if !self.at_row {
             return Ok(self.rowid);
-        };
-        Ok(row_identity(row, self.table.row_identity()))
+        }
+        Ok(row_identity(&self.current, self.table.row_identity()))
     }
 }
 
 /// A hash of the cells of `columns` (of every cell when empty): what tells rows apart. Every
 /// `DefaultHasher::new()` of a process hashes alike, so the same cells give the same id in
 /// every scan.
-fn row_identity(row: &Row, columns: &[usize]) -> i64 {
+fn row_identity(row: &CellBuffer, columns: &[usize]) -> i64 {
     use std::hash::{Hash as _, Hasher as _};
     let mut hasher = std::hash::DefaultHasher::new();
     if columns.is_empty() {
-        row.hash(&mut hasher);
+        for i in 0..row.len() {
+            row.get(i).hash(&mut hasher);
+        }
     } else {
         for &i in columns {
             row.get(i).hash(&mut hasher);
@@ -449,7 +461,7 @@ pub fn register(conn: &Connection, table: Arc<dyn Table>) -> rusqlite::Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::{Column, ColumnType, TableError};
+    use crate::table::{Column, ColumnType, Row, Rows, TableError};
 
     /// A table whose rows are not as wide as its columns.
     struct Uneven(Vec<Row>);

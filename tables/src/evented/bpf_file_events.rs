@@ -1,7 +1,7 @@
 //! `bpf_file_events`: writes, creates, truncates, removals, renames, mode and owner changes,
 //! links and directories, from vigil's eBPF probes, with absolute, normalised paths.
 
-use std::sync::Arc;
+use std::{fmt::Write as _, sync::Arc};
 
 use vigil_events::{
     Counters, EventStore, EventTable, FileEvent, StoredText,
@@ -10,12 +10,13 @@ use vigil_events::{
 
 use super::StoredTable;
 use crate::{
+    cell::Cell,
     row::table_row,
-    table::{Row, UsedColumns, Value},
+    table::{Row, UsedColumns},
 };
 
 table_row! {
-    struct FileEventRow {
+    struct FileEventRow<'a> {
         operation: Text,
         pid: BigInt,
         ppid: BigInt,
@@ -58,7 +59,9 @@ pub fn table(store: Option<Arc<EventStore>>, counters: &Counters) -> StoredTable
     StoredTable::new(
         EventTable::BpfFileEvents,
         FileEventRow::COLUMNS,
-        |bytes, seq, used| decode_file_event_view(bytes).map(|event| row_of(&event, seq, used)),
+        |bytes, seq, used, buffer| {
+            decode_file_event_view(bytes).map(|event| row_of(&event, seq, used).write_to(buffer))
+        },
         store,
         counters,
     )
@@ -72,28 +75,27 @@ pub fn table(store: Option<Arc<EventStore>>, counters: &Counters) -> StoredTable
 }
 
 /// An id argument that was not given (`-1` to chown) reads as NULL, not 4294967295.
-fn optional_id(id: u32) -> Value {
+fn optional_id(id: u32) -> Cell<'static> {
     if id == u32::MAX {
-        Value::Null
+        Cell::Null
     } else {
         id.into()
     }
 }
 
 pub fn row(event: &FileEvent, seq: u64) -> Row {
-    row_of(&event.view(), seq, UsedColumns::ALL)
+    row_of(&event.view(), seq, UsedColumns::ALL).into()
 }
 
 /// The row with at least the `used` columns filled (text cells are made only when read).
-pub fn row_of(event: &FileEventView<'_>, seq: u64, used: UsedColumns) -> Row {
-    type R = FileEventRow;
+fn row_of<'a>(event: &'a FileEventView<'a>, seq: u64, used: UsedColumns) -> FileEventRow<'a> {
+    type R<'a> = FileEventRow<'a>;
     let a = &event.actor;
     let t = &a.task;
     let success = event.result >= 0;
     let name = |column: usize, value: &'static str| used.cell(column, || value.into());
-    let text = |column: usize, value: StoredText<'_>| {
-        used.cell(column, || value.to_str_lossy().into_owned().into())
-    };
+    let text =
+        |column: usize, value: StoredText<'a>| used.cell(column, || value.to_str_lossy().into());
     FileEventRow {
         operation: name(R::operation, event.operation.as_str()),
         pid: t.pid.into(),
@@ -103,29 +105,33 @@ pub fn row_of(event: &FileEventView<'_>, seq: u64, used: UsedColumns) -> Row {
         euid: t.euid.into(),
         path: text(R::path, event.path),
         dest_path: text(R::dest_path, event.dest_path),
-        mode: used.cell(R::mode, || format!("{:04o}", event.mode & 0o7777).into()),
+        mode: used.cell(R::mode, || {
+            Cell::IntWith(i64::from(event.mode & 0o7777), |mode, out| {
+                // Writing into a String cannot fail.
+                let _ = write!(out, "{mode:04o}");
+            })
+        }),
         flags: event.flags.into(),
         inode: event.inode.into(),
         device: event.device.into(),
         executable: text(R::executable, a.path),
         cmdline: text(R::cmdline, a.cmdline),
         cid: t.cgroup_id.into(),
-        success: Value::Int(i64::from(success)),
-        errno: Value::Int(if success { 0 } else { -event.result }),
-        ntime: used.cell(R::ntime, || event.time_ns.to_string().into()),
+        success: Cell::Int(i64::from(success)),
+        errno: Cell::Int(if success { 0 } else { -event.result }),
+        ntime: used.cell(R::ntime, || Cell::IntText(event.time_ns.into())),
         time: (event.time_ns / 1_000_000_000).into(),
         eid: seq.into(),
         syscall: name(R::syscall, event.syscall.as_str()),
-        resolved: Value::Int(i64::from(event.path_resolved)),
+        resolved: Cell::Int(i64::from(event.path_resolved)),
         tid: t.tid.into(),
         egid: t.egid.into(),
         comm: text(R::comm, t.comm),
-        fd: Value::Int(i64::from(event.fd)),
-        exit_code: used.cell(R::exit_code, || event.result.to_string().into()),
+        fd: Cell::Int(i64::from(event.fd)),
+        exit_code: used.cell(R::exit_code, || Cell::IntText(event.result.into())),
         new_uid: optional_id(event.new_uid),
         new_gid: optional_id(event.new_gid),
-        size: Value::Int(event.size),
+        size: Cell::Int(event.size),
         duration: event.duration_ns.into(),
     }
-    .into()
 }

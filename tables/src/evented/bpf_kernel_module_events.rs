@@ -48,7 +48,9 @@ pub fn table(store: Option<Arc<EventStore>>, counters: &Counters) -> StoredTable
     StoredTable::new(
         EventTable::BpfKernelModuleEvents,
         KernelModuleEventRow::COLUMNS,
-        |bytes, seq, _used| decode_kernel_module_event(bytes).map(|event| row(&event, seq)),
+        |bytes, seq, _used, buffer| {
+            decode_kernel_module_event(bytes).map(|event| buffer.set_row(row(&event, seq)))
+        },
         store,
         counters,
     )

@@ -5,17 +5,18 @@ use std::sync::Arc;
 
 use vigil_events::{
     Counters, EventStore, EventTable, ProcessEvent, StoredText,
-    event_table::process::{ProcessEventView, decode_process_event_view},
+    event_table::process::{Args, ProcessEventView, decode_process_event_view},
 };
 
 use super::StoredTable;
 use crate::{
+    cell::{Cell, WriteText},
     row::table_row,
-    table::{Row, UsedColumns, Value},
+    table::{Row, UsedColumns},
 };
 
 table_row! {
-    struct ProcessEventRow {
+    struct ProcessEventRow<'a> {
         // osquery's columns, in osquery's order.
         tid: BigInt,
         pid: BigInt,
@@ -55,7 +56,9 @@ pub fn table(store: Option<Arc<EventStore>>, counters: &Counters) -> StoredTable
     StoredTable::new(
         EventTable::BpfProcessEvents,
         ProcessEventRow::COLUMNS,
-        |bytes, seq, used| decode_process_event_view(bytes).map(|event| row_of(&event, seq, used)),
+        |bytes, seq, used, buffer| {
+            decode_process_event_view(bytes).map(|event| row_of(&event, seq, used).write_to(buffer))
+        },
         store,
         counters,
     )
@@ -69,16 +72,15 @@ pub fn table(store: Option<Arc<EventStore>>, counters: &Counters) -> StoredTable
 }
 
 pub fn row(event: &ProcessEvent, seq: u64) -> Row {
-    row_of(&event.view(), seq, UsedColumns::ALL)
+    row_of(&event.view(), seq, UsedColumns::ALL).into()
 }
 
 /// The row with at least the `used` columns filled (text cells are made only when read).
-pub fn row_of(event: &ProcessEventView<'_>, seq: u64, used: UsedColumns) -> Row {
-    type R = ProcessEventRow;
+fn row_of<'a>(event: &'a ProcessEventView<'a>, seq: u64, used: UsedColumns) -> ProcessEventRow<'a> {
+    type R<'a> = ProcessEventRow<'a>;
     let task = &event.task;
-    let text = |column: usize, value: StoredText<'_>| {
-        used.cell(column, || value.to_str_lossy().into_owned().into())
-    };
+    let text =
+        |column: usize, value: StoredText<'a>| used.cell(column, || value.to_str_lossy().into());
     ProcessEventRow {
         tid: task.tid.into(),
         pid: task.pid.into(),
@@ -86,29 +88,35 @@ pub fn row_of(event: &ProcessEventView<'_>, seq: u64, used: UsedColumns) -> Row 
         uid: task.uid.into(),
         gid: task.gid.into(),
         cid: task.cgroup_id.into(),
-        exit_code: used.cell(R::exit_code, || event.exit_code.to_string().into()),
+        exit_code: used.cell(R::exit_code, || Cell::IntText(event.exit_code.into())),
         probe_error: event.probe_error.into(),
         syscall: used.cell(R::syscall, || event.syscall.as_str().into()),
         path: text(R::path, event.path),
         cwd: text(R::cwd, event.cwd),
-        cmdline: used.cell(R::cmdline, || event.argv.cmdline().into()),
+        cmdline: used.cell(R::cmdline, || Cell::Written(&event.argv)),
         duration: event.duration_ns.into(),
         json_cmdline: used.cell(R::json_cmdline, || {
             let argv: Vec<_> = event.argv.iter().collect();
             serde_json::to_string(&argv).unwrap_or_default().into()
         }),
-        ntime: used.cell(R::ntime, || event.time_ns.to_string().into()),
+        ntime: used.cell(R::ntime, || Cell::IntText(event.time_ns.into())),
         time: (event.time_ns / 1_000_000_000).into(),
         eid: seq.into(),
         euid: task.euid.into(),
         egid: task.egid.into(),
         comm: text(R::comm, task.comm),
         argc: (event.argv.len() as u64).into(),
-        truncated: Value::Int(i64::from(event.argv_truncated)),
+        truncated: Cell::Int(i64::from(event.argv_truncated)),
         filename: text(R::filename, event.filename),
         parent_path: text(R::parent_path, event.parent_path),
         child_pid: event.child_pid.into(),
         exit_signal: event.exit_signal.into(),
     }
-    .into()
+}
+
+/// `cmdline` is written straight into the scan's buffer, never built as a string of its own.
+impl WriteText for Args<'_> {
+    fn write_text(&self, out: &mut String) {
+        self.write_cmdline(out);
+    }
 }

@@ -46,7 +46,9 @@ pub fn table(store: Option<Arc<EventStore>>, counters: &Counters) -> StoredTable
     StoredTable::new(
         EventTable::BpfPtraceEvents,
         PtraceEventRow::COLUMNS,
-        |bytes, seq, _used| decode_ptrace_event(bytes).map(|event| row(&event, seq)),
+        |bytes, seq, _used, buffer| {
+            decode_ptrace_event(bytes).map(|event| buffer.set_row(row(&event, seq)))
+        },
         store,
         counters,
     )

@@ -10,12 +10,13 @@ use vigil_events::{
 
 use super::StoredTable;
 use crate::{
+    cell::Cell,
     row::table_row,
     table::{Row, UsedColumns},
 };
 
 table_row! {
-    struct SocketEventRow {
+    struct SocketEventRow<'a> {
         // osquery's columns, in osquery's order.
         tid: BigInt,
         pid: BigInt,
@@ -56,7 +57,9 @@ pub fn table(store: Option<Arc<EventStore>>, counters: &Counters) -> StoredTable
     StoredTable::new(
         EventTable::BpfSocketEvents,
         SocketEventRow::COLUMNS,
-        |bytes, seq, used| decode_socket_event_view(bytes).map(|event| row_of(&event, seq, used)),
+        |bytes, seq, used, buffer| {
+            decode_socket_event_view(bytes).map(|event| row_of(&event, seq, used).write_to(buffer))
+        },
         store,
         counters,
     )
@@ -71,18 +74,17 @@ pub fn table(store: Option<Arc<EventStore>>, counters: &Counters) -> StoredTable
 }
 
 pub fn row(event: &SocketEvent, seq: u64) -> Row {
-    row_of(&event.view(), seq, UsedColumns::ALL)
+    row_of(&event.view(), seq, UsedColumns::ALL).into()
 }
 
 /// The row with at least the `used` columns filled (text cells are made only when read).
-pub fn row_of(event: &SocketEventView<'_>, seq: u64, used: UsedColumns) -> Row {
-    type R = SocketEventRow;
+fn row_of<'a>(event: &'a SocketEventView<'a>, seq: u64, used: UsedColumns) -> SocketEventRow<'a> {
+    type R<'a> = SocketEventRow<'a>;
     let a = &event.actor;
     let t = &a.task;
     let name = |column: usize, value: &'static str| used.cell(column, || value.into());
-    let text = |column: usize, value: StoredText<'_>| {
-        used.cell(column, || value.to_str_lossy().into_owned().into())
-    };
+    let text =
+        |column: usize, value: StoredText<'a>| used.cell(column, || value.to_str_lossy().into());
     SocketEventRow {
         tid: t.tid.into(),
         pid: t.pid.into(),
@@ -90,11 +92,11 @@ pub fn row_of(event: &SocketEventView<'_>, seq: u64, used: UsedColumns) -> Row {
         uid: t.uid.into(),
         gid: t.gid.into(),
         cid: t.cgroup_id.into(),
-        exit_code: used.cell(R::exit_code, || event.result.to_string().into()),
+        exit_code: used.cell(R::exit_code, || Cell::IntText(event.result.into())),
         probe_error: event.probe_error.into(),
         syscall: name(R::syscall, event.syscall.as_str()),
         path: text(R::path, a.path),
-        fd: used.cell(R::fd, || event.fd.to_string().into()),
+        fd: used.cell(R::fd, || Cell::IntText(event.fd.into())),
         family: u32::from(event.family).into(),
         r#type: u32::from(event.sock_type).into(),
         protocol: u32::from(event.protocol).into(),
@@ -103,7 +105,7 @@ pub fn row_of(event: &SocketEventView<'_>, seq: u64, used: UsedColumns) -> Row {
         local_port: u32::from(event.local_port).into(),
         remote_port: u32::from(event.remote_port).into(),
         duration: event.duration_ns.into(),
-        ntime: used.cell(R::ntime, || event.time_ns.to_string().into()),
+        ntime: used.cell(R::ntime, || Cell::IntText(event.time_ns.into())),
         time: (event.time_ns / 1_000_000_000).into(),
         eid: seq.into(),
         status: name(R::status, event.status().as_str()),
@@ -113,5 +115,4 @@ pub fn row_of(event: &SocketEventView<'_>, seq: u64, used: UsedColumns) -> Row {
         cmdline: text(R::cmdline, a.cmdline),
         socket: text(R::socket, event.socket_path),
     }
-    .into()
 }

@@ -53,7 +53,9 @@ pub fn table(
     super::StoredTable::new(
         vigil_events::EventTable::EsProcessEvents,
         EsProcessEventRow::COLUMNS,
-        |bytes, seq, _used| vigil_events::es::stored::decode_process(bytes).map(|e| row(&e, seq)),
+        |bytes, seq, _used, buffer| {
+            vigil_events::es::stored::decode_process(bytes).map(|e| buffer.set_row(row(&e, seq)))
+        },
         store,
         counters,
     )

@@ -32,7 +32,9 @@ pub fn table(
     super::StoredTable::new(
         vigil_events::EventTable::EsProcessFileEvents,
         EsFileEventRow::COLUMNS,
-        |bytes, seq, _used| vigil_events::es::stored::decode_file(bytes).map(|e| row(&e, seq)),
+        |bytes, seq, _used, buffer| {
+            vigil_events::es::stored::decode_file(bytes).map(|e| buffer.set_row(row(&e, seq)))
+        },
         store,
         counters,
     )

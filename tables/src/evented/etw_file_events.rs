@@ -36,7 +36,9 @@ pub fn table(
     super::StoredTable::new(
         vigil_events::EventTable::EtwFileEvents,
         EtwFileEventRow::COLUMNS,
-        |bytes, seq, _used| vigil_events::etw::stored::decode_file(bytes).map(|e| row(&e, seq)),
+        |bytes, seq, _used, buffer| {
+            vigil_events::etw::stored::decode_file(bytes).map(|e| buffer.set_row(row(&e, seq)))
+        },
         store,
         counters,
     )

@@ -35,7 +35,9 @@ pub fn table(
     super::StoredTable::new(
         vigil_events::EventTable::EtwSocketEvents,
         EtwSocketEventRow::COLUMNS,
-        |bytes, seq, _used| vigil_events::etw::stored::decode_socket(bytes).map(|e| row(&e, seq)),
+        |bytes, seq, _used, buffer| {
+            vigil_events::etw::stored::decode_socket(bytes).map(|e| buffer.set_row(row(&e, seq)))
+        },
         store,
         counters,
     )

@@ -13,7 +13,11 @@ use vigil_events::{
 
 use super::prefilter::StoredPrefilter;
 
-const PAGE_ROWS: usize = 512;
+/// A scan's first page is small, so a query that stops early (`LIMIT`) reads little; each page
+/// after it is twice as large, up to `MAX_PAGE_ROWS`, so a long scan opens few RocksDB iterators
+/// (each one costs a seek through every level) and keeps at most about a megabyte of rows.
+const FIRST_PAGE_ROWS: usize = 256;
+const MAX_PAGE_ROWS: usize = 4096;
 
 pub struct StoredPages {
     store: Arc<EventStore>,
@@ -24,6 +28,8 @@ pub struct StoredPages {
     page: StoredPage,
     /// The page's next row.
     cursor: usize,
+    /// How many rows the next page holds at most.
+    page_rows: usize,
     /// Rows read from the store, shared with the table so tests can see what a scan touched.
     visited: Arc<AtomicU64>,
     prefilter: Option<StoredPrefilter>,
@@ -47,6 +53,7 @@ impl StoredPages {
             next: Some(from),
             page: StoredPage::default(),
             cursor: 0,
+            page_rows: FIRST_PAGE_ROWS,
             visited,
             prefilter: None,
             candidates: Vec::new(),
@@ -65,9 +72,10 @@ impl StoredPages {
             self.page = StoredPage::default();
             return Ok(());
         };
-        let more = self
-            .store
-            .read_page(self.table, from, self.range, PAGE_ROWS, &mut self.page)?;
+        let more =
+            self.store
+                .read_page(self.table, from, self.range, self.page_rows, &mut self.page)?;
+        self.page_rows = (self.page_rows * 2).min(MAX_PAGE_ROWS);
         self.visited
             .fetch_add(self.page.len() as u64, Ordering::Relaxed);
         if let Some(prefilter) = &self.prefilter {
@@ -143,13 +151,22 @@ mod tests {
 
     #[test]
     fn every_row_is_read_once_across_pages() {
+        // Page boundaries fall at 256, 768, 1792, ... then every 4096 rows.
+        let first = FIRST_PAGE_ROWS;
         for rows in [
             0,
             1,
-            PAGE_ROWS - 1,
-            PAGE_ROWS,
-            PAGE_ROWS + 1,
-            2 * PAGE_ROWS + 3,
+            first - 1,
+            first,
+            first + 1,
+            3 * first,
+            3 * first + 1,
+            (FIRST_PAGE_ROWS..=MAX_PAGE_ROWS)
+                .step_by(1)
+                .filter(|n| n.is_power_of_two())
+                .sum::<usize>()
+                + 2 * MAX_PAGE_ROWS
+                + 3,
         ] {
             let seqs = seqs_read(rows);
             assert_eq!(seqs.len(), rows, "{rows} rows stored");

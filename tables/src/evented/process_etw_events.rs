@@ -50,8 +50,9 @@ pub fn table(
     super::StoredTable::new(
         vigil_events::EventTable::EtwProcessEvents,
         EtwProcessEventRow::COLUMNS,
-        |bytes, seq, _used| {
-            vigil_events::etw::stored::decode_process(bytes).map(|event| row(&event, seq))
+        |bytes, seq, _used, buffer| {
+            vigil_events::etw::stored::decode_process(bytes)
+                .map(|event| buffer.set_row(row(&event, seq)))
         },
         store,
         counters,

@@ -67,7 +67,9 @@ pub fn table(store: Option<Arc<EventStore>>, counters: &Counters) -> StoredTable
     StoredTable::new(
         EventTable::ProcessEvents,
         AuditProcessEventRow::COLUMNS,
-        |bytes, seq, _used| decode_audit_process_event(bytes).map(|event| row(&event, seq)),
+        |bytes, seq, _used, buffer| {
+            decode_audit_process_event(bytes).map(|event| buffer.set_row(row(&event, seq)))
+        },
         store,
         counters,
     )

@@ -11,11 +11,14 @@ use vigil_events::{
 };
 
 use super::{QueryScope, StoredPages, prefilter::StoredPrefilter};
-use crate::table::{Column, Row, Rows, ScanRequest, Table, TableError, UsedColumns};
+use crate::{
+    cell::CellBuffer,
+    table::{CellRows, Column, Rows, ScanRequest, Table, TableError, UsedColumns},
+};
 
-/// Turns a stored value (and its sequence number, the `eid`) into a row, filling at least the
-/// columns the query reads.
-pub type RowDecoder = fn(&[u8], u64, UsedColumns) -> Result<Row, DecodeError>;
+/// Writes a stored value (and its sequence number, the `eid`) as a row into the buffer, filling
+/// at least the columns the query reads.
+pub type RowDecoder = fn(&[u8], u64, UsedColumns, &mut CellBuffer) -> Result<(), DecodeError>;
 
 pub struct StoredTable {
     table: EventTable,
@@ -93,8 +96,16 @@ impl Table for StoredTable {
     }
 
     fn scan(&self, request: &ScanRequest) -> Result<Rows, TableError> {
+        let mut cells = self.scan_cells(request)?;
+        let mut buffer = CellBuffer::default();
+        Ok(Box::new(std::iter::from_fn(move || {
+            cells(&mut buffer).map(|written| written.map(|()| buffer.to_row()))
+        })))
+    }
+
+    fn scan_cells(&self, request: &ScanRequest) -> Result<CellRows, TableError> {
         let Some(store) = self.store.clone() else {
-            return Ok(Box::new(std::iter::empty()));
+            return Ok(Box::new(|_| None));
         };
         let name = self.table.name();
         let fail = move |e: StoreError| TableError::Failed {
@@ -122,7 +133,7 @@ impl Table for StoredTable {
         // Inside a scheduled query, a scan reads at most `budget` new rows; if one more is
         // there, the scheduler runs the query again for the rest.
         let mut left = budget;
-        Ok(Box::new(std::iter::from_fn(move || {
+        Ok(Box::new(move |buffer: &mut CellBuffer| {
             loop {
                 let (stored, candidate) = match pages.next_row()? {
                     Ok(row) => row,
@@ -149,8 +160,8 @@ impl Table for StoredTable {
                 if !candidate {
                     continue;
                 }
-                match decode(stored.value, stored.seq, used) {
-                    Ok(row) => return Some(Ok(row)),
+                match decode(stored.value, stored.seq, used, buffer) {
+                    Ok(()) => return Some(Ok(())),
                     Err(error) => {
                         // A damaged row must not hide the others: skip it, count it, and say so
                         // now and then.
@@ -162,6 +173,6 @@ impl Table for StoredTable {
                     }
                 }
             }
-        })))
+        }))
     }
 }

@@ -39,7 +39,9 @@ pub fn table(store: Option<Arc<EventStore>>, counters: &Counters) -> StoredTable
     StoredTable::new(
         EventTable::UserEvents,
         UserEventRow::COLUMNS,
-        |bytes, seq, _used| decode_user_event(bytes).map(|event| row(&event, seq)),
+        |bytes, seq, _used, buffer| {
+            decode_user_event(bytes).map(|event| buffer.set_row(row(&event, seq)))
+        },
         store,
         counters,
     )

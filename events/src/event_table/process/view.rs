@@ -79,13 +79,18 @@ impl<'a> Args<'a> {
         // Sized once: pushing into an empty string reallocated it as it grew.
         let bytes: usize = self.texts().map(|arg| arg.as_bytes().len() + 1).sum();
         let mut line = String::with_capacity(bytes);
+        self.write_cmdline(&mut line);
+        line
+    }
+
+    /// Appends the command line to `out` (a scan writes it into a buffer it reuses row after row).
+    pub fn write_cmdline(&self, out: &mut String) {
         for (i, arg) in self.iter().enumerate() {
             if i > 0 {
-                line.push(' ');
+                out.push(' ');
             }
-            line.push_str(&arg);
+            out.push_str(&arg);
         }
-        line
     }
 }
 
