@@ -85,6 +85,10 @@ pub fn check_config(config: &Config) {
         "the file filter differs"
     );
     assert_eq!(again.file_keys, config.file_keys, "file keys differ");
+    assert_eq!(
+        again.kafka_topics, config.kafka_topics,
+        "Kafka topics differ after a dump"
+    );
     assert_eq!(dump(&again), dump(config), "a dump of the dump differs");
 }
 

@@ -46,6 +46,12 @@ fn dump_reads_back(config: &Config, input: &Path) {
         .unwrap_or_else(|e| panic!("{}: the dump does not parse: {e}", input.display()));
     assert_eq!(dump(&again), dump(config), "{}", input.display());
     assert_eq!(again.file_filter, config.file_filter, "{}", input.display());
+    assert_eq!(
+        again.kafka_topics,
+        config.kafka_topics,
+        "{}",
+        input.display()
+    );
 }
 
 #[test]
@@ -67,6 +73,12 @@ fn the_committed_config_corpus_replays_cleanly() {
         }
     }
     assert!(valid > 0, "no seed is a valid config");
+    let kafka = corpus("config")
+        .into_iter()
+        .filter_map(|(_, bytes)| serde_json::from_slice::<Value>(&bytes).ok())
+        .filter_map(|document| parse(&document, Origin::Server, "_").ok())
+        .any(|config| !config.kafka_topics.is_empty());
+    assert!(kafka, "no seed routes a query to a Kafka topic");
 }
 
 #[test]
