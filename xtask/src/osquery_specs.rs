@@ -1,8 +1,9 @@
 //! `cargo xtask osquery-specs --osquery DIR`: extracts the columns of osquery's table specs
-//! (`specs/**/*.table` in a clone of github.com/osquery/osquery) into
-//! `tables/tests/osquery_integration/specs.tsv`, which the osquery integration test compares
-//! vigil's tables with. Only what a Linux host has: the base schema and the `extended_schema`s
-//! for LINUX or POSIX, from the spec directories a Linux build uses.
+//! (`specs/**/*.table` in a clone of github.com/osquery/osquery), per platform: what a Linux
+//! host has into `tables/tests/osquery_integration/specs.tsv`, which the osquery integration test
+//! compares vigil's tables with; what a Windows host has into `specs-windows.tsv`, which the
+//! Windows tables' columns are checked against (on any host). A platform's columns are the base
+//! schema and the `extended_schema`s naming it, from the spec directories its build uses.
 
 use std::{
     fmt::Write as _,
@@ -12,17 +13,55 @@ use std::{
 
 use anyhow::{Context as _, bail};
 
-/// Where the extract lives, from the workspace root.
-pub const EXTRACT: &str = "tables/tests/osquery_integration/specs.tsv";
+/// A platform whose columns are extracted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    Linux,
+    Windows,
+}
 
-/// Spec directories of a Linux build (`specs/*.table` too); darwin, windows, macwin and
-/// sleuthkit are left out.
-const LINUX_DIRS: &[&str] = &[
-    "specs/linux/",
-    "specs/posix/",
-    "specs/utility/",
-    "specs/linwin/",
-];
+impl Platform {
+    /// Where the extract lives, from the workspace root.
+    pub fn extract(self) -> &'static str {
+        match self {
+            Platform::Linux => "tables/tests/osquery_integration/specs.tsv",
+            Platform::Windows => "tables/tests/osquery_integration/specs-windows.tsv",
+        }
+    }
+
+    /// Spec directories of the platform's build (`specs/*.table` too).
+    fn dirs(self) -> &'static [&'static str] {
+        match self {
+            Platform::Linux => &[
+                "specs/linux/",
+                "specs/posix/",
+                "specs/utility/",
+                "specs/linwin/",
+            ],
+            Platform::Windows => &[
+                "specs/windows/",
+                "specs/utility/",
+                "specs/linwin/",
+                "specs/macwin/",
+            ],
+        }
+    }
+
+    /// The names an `extended_schema` gives the platform (`LINUX + DARWIN`, `POSIX`).
+    fn names(self) -> &'static [&'static str] {
+        match self {
+            Platform::Linux => &["LINUX", "POSIX"],
+            Platform::Windows => &["WINDOWS"],
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Platform::Linux => "Linux columns (schema + LINUX/POSIX extended_schema)",
+            Platform::Windows => "Windows columns (schema + WINDOWS extended_schema)",
+        }
+    }
+}
 
 /// Specs osquery removed that vigil still has the tables of, from the commit before the removal
 /// ("Upgrade Linux toolchain to 1.3.0 (#8814)" removed the BPF tables).
@@ -45,7 +84,7 @@ pub struct SpecColumn {
     pub hidden: bool,
 }
 
-/// A table's name and its Linux columns.
+/// A table's name and its columns on one platform.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spec {
     pub table: String,
@@ -72,33 +111,42 @@ fn git(repo: &Path, args: &[&str]) -> anyhow::Result<String> {
 
 pub fn run(root: &Path, osquery: &Path, rev: &str) -> anyhow::Result<()> {
     let commit = git(osquery, &["rev-parse", rev])?.trim().to_owned();
-    let listing = git(osquery, &["ls-tree", "-r", "--name-only", &commit, "specs"])?;
+    for platform in [Platform::Linux, Platform::Windows] {
+        extract(root, osquery, &commit, platform)?;
+    }
+    Ok(())
+}
+
+fn extract(root: &Path, osquery: &Path, commit: &str, platform: Platform) -> anyhow::Result<()> {
+    let listing = git(osquery, &["ls-tree", "-r", "--name-only", commit, "specs"])?;
     let mut sources: Vec<(String, String)> = listing
         .lines()
         .filter(|path| path.ends_with(".table"))
         .filter(|path| {
             let top_level = path.matches('/').count() == 1;
-            top_level || LINUX_DIRS.iter().any(|dir| path.starts_with(dir))
+            top_level || platform.dirs().iter().any(|dir| path.starts_with(dir))
         })
-        .map(|path| (commit.clone(), path.to_owned()))
+        .map(|path| (commit.to_owned(), path.to_owned()))
         .collect();
-    sources.extend(
-        REMOVED
-            .iter()
-            .map(|(rev, path)| (rev.to_string(), path.to_string())),
-    );
+    if platform == Platform::Linux {
+        sources.extend(
+            REMOVED
+                .iter()
+                .map(|(rev, path)| (rev.to_string(), path.to_string())),
+        );
+    }
     let mut specs = Vec::new();
     for (rev, path) in &sources {
         let text = git(osquery, &["show", &format!("{rev}:{path}")])?;
-        let spec = parse(&text).with_context(|| format!("{rev}:{path}"))?;
+        let spec = parse(&text, platform).with_context(|| format!("{rev}:{path}"))?;
         specs.push((spec, format!("{rev}:{path}")));
     }
     specs.sort_by(|a, b| a.0.table.cmp(&b.0.table));
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "# osquery's table specs, Linux columns (schema + LINUX/POSIX extended_schema), from \
-         github.com/osquery/osquery at {commit}."
+        "# osquery's table specs, {}, from github.com/osquery/osquery at {commit}.",
+        platform.describe()
     );
     let _ = writeln!(
         out,
@@ -117,7 +165,7 @@ pub fn run(root: &Path, osquery: &Path, rev: &str) -> anyhow::Result<()> {
             );
         }
     }
-    let target: PathBuf = root.join(EXTRACT);
+    let target: PathBuf = root.join(platform.extract());
     std::fs::write(&target, out).with_context(|| format!("writing {}", target.display()))?;
     println!("{} tables written to {}", specs.len(), target.display());
     Ok(())
@@ -163,8 +211,10 @@ fn closing(text: &[u8], open: usize) -> Option<usize> {
     None
 }
 
-/// The Linux columns of a spec's text.
-pub fn parse(text: &str) -> anyhow::Result<Spec> {
+/// The columns a spec's text gives `platform`.
+pub fn parse(text: &str, platform: Platform) -> anyhow::Result<Spec> {
+    // A few specs write `schema ([` (ntfs_journal_events).
+    let text = &text.replace("schema (", "schema(");
     let bytes = text.as_bytes();
     let table = text
         .split_once("table_name(\"")
@@ -173,7 +223,7 @@ pub fn parse(text: &str) -> anyhow::Result<Spec> {
         .context("no table_name(\"...\")")?;
     let mut columns = Vec::new();
     let mut at = 0;
-    while let Some(found) = next_block(text, at) {
+    while let Some(found) = next_block(text, at, platform) {
         let (start, applies) = found;
         let open = start + text[start..].find('(').context("a block without (")?;
         let end = closing(bytes, open).context("an unclosed schema block")?;
@@ -188,19 +238,20 @@ pub fn parse(text: &str) -> anyhow::Result<Spec> {
     Ok(Spec { table, columns })
 }
 
-/// The next `schema(` or `extended_schema(` from `from`, and whether a Linux host has it.
-fn next_block(text: &str, from: usize) -> Option<(usize, bool)> {
+/// The next `schema(` or `extended_schema(` from `from`, and whether `platform` has it.
+fn next_block(text: &str, from: usize, platform: Platform) -> Option<(usize, bool)> {
     let at = from + text[from..].find("schema(")?;
     match at.checked_sub("extended_".len()) {
         Some(start) if text[..at].ends_with("extended_") => {
-            Some((start, extended_applies(&text[start..])))
+            Some((start, extended_applies(&text[start..], platform)))
         }
         _ => Some((at, true)),
     }
 }
 
-/// `extended_schema(LINUX, ...`, `(LINUX + DARWIN, ...`, `(POSIX, ...`: for Linux.
-fn extended_applies(block: &str) -> bool {
+/// `extended_schema(LINUX, ...`, `(LINUX + DARWIN, ...`, `(POSIX, ...`: for Linux;
+/// `(WINDOWS, ...`: for Windows.
+fn extended_applies(block: &str, platform: Platform) -> bool {
     let platforms = block
         .trim_start_matches("extended_schema(")
         .split(',')
@@ -208,7 +259,7 @@ fn extended_applies(block: &str) -> bool {
         .unwrap_or_default();
     platforms
         .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-        .any(|p| p == "LINUX" || p == "POSIX")
+        .any(|p| platform.names().contains(&p))
 }
 
 fn block_columns(block: &str) -> anyhow::Result<Vec<SpecColumn>> {
@@ -274,7 +325,7 @@ implementation("utility/file@genFile")
 
     #[test]
     fn linux_columns_with_types_and_hidden() {
-        let spec = parse(SPEC).expect("parses");
+        let spec = parse(SPEC, Platform::Linux).expect("parses");
         assert_eq!(spec.table, "file");
         let columns: Vec<(&str, &str, bool)> = spec
             .columns
@@ -291,5 +342,12 @@ implementation("utility/file@genFile")
                 ("mode", "TEXT", false),
             ]
         );
+    }
+
+    #[test]
+    fn windows_columns_are_the_base_and_windows_extension() {
+        let spec = parse(SPEC, Platform::Windows).expect("parses");
+        let names: Vec<&str> = spec.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["path", "on_disk", "time", "attributes"]);
     }
 }

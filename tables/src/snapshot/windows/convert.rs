@@ -134,6 +134,17 @@ pub fn cores_and_sockets(entries: impl IntoIterator<Item = Relationship>) -> (i6
         })
 }
 
+/// `cpu_type` and `emulated_cpu_type` as osquery reports them: a build for another architecture
+/// running under emulation on an ARM64 host (`IsWow64Process2`'s native machine) shows `ARM` as
+/// the CPU and its own architecture as the emulated one; otherwise nothing is emulated.
+pub fn cpu_types(own_arch: &str, native_is_arm64: bool) -> (String, String) {
+    if native_is_arm64 && own_arch != "aarch64" {
+        ("ARM".to_owned(), own_arch.to_owned())
+    } else {
+        (own_arch.to_owned(), String::new())
+    }
+}
+
 /// UTF-16 from a fixed buffer (up to its first NUL) as text.
 pub fn wide_to_string(wide: &[u16]) -> String {
     let end = wide.iter().position(|&c| c == 0).unwrap_or(wide.len());
@@ -143,6 +154,22 @@ pub fn wide_to_string(wide: &[u16]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_emulated_build_shows_the_arm_host_and_its_own_architecture() {
+        assert_eq!(
+            cpu_types("x86_64", true),
+            ("ARM".to_owned(), "x86_64".to_owned())
+        );
+        assert_eq!(
+            cpu_types("aarch64", true),
+            ("aarch64".to_owned(), String::new())
+        );
+        assert_eq!(
+            cpu_types("x86_64", false),
+            ("x86_64".to_owned(), String::new())
+        );
+    }
 
     #[test]
     fn filetimes_become_unix_seconds_and_spans_milliseconds() {

@@ -3,6 +3,7 @@
 //! `convert`, compiled and tested everywhere; the API calls are compiled for Windows only.
 
 pub mod convert;
+mod rows;
 
 #[cfg(windows)]
 mod os_version;

@@ -3,29 +3,12 @@
 //! [`super::convert::windows_version`].
 
 use super::convert::{CurrentVersion, windows_version};
-use crate::row::table_row;
+use super::rows::OsVersionRow;
 use crate::snapshot::util::{failed, rows};
 use crate::table::{Column, Row, Rows, ScanRequest, Table, TableError, Value};
 
 const NAME: &str = "os_version";
 const CURRENT_VERSION: &str = r"SOFTWARE\Microsoft\Windows NT\CurrentVersion";
-
-table_row! {
-    struct OsVersionRow {
-        name: Text,
-        version: Text,
-        major: Integer,
-        minor: Integer,
-        patch: Integer,
-        build: Text,
-        platform: Text,
-        platform_like: Text,
-        codename: Text,
-        arch: Text,
-        install_date: BigInt,
-        revision: Integer,
-    }
-}
 
 pub struct OsVersion;
 

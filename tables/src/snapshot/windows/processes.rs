@@ -4,6 +4,7 @@
 //! cannot be read is -1, as in osquery; `cmdline`, `cwd` and `root` (other processes' memory) and
 //! the protection columns are not read.
 
+use super::rows::ProcessRow;
 use windows_sys::Win32::{
     Foundation::{CloseHandle, FILETIME, HANDLE, INVALID_HANDLE_VALUE, STILL_ACTIVE},
     Security::{
@@ -30,49 +31,10 @@ use windows_sys::Win32::{
 use super::convert::{
     filetime_span_ms, filetime_ticks, filetime_to_unix_seconds, rid, wide_to_string,
 };
-use crate::row::table_row;
 use crate::snapshot::util::{failed, rows};
 use crate::table::{Column, Row, Rows, ScanRequest, Table, TableError, Value};
 
 const NAME: &str = "processes";
-
-table_row! {
-    struct ProcessRow {
-        pid: BigInt,
-        name: Text,
-        path: Text,
-        cmdline: Text,
-        state: Text,
-        cwd: Text,
-        root: Text,
-        uid: BigInt,
-        gid: BigInt,
-        euid: BigInt,
-        egid: BigInt,
-        suid: BigInt,
-        sgid: BigInt,
-        on_disk: Integer,
-        wired_size: BigInt,
-        resident_size: BigInt,
-        total_size: BigInt,
-        user_time: BigInt,
-        system_time: BigInt,
-        disk_bytes_read: BigInt,
-        disk_bytes_written: BigInt,
-        start_time: BigInt,
-        parent: BigInt,
-        pgroup: BigInt,
-        threads: Integer,
-        nice: Integer,
-        elevated_token: Integer,
-        secure_process: Integer,
-        protection_type: Text,
-        virtual_process: Integer,
-        elapsed_time: BigInt,
-        handle_count: BigInt,
-        percent_processor_time: BigInt,
-    }
-}
 
 pub struct Processes;
 

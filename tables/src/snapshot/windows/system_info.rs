@@ -1,15 +1,19 @@
 //! `system_info` on Windows: the computer's names, the registry's hardware description (what the
 //! firmware told Windows at boot: BIOS and board, the first processor, the SMBIOS UUID), the
-//! processor topology and the physical memory. The hardware and board serial numbers (SMBIOS
-//! tables themselves) are not read: empty.
+//! processor topology and the physical memory, and whether this build runs emulated on an ARM64
+//! host. The hardware and board serial numbers (SMBIOS tables themselves) are not read: empty.
 
-use windows_sys::Win32::System::SystemInformation::{
-    GetLogicalProcessorInformation, GlobalMemoryStatusEx, MEMORYSTATUSEX, RelationProcessorCore,
-    RelationProcessorPackage, SYSTEM_LOGICAL_PROCESSOR_INFORMATION,
+use windows_sys::Win32::System::{
+    SystemInformation::{
+        GetLogicalProcessorInformation, GlobalMemoryStatusEx, IMAGE_FILE_MACHINE_ARM64,
+        MEMORYSTATUSEX, RelationProcessorCore, RelationProcessorPackage,
+        SYSTEM_LOGICAL_PROCESSOR_INFORMATION,
+    },
+    Threading::{GetCurrentProcess, IsWow64Process2},
 };
 
-use super::convert::{Relationship, cores_and_sockets, smbios_uuid};
-use crate::row::table_row;
+use super::convert::{Relationship, cores_and_sockets, cpu_types, smbios_uuid};
+use super::rows::SystemInfoRow;
 use crate::snapshot::util::rows;
 use crate::table::{Column, Row, Rows, ScanRequest, Table, TableError, Value};
 
@@ -17,31 +21,6 @@ const NAME: &str = "system_info";
 const BIOS: &str = r"HARDWARE\DESCRIPTION\System\BIOS";
 const CPU: &str = r"HARDWARE\DESCRIPTION\System\CentralProcessor\0";
 const HARDWARE_CONFIG: &str = r"SYSTEM\HardwareConfig";
-
-table_row! {
-    struct SystemInfoRow {
-        hostname: Text,
-        uuid: Text,
-        cpu_type: Text,
-        cpu_subtype: Text,
-        cpu_brand: Text,
-        cpu_physical_cores: Integer,
-        cpu_logical_cores: Integer,
-        cpu_sockets: Integer,
-        cpu_microcode: Text,
-        physical_memory: BigInt,
-        hardware_vendor: Text,
-        hardware_model: Text,
-        hardware_version: Text,
-        hardware_serial: Text,
-        board_vendor: Text,
-        board_model: Text,
-        board_version: Text,
-        board_serial: Text,
-        computer_name: Text,
-        local_hostname: Text,
-    }
-}
 
 pub struct SystemInfo;
 
@@ -67,12 +46,13 @@ impl Table for SystemInfo {
         let computer = std::env::var("COMPUTERNAME").unwrap_or_default();
         let (cores, sockets) = topology().unwrap_or((-1, -1));
         let logical = std::thread::available_parallelism().map_or(-1, |n| n.get() as i64);
+        let (cpu_type, emulated_cpu_type) = cpu_types(std::env::consts::ARCH, native_is_arm64());
         let row = Row::from(SystemInfoRow {
             hostname: computer.clone().into(),
             uuid: smbios_uuid(&hklm(HARDWARE_CONFIG, "LastConfig"))
                 .unwrap_or_default()
                 .into(),
-            cpu_type: std::env::consts::ARCH.to_owned().into(),
+            cpu_type: cpu_type.into(),
             cpu_subtype: hklm(CPU, "Identifier").into(),
             cpu_brand: hklm(CPU, "ProcessorNameString").into(),
             cpu_physical_cores: cores.into(),
@@ -90,9 +70,19 @@ impl Table for SystemInfo {
             board_serial: "".into(),
             computer_name: computer.clone().into(),
             local_hostname: computer.into(),
+            emulated_cpu_type: emulated_cpu_type.into(),
         });
         Ok(rows(vec![row]))
     }
+}
+
+/// Whether this process runs emulated on an ARM64 host (`IsWow64Process2`, Windows 10 1511 and
+/// later, as osquery asks).
+fn native_is_arm64() -> bool {
+    let (mut process, mut native) = (0, 0);
+    // SAFETY: both out-parameters are writable; the pseudo-handle of this process needs no close.
+    let ok = unsafe { IsWow64Process2(GetCurrentProcess(), &mut process, &mut native) } != 0;
+    ok && native == IMAGE_FILE_MACHINE_ARM64
 }
 
 fn physical_memory() -> Option<u64> {

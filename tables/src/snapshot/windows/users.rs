@@ -4,6 +4,7 @@
 //! logged on here and the service accounts' profiles (osquery's `roaming` and `special`) are not
 //! listed yet.
 
+use super::rows::UserRow;
 use windows_sys::Win32::NetworkManagement::NetManagement::{
     FILTER_NORMAL_ACCOUNT, MAX_PREFERRED_LENGTH, NERR_Success, NetApiBufferFree, NetUserEnum,
     USER_INFO_4,
@@ -13,7 +14,6 @@ use super::{
     convert::{profile_type, rid},
     processes::sid_text,
 };
-use crate::row::table_row;
 use crate::snapshot::util::{failed, rows};
 use crate::table::{Column, Row, Rows, ScanRequest, Table, TableError, Value};
 
@@ -21,21 +21,6 @@ const NAME: &str = "users";
 const PROFILE_LIST: &str = r"SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList";
 /// More entries to come (ERROR_MORE_DATA).
 const MORE_DATA: u32 = 234;
-
-table_row! {
-    struct UserRow {
-        uid: BigInt,
-        gid: BigInt,
-        uid_signed: BigInt,
-        gid_signed: BigInt,
-        username: Text,
-        description: Text,
-        directory: Text,
-        shell: Text,
-        uuid: Text,
-        r#type: Text,
-    }
-}
 
 pub struct Users;
 
