@@ -10,6 +10,7 @@ mod config;
 mod daemon;
 mod default_paths;
 mod flags;
+mod forwarding;
 // Kafka through the system's librdkafka, in builds with the `kafka` feature.
 #[cfg(all(unix, feature = "kafka"))]
 mod kafka_logger;

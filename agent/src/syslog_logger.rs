@@ -3,20 +3,17 @@
 //! datagram per line), so journald, rsyslog or any shipper the host runs carries them. A line is
 //! forgotten only once the socket took it; while there is no socket, lines wait and it is retried.
 
-use std::{
-    io,
-    os::unix::net::UnixDatagram,
-    path::PathBuf,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{io, os::unix::net::UnixDatagram, path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use serde_json::Value;
 use vigil_events::EventStore;
 use vigil_state::logs::{self, Line, LineKind, Logger, LoggerStats, Sink};
 
-use crate::background::{Background, StopFlag};
+use crate::{
+    background::Background,
+    forwarding::{self, Forwarding, Round, RoundError},
+};
 
 /// syslog(3)'s severities.
 const LOG_CRIT: u8 = 2;
@@ -88,7 +85,7 @@ fn frame(facility: u8, severity: u8, unix_time: i64, pid: u32, text: &str) -> Ve
 /// Why a drain stopped before the buffer was empty.
 #[derive(Debug, thiserror::Error)]
 enum SyslogError {
-    #[error("syslog socket {path}: {source}; the lines stay buffered and it is retried")]
+    #[error("syslog socket {path}: {source}")]
     Socket { path: String, source: io::Error },
     #[error("reading the log buffer: {0}")]
     Buffer(#[from] vigil_events::StoreError),
@@ -162,50 +159,44 @@ impl Forwarder {
             }
         }
     }
+}
 
-    fn run(mut self, stopping: StopFlag) {
-        let mut failures: u32 = 0;
-        loop {
-            let last_round = stopping.is_set();
-            let before = self.stats.clone();
-            let wait = match self.drain() {
-                Ok(()) => {
-                    if failures > 0 {
-                        tracing::info!(failures, "syslog logger: the socket takes lines again");
-                    }
-                    failures = 0;
-                    self.stats.last_error.clear();
-                    PERIOD
-                }
-                Err(error) => {
-                    failures = failures.saturating_add(1);
-                    self.stats.failed_attempts += 1;
-                    self.stats.last_error = error.to_string();
-                    let buffered = crate::buffer_limit::enforce(
-                        &self.store,
-                        Sink::Syslog,
-                        "syslog",
-                        self.settings.buffered_max,
-                        &mut self.stats,
-                    );
-                    // Reported when it starts, not at each retry (the report is a line too).
-                    if failures == 1 {
-                        tracing::error!(buffered, "syslog logger: {error}");
-                    }
-                    (PERIOD * failures).min(RETRY_MAX)
-                }
-            };
-            if self.stats != before {
-                let _ = logs::stats(Logger::Syslog).set(&self.store, &self.stats);
-            }
-            if last_round {
-                break;
-            }
-            let until = Instant::now() + wait;
-            while Instant::now() < until && !stopping.is_set() {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
+impl Forwarding for Forwarder {
+    const NAME: &'static str = "syslog logger";
+    const RESUMED: &'static str = "the socket takes lines again";
+    const LOGGER: Logger = Logger::Syslog;
+    const FAILURE_IS_ERROR: bool = true;
+
+    fn store(&self) -> &EventStore {
+        &self.store
+    }
+
+    fn stats(&mut self) -> &mut LoggerStats {
+        &mut self.stats
+    }
+
+    fn round(&mut self) -> Result<Round, RoundError> {
+        self.drain()
+            .map(|()| Round::Drained)
+            .map_err(|error| RoundError::Failed(error.to_string()))
+    }
+
+    fn period(&self) -> Duration {
+        PERIOD
+    }
+
+    fn retry_wait(&self, failures: u32) -> Duration {
+        forwarding::linear_backoff(PERIOD, failures, RETRY_MAX)
+    }
+
+    fn enforce_buffer_limit(&mut self) -> Option<u64> {
+        crate::buffer_limit::enforce(
+            &self.store,
+            Sink::Syslog,
+            "syslog",
+            self.settings.buffered_max,
+            &mut self.stats,
+        )
     }
 }
 
@@ -215,7 +206,7 @@ impl SyslogLogger {
     pub fn spawn(store: Arc<EventStore>, settings: SyslogSettings) -> anyhow::Result<Self> {
         let forwarder = Forwarder::new(store, settings).context("opening a syslog socket")?;
         let thread = Background::spawn("vigil-syslog-logger", move |stopping| {
-            forwarder.run(stopping)
+            forwarding::run(forwarder, stopping)
         })
         .context("starting the syslog logger")?;
         Ok(Self(thread))

@@ -21,7 +21,10 @@ use vigil_events::EventStore;
 use vigil_state::logs::{self, LineKey, Logger, LoggerStats, Sink};
 
 pub use self::{routes::TopicRoutes, sasl::SaslFlags};
-use crate::background::{Background, StopFlag};
+use crate::{
+    background::Background,
+    forwarding::{self, Forwarding, Round, RoundError},
+};
 
 mod routes;
 mod sasl;
@@ -295,51 +298,43 @@ impl Forwarder {
             Some(error) => Err((delivered, error)),
         }
     }
+}
 
-    fn run(mut self, stopping: StopFlag) {
-        let mut failures: u32 = 0;
-        loop {
-            let last_round = stopping.is_set();
-            let before = self.stats.clone();
-            let wait = match self.drain() {
-                Ok(()) => {
-                    if failures > 0 {
-                        tracing::info!(failures, "Kafka logger: the brokers take lines again");
-                    }
-                    failures = 0;
-                    self.stats.last_error.clear();
-                    PERIOD
-                }
-                Err(error) => {
-                    failures = failures.saturating_add(1);
-                    self.stats.failed_attempts += 1;
-                    self.stats.last_error = format!("{error:#}");
-                    let buffered = crate::buffer_limit::enforce(
-                        &self.store,
-                        Sink::Kafka,
-                        "Kafka",
-                        self.settings.buffered_max,
-                        &mut self.stats,
-                    );
-                    tracing::warn!(
-                        failures,
-                        buffered,
-                        "Kafka logger: {error:#}; the lines stay buffered and are retried"
-                    );
-                    (PERIOD * failures).min(RETRY_MAX)
-                }
-            };
-            if self.stats != before {
-                let _ = logs::stats(Logger::Kafka).set(&self.store, &self.stats);
-            }
-            if last_round {
-                break;
-            }
-            let until = Instant::now() + wait;
-            while Instant::now() < until && !stopping.is_set() {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
+impl Forwarding for Forwarder {
+    const NAME: &'static str = "Kafka logger";
+    const RESUMED: &'static str = "the brokers take lines again";
+    const LOGGER: Logger = Logger::Kafka;
+
+    fn store(&self) -> &EventStore {
+        &self.store
+    }
+
+    fn stats(&mut self) -> &mut LoggerStats {
+        &mut self.stats
+    }
+
+    fn round(&mut self) -> Result<Round, RoundError> {
+        self.drain()
+            .map(|()| Round::Drained)
+            .map_err(|error| RoundError::Failed(format!("{error:#}")))
+    }
+
+    fn period(&self) -> Duration {
+        PERIOD
+    }
+
+    fn retry_wait(&self, failures: u32) -> Duration {
+        forwarding::linear_backoff(PERIOD, failures, RETRY_MAX)
+    }
+
+    fn enforce_buffer_limit(&mut self) -> Option<u64> {
+        crate::buffer_limit::enforce(
+            &self.store,
+            Sink::Kafka,
+            "Kafka",
+            self.settings.buffered_max,
+            &mut self.stats,
+        )
     }
 }
 
@@ -354,7 +349,7 @@ impl KafkaLogger {
         let routes = TopicRoutes::default();
         let forwarder = Forwarder::new(store, settings, routes.clone())?;
         let thread = Background::spawn("vigil-kafka-logger", move |stopping| {
-            forwarder.run(stopping)
+            forwarding::run(forwarder, stopping)
         })
         .context("starting the Kafka logger")?;
         Ok(Self { thread, routes })

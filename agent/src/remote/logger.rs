@@ -14,7 +14,10 @@ use vigil_events::EventStore;
 use vigil_state::logs::{self, Line, LineKey, LineKind, Logger, LoggerStats, Sink};
 
 use super::client::{Remote, RemoteError};
-use crate::background::{Background, StopFlag};
+use crate::{
+    background::Background,
+    forwarding::{self, Forwarding, Round, RoundError},
+};
 
 #[derive(Debug, Clone)]
 pub struct TlsLoggerSettings {
@@ -135,64 +138,51 @@ impl Forwarder {
         );
         Some(count - dropped)
     }
+}
 
-    fn save_stats(&self) {
-        let _ = logs::stats(Logger::Tls).set(&self.store, &self.stats);
+impl Forwarding for Forwarder {
+    const NAME: &'static str = "TLS logger";
+    const RESUMED: &'static str = "the server takes logs again";
+    const LOGGER: Logger = Logger::Tls;
+
+    fn store(&self) -> &EventStore {
+        &self.store
     }
 
-    fn run(mut self, stopping: StopFlag) {
-        let mut failures: u32 = 0;
-        loop {
-            let last_round = stopping.is_set();
-            let before = self.stats.clone();
-            let wait = match self.forward_once() {
-                Ok(taken) => {
-                    if failures > 0 {
-                        tracing::info!(failures, "TLS logger: the server takes logs again");
-                    }
-                    failures = 0;
-                    self.stats.last_error.clear();
-                    if taken >= self.settings.max_lines.max(1) {
-                        if self.last_count.elapsed() >= BACKLOG_COUNT_EVERY {
-                            self.enforce_buffer_limit();
-                        }
-                        Duration::ZERO
-                    } else {
-                        self.settings.period
-                    }
-                }
-                Err(RemoteError::Stopping) => break,
-                Err(error) => {
-                    failures += 1;
-                    self.stats.failed_attempts += 1;
-                    self.stats.last_error = error.to_string();
-                    let buffered = self.enforce_buffer_limit().unwrap_or(0);
-                    // osquery's backoff: period × failures², capped (0 turns the backoff off).
-                    let grown = self.settings.period * failures.saturating_mul(failures).max(1);
-                    let wait = if self.settings.backoff_max.is_zero() {
-                        self.settings.period
-                    } else {
-                        grown.min(self.settings.backoff_max)
-                    };
-                    tracing::warn!(
-                        failures,
-                        buffered,
-                        "TLS logger: {error}; the lines stay buffered, next attempt in {} s",
-                        wait.as_secs()
-                    );
-                    wait
-                }
-            };
-            if self.stats != before {
-                self.save_stats();
-            }
-            if last_round {
-                break;
-            }
-            let until = Instant::now() + wait;
-            while Instant::now() < until && !stopping.is_set() {
-                std::thread::sleep(Duration::from_millis(100));
-            }
+    fn stats(&mut self) -> &mut LoggerStats {
+        &mut self.stats
+    }
+
+    fn round(&mut self) -> Result<Round, RoundError> {
+        match self.forward_once() {
+            Ok(taken) if taken >= self.settings.max_lines.max(1) => Ok(Round::MoreWaiting),
+            Ok(_) => Ok(Round::Drained),
+            Err(RemoteError::Stopping) => Err(RoundError::Stopping),
+            Err(error) => Err(RoundError::Failed(error.to_string())),
+        }
+    }
+
+    fn period(&self) -> Duration {
+        self.settings.period
+    }
+
+    /// osquery's backoff: period × failures², capped (0 turns the backoff off).
+    fn retry_wait(&self, failures: u32) -> Duration {
+        let grown = self.settings.period * failures.saturating_mul(failures).max(1);
+        if self.settings.backoff_max.is_zero() {
+            self.settings.period
+        } else {
+            grown.min(self.settings.backoff_max)
+        }
+    }
+
+    fn enforce_buffer_limit(&mut self) -> Option<u64> {
+        Forwarder::enforce_buffer_limit(self)
+    }
+
+    fn backlog(&mut self) {
+        if self.last_count.elapsed() >= BACKLOG_COUNT_EVERY {
+            Forwarder::enforce_buffer_limit(self);
         }
     }
 }
@@ -215,8 +205,10 @@ impl TlsLogger {
             stats,
             last_count: Instant::now(),
         };
-        let thread = Background::spawn("vigil-tls-logger", move |stopping| forwarder.run(stopping))
-            .context("starting the TLS logger")?;
+        let thread = Background::spawn("vigil-tls-logger", move |stopping| {
+            forwarding::run(forwarder, stopping)
+        })
+        .context("starting the TLS logger")?;
         Ok(Self(thread))
     }
 
