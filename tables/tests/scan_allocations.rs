@@ -27,17 +27,20 @@ static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 
 // SAFETY: every call is passed to the system allocator unchanged; only a counter is added.
 unsafe impl GlobalAlloc for CountingAllocator {
+    // SAFETY: GlobalAlloc's contract, kept by handing the call to `System`.
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
         // SAFETY: the caller's layout is handed on as GlobalAlloc requires.
         unsafe { System.alloc(layout) }
     }
 
+    // SAFETY: GlobalAlloc's contract, kept by handing the call to `System`.
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: `ptr` came from `System.alloc` with this layout.
         unsafe { System.dealloc(ptr, layout) }
     }
 
+    // SAFETY: GlobalAlloc's contract, kept by handing the call to `System`.
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
         // SAFETY: `ptr` came from `System.alloc` with this layout.
