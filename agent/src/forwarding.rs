@@ -131,6 +131,8 @@ pub fn run<F: Forwarding>(mut forwarder: F, stopping: StopFlag) {
 }
 
 /// The wait after `failures` failed rounds: `period` more for each, up to `max`.
+// The syslog and Kafka loggers that use it are Unix-only.
+#[cfg_attr(not(unix), allow(dead_code))]
 pub fn linear_backoff(period: Duration, failures: u32, max: Duration) -> Duration {
     (period * failures.max(1)).min(max)
 }
