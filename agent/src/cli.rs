@@ -122,8 +122,10 @@ pub struct EventArgs {
     /// Rows kept per event table, oldest removed first (0: no limit).
     #[arg(long = "events_max", default_value_t = 1_000_000)]
     pub events_max: u64,
-    /// Size of the kernel ring buffer in bytes (a power of two, at least 4096).
-    #[arg(long = "bpf_ringbuf_size", default_value_t = 8 * 1024 * 1024)]
+    /// Size of the kernel ring buffer in bytes (a power of two, at least 4096). The worker's
+    /// resident memory holds it twice (the kernel maps it so), used or not; 2 MiB by default
+    /// (8 MiB before), a quarter of which is enough for the bench's storms.
+    #[arg(long = "bpf_ringbuf_size", default_value_t = vigil_events::DEFAULT_RINGBUF_BYTES)]
     pub bpf_ringbuf_size: u32,
     /// Bytes of each exec's argv kept; longer command lines are cut and marked `truncated`.
     #[arg(long = "bpf_argv_limit", default_value_t = 4096)]

@@ -39,8 +39,8 @@ pub use event_table::{
 };
 pub use model::{Actor, StoredText, Syscall, Task};
 pub use publisher::{
-    AuditSettings, BATCH_EVENTS, EsSettings, EventBatch, HandOver, Outlet, Publisher,
-    PublisherError, Running, Settings, Stopping, event_channel,
+    AuditSettings, BATCH_EVENTS, DEFAULT_RINGBUF_BYTES, EsSettings, EventBatch, HandOver, Outlet,
+    Publisher, PublisherError, Running, Settings, Stopping, event_channel,
 };
 #[cfg(feature = "store")]
 pub use store::{EventStore, StoreError, TimeRange};

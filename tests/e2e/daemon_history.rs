@@ -203,6 +203,36 @@ fn a_full_ring_buffer_is_counted_and_queryable() {
     assert!(total >= dropped.0);
 }
 
+/// The `max_entries` (bytes) of the ring buffer map (`map_type` 27) the process `pid` holds,
+/// from its descriptors' fdinfo.
+fn ring_buffer_bytes(pid: u32) -> Option<u64> {
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fdinfo")).ok()?;
+    fds.filter_map(|fd| std::fs::read_to_string(fd.ok()?.path()).ok())
+        .find(|info| {
+            info.lines()
+                .any(|l| l.split_whitespace().eq(["map_type:", "27"]))
+        })
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("max_entries:"))
+                .and_then(|v| v.trim().parse().ok())
+        })
+}
+
+#[test]
+fn the_ring_buffer_is_2_mib_unless_the_flag_says_otherwise() {
+    for (args, want) in [
+        (&[][..], 2 * 1024 * 1024),
+        (&["--bpf_ringbuf_size=1048576"][..], 1024 * 1024),
+    ] {
+        let daemon = Daemon::start(args);
+        let bytes = poll("the worker's ring buffer map", WAIT, || {
+            ring_buffer_bytes(daemon.worker_pid()?)
+        });
+        assert_eq!(bytes, want, "with {args:?}");
+    }
+}
+
 #[test]
 fn output_modes_and_bad_sql() {
     let daemon = Daemon::start(&[]);
