@@ -123,7 +123,7 @@ fn parse_cli() -> anyhow::Result<(Cli, Vec<String>)> {
 }
 
 fn main() -> ExitCode {
-    os::limit_malloc_arenas();
+    os::tune_malloc();
     let (cli, warnings) = match parse_cli() {
         Ok(parsed) => parsed,
         Err(error) => {

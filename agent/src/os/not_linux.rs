@@ -1,8 +1,8 @@
 //! What only Linux gives the agent, elsewhere. These serve the daemon alone, and `vigil daemon`
 //! refuses to start on platforms other than Linux (see `daemon::run`) until they are written.
 
-/// glibc's arena growth is what this tunes; other platforms' allocators have none to limit.
-pub fn limit_malloc_arenas() {}
+/// glibc's arenas and mmap threshold are what this tunes; other platforms' allocators have neither.
+pub fn tune_malloc() {}
 
 /// A thread's CPU time is not read on this platform yet: zeros, as when Linux cannot read it.
 pub fn thread_cpu_ms() -> (i64, i64) {

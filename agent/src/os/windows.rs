@@ -95,8 +95,8 @@ pub fn hangups() -> std::io::Result<Hangups> {
     Ok(Hangups(()))
 }
 
-/// Windows' heap has no per-thread arenas to limit.
-pub fn limit_malloc_arenas() {}
+/// Windows' heap has no per-thread arenas or mmap threshold to tune.
+pub fn tune_malloc() {}
 
 /// CPU time of the calling thread, in milliseconds: (user, system); zeros if it cannot be read.
 pub fn thread_cpu_ms() -> (i64, i64) {
