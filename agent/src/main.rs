@@ -124,6 +124,10 @@ fn parse_cli() -> anyhow::Result<(Cli, Vec<String>)> {
 
 fn main() -> ExitCode {
     os::tune_malloc();
+    // A worker makes its eBPF loader first, while it is small (see `probes::prepare`).
+    if std::env::var_os(watchdog::worker::WORKER_ENV).is_some() {
+        probes::prepare();
+    }
     let (cli, warnings) = match parse_cli() {
         Ok(parsed) => parsed,
         Err(error) => {

@@ -11,7 +11,30 @@ static KERNEL_OBJECTS: platform::KernelObjects = platform::KernelObjects {
 #[cfg(not(target_os = "linux"))]
 static KERNEL_OBJECTS: platform::KernelObjects = platform::KernelObjects {};
 
+/// Makes the eBPF loader now, while this process is small (see `prepare_loader`): aya parses
+/// the kernel's BTF when a loader is made, about 20 MB for a moment.
+#[cfg(target_os = "linux")]
+pub fn prepare() {
+    vigil_events::linux::ebpf::prepare_loader(KERNEL_OBJECTS.ebpf);
+}
+#[cfg(not(target_os = "linux"))]
+pub fn prepare() {}
+
 /// This platform's publishers, with the objects they load.
 pub fn publishers() -> Vec<Box<dyn Publisher>> {
     platform::publishers(KERNEL_OBJECTS)
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::KERNEL_OBJECTS;
+
+    /// The worker's early loader holds no kernel BTF only while the object has no CO-RE
+    /// relocations (see `prepare_loader`).
+    #[test]
+    fn the_embedded_object_needs_no_kernel_btf() {
+        assert!(!vigil_events::linux::ebpf::needs_kernel_btf(
+            KERNEL_OBJECTS.ebpf
+        ));
+    }
 }

@@ -22,5 +22,5 @@ pub use crate::event_table::ebpf as decode;
 pub use attach::ProgramReport;
 pub use config::EbpfError;
 pub use handover::pin_directory;
-pub use publisher::{EbpfProbes, EbpfPublisher};
+pub use publisher::{EbpfProbes, EbpfPublisher, needs_kernel_btf, prepare_loader};
 pub use source::SOURCE;
