@@ -3,6 +3,7 @@
 
 mod bounds;
 mod check;
+mod heap;
 mod host;
 mod log_plugins;
 mod pipeline_loggers;

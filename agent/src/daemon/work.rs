@@ -10,6 +10,7 @@ use vigil_events::{Counters, EventStore, EventTable, HandOver, Stopping, store::
 use vigil_state::{Commit, daemon, logs};
 
 use super::{
+    heap::HeapRelease,
     host::{host_identifier, hostname, instance_id},
     log_plugins::LogPlugins,
     pipeline_loggers::PipelineLoggers,
@@ -254,11 +255,13 @@ impl Parts {
             "tls" => None,
             _ => self.args.events.config_path.as_deref(),
         };
+        let mut heap = HeapRelease::new();
         run_until_stopped(watched_file, self.remote_configs.take(), |reload| {
             let Some(reload) = reload else {
                 if let Some(collector) = self.collector.as_mut() {
                     collector.retry_if_stopped();
                 }
+                heap.when_due();
                 return;
             };
             let Some(config) = self.schedule.reload(reload, &self.args) else {

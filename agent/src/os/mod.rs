@@ -9,12 +9,12 @@ mod uuid;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
-pub use linux::{random_uuid, resident_bytes, thread_cpu_ms, tune_malloc};
+pub use linux::{random_uuid, release_free_heap, resident_bytes, thread_cpu_ms, tune_malloc};
 
 #[cfg(not(any(target_os = "linux", windows)))]
 mod not_linux;
 #[cfg(not(any(target_os = "linux", windows)))]
-pub use not_linux::{random_uuid, resident_bytes, thread_cpu_ms, tune_malloc};
+pub use not_linux::{random_uuid, release_free_heap, resident_bytes, thread_cpu_ms, tune_malloc};
 
 #[cfg(unix)]
 mod unix;
@@ -26,6 +26,6 @@ mod windows;
 #[cfg(windows)]
 pub use windows::{
     StopSignals, cpu_of, create_log_dir, file_handle, hangups, hostname, open_log_file,
-    random_uuid, request_stop, resident_bytes, resident_bytes_of, stop_requested, thread_cpu_ms,
-    tune_malloc,
+    random_uuid, release_free_heap, request_stop, resident_bytes, resident_bytes_of,
+    stop_requested, thread_cpu_ms, tune_malloc,
 };

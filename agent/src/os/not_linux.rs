@@ -4,6 +4,11 @@
 /// glibc's arenas and mmap threshold are what this tunes; other platforms' allocators have neither.
 pub fn tune_malloc() {}
 
+/// No glibc heap to trim here.
+pub fn release_free_heap() -> bool {
+    false
+}
+
 /// A thread's CPU time is not read on this platform yet: zeros, as when Linux cannot read it.
 pub fn thread_cpu_ms() -> (i64, i64) {
     (0, 0)

@@ -98,6 +98,11 @@ pub fn hangups() -> std::io::Result<Hangups> {
 /// Windows' heap has no per-thread arenas or mmap threshold to tune.
 pub fn tune_malloc() {}
 
+/// Windows' heap gives back what is freed on its own terms; nothing to trim.
+pub fn release_free_heap() -> bool {
+    false
+}
+
 /// CPU time of the calling thread, in milliseconds: (user, system); zeros if it cannot be read.
 pub fn thread_cpu_ms() -> (i64, i64) {
     // SAFETY: the pseudo handle of the calling thread, valid for the call.
