@@ -126,6 +126,7 @@ fn main() -> ExitCode {
     os::tune_malloc();
     // A worker makes its eBPF loader first, while it is small (see `probes::prepare`).
     if std::env::var_os(watchdog::worker::WORKER_ENV).is_some() {
+        os::tune_malloc_for_start();
         probes::prepare();
     }
     let (cli, warnings) = match parse_cli() {

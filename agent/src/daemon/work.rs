@@ -198,6 +198,8 @@ impl Parts {
             &read_floor,
             hand_over,
         )?;
+        // The BTF parses are over (see `os::tune_malloc_for_start`).
+        crate::os::tune_malloc_for_events();
         let fetched = running.ask_server(cli, tls_config.as_ref(), collector.as_mut());
         record_config(&store, running.config.as_ref());
         pipelines.use_config(running.config.as_ref());

@@ -9,12 +9,18 @@ mod uuid;
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
-pub use linux::{random_uuid, release_free_heap, resident_bytes, thread_cpu_ms, tune_malloc};
+pub use linux::{
+    random_uuid, release_free_heap, resident_bytes, thread_cpu_ms, tune_malloc,
+    tune_malloc_for_events, tune_malloc_for_start,
+};
 
 #[cfg(not(any(target_os = "linux", windows)))]
 mod not_linux;
 #[cfg(not(any(target_os = "linux", windows)))]
-pub use not_linux::{random_uuid, release_free_heap, resident_bytes, thread_cpu_ms, tune_malloc};
+pub use not_linux::{
+    random_uuid, release_free_heap, resident_bytes, thread_cpu_ms, tune_malloc,
+    tune_malloc_for_events, tune_malloc_for_start,
+};
 
 #[cfg(unix)]
 mod unix;
@@ -27,5 +33,5 @@ mod windows;
 pub use windows::{
     StopSignals, cpu_of, create_log_dir, file_handle, hangups, hostname, open_log_file,
     random_uuid, release_free_heap, request_stop, resident_bytes, resident_bytes_of,
-    stop_requested, thread_cpu_ms, tune_malloc,
+    stop_requested, thread_cpu_ms, tune_malloc, tune_malloc_for_events, tune_malloc_for_start,
 };

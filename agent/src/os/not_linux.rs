@@ -4,6 +4,12 @@
 /// glibc's arenas and mmap threshold are what this tunes; other platforms' allocators have neither.
 pub fn tune_malloc() {}
 
+/// See `tune_malloc`.
+pub fn tune_malloc_for_start() {}
+
+/// See `tune_malloc`.
+pub fn tune_malloc_for_events() {}
+
 /// No glibc heap to trim here.
 pub fn release_free_heap() -> bool {
     false

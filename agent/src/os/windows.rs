@@ -98,6 +98,12 @@ pub fn hangups() -> std::io::Result<Hangups> {
 /// Windows' heap has no per-thread arenas or mmap threshold to tune.
 pub fn tune_malloc() {}
 
+/// See `tune_malloc`.
+pub fn tune_malloc_for_start() {}
+
+/// See `tune_malloc`.
+pub fn tune_malloc_for_events() {}
+
 /// Windows' heap gives back what is freed on its own terms; nothing to trim.
 pub fn release_free_heap() -> bool {
     false
