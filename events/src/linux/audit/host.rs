@@ -9,6 +9,7 @@ use std::{
 
 use super::{
     found::{self, Found},
+    lost::LostCounter,
     netlink::{AuditSocket, NetlinkError},
     rules,
     status::{
@@ -47,8 +48,8 @@ pub struct HostAudit {
     /// Rules vigil added (a rule that was there already is not vigil's to remove).
     added: Vec<Vec<u8>>,
     owns_pid: bool,
-    /// What the kernel's `lost` counter was at the last look.
-    last_lost: u32,
+    /// The kernel's `lost` counter, as last seen.
+    lost: LostCounter,
     /// The settings found are kept in `found::PATH` by this process, until they are put back.
     keeps_found: bool,
 }
@@ -107,7 +108,7 @@ impl HostAudit {
         let before = control.status()?;
         let mut host = Self {
             control,
-            last_lost: before.lost,
+            lost: LostCounter::new(before.lost),
             before: before.clone(),
             changed: 0,
             added: Vec::new(),
@@ -294,10 +295,14 @@ impl HostAudit {
     /// still owns audit when it did.
     pub fn poll(&mut self) -> Result<(u64, bool), NetlinkError> {
         let status = self.control.status()?;
-        let lost = lost_since(self.last_lost, status.lost);
-        self.last_lost = status.lost;
+        let lost = self.lost.since(status.lost);
         let still_owner = !self.owns_pid || status.pid == std::process::id();
-        Ok((u64::from(lost), still_owner))
+        Ok((lost, still_owner))
+    }
+
+    /// The kernel reset its `lost` counter from `old` (its `CONFIG_CHANGE` record said so).
+    pub fn lost_counter_reset(&mut self, old: u32) {
+        self.lost.reset(old);
     }
 
     /// Puts back what vigil changed: its rules removed, then the status fields it set, then the
@@ -344,28 +349,9 @@ impl Drop for HostAudit {
     }
 }
 
-/// Records the kernel lost between two readings of its `lost` counter. The counter only grows,
-/// unless someone resets it (`auditctl --reset-lost`): then what it holds was lost since.
-fn lost_since(before: u32, now: u32) -> u32 {
-    now.checked_sub(before).unwrap_or(now)
-}
-
 /// A process's name, for messages.
 fn process_name(pid: u32) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/comm"))
         .map(|name| name.trim().to_owned())
         .unwrap_or_else(|error: io::Error| format!("unknown: {error}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::lost_since;
-
-    #[test]
-    fn a_reset_of_the_kernels_lost_counter_counts_what_it_holds_since() {
-        assert_eq!(lost_since(10, 15), 5);
-        assert_eq!(lost_since(10, 10), 0);
-        assert_eq!(lost_since(600, 3), 3, "reset to 0, then 3 lost");
-        assert_eq!(lost_since(u32::MAX, 0), 0);
-    }
 }

@@ -8,6 +8,7 @@ pub mod events;
 pub mod found;
 pub mod fuzzing;
 pub mod host;
+mod lost;
 pub mod netlink;
 mod pipeline;
 mod publisher;

@@ -12,7 +12,12 @@ use std::{
 };
 
 use super::{
-    events::Interest, host::SharedHost, netlink::AuditSocket, pipeline::Pipeline, source::SOURCE,
+    events::Interest,
+    host::SharedHost,
+    lost::{AUDIT_CONFIG_CHANGE, cleared_by_reset},
+    netlink::AuditSocket,
+    pipeline::Pipeline,
+    source::SOURCE,
 };
 use crate::{
     counters::{Counters, TableCounters},
@@ -76,6 +81,14 @@ impl Reader {
                 Ok(messages) => {
                     let now = Instant::now();
                     for message in messages {
+                        if message.kind == AUDIT_CONFIG_CHANGE
+                            && let Some(old) = cleared_by_reset(&message.payload)
+                        {
+                            self.host
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                .lost_counter_reset(old);
+                        }
                         self.pipeline.message(message.kind, &message.payload, now);
                     }
                 }
