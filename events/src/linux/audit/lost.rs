@@ -8,11 +8,16 @@
 /// `AUDIT_CONFIG_CHANGE`: the kernel's record of a change of its audit settings.
 pub const AUDIT_CONFIG_CHANGE: u16 = 1305;
 
-/// The counter's value cleared by a reset, from a `CONFIG_CHANGE` record's text; `None` for
-/// any other change.
+/// The counter's value cleared by a reset, from a `CONFIG_CHANGE` record's text
+/// (`audit(TIME:SERIAL): op=set lost=0 old=N ...`); `None` for any other change. The kernel
+/// writes `op=` first: the same words later in a record (in a value someone chose) are not it.
 pub fn cleared_by_reset(payload: &[u8]) -> Option<u32> {
     let text = std::str::from_utf8(payload).ok()?;
-    let after = text.split_once("op=set lost=0 old=")?.1;
+    let fields = match text.split_once("): ") {
+        Some((stamp, fields)) if stamp.starts_with("audit(") => fields,
+        _ => text,
+    };
+    let after = fields.strip_prefix("op=set lost=0 old=")?;
     let digits = after
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(after.len());
@@ -88,5 +93,15 @@ mod tests {
         );
         assert_eq!(cleared_by_reset(b"op=set lost=0 old="), None);
         assert_eq!(cleared_by_reset(&[0xff, 0xfe]), None);
+        assert_eq!(
+            cleared_by_reset(b"audit(1764550000.123:42): op=set lost=0 old=7 auid=0 res=1"),
+            Some(7),
+            "with the kernel's time stamp in front"
+        );
+        // Only where the kernel writes it: not inside another change's values.
+        assert_eq!(
+            cleared_by_reset(b"audit(1.2:3): op=add_rule key=op=set lost=0 old=9 res=1"),
+            None
+        );
     }
 }

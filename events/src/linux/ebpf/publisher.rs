@@ -181,7 +181,7 @@ fn load(
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .take()
-        .unwrap_or_else(|| new_loader(object));
+        .unwrap_or_else(|| new_loader(needs_kernel_btf(object)));
     loader
         .override_global(names::CONFIG_GLOBAL, &probe_config, true)
         .override_global(names::OFFSETS_GLOBAL, &kernel.offsets, true)
@@ -208,16 +208,17 @@ pub fn prepare_loader(object: &[u8]) {
     if needs_kernel_btf(object) {
         return;
     }
-    let loader = new_loader(object);
+    let loader = new_loader(false);
     *PREPARED_LOADER
         .lock()
         .unwrap_or_else(PoisonError::into_inner) = Some(loader);
 }
 
-/// A loader for `object`, holding the kernel's BTF only if the object needs it.
-fn new_loader(object: &[u8]) -> EbpfLoader<'static> {
+/// A loader holding the kernel's BTF only if the object needs it (`needs_kernel_btf`, asked
+/// once by the caller: it parses the whole object).
+fn new_loader(needs_btf: bool) -> EbpfLoader<'static> {
     let mut loader = EbpfLoader::new();
-    if !needs_kernel_btf(object) {
+    if !needs_btf {
         loader.btf(None);
     }
     loader
