@@ -19,6 +19,14 @@ pub fn decode(key: &[u8]) -> Option<(u64, u64)> {
     Some((u64::from_be_bytes(time), u64::from_be_bytes(seq)))
 }
 
+/// The smallest row key after `(time_ns, seq)`, if there is one.
+pub fn after((time_ns, seq): (u64, u64)) -> Option<(u64, u64)> {
+    match seq.checked_add(1) {
+        Some(seq) => Some((time_ns, seq)),
+        None => time_ns.checked_add(1).map(|time_ns| (time_ns, 0)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -30,5 +38,8 @@ mod tests {
         let decoded: Vec<_> = keys.iter().filter_map(|k| decode(k)).collect();
         assert_eq!(decoded, vec![(1, 9), (1, 10), (2, 0), (256, 1)]);
         assert_eq!(decode(&[0; 15]), None);
+        assert_eq!(after((1, 9)), Some((1, 10)));
+        assert_eq!(after((1, u64::MAX)), Some((2, 0)));
+        assert_eq!(after((u64::MAX, u64::MAX)), None);
     }
 }

@@ -1,5 +1,5 @@
 //! The event store: RocksDB, one column family per event table, rows keyed by `(key time, seq)`
-//! with compact binary values. Retention (`--events_expiry`, `--events_max`) is enforced with range
+//! with compact binary values, stored a chunk of rows per RocksDB key ([`chunk`]). Retention (`--events_expiry`, `--events_max`) is enforced with range
 //! deletes, never key by key. The sequence (`eid`) keeps increasing across restarts.
 //!
 //! Keys follow arrival order: a row's key time is its event time, or the previous row's key time
@@ -15,10 +15,12 @@
 //! Beside the events, the database holds a state area ([`state`]): a key-value area and a queue of
 //! lines, for whoever runs on the store, given no meaning here.
 
+mod chunk;
 pub mod key;
 mod page;
 mod read_floor;
 mod retention;
+mod rows;
 pub mod state;
 mod writer;
 
@@ -32,9 +34,7 @@ use std::{
 
 pub use page::{PageRowRef, StoredPage};
 pub use read_floor::{NOTHING_READ, ReadFloor, ReadThrough};
-use rocksdb::{
-    ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, ReadOptions, WriteBatch,
-};
+use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch};
 pub use state::{DEFAULT_LINE_READER, LineKey, QueuedLine, StateBatch, StateEntry};
 pub use writer::{RetentionPolicy, StoreWriter, WriterConfig, retention_pass};
 
@@ -340,11 +340,7 @@ impl EventStore {
         };
         // Rows are the ground truth if the meta entry is missing or behind.
         for table in EventTable::ALL {
-            let cf = self.cf(table.name())?;
-            let mut iter = self.db.iterator_cf(&cf, IteratorMode::End);
-            if let Some(Ok((key, _))) = iter.next()
-                && let Some((_, seq)) = key::decode(&key)
-            {
+            if let Some((_, seq)) = self.last_key(*table)? {
                 last = last.max(seq);
             }
         }
@@ -353,12 +349,7 @@ impl EventStore {
 
     /// The newest key of `table`, if it has rows.
     fn last_key(&self, table: EventTable) -> Result<Option<(u64, u64)>, StoreError> {
-        let cf = self.cf(table.name())?;
-        match self.db.iterator_cf(&cf, IteratorMode::End).next() {
-            Some(Ok((key, _))) => Ok(key::decode(&key)),
-            Some(Err(e)) => Err(self.rocks(e)),
-            None => Ok(None),
-        }
+        self.last_row_key(&self.cf(table.name())?)
     }
 
     fn read_lag(&self, table: EventTable) -> Result<u64, StoreError> {
@@ -374,13 +365,7 @@ impl EventStore {
     }
 
     fn count_rows(&self, table: EventTable) -> Result<u64, StoreError> {
-        let cf = self.cf(table.name())?;
-        let mut n = 0;
-        for item in self.db.iterator_cf(&cf, IteratorMode::Start) {
-            item.map_err(|e| self.rocks(e))?;
-            n += 1;
-        }
-        Ok(n)
+        self.count_rows_in(&self.cf(table.name())?, (0, 0), None)
     }
 
     /// Appends rows to one table in one atomic write, in the order given; returns the number
@@ -416,12 +401,21 @@ impl EventStore {
                 .unwrap_or_default();
             let lag_before = state.lag_ns;
             let cf = self.cf(table.name())?;
+            let mut keyed = Vec::with_capacity(rows.len());
             for (time_ns, value) in rows.iter() {
                 let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
                 last = Some(seq);
                 state.last_key_time = state.last_key_time.max(*time_ns);
                 state.lag_ns = state.lag_ns.max(state.last_key_time - time_ns);
-                batch.put_cf(&cf, key::encode(state.last_key_time, seq), value);
+                keyed.push((state.last_key_time, seq, value.as_slice()));
+            }
+            let mut rest = keyed.as_slice();
+            while !rest.is_empty() {
+                let (this_chunk, after) = rest.split_at(chunk::next_chunk_len(rest));
+                if let Some((chunk_key, value)) = chunk::encode(this_chunk) {
+                    batch.put_cf(&cf, chunk_key, value);
+                }
+                rest = after;
             }
             if state.lag_ns > lag_before {
                 batch.put_cf(&meta, lag_key(*table), state.lag_ns.to_be_bytes());
@@ -513,39 +507,32 @@ impl EventStore {
         from: (u64, u64),
         range: TimeRange,
     ) -> Result<Box<dyn Iterator<Item = Result<StoredRow, StoreError>> + '_>, StoreError> {
-        let Some(cf) = self.cf_if_made(table.name())? else {
-            return Ok(Box::new(std::iter::empty()));
-        };
-        let mut opts = ReadOptions::default();
-        let start = key::encode(from.0, from.1).max(key::encode(range.start_ns, 0));
-        let lag = if range.end_ns == u64::MAX {
-            0
-        } else {
-            self.time_lag(table)?
-        };
-        if let Some(end) = range.end_ns.checked_add(lag).and_then(|e| e.checked_add(1)) {
-            opts.set_iterate_upper_bound(key::encode(end, 0).to_vec());
-        }
-        let empty = range.is_empty();
-        let iter =
-            self.db
-                .iterator_cf_opt(&cf, opts, IteratorMode::From(&start, Direction::Forward));
-        Ok(Box::new(iter.take_while(move |_| !empty).filter_map(
-            move |item| match item {
-                Err(e) => Some(Err(StoreError::Rocks {
-                    path: self.path.clone(),
-                    source: e,
-                })),
-                Ok((key, value)) => {
-                    let (time_ns, seq) = key::decode(&key)?;
-                    Some(Ok(StoredRow {
-                        time_ns,
-                        seq,
-                        value,
-                    }))
+        const SCAN_PAGE_ROWS: usize = 1024;
+        let mut page = StoredPage::default();
+        let mut index = 0;
+        let mut next = Some(from);
+        Ok(Box::new(std::iter::from_fn(move || {
+            if index == page.len() {
+                let from = next.take()?;
+                index = 0;
+                match self.read_page(table, from, range, SCAN_PAGE_ROWS, &mut page) {
+                    Ok(more) => {
+                        next = page
+                            .last_key()
+                            .filter(|_| more)
+                            .and_then(key::after);
+                    }
+                    Err(e) => return Some(Err(e)),
                 }
-            },
-        )))
+            }
+            let row = page.get(index)?;
+            index += 1;
+            Some(Ok(StoredRow {
+                time_ns: row.time_ns,
+                seq: row.seq,
+                value: row.value.into(),
+            }))
+        })))
     }
 
     /// Persists the pipeline's counters so readers in other processes, and the next worker,

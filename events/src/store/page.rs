@@ -1,10 +1,9 @@
 //! Reading a table a page of rows at a time into one reusable buffer: a scan of a million rows
 //! then costs a copy of each value, not two allocations per row (the key and the value boxes of
-//! RocksDB's iterator items), and no RocksDB iterator is held between pages.
+//! RocksDB's iterator items), and no RocksDB iterator is held between pages. A page may end inside
+//! a chunk (see [`super::chunk`]): the next one starts there.
 
-use rocksdb::ReadOptions;
-
-use super::{EventStore, StoreError, TimeRange, key};
+use super::{EventStore, StoreError, TimeRange};
 use crate::event_table::EventTable;
 
 /// Rows of one page: their keys, and their values one after another in one buffer.
@@ -102,31 +101,26 @@ impl EventStore {
         let Some(cf) = self.cf_if_made(table.name())? else {
             return Ok(false);
         };
-        let mut opts = ReadOptions::default();
-        let start = key::encode(from.0, from.1).max(key::encode(range.start_ns, 0));
+        let start = from.max((range.start_ns, 0));
         let lag = if range.end_ns == u64::MAX {
             0
         } else {
             self.time_lag(table)?
         };
-        if let Some(end) = range.end_ns.checked_add(lag).and_then(|e| e.checked_add(1)) {
-            opts.set_iterate_upper_bound(key::encode(end, 0).to_vec());
-        }
-        let mut iter = self.db.raw_iterator_cf_opt(&cf, opts);
-        iter.seek(start);
+        let until = range
+            .end_ns
+            .checked_add(lag)
+            .and_then(|e| e.checked_add(1))
+            .map(|end| (end, 0));
         let mut full = false;
-        while let (Some(key), Some(value)) = (iter.key(), iter.value()) {
+        self.visit_rows(&cf, start, until, |(time_ns, seq, value)| {
             if page.len() == max_rows {
                 full = true;
-                break;
+                return false;
             }
-            // A key of another shape is not a row (as `scan_from` reads the table).
-            if let Some((time_ns, seq)) = key::decode(key) {
-                page.push(time_ns, seq, value);
-            }
-            iter.next();
-        }
-        iter.status().map_err(|e| self.rocks(e))?;
+            page.push(time_ns, seq, value);
+            true
+        })?;
         Ok(full)
     }
 }

@@ -1,9 +1,10 @@
 //! Retention: rows older than `--events_expiry` and beyond `--events_max` are deleted with range
-//! deletes, never key by key, and expiry by age stops where scheduled queries have read.
+//! deletes, never key by key, and expiry by age stops where scheduled queries have read. A chunk
+//! of rows that reaches across the cut is rewritten with the rows it keeps.
 
-use rocksdb::{Direction, IteratorMode, ReadOptions};
+use rocksdb::WriteBatch;
 
-use super::{EventStore, StoreError, key};
+use super::{EventStore, StoreError, key, rows::RowKey};
 use crate::EventTable;
 
 impl EventStore {
@@ -33,18 +34,15 @@ impl EventStore {
     ) -> Result<(u64, u64), StoreError> {
         let cf = self.cf(table.name())?;
         let mut removed = 0u64;
-        let mut delete_until: Option<[u8; key::KEY_LEN]> = None;
-        let first_unread = read_through.map(|(time, seq)| match seq.checked_add(1) {
-            Some(next) => key::encode(time, next),
-            None => key::encode(time.saturating_add(1), 0),
-        });
+        let mut delete_until: Option<RowKey> = None;
+        let first_unread = read_through.and_then(key::after);
 
         if let Some(cutoff_ns) = cutoff_ns {
-            let mut end = key::encode(cutoff_ns, 0);
+            let mut end = (cutoff_ns, 0);
             if let Some(first_unread) = first_unread {
                 end = end.min(first_unread);
             }
-            let count = self.count_keys(&cf, None, Some(end));
+            let count = self.count_rows_in(&cf, (0, 0), Some(end))?;
             if count > 0 {
                 removed += count;
                 delete_until = Some(end);
@@ -56,16 +54,8 @@ impl EventStore {
             && remaining > max_rows
         {
             let excess = remaining - max_rows;
-            let start = delete_until.unwrap_or(key::encode(0, 0));
-            let mut iter = self
-                .db
-                .iterator_cf(&cf, IteratorMode::From(&start, Direction::Forward))
-                .skip(excess as usize);
-            let boundary = match iter.next() {
-                Some(Ok((key, _))) => <[u8; key::KEY_LEN]>::try_from(&key[..]).ok(),
-                _ => None,
-            };
-            if let Some(boundary) = boundary {
+            let start = delete_until.unwrap_or((0, 0));
+            if let Some(boundary) = self.nth_row_key(&cf, start, excess)? {
                 removed += excess;
                 delete_until = Some(boundary);
             }
@@ -73,40 +63,24 @@ impl EventStore {
 
         let unread = match (delete_until, first_unread) {
             (Some(end), Some(first_unread)) if first_unread < end => {
-                self.count_keys(&cf, Some(first_unread), Some(end))
+                self.count_rows_in(&cf, first_unread, Some(end))?
             }
             _ => 0,
         };
         if let Some(end) = delete_until {
             let begin = key::encode(0, 0);
+            let end_key = key::encode(end.0, end.1);
+            let mut batch = WriteBatch::default();
+            batch.delete_range_cf(&cf, begin, end_key);
+            // The chunk that reaches across `end` goes with the range; its later rows stay.
+            if let Some((chunk_key, rest)) = self.chunk_rest_from(&cf, end)? {
+                batch.put_cf(&cf, chunk_key, rest);
+            }
+            self.db.write(batch).map_err(|e| self.rocks(e))?;
             self.db
-                .delete_range_cf(&cf, begin, end)
-                .map_err(|e| self.rocks(e))?;
-            self.db
-                .compact_range_cf(&cf, Some(&begin[..]), Some(&end[..]));
+                .compact_range_cf(&cf, Some(&begin[..]), Some(&end_key[..]));
             self.adjust_count(table, -(removed as i64));
         }
         Ok((removed, unread))
-    }
-
-    /// How many keys lie in `[from, until)`.
-    fn count_keys(
-        &self,
-        cf: &std::sync::Arc<rocksdb::BoundColumnFamily<'_>>,
-        from: Option<[u8; key::KEY_LEN]>,
-        until: Option<[u8; key::KEY_LEN]>,
-    ) -> u64 {
-        let mut opts = ReadOptions::default();
-        if let Some(until) = until {
-            opts.set_iterate_upper_bound(until.to_vec());
-        }
-        let mode = match &from {
-            Some(from) => IteratorMode::From(from, Direction::Forward),
-            None => IteratorMode::Start,
-        };
-        self.db
-            .iterator_cf_opt(cf, opts, mode)
-            .take_while(Result::is_ok)
-            .count() as u64
     }
 }

@@ -505,3 +505,220 @@ fn a_lost_log_sequence_is_rebuilt_from_the_waiting_lines() {
         .collect();
     assert_eq!(lines, vec!["one", "two", "three"]);
 }
+
+/// Every RocksDB key of `table`'s column family, as stored.
+fn stored_keys(store: &EventStore, table: EventTable) -> Vec<Vec<u8>> {
+    let cf = store.cf(table.name()).expect("table");
+    store
+        .db
+        .iterator_cf(&cf, rocksdb::IteratorMode::Start)
+        .map(|item| item.expect("key reads").0.to_vec())
+        .collect()
+}
+
+/// A row as an older vigil stored it: one per 16-byte key.
+fn put_one_row_per_key(store: &EventStore, time_ns: u64, seq: u64) {
+    let cf = store.cf(T.name()).expect("table");
+    let value = Event::Process(sample_event(time_ns)).encode();
+    store
+        .db
+        .put_cf(&cf, key::encode(time_ns, seq), value)
+        .expect("put");
+}
+
+#[test]
+fn a_batch_is_stored_a_chunk_of_rows_per_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = EventStore::open_primary(dir.path()).expect("open");
+    let times_in: Vec<u64> = (1..=1000).collect();
+    store.append(T, &rows(&times_in)).expect("append");
+    let keys = stored_keys(&store, T);
+    // 1,000 rows, 64 a chunk.
+    assert_eq!(keys.len(), 16, "one RocksDB key per chunk");
+    assert!(keys.iter().all(|k| k.len() == chunk::CHUNK_KEY_LEN));
+    assert_eq!(times(&store, TimeRange::ALL), times_in);
+    // A page boundary inside a chunk, and a range that starts and ends inside chunks.
+    assert_eq!(
+        times(
+            &store,
+            TimeRange {
+                start_ns: 100,
+                end_ns: 130
+            }
+        ),
+        (100..=130).collect::<Vec<u64>>()
+    );
+}
+
+#[test]
+fn rows_an_older_vigil_stored_one_per_key_are_read_counted_and_expired() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = EventStore::open_primary(dir.path()).expect("open");
+        for (seq, time) in [(1, 10), (2, 20), (3, 30)] {
+            put_one_row_per_key(&store, time, seq);
+        }
+    }
+    let store = EventStore::open_primary(dir.path()).expect("reopen");
+    assert_eq!(store.row_count(T), 3, "counted on open");
+    store.append(T, &rows(&[40, 50])).expect("append");
+    let keys: Vec<(u64, u64)> = store
+        .scan(T, TimeRange::ALL)
+        .expect("scan")
+        .map(|r| r.map(|r| (r.time_ns, r.seq)).expect("row"))
+        .collect();
+    // The sequence goes on after the old rows'.
+    assert_eq!(keys, vec![(10, 1), (20, 2), (30, 3), (40, 4), (50, 5)]);
+    assert_eq!(store.enforce_retention(T, Some(25), None).expect("expire"), 2);
+    assert_eq!(store.enforce_retention(T, None, Some(2)).expect("max"), 1);
+    assert_eq!(times(&store, TimeRange::ALL), vec![40, 50]);
+}
+
+#[test]
+fn a_damaged_chunk_gives_its_readable_rows_then_one_empty_row() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = EventStore::open_primary(dir.path()).expect("open");
+    let values = rows(&[10, 20]);
+    let keyed: Vec<chunk::ChunkRow<'_>> = vec![(10, 1, &values[0].1[..]), (20, 2, &values[1].1[..])];
+    let (chunk_key, value) = chunk::encode(&keyed).expect("rows");
+    let cf = store.cf(T.name()).expect("table");
+    store
+        .db
+        .put_cf(&cf, chunk_key, &value[..value.len() - 3])
+        .expect("put");
+    let read: Vec<(u64, u64, usize)> = store
+        .scan(T, TimeRange::ALL)
+        .expect("scan")
+        .map(|r| r.map(|r| (r.time_ns, r.seq, r.value.len())).expect("row"))
+        .collect();
+    assert_eq!(read, vec![(10, 1, values[0].1.len()), (10, 2, 0)]);
+}
+
+mod chunked_layout {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// Event times of one append (out of order at times).
+        Append(Vec<u64>),
+        /// Expiry cutoff, `--events_max`, and the read floor as an index into the rows held.
+        Retain(Option<u64>, Option<u64>, Option<usize>),
+        Reopen,
+        /// Read every row from the `n`th held row's key on, `page_rows` rows a page.
+        Pages(usize, usize),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            4 => prop::collection::vec(0u64..400, 1..150).prop_map(Step::Append),
+            2 => (
+                prop::option::of(0u64..600),
+                prop::option::of(0u64..300),
+                prop::option::of(0usize..300)
+            )
+                .prop_map(|(cutoff, max, floor)| Step::Retain(cutoff, max, floor)),
+            1 => Just(Step::Reopen),
+            2 => (0usize..300, 1usize..100).prop_map(|(from, page)| Step::Pages(from, page)),
+        ]
+    }
+
+    /// The rows a store must hold: `(key time, seq)` in key order.
+    #[derive(Default)]
+    struct Model {
+        rows: Vec<(u64, u64)>,
+        last_key_time: u64,
+        next_seq: u64,
+    }
+
+    fn read_all(store: &EventStore) -> Vec<(u64, u64)> {
+        store
+            .scan(T, TimeRange::ALL)
+            .expect("scan")
+            .map(|r| r.map(|r| (r.time_ns, r.seq)).expect("row"))
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        /// Whatever mix of appends (chunks of any size), retention cuts (inside chunks or not),
+        /// restarts, and rows an older vigil stored one per key: every read sees exactly the
+        /// rows a store of one row per key would hold, and counts them alike.
+        #[test]
+        fn chunks_read_cut_and_count_like_one_row_per_key(
+            old_rows in 0u64..5,
+            steps in prop::collection::vec(step(), 1..12),
+        ) {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let mut model = Model { next_seq: 1, ..Model::default() };
+            {
+                let store = EventStore::open_primary(dir.path()).expect("open");
+                for i in 0..old_rows {
+                    let time = 100 + i;
+                    put_one_row_per_key(&store, time, model.next_seq);
+                    model.rows.push((time, model.next_seq));
+                    model.last_key_time = time;
+                    model.next_seq += 1;
+                }
+            }
+            let mut store = EventStore::open_primary(dir.path()).expect("open");
+            for step in steps {
+                match step {
+                    Step::Append(times_in) => {
+                        store.append(T, &rows(&times_in)).expect("append");
+                        for time in times_in {
+                            model.last_key_time = model.last_key_time.max(time);
+                            model.rows.push((model.last_key_time, model.next_seq));
+                            model.next_seq += 1;
+                        }
+                    }
+                    Step::Retain(cutoff, max_rows, floor) => {
+                        let read_through = floor.and_then(|i| model.rows.get(i).copied());
+                        let first_unread = read_through.and_then(key::after);
+                        let mut end = cutoff.map(|c| (c, 0));
+                        if let (Some(e), Some(f)) = (end, first_unread) {
+                            end = Some(e.min(f));
+                        }
+                        let mut removed = end.map_or(0, |e| model.rows.iter().filter(|k| **k < e).count());
+                        if let Some(max_rows) = max_rows {
+                            let remaining = model.rows.len() - removed;
+                            removed += remaining.saturating_sub(max_rows as usize);
+                        }
+                        let unread = model.rows[..removed]
+                            .iter()
+                            .filter(|k| first_unread.is_some_and(|f| **k >= f))
+                            .count();
+                        let got = store
+                            .enforce_retention_counting(T, cutoff, max_rows, read_through)
+                            .expect("retention");
+                        model.rows.drain(..removed);
+                        prop_assert_eq!(got, (removed as u64, unread as u64));
+                    }
+                    Step::Reopen => {
+                        drop(store);
+                        store = EventStore::open_primary(dir.path()).expect("reopen");
+                    }
+                    Step::Pages(from, page_rows) => {
+                        let Some(&start) = model.rows.get(from) else { continue };
+                        let mut page = StoredPage::default();
+                        let mut next = Some(start);
+                        let mut seen = Vec::new();
+                        while let Some(at) = next {
+                            let more = store
+                                .read_page(T, at, TimeRange::ALL, page_rows, &mut page)
+                                .expect("page");
+                            prop_assert!(page.len() <= page_rows);
+                            seen.extend((0..page.len()).filter_map(|i| page.get(i)).map(|r| (r.time_ns, r.seq)));
+                            next = page.last_key().filter(|_| more).and_then(key::after);
+                        }
+                        prop_assert_eq!(&seen[..], &model.rows[from..]);
+                    }
+                }
+                prop_assert_eq!(read_all(&store), model.rows.clone());
+                prop_assert_eq!(store.row_count(T), model.rows.len() as u64);
+            }
+        }
+    }
+}

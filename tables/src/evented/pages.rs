@@ -81,13 +81,11 @@ impl StoredPages {
         if let Some(prefilter) = &self.prefilter {
             prefilter.page_candidates(&self.page, &mut self.candidates);
         }
-        self.next = match self.page.last_key() {
-            Some((time_ns, seq)) if more => match seq.checked_add(1) {
-                Some(seq) => Some((time_ns, seq)),
-                None => time_ns.checked_add(1).map(|t| (t, 0)),
-            },
-            _ => None,
-        };
+        self.next = self
+            .page
+            .last_key()
+            .filter(|_| more)
+            .and_then(vigil_events::store::key::after);
         Ok(())
     }
 
