@@ -4,7 +4,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vigil_events::{Event, EventTable, counters};
+use vigil_events::{
+    Event, EventTable, counters,
+    store::{chunk, key},
+};
 
 fuzz_target!(|row: &[u8]| {
     // Every table's decoder sees every input: each starts with its own version byte, so one
@@ -29,4 +32,14 @@ fuzz_target!(|row: &[u8]| {
         );
     }
     let _ = counters::decode_legacy_snapshot(row);
+    // A chunk of rows: whatever its bytes, its rows' keys start at the chunk's and increase,
+    // and reading ends.
+    let mut chunk_key = [chunk::CHUNK_MARK; chunk::CHUNK_KEY_LEN];
+    chunk_key[..key::KEY_LEN].copy_from_slice(&key::encode(7, 7));
+    let mut previous = None;
+    for (time, seq, _) in chunk::rows(&chunk_key, row) {
+        assert!(previous.is_none_or(|p| p < (time, seq)), "chunk keys go back");
+        assert!((time, seq) >= (7, 7), "a chunk row before its chunk's key");
+        previous = Some((time, seq));
+    }
 });

@@ -14,6 +14,7 @@ use self::records::{malformed_records, valid_records};
 use crate::{
     Counters, Event, EventTable, TableCounters, counters, event_table,
     linux::{clock::BootClock, ebpf::decode},
+    store::{chunk, key},
 };
 
 const WRITE_VAR: &str = "VIGIL_WRITE_FUZZ_CORPUS";
@@ -39,6 +40,11 @@ fn stored_rows() -> Vec<(String, Vec<u8>)> {
             &event_table::process::stored::tests::sample_event(1_700_000_000_123_456_789),
         ),
     ));
+    // A chunk of two stored rows, keyed as the stored_row target reads chunks.
+    let sample = rows.last().map(|(_, row)| row.clone()).unwrap_or_default();
+    if let Some((_, chunk)) = crate::store::chunk::encode(&[(7, 7, &sample), (9, 8, &sample)]) {
+        rows.push(("chunk-two-rows".into(), chunk));
+    }
     let counters = Counters::new(&EventTable::names());
     if let Some(table) = counters.table("bpf_process_events") {
         TableCounters::add(&table.seen, 1_000);
@@ -85,7 +91,7 @@ fn valid_seed_records_decode_and_malformed_ones_do_not() {
             "{name} decodes"
         );
     }
-    assert_eq!(stored_rows().len(), valid_records().len() + 2);
+    assert_eq!(stored_rows().len(), valid_records().len() + 3);
 }
 
 #[test]
@@ -159,5 +165,15 @@ fn the_committed_fuzz_corpus_replays_cleanly() {
                 path.display()
             );
         }
+        let mut chunk_key = [chunk::CHUNK_MARK; chunk::CHUNK_KEY_LEN];
+        chunk_key[..key::KEY_LEN].copy_from_slice(&key::encode(7, 7));
+        let keys: Vec<(u64, u64)> = chunk::rows(&chunk_key, &row)
+            .map(|(time, seq, _)| (time, seq))
+            .collect();
+        assert!(
+            keys.windows(2).all(|w| w[0] < w[1]) && keys.first().is_none_or(|k| *k >= (7, 7)),
+            "{}: {keys:?}",
+            path.display()
+        );
     }
 }

@@ -15,7 +15,7 @@
 //! Beside the events, the database holds a state area ([`state`]): a key-value area and a queue of
 //! lines, for whoever runs on the store, given no meaning here.
 
-mod chunk;
+pub mod chunk;
 pub mod key;
 mod page;
 mod read_floor;
