@@ -29,8 +29,11 @@ pub const MAX_CHUNK_BYTES: usize = 16 * 1024;
 /// One row as it is keyed: `(key time ns, seq)`, and its encoded value.
 pub type ChunkRow<'a> = (u64, u64, &'a [u8]);
 
+/// A chunk as RocksDB stores it: its key and its value.
+pub type EncodedChunk = ([u8; CHUNK_KEY_LEN], Vec<u8>);
+
 /// The key and value of a chunk of `rows` (not empty, keys increasing).
-pub fn encode(rows: &[ChunkRow<'_>]) -> Option<([u8; CHUNK_KEY_LEN], Vec<u8>)> {
+pub fn encode(rows: &[ChunkRow<'_>]) -> Option<EncodedChunk> {
     let &(first_time, first_seq, _) = rows.first()?;
     let mut chunk_key = [CHUNK_MARK; CHUNK_KEY_LEN];
     chunk_key[..key::KEY_LEN].copy_from_slice(&key::encode(first_time, first_seq));
@@ -199,7 +202,10 @@ mod tests {
         let stored: [ChunkRow<'_>; 3] = [(10, 4, b"a"), (10, 5, b""), (17, 9, b"ccc")];
         let (chunk_key, value) = encode(&stored).expect("rows");
         assert_eq!(&chunk_key[..16], &key::encode(10, 4));
-        let expected: Vec<_> = stored.iter().map(|(t, s, v)| (*t, *s, v.to_vec())).collect();
+        let expected: Vec<_> = stored
+            .iter()
+            .map(|(t, s, v)| (*t, *s, v.to_vec()))
+            .collect();
         assert_eq!(read(&chunk_key, &value), expected);
         assert_eq!(
             read(&key::encode(3, 1), b"old row"),

@@ -517,10 +517,7 @@ impl EventStore {
                 index = 0;
                 match self.read_page(table, from, range, SCAN_PAGE_ROWS, &mut page) {
                     Ok(more) => {
-                        next = page
-                            .last_key()
-                            .filter(|_| more)
-                            .and_then(key::after);
+                        next = page.last_key().filter(|_| more).and_then(key::after);
                     }
                     Err(e) => return Some(Err(e)),
                 }

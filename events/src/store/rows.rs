@@ -109,7 +109,7 @@ impl EventStore {
         &self,
         cf: &Arc<BoundColumnFamily<'_>>,
         at: RowKey,
-    ) -> Result<Option<([u8; chunk::CHUNK_KEY_LEN], Vec<u8>)>, StoreError> {
+    ) -> Result<Option<chunk::EncodedChunk>, StoreError> {
         let mut iter = self.db.raw_iterator_cf(cf);
         iter.seek_for_prev(key::encode(at.0, at.1));
         let rest = match (iter.key(), iter.value()) {

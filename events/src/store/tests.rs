@@ -569,7 +569,10 @@ fn rows_an_older_vigil_stored_one_per_key_are_read_counted_and_expired() {
         .collect();
     // The sequence goes on after the old rows'.
     assert_eq!(keys, vec![(10, 1), (20, 2), (30, 3), (40, 4), (50, 5)]);
-    assert_eq!(store.enforce_retention(T, Some(25), None).expect("expire"), 2);
+    assert_eq!(
+        store.enforce_retention(T, Some(25), None).expect("expire"),
+        2
+    );
     assert_eq!(store.enforce_retention(T, None, Some(2)).expect("max"), 1);
     assert_eq!(times(&store, TimeRange::ALL), vec![40, 50]);
 }
@@ -579,7 +582,8 @@ fn a_damaged_chunk_gives_its_readable_rows_then_one_empty_row() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = EventStore::open_primary(dir.path()).expect("open");
     let values = rows(&[10, 20]);
-    let keyed: Vec<chunk::ChunkRow<'_>> = vec![(10, 1, &values[0].1[..]), (20, 2, &values[1].1[..])];
+    let keyed: Vec<chunk::ChunkRow<'_>> =
+        vec![(10, 1, &values[0].1[..]), (20, 2, &values[1].1[..])];
     let (chunk_key, value) = chunk::encode(&keyed).expect("rows");
     let cf = store.cf(T.name()).expect("table");
     store
