@@ -38,7 +38,10 @@ fuzz_target!(|row: &[u8]| {
     chunk_key[..key::KEY_LEN].copy_from_slice(&key::encode(7, 7));
     let mut previous = None;
     for (time, seq, _) in chunk::rows(&chunk_key, row) {
-        assert!(previous.is_none_or(|p| p < (time, seq)), "chunk keys go back");
+        assert!(
+            previous.is_none_or(|p| p < (time, seq)),
+            "chunk keys go back"
+        );
         assert!((time, seq) >= (7, 7), "a chunk row before its chunk's key");
         previous = Some((time, seq));
     }
