@@ -48,6 +48,11 @@ const META_CF: &str = "vigil_meta";
 fn lag_key(table: EventTable) -> Vec<u8> {
     format!("lag/{}", table.name()).into_bytes()
 }
+/// Per table, the newest key time written: a table emptied by retention and then reopened must
+/// not key new rows below it, or a reader that remembers the last key it read would skip them.
+fn key_time_key(table: EventTable) -> Vec<u8> {
+    format!("key_time/{}", table.name()).into_bytes()
+}
 const META_SEQ: &[u8] = b"seq";
 /// Counters as older versions saved them (read when nothing newer is there).
 const META_COUNTERS_LEGACY: &[u8] = b"counters";
@@ -232,9 +237,15 @@ impl EventStore {
         store.lines = state::LineQueue::primary(store.last_line_seq()? + 1);
         let mut tables = Vec::new();
         for table in EventTable::ALL {
+            let last_row_time = store.last_key(*table)?.map_or(0, |(time, _)| time);
+            let saved_key_time = store.read_meta_u64(key_time_key(*table))?;
+            if last_row_time > saved_key_time {
+                // A store an older vigil wrote: kept now, before retention may empty the table.
+                store.put_meta(key_time_key(*table), last_row_time)?;
+            }
             let state = TableState {
                 rows: store.count_rows(*table)?,
-                last_key_time: store.last_key(*table)?.map_or(0, |(time, _)| time),
+                last_key_time: last_row_time.max(saved_key_time),
                 lag_ns: store.read_lag(*table)?,
             };
             tables.push((*table, state));
@@ -353,12 +364,24 @@ impl EventStore {
     }
 
     fn read_lag(&self, table: EventTable) -> Result<u64, StoreError> {
+        self.read_meta_u64(lag_key(table))
+    }
+
+    fn put_meta(&self, key: Vec<u8>, value: u64) -> Result<(), StoreError> {
+        let meta = self.cf(META_CF)?;
+        self.db
+            .put_cf(&meta, key, value.to_be_bytes())
+            .map_err(|e| self.rocks(e))
+    }
+
+    /// A number kept in the meta area; 0 when absent (an older vigil's store) or unreadable.
+    fn read_meta_u64(&self, key: Vec<u8>) -> Result<u64, StoreError> {
         let Some(meta) = self.cf_if_made(META_CF)? else {
             return Ok(0);
         };
         Ok(self
             .db
-            .get_cf(&meta, lag_key(table))
+            .get_cf(&meta, key)
             .map_err(|e| self.rocks(e))?
             .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
             .map_or(0, u64::from_be_bytes))
@@ -400,6 +423,7 @@ impl EventStore {
                 .map(|(_, s)| *s)
                 .unwrap_or_default();
             let lag_before = state.lag_ns;
+            let key_time_before = state.last_key_time;
             let cf = self.cf(table.name())?;
             let mut keyed = Vec::with_capacity(rows.len());
             for (time_ns, value) in rows.iter() {
@@ -419,6 +443,13 @@ impl EventStore {
             }
             if state.lag_ns > lag_before {
                 batch.put_cf(&meta, lag_key(*table), state.lag_ns.to_be_bytes());
+            }
+            if state.last_key_time > key_time_before {
+                batch.put_cf(
+                    &meta,
+                    key_time_key(*table),
+                    state.last_key_time.to_be_bytes(),
+                );
             }
             state.rows = state.rows.saturating_add(rows.len() as u64);
             written += rows.len() as u64;
