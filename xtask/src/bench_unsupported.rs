@@ -49,7 +49,11 @@ pub mod cost_run {
         pub execs: u64,
         pub syscalls: u64,
         pub vigil: Option<std::path::PathBuf>,
+        pub perf: bool,
     }
+
+    pub const DEFAULT_EXECS: u64 = 2000;
+    pub const DEFAULT_SYSCALLS: u64 = 2000;
 
     pub fn main(_options: &Options) -> anyhow::Result<()> {
         anyhow::bail!(super::LINUX_ONLY)

@@ -110,15 +110,19 @@ enum Task {
         #[arg(long, default_value_t = 3)]
         rounds: u32,
         /// Execs per round.
-        #[arg(long, default_value_t = 2000)]
+        #[arg(long, default_value_t = bench::cost_run::DEFAULT_EXECS)]
         execs: u64,
         /// Rounds of the file and socket syscalls per round.
-        #[arg(long, default_value_t = 2000)]
+        #[arg(long, default_value_t = bench::cost_run::DEFAULT_SYSCALLS)]
         syscalls: u64,
         /// Measure this vigil binary instead of the dev build (e.g. a copy of another build's,
         /// to compare the two under the same load).
         #[arg(long)]
         vigil: Option<PathBuf>,
+        /// Also record every CPU with `perf` (cpu-clock samples) and print, per program, the
+        /// functions its time was spent in.
+        #[arg(long)]
+        perf: bool,
     },
     /// One load of the bench, in a process of its own (what `bench` runs and measures).
     #[command(hide = true)]
@@ -425,11 +429,13 @@ fn main() -> anyhow::Result<()> {
             execs,
             syscalls,
             vigil,
+            perf,
         } => bench::cost_run::main(&bench::cost_run::Options {
             rounds,
             execs,
             syscalls,
             vigil,
+            perf,
         }),
         Task::BenchLoad {
             kind,

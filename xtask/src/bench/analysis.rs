@@ -439,6 +439,7 @@ pub mod tests {
             kernel_cost: Vec::new(),
             store_sql: None,
             profile: None,
+            kernel_profile: None,
         };
         let targets = targets(&figures);
         assert_eq!(targets[0].verdict, Verdict::Missed);

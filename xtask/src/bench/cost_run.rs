@@ -11,8 +11,8 @@ use std::{
 use anyhow::{Context as _, bail};
 
 use super::{
-    figures::ProgramCost,
-    kernel_cost,
+    figures::{KernelProfile, ProgramCost, ProgramProfile},
+    kernel_cost, kernel_profile,
     load::{self, LoadKind, LoadSpec, Workspace},
     syscall_load,
     tools::{self, ToolKind},
@@ -29,7 +29,13 @@ pub struct Options {
     /// Measure this vigil binary instead of building the dev profile's (to compare two builds
     /// on the same load, one after the other).
     pub vigil: Option<PathBuf>,
+    /// Record with `perf` too, and print where each program's time goes.
+    pub perf: bool,
 }
+
+/// The load's defaults (`--execs`, `--syscalls`).
+pub const DEFAULT_EXECS: u64 = 2000;
+pub const DEFAULT_SYSCALLS: u64 = 2000;
 
 pub fn main(options: &Options) -> anyhow::Result<()> {
     if !crate::is_root() {
@@ -42,10 +48,87 @@ pub fn main(options: &Options) -> anyhow::Result<()> {
             target_dir().join("debug").join("vigil")
         }
     };
+    let mut rounds = Vec::new();
+    let recording = options.perf.then(perf_out).transpose()?;
+    let profiles = with_vigil(&vigil, recording.as_deref(), |worker, workspace| {
+        for round in 1..=options.rounds {
+            let before = kernel_cost::programs_of(worker)?;
+            run_load(options.execs, options.syscalls, workspace)?;
+            // The programs' counts are updated as they run: nothing to wait for but the last
+            // exits of the storm's children, which the generator waited for.
+            let after = kernel_cost::programs_of(worker)?;
+            eprintln!("kernel-cost: round {round} of {}", options.rounds);
+            rounds.push(kernel_cost::since(&before, &after));
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Ok(())
+    })?;
+    print!("{}", table(&rounds));
+    for profile in profiles {
+        let hottest: Vec<String> = profile
+            .hottest
+            .iter()
+            .map(|(function, share)| format!("{function} {share:.1} %"))
+            .collect();
+        println!(
+            "{} ({} samples): {}",
+            profile.program,
+            profile.samples,
+            hottest.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// What the full bench reports of the programs: one round of this command's load, its cost per
+/// program, and where each program's time goes when `perf` runs here.
+pub fn profile(vigil: &Path) -> anyhow::Result<KernelProfile> {
+    let (execs, syscalls) = (DEFAULT_EXECS, DEFAULT_SYSCALLS);
+    let perf_missing = (!kernel_profile::available())
+        .then(|| "`perf` does not run here (Debian: apt-get install linux-perf)".to_owned());
+    let recording = if perf_missing.is_none() {
+        Some(perf_out()?)
+    } else {
+        None
+    };
+    let mut costs = Vec::new();
+    let programs = with_vigil(vigil, recording.as_deref(), |worker, workspace| {
+        let before = kernel_cost::programs_of(worker)?;
+        run_load(execs, syscalls, workspace)?;
+        costs = kernel_cost::since(&before, &kernel_cost::programs_of(worker)?);
+        Ok(())
+    })?;
+    Ok(KernelProfile {
+        load: format!(
+            "{execs} execs as fast as they go (and {} failed ones), then {syscalls} rounds of \
+             every file and socket syscall vigil hooks (`cargo xtask kernel-cost --rounds 1`)",
+            execs.div_ceil(100)
+        ),
+        costs,
+        programs,
+        perf_missing,
+    })
+}
+
+/// Where `perf record` writes.
+fn perf_out() -> anyhow::Result<PathBuf> {
+    let dir = target_dir().join("bench");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir.join("kernel-profile.perf.data"))
+}
+
+/// Runs `measure` with vigil started (statistics on, and `perf` recording into `record` when
+/// given), with the pid of the worker holding its programs; stops vigil, and returns what
+/// `perf` saw of each program.
+fn with_vigil(
+    vigil: &Path,
+    record: Option<&Path>,
+    measure: impl FnOnce(i32, &Workspace) -> anyhow::Result<()>,
+) -> anyhow::Result<Vec<ProgramProfile>> {
     let workspace = Workspace::create()?;
     let _stats = kernel_cost::StatsEnabled::enable()?;
     let ctx = tools::Context {
-        vigil: &vigil,
+        vigil,
         workspace: &workspace,
     };
     let mut tool = match tools::start(ToolKind::Vigil, &ctx) {
@@ -54,46 +137,40 @@ pub fn main(options: &Options) -> anyhow::Result<()> {
         Err(tools::StartError::Unavailable(reason)) => bail!("vigil did not start: {reason}"),
         Err(tools::StartError::Failed(error)) => return Err(error.context("starting vigil")),
     };
-    let worker = *tool
-        .bpf_holders()
-        .first()
-        .context("the daemon has no worker holding its programs")?;
-    let mut rounds = Vec::new();
-    let measured = (|| -> anyhow::Result<()> {
-        for round in 1..=options.rounds {
-            let before = kernel_cost::programs_of(worker)?;
-            run_load(options, &workspace)?;
-            // The programs' counts are updated as they run: nothing to wait for but the last
-            // exits of the storm's children, which the generator waited for.
-            let after = kernel_cost::programs_of(worker)?;
-            let costs = kernel_cost::since(&before, &after);
-            eprintln!("kernel-cost: round {round} of {}", options.rounds);
-            rounds.push(costs);
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        Ok(())
+    let measured = (|| -> anyhow::Result<Vec<ProgramProfile>> {
+        let worker = *tool
+            .bpf_holders()
+            .first()
+            .context("the daemon has no worker holding its programs")?;
+        let tags = kernel_cost::tags_of(worker)?;
+        let recording = record.map(kernel_profile::Recording::start).transpose()?;
+        let measured = measure(worker, &workspace);
+        let profiles = match recording {
+            Some(recording) => recording.finish(&tags)?,
+            None => Vec::new(),
+        };
+        measured.map(|()| profiles)
     })();
     let stopped = tool.stop();
-    measured?;
+    let profiles = measured?;
     stopped?;
-    print!("{}", table(&rounds));
-    Ok(())
+    Ok(profiles)
 }
 
 /// One round of the load: execs (and a few failed ones) from a process of their own, then the
 /// file and socket syscalls from this one.
-fn run_load(options: &Options, workspace: &Workspace) -> anyhow::Result<()> {
+fn run_load(execs: u64, syscalls: u64, workspace: &Workspace) -> anyhow::Result<()> {
     let spec = LoadSpec {
         kind: LoadKind::Exec,
         rate: None,
-        count: options.execs,
+        count: execs,
     };
     load::run(&spec, workspace)?;
-    for _ in 0..options.execs.div_ceil(100) {
+    for _ in 0..execs.div_ceil(100) {
         failed_exec(&workspace.dir)?;
     }
     let dir = workspace.files_dir();
-    syscall_load::run(&dir, options.syscalls)
+    syscall_load::run(&dir, syscalls)
 }
 
 /// An exec of a file that does not exist: the failed-exec path of the exec programs.

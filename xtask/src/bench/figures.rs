@@ -22,6 +22,9 @@ pub struct Figures {
     pub store_sql: Option<StoreSql>,
     /// Where the time of the store and SQL benches goes (when they ran).
     pub profile: Option<Profile>,
+    /// Where each vigil program's kernel time goes (full runs where `perf` runs).
+    #[serde(default)]
+    pub kernel_profile: Option<KernelProfile>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -214,6 +217,28 @@ impl StoreSql {
     pub fn bench(&self, id: &str) -> Option<&BenchResult> {
         self.benches.iter().find(|b| b.id == id)
     }
+}
+
+/// Each vigil program's cost and where its time goes, on a load that runs every program
+/// thousands of times (`cargo xtask kernel-cost`'s), apart from the storms.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KernelProfile {
+    /// The load, in words.
+    pub load: String,
+    /// `run_time_ns / run_cnt` over the load.
+    pub costs: Vec<ProgramCost>,
+    /// Samples of `perf record -a -g -e cpu-clock` per program; empty without `perf`.
+    pub programs: Vec<ProgramProfile>,
+    /// Why `programs` is empty, when it is.
+    pub perf_missing: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProgramProfile {
+    pub program: String,
+    pub samples: u64,
+    /// Function the samples were in and its share of the program's samples, hottest first.
+    pub hottest: Vec<(String, f64)>,
 }
 
 /// The hottest functions of a profiled bench.

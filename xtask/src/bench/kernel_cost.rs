@@ -80,10 +80,29 @@ pub fn names_by_tag(kallsyms: &str) -> HashMap<String, String> {
 pub fn programs_of(pid: i32) -> anyhow::Result<Vec<ProgramCost>> {
     let names =
         names_by_tag(&std::fs::read_to_string("/proc/kallsyms").context("reading /proc/kallsyms")?);
+    Ok(infos_of(pid)?
+        .into_iter()
+        .map(|info| ProgramCost {
+            program: names
+                .get(&info.tag)
+                .cloned()
+                .unwrap_or_else(|| format!("tag {}", info.tag)),
+            run_cnt: info.run_cnt,
+            run_time_ns: info.run_time_ns,
+        })
+        .collect())
+}
+
+/// The tags of the programs process `pid` holds (the kernel names their JIT images by them).
+pub fn tags_of(pid: i32) -> anyhow::Result<Vec<String>> {
+    Ok(infos_of(pid)?.into_iter().map(|info| info.tag).collect())
+}
+
+/// Each program process `pid` holds a descriptor of, once.
+fn infos_of(pid: i32) -> anyhow::Result<Vec<ProgInfo>> {
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .with_context(|| format!("listing the descriptors of process {pid}"))?;
-    let mut seen = Vec::new();
-    let mut costs = Vec::new();
+    let mut infos: Vec<ProgInfo> = Vec::new();
     for fd in fds.flatten() {
         let is_prog = std::fs::read_link(fd.path())
             .is_ok_and(|target| target.to_string_lossy() == "anon_inode:bpf-prog");
@@ -97,20 +116,11 @@ pub fn programs_of(pid: i32) -> anyhow::Result<Vec<ProgramCost>> {
         else {
             continue;
         };
-        if seen.contains(&info.id) {
-            continue;
+        if !infos.iter().any(|known| known.id == info.id) {
+            infos.push(info);
         }
-        seen.push(info.id);
-        costs.push(ProgramCost {
-            program: names
-                .get(&info.tag)
-                .cloned()
-                .unwrap_or_else(|| format!("tag {}", info.tag)),
-            run_cnt: info.run_cnt,
-            run_time_ns: info.run_time_ns,
-        });
     }
-    Ok(costs)
+    Ok(infos)
 }
 
 /// The run time (ns) of every program the processes `pids` hold, so far.

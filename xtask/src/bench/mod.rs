@@ -11,6 +11,7 @@ pub mod analysis;
 pub mod cost_run;
 pub mod figures;
 pub mod kernel_cost;
+pub mod kernel_profile;
 pub mod load;
 pub mod measure;
 pub mod plot;
@@ -35,8 +36,9 @@ use self::{
 };
 use crate::{cargo, run as run_cmd, target_dir, workspace_root};
 
-/// The Debian packages of the peers (installed by the full run, never by `cargo xtask setup`).
-const PEER_PACKAGES: &[&str] = &["auditd", "bpftrace", "bpfcc-tools"];
+/// The Debian packages of the peers, and `perf` for the kernel profile (installed by the full
+/// run, never by `cargo xtask setup`).
+const PEER_PACKAGES: &[&str] = &["auditd", "bpftrace", "bpfcc-tools", "linux-perf"];
 
 pub struct Options {
     pub full: bool,
@@ -211,6 +213,7 @@ pub fn main(options: &Options) -> anyhow::Result<()> {
         kernel_cost: Vec::new(),
         store_sql: None,
         profile: None,
+        kernel_profile: None,
     };
     match &options.resume {
         Some(path) => {
@@ -230,6 +233,15 @@ pub fn main(options: &Options) -> anyhow::Result<()> {
     // Written now too: the storms' figures survive a failure of what follows.
     std::fs::write(&json, serde_json::to_string_pretty(&figures)?)
         .with_context(|| format!("writing {}", json.display()))?;
+    if full {
+        eprintln!("bench: each program's kernel cost and where it goes");
+        match cost_run::profile(&vigil) {
+            Ok(kernel) => figures.kernel_profile = Some(kernel),
+            Err(error) => {
+                eprintln!("bench: the kernel profile failed, the report goes without: {error:#}")
+            }
+        }
+    }
     if plan.store_sql {
         figures.store_sql = Some(store_sql::run_all(&vigil, profile)?);
         match profile::run(profile) {

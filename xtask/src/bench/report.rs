@@ -147,6 +147,7 @@ pub fn render(f: &Figures, plot: Option<&str>) -> String {
     storm_tables(&mut md, f, LoadKind::Tcp);
     processes_section(&mut md, f);
     kernel_section(&mut md, f);
+    kernel_profile_section(&mut md, f);
     start_stop_section(&mut md, f);
     store_sql_section(&mut md, f);
     profile_section(&mut md, f);
@@ -380,6 +381,62 @@ fn kernel_section(md: &mut String, f: &Figures) {
     md.push('\n');
 }
 
+/// Functions shown per program in the kernel profile's table.
+const PROFILE_FUNCTIONS: usize = 5;
+
+fn kernel_profile_section(md: &mut String, f: &Figures) {
+    let Some(k) = &f.kernel_profile else {
+        return;
+    };
+    let _ = writeln!(
+        md,
+        "## Where each program's kernel time goes
+"
+    );
+    let _ = writeln!(
+        md,
+        "Apart from the storms, on a load that runs every program thousands of times: {}. \
+         Cost per run from the kernel's statistics; where the time goes from `perf record -a -g \
+         -e cpu-clock` over the same load: each sample whose call chain passes through a vigil \
+         program counts for the function it was in (the program's own code, or the helper or \
+         kernel function it had called), as a share of the program's samples.\n",
+        k.load
+    );
+    if let Some(why) = &k.perf_missing {
+        let _ = writeln!(md, "Not profiled: {why}.\n");
+    }
+    let _ = writeln!(
+        md,
+        "| program | runs | mean ns per run | samples | where its time goes |\n|---|---|---|---|---|"
+    );
+    let mut costs: Vec<_> = k.costs.iter().filter(|c| c.run_cnt > 0).collect();
+    costs.sort_by(|a, b| {
+        b.mean_ns()
+            .partial_cmp(&a.mean_ns())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    for cost in costs {
+        let profile = k.programs.iter().find(|p| p.program == cost.program);
+        let hottest = profile.map_or_else(String::new, |p| {
+            p.hottest
+                .iter()
+                .take(PROFILE_FUNCTIONS)
+                .map(|(function, share)| format!("`{}` {share:.0} %", function.replace('|', "\\|")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
+        let _ = writeln!(
+            md,
+            "| `{}` | {} | {} | {} | {hottest} |",
+            cost.program,
+            thousands(cost.run_cnt),
+            opt(cost.mean_ns().map(|ns| format!("{ns:.0}"))),
+            profile.map_or(0, |p| p.samples),
+        );
+    }
+    md.push('\n');
+}
+
 fn start_stop_section(md: &mut String, f: &Figures) {
     let starts: Vec<f64> = f.runs.iter().filter_map(|r| r.start_ms).collect();
     let stops: Vec<f64> = f.runs.iter().filter_map(|r| r.stop_ms).collect();
@@ -490,7 +547,10 @@ fn profile_section(md: &mut String, f: &Figures) {
 pub mod tests {
     use super::*;
     use crate::bench::{
-        figures::{Machine, ProcessSummary, ProgramCost, RssBreakdown, Skipped, ThreadCpu},
+        figures::{
+            KernelProfile, Machine, ProcessSummary, ProgramCost, ProgramProfile, RssBreakdown,
+            Skipped, ThreadCpu,
+        },
         load::LoadSpec,
     };
 
@@ -577,8 +637,43 @@ pub mod tests {
             }],
             store_sql: None,
             profile: None,
+            kernel_profile: Some(KernelProfile {
+                load: "a load".into(),
+                costs: vec![
+                    ProgramCost {
+                        program: "vigil_enter_execve".into(),
+                        run_cnt: 2000,
+                        run_time_ns: 800_000,
+                    },
+                    ProgramCost {
+                        program: "vigil_exit_clone".into(),
+                        run_cnt: 4000,
+                        run_time_ns: 2_400_000,
+                    },
+                ],
+                programs: vec![ProgramProfile {
+                    program: "vigil_exit_clone".into(),
+                    samples: 250,
+                    hottest: vec![
+                        ("lookup_nulls_elem_raw".into(), 31.7),
+                        ("__bpf_ringbuf_reserve".into(), 18.7),
+                    ],
+                }],
+                perf_missing: None,
+            }),
         };
         let md = render(&figures, Some("plot.svg"));
+        // Costliest first, and where its time goes when perf saw it.
+        let clone = md
+            .find(
+                "| `vigil_exit_clone` | 4,000 | 600 | 250 | `lookup_nulls_elem_raw` 32 %, \
+                   `__bpf_ringbuf_reserve` 19 % |",
+            )
+            .expect("the profiled program's row");
+        let execve = md
+            .find("| `vigil_enter_execve` | 2,000 | 400 | 0 |  |")
+            .expect("a program perf did not see");
+        assert!(clone < execve, "{md}");
         assert!(md.contains("| bpftrace | 500 /s |"), "{md}");
         assert!(md.contains("| vigil | 500 /s |"));
         assert!(md.contains("**execsnoop**: no kernel headers"));
