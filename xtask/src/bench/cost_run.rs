@@ -142,11 +142,10 @@ fn with_vigil(
             .bpf_holders()
             .first()
             .context("the daemon has no worker holding its programs")?;
-        let tags = kernel_cost::tags_of(worker)?;
         let recording = record.map(kernel_profile::Recording::start).transpose()?;
         let measured = measure(worker, &workspace);
         let profiles = match recording {
-            Some(recording) => recording.finish(&tags)?,
+            Some(recording) => recording.finish()?,
             None => Vec::new(),
         };
         measured.map(|()| profiles)

@@ -93,11 +93,6 @@ pub fn programs_of(pid: i32) -> anyhow::Result<Vec<ProgramCost>> {
         .collect())
 }
 
-/// The tags of the programs process `pid` holds (the kernel names their JIT images by them).
-pub fn tags_of(pid: i32) -> anyhow::Result<Vec<String>> {
-    Ok(infos_of(pid)?.into_iter().map(|info| info.tag).collect())
-}
-
 /// Each program process `pid` holds a descriptor of, once.
 fn infos_of(pid: i32) -> anyhow::Result<Vec<ProgInfo>> {
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))

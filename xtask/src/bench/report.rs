@@ -398,8 +398,9 @@ fn kernel_profile_section(md: &mut String, f: &Figures) {
         "Apart from the storms, on a load that runs every program thousands of times: {}. \
          Cost per run from the kernel's statistics; where the time goes from `perf record -a -g \
          -e cpu-clock` over the same load: each sample whose call chain passes through a vigil \
-         program counts for the function it was in (the program's own code, or the helper or \
-         kernel function it had called), as a share of the program's samples.\n",
+         program (any vigil's: the bench runs no other) counts for the function it was in (the \
+         program's own code, or the helper or kernel function it had called), as a share of the \
+         program's samples.\n",
         k.load
     );
     if let Some(why) = &k.perf_missing {
