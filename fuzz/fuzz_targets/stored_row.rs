@@ -5,8 +5,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use vigil_events::{
-    Event, EventTable, counters,
-    store::{chunk, key},
+    Event, EventTable,
+    codec::{chunk, row_key as key},
+    counters,
 };
 
 fuzz_target!(|row: &[u8]| {

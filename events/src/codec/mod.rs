@@ -6,6 +6,8 @@
 //! fields is its `stored.rs` in `crate::event_table`.
 
 pub(crate) mod caller;
+pub mod chunk;
+pub mod row_key;
 pub(crate) mod wire;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

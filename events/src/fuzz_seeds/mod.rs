@@ -12,9 +12,10 @@ use std::path::{Path, PathBuf};
 
 use self::records::{malformed_records, valid_records};
 use crate::{
-    Counters, Event, EventTable, TableCounters, counters, event_table,
+    Counters, Event, EventTable, TableCounters,
+    codec::{chunk, row_key as key},
+    counters, event_table,
     linux::{clock::BootClock, ebpf::decode},
-    store::{chunk, key},
 };
 
 const WRITE_VAR: &str = "VIGIL_WRITE_FUZZ_CORPUS";
@@ -42,7 +43,7 @@ fn stored_rows() -> Vec<(String, Vec<u8>)> {
     ));
     // A chunk of two stored rows, keyed as the stored_row target reads chunks.
     let sample = rows.last().map(|(_, row)| row.clone()).unwrap_or_default();
-    if let Some((_, chunk)) = crate::store::chunk::encode(&[(7, 7, &sample), (9, 8, &sample)]) {
+    if let Some((_, chunk)) = crate::codec::chunk::encode(&[(7, 7, &sample), (9, 8, &sample)]) {
         rows.push(("chunk-two-rows".into(), chunk));
     }
     let counters = Counters::new(&EventTable::names());

@@ -15,8 +15,6 @@
 //! Beside the events, the database holds a state area ([`state`]): a key-value area and a queue of
 //! lines, for whoever runs on the store, given no meaning here.
 
-pub mod chunk;
-pub mod key;
 mod page;
 mod read_floor;
 mod retention;
@@ -32,6 +30,7 @@ use std::{
     },
 };
 
+pub use crate::codec::{chunk, row_key as key};
 pub use page::{PageRowRef, StoredPage};
 pub use read_floor::{NOTHING_READ, ReadFloor, ReadThrough};
 use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch};

@@ -12,8 +12,10 @@
 //! A chunk that does not read to its end (a damaged file) gives the rows it could read, then
 //! one empty row, which every table decodes as corrupt and counts: nothing is dropped unseen.
 
-use super::key;
-use crate::codec::wire::{Reader, Writer};
+use super::{
+    row_key as key,
+    wire::{Reader, Writer},
+};
 
 /// The byte after a chunk's 16-byte first-row key.
 pub const CHUNK_MARK: u8 = 1;
