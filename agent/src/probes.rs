@@ -37,4 +37,28 @@ mod tests {
             KERNEL_OBJECTS.ebpf
         ));
     }
+
+    /// compiler-builtins' memset stores one byte per loop step: called, every zeroed record and
+    /// pending entry paid five instructions a byte (see agent-ebpf/build.rs).
+    #[test]
+    fn the_embedded_object_zeroes_memory_inline() {
+        use object::{Object as _, ObjectSection as _, ObjectSymbol as _};
+        let elf = object::File::parse(KERNEL_OBJECTS.ebpf).expect("the object parses");
+        let mut calls = 0;
+        for section in elf.sections() {
+            for (_, relocation) in section.relocations() {
+                let object::RelocationTarget::Symbol(index) = relocation.target() else {
+                    continue;
+                };
+                let name = elf
+                    .symbol_by_index(index)
+                    .and_then(|s| s.name())
+                    .unwrap_or("");
+                if name == "memset" {
+                    calls += 1;
+                }
+            }
+        }
+        assert_eq!(calls, 0, "the programs call memset");
+    }
 }
