@@ -51,6 +51,11 @@ pub struct Machine {
     /// Other processes named `vigil` (other users' daemons) seen at the start: their probes see
     /// this run's load too.
     pub other_vigil_processes: usize,
+    /// vigil programs already in the kernel at the start (`/proc/kallsyms`), whoever holds them:
+    /// sets pinned by daemons killed without an orderly stop run on every hooked syscall and keep
+    /// the tracepoints registered, so the figures are not those of a clean machine.
+    #[serde(default)]
+    pub vigil_programs_before: usize,
 }
 
 fn dev_profile() -> String {

@@ -100,6 +100,15 @@ fn program_of(symbol: &str) -> Option<&str> {
     (tag.bytes().all(|b| b.is_ascii_hexdigit()) && name.starts_with("vigil_")).then_some(name)
 }
 
+/// How many vigil program images `/proc/kallsyms`' text lists (`<address> t <symbol> [bpf]`).
+pub fn vigil_programs_in(kallsyms: &str) -> usize {
+    kallsyms
+        .lines()
+        .filter_map(|line| line.split_whitespace().nth(2))
+        .filter(|symbol| program_of(symbol).is_some())
+        .count()
+}
+
 /// Per vigil program, its samples and the functions they were in (share of its samples),
 /// hottest first, from `perf script -F ip,sym` output: one sample per block of frame lines
 /// (`<ip> <symbol>`, the leaf first), blocks apart by blank lines.
@@ -204,6 +213,18 @@ mod tests {
         assert_eq!(exit[1].1, 50.0, "{exit:?}");
         // A subprogram's samples count for the program that called it.
         assert_eq!(profiles[1].hottest[0].0, "native_write_msr");
+    }
+
+    #[test]
+    fn vigil_programs_are_counted_in_kallsyms() {
+        let kallsyms = "\
+ffffffffc0015810 t bpf_prog_2479c1f062d19391_vigil_exit_file\t[bpf]
+ffffffffc0015990 t bpf_prog_8bdde6becc9184cd_walk_step_into_3C_vigil_process\t[bpf]
+ffffffffc0016000 t bpf_prog_6deef7357e7b4530_sd_fw_egress\t[bpf]
+ffffffff81000000 T _stext
+ffffffffc002828c t bpf_prog_2479c1f062d19391_vigil_exit_file\t[bpf]
+";
+        assert_eq!(vigil_programs_in(kallsyms), 2);
     }
 
     #[test]

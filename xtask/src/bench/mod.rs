@@ -364,6 +364,16 @@ fn machine(vigil: &Path, profile: BuildProfile) -> Machine {
         .iter()
         .filter(|p| p.comm == "vigil" && p.pid != own)
         .count();
+    let vigil_programs_before = std::fs::read_to_string("/proc/kallsyms")
+        .map(|symbols| kernel_profile::vigil_programs_in(&symbols))
+        .unwrap_or(0);
+    if vigil_programs_before > 0 {
+        eprintln!(
+            "bench: {vigil_programs_before} vigil programs are already in the kernel (pinned by a \
+             daemon that did not stop in order?); with no vigil running, `rm -r /sys/fs/bpf/vigil` \
+             removes them. The report says so."
+        );
+    }
     Machine {
         kernel: measure::kernel(),
         cpu_model: measure::cpu_model(),
@@ -386,6 +396,7 @@ fn machine(vigil: &Path, profile: BuildProfile) -> Machine {
         load_start: measure::loadavg(),
         load_end: [0.0; 3],
         other_vigil_processes: other_vigil,
+        vigil_programs_before,
     }
 }
 

@@ -59,6 +59,18 @@ pub fn render(f: &Figures, plot: Option<&str>) -> String {
     );
     let _ = writeln!(
         md,
+        "| vigil programs in the kernel at the start | {}{} |",
+        m.vigil_programs_before,
+        if m.vigil_programs_before > 0 {
+            " (left by daemons that did not stop in order: they run on every hooked syscall and \
+             keep the tracepoints registered, which makes stops faster and costs higher than on a \
+             clean machine)"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(
+        md,
         "| duration | {} s |\n",
         m.ended_unix.saturating_sub(m.started_unix)
     );
@@ -571,6 +583,7 @@ pub mod tests {
             load_start: [1.0, 2.0, 3.0],
             load_end: [1.5, 2.0, 3.0],
             other_vigil_processes: 0,
+            vigil_programs_before: 3,
         }
     }
 
@@ -689,6 +702,10 @@ pub mod tests {
             md.contains("| orderly stop under 1 s | median 1500 ms over 1 stops | **missed** |")
         );
         assert!(md.contains("| `vigil_enter_execve` | 10 | 100 |"));
+        assert!(
+            md.contains("| vigil programs in the kernel at the start | 3 (left by daemons"),
+            "{md}"
+        );
         assert!(
             md.contains(
                 "| exec storm, 1600 exec/s | 4.0 | 40.0 | 16.0 + 10.0 + 12.0 + 2.0 | 2.0 + 1.0 + \
