@@ -49,6 +49,8 @@ fn lag_key(table: EventTable) -> Vec<u8> {
 }
 /// Per table, the newest key time written: a table emptied by retention and then reopened must
 /// not key new rows below it, or a reader that remembers the last key it read would skip them.
+/// A store an older vigil wrote has none: on open, its last row says it, and the first retention
+/// delete writes it (see `keep_key_time`).
 fn key_time_key(table: EventTable) -> Vec<u8> {
     format!("key_time/{}", table.name()).into_bytes()
 }
@@ -238,10 +240,6 @@ impl EventStore {
         for table in EventTable::ALL {
             let last_row_time = store.last_key(*table)?.map_or(0, |(time, _)| time);
             let saved_key_time = store.read_meta_u64(key_time_key(*table))?;
-            if last_row_time > saved_key_time {
-                // A store an older vigil wrote: kept now, before retention may empty the table.
-                store.put_meta(key_time_key(*table), last_row_time)?;
-            }
             let state = TableState {
                 rows: store.count_rows(*table)?,
                 last_key_time: last_row_time.max(saved_key_time),
@@ -366,11 +364,26 @@ impl EventStore {
         self.read_meta_u64(lag_key(table))
     }
 
-    fn put_meta(&self, key: Vec<u8>, value: u64) -> Result<(), StoreError> {
-        let meta = self.cf(META_CF)?;
-        self.db
-            .put_cf(&meta, key, value.to_be_bytes())
-            .map_err(|e| self.rocks(e))
+    /// Adds to `batch` the newest key time of `table` as the meta area keeps it: written with
+    /// every delete of rows, which may take the table's last row (the time is then kept only
+    /// there), and with appends that raise it.
+    fn keep_key_time(&self, batch: &mut WriteBatch, table: EventTable) -> Result<(), StoreError> {
+        let key_time = self
+            .tables
+            .lock()
+            .ok()
+            .and_then(|t| {
+                t.iter()
+                    .find(|(t, _)| *t == table)
+                    .map(|(_, s)| s.last_key_time)
+            })
+            .unwrap_or(0);
+        batch.put_cf(
+            &self.cf(META_CF)?,
+            key_time_key(table),
+            key_time.to_be_bytes(),
+        );
+        Ok(())
     }
 
     /// A number kept in the meta area; 0 when absent (an older vigil's store) or unreadable.

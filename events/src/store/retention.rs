@@ -76,6 +76,7 @@ impl EventStore {
             if let Some((chunk_key, rest)) = self.chunk_rest_from(&cf, end)? {
                 batch.put_cf(&cf, chunk_key, rest);
             }
+            self.keep_key_time(&mut batch, table)?;
             self.db.write(batch).map_err(|e| self.rocks(e))?;
             self.db
                 .compact_range_cf(&cf, Some(&begin[..]), Some(&end_key[..]));
