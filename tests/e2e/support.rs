@@ -214,6 +214,21 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
+        // A failing test's daemon says what it went through: its log and its event counters.
+        if std::thread::panicking() && self.child.is_some() {
+            // Not `query_json`: a second panic here would abort the test run.
+            let counters = vigil()
+                .args(["query", "--database_path"])
+                .arg(self.db())
+                .arg("SELECT * FROM vigil_events")
+                .output()
+                .map(|out| format!("{}{}", text(&out.stdout), text(&out.stderr)))
+                .unwrap_or_else(|e| format!("vigil query did not run: {e}"));
+            eprintln!(
+                "--- the daemon's stderr:\n{}\n--- vigil_events:\n{counters}",
+                self.stderr()
+            );
+        }
         // An orderly stop: the worker removes its pinned kernel programs, which a killed worker
         // leaves recording for its successor.
         if let Some(mut child) = self.child.take() {
