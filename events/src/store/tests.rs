@@ -23,6 +23,15 @@ fn times(store: &EventStore, range: TimeRange) -> Vec<u64> {
         .collect()
 }
 
+/// The `(time, sequence)` key of every row of `T`, in scan order.
+fn row_keys(store: &EventStore) -> Vec<(u64, u64)> {
+    store
+        .scan(T, TimeRange::ALL)
+        .expect("scan")
+        .map(|r| r.map(|r| (r.time_ns, r.seq)).expect("row"))
+        .collect()
+}
+
 /// Event times (from the stored values) of what a scan returns, in scan order.
 fn event_times(store: &EventStore, range: TimeRange) -> Vec<u64> {
     store
@@ -49,11 +58,7 @@ fn rows_come_back_in_arrival_order_and_a_time_range_finds_late_ones() {
         vec![30, 10, 20, 15, 40]
     );
     // Keys never go back: a reader that resumes after the last key it read misses nothing.
-    let keys: Vec<(u64, u64)> = store
-        .scan(T, TimeRange::ALL)
-        .expect("scan")
-        .map(|r| r.map(|r| (r.time_ns, r.seq)).expect("row"))
-        .collect();
+    let keys = row_keys(&store);
     assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
     // A time range still finds every row whose event time is in it, stored late or not.
     let found = event_times(
@@ -564,11 +569,7 @@ fn rows_an_older_vigil_stored_one_per_key_are_read_counted_and_expired() {
     let store = EventStore::open_primary(dir.path()).expect("reopen");
     assert_eq!(store.row_count(T), 3, "counted on open");
     store.append(T, &rows(&[40, 50])).expect("append");
-    let keys: Vec<(u64, u64)> = store
-        .scan(T, TimeRange::ALL)
-        .expect("scan")
-        .map(|r| r.map(|r| (r.time_ns, r.seq)).expect("row"))
-        .collect();
+    let keys = row_keys(&store);
     // The sequence goes on after the old rows'.
     assert_eq!(keys, vec![(10, 1), (20, 2), (30, 3), (40, 4), (50, 5)]);
     assert_eq!(
@@ -636,14 +637,6 @@ mod chunked_layout {
         rows: Vec<(u64, u64)>,
         last_key_time: u64,
         next_seq: u64,
-    }
-
-    fn read_all(store: &EventStore) -> Vec<(u64, u64)> {
-        store
-            .scan(T, TimeRange::ALL)
-            .expect("scan")
-            .map(|r| r.map(|r| (r.time_ns, r.seq)).expect("row"))
-            .collect()
     }
 
     proptest! {
@@ -722,7 +715,7 @@ mod chunked_layout {
                         prop_assert_eq!(&seen[..], &model.rows[from..]);
                     }
                 }
-                prop_assert_eq!(read_all(&store), model.rows.clone());
+                prop_assert_eq!(super::row_keys(&store), model.rows.clone());
                 prop_assert_eq!(store.row_count(T), model.rows.len() as u64);
             }
         }
@@ -821,10 +814,6 @@ fn an_older_vigils_table_emptied_then_reopened_keys_new_rows_after_its_last_key(
     }
     let store = EventStore::open_primary(dir.path()).expect("reopen");
     store.append(T, &rows(&[50])).expect("append");
-    let keys: Vec<(u64, u64)> = store
-        .scan(T, TimeRange::ALL)
-        .expect("scan")
-        .map(|r| r.map(|r| (r.time_ns, r.seq)).expect("row"))
-        .collect();
+    let keys = row_keys(&store);
     assert_eq!(keys, vec![(100, 2)], "keyed after the expired row (100, 1)");
 }
